@@ -1,0 +1,17 @@
+//! Rotor's engine: an embedded, transactional document store with MongoDB's
+//! semantics, and the one command layer through which everything reaches it.
+//!
+//! The engine knows nothing of sockets, wire formats or async runtimes. Its
+//! single entry point is [`Engine::run_command`]: a command document and a
+//! context go in, and a reply document shaped exactly as mongod shapes it
+//! comes out. The wire server and the in-process client are thin shells
+//! around that call.
+
+pub mod command;
+mod engine;
+mod options;
+
+pub use command::{ConnectionInfo, Request, Response};
+pub use engine::Engine;
+pub use options::{EngineOptions, Topology};
+pub use mql::{Code, Error as MqlError};

@@ -1,0 +1,15 @@
+//! MongoDB's document language (MQL) evaluated over in-memory BSON documents.
+//!
+//! This crate is pure: no I/O, no clocks, no threads, no storage. Everything
+//! here is a function of its arguments, which is what lets the engine call it
+//! under its own locks and lets tests check it exhaustively.
+//!
+//! - [`order`]: the total order MongoDB defines over all BSON values.
+//! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
+//! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
+
+pub mod error;
+pub mod matcher;
+pub mod order;
+
+pub use error::{Code, Error, Result};

@@ -1,0 +1,1 @@
+//! MongoDB's wire protocol. Pure encoding and decoding: no sockets here.

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The full test suite, runnable on a fresh machine: installs what it needs,
+# checks formatting and lints, runs every Rust test, then the conformance
+# suites against a server it starts and stops itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace
