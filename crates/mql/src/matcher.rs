@@ -33,6 +33,23 @@ impl Filter {
         Ok(Filter { equalities })
     }
 
+    /// Parses a condition on a single value, as `$elemMatch` and `$pull` take
+    /// it: a document of operators (`{$gte: 5}`) tests the value itself; any
+    /// other document is a filter over an embedded document; anything else is
+    /// an equality.
+    pub fn parse_element(condition: &Bson) -> Result<Filter> {
+        Ok(Filter {
+            equalities: vec![(String::new(), condition.clone())],
+        })
+    }
+
+    /// Tests a single value against a filter from [`Filter::parse_element`].
+    pub fn matches_element(&self, value: &Bson) -> bool {
+        self.equalities
+            .iter()
+            .all(|(_, expected)| order::equal(value, expected))
+    }
+
     pub fn matches(&self, doc: &Document) -> bool {
         self.matches_at(doc).is_some()
     }
