@@ -1,9 +1,15 @@
 //! The engine handle: shared state behind an `Arc`, cheap to clone.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Request, Response};
+use crate::cursor::Cursors;
 use crate::options::EngineOptions;
+use crate::session::Sessions;
+use crate::storage::catalog::Catalog;
+use crate::txn::{Txn, TxnManager};
 
 /// An open database. Clones share the same data.
 #[derive(Clone)]
@@ -13,13 +19,36 @@ pub struct Engine {
 
 pub(crate) struct Shared {
     pub(crate) options: EngineOptions,
+    pub(crate) catalog: Catalog,
+    pub(crate) txns: TxnManager,
+    pub(crate) sessions: Sessions,
+    pub(crate) cursors: Cursors,
+    pub(crate) stats: Stats,
+}
+
+/// Counters `serverStatus` reports; tests read them to check plans.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Documents fetched and examined by queries (`scannedObjects`).
+    pub(crate) docs_examined: AtomicU64,
+    /// Index entries examined by queries (`scanned`).
+    pub(crate) keys_examined: AtomicU64,
 }
 
 impl Engine {
     /// Opens an engine.
     pub fn open(options: EngineOptions) -> Engine {
+        let clock = Clock::new(Arc::new(SystemClock));
+        let txns = TxnManager::new(clock, options.snapshot_history_window_secs);
         Engine {
-            shared: Arc::new(Shared { options }),
+            shared: Arc::new(Shared {
+                options,
+                catalog: Catalog::default(),
+                txns,
+                sessions: Sessions::default(),
+                cursors: Cursors::default(),
+                stats: Stats::default(),
+            }),
         }
     }
 
@@ -32,5 +61,53 @@ impl Engine {
 
     pub(crate) fn options(&self) -> &EngineOptions {
         &self.shared.options
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.shared.catalog
+    }
+
+    pub(crate) fn txns(&self) -> &TxnManager {
+        &self.shared.txns
+    }
+
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.shared.sessions
+    }
+
+    pub(crate) fn cursors(&self) -> &Cursors {
+        &self.shared.cursors
+    }
+
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub(crate) fn count_examined(&self, docs: u64, keys: u64) {
+        self.shared
+            .stats
+            .docs_examined
+            .fetch_add(docs, Ordering::Relaxed);
+        self.shared
+            .stats
+            .keys_examined
+            .fetch_add(keys, Ordering::Relaxed);
+    }
+
+    /// Commits `txn`; the reply may go out once this returns.
+    pub(crate) fn commit_txn(
+        &self,
+        txn: Txn,
+    ) -> Result<crate::clock::Ts, crate::command::CommandError> {
+        self.txns().commit(txn, |_, _| Ok(()))
+    }
+
+    /// Aborts `txn` and forgets collections it created.
+    pub(crate) fn abort_txn(&self, txn: Txn) {
+        let created = txn.created_collections().to_vec();
+        self.txns().abort(txn);
+        for coll in created {
+            self.catalog().remove_exact(&coll);
+        }
     }
 }

@@ -7,11 +7,17 @@
 //! comes out. The wire server and the in-process client are thin shells
 //! around that call.
 
+mod clock;
 pub mod command;
+mod cursor;
 mod engine;
+mod exec;
 mod options;
+mod session;
+mod storage;
+mod txn;
 
 pub use command::{ConnectionInfo, Request, Response};
 pub use engine::Engine;
-pub use options::{EngineOptions, Topology};
 pub use mql::{Code, Error as MqlError};
+pub use options::{EngineOptions, Topology};

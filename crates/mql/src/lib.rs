@@ -11,5 +11,6 @@
 pub mod error;
 pub mod matcher;
 pub mod order;
+pub mod sort;
 
 pub use error::{Code, Error, Result};

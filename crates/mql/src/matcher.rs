@@ -26,7 +26,9 @@ impl Filter {
         let mut equalities = Vec::new();
         for (key, value) in filter {
             if key.starts_with('$') {
-                return Err(Error::bad_value(format!("unknown top level operator: {key}")));
+                return Err(Error::bad_value(format!(
+                    "unknown top level operator: {key}"
+                )));
             }
             equalities.push((key.clone(), value.clone()));
         }

@@ -31,6 +31,11 @@ impl From<mql::Error> for CommandError {
     }
 }
 
+/// An empty success whose `operationTime` is `ts` (commit replies).
+pub(crate) fn with_operation_time(ts: crate::clock::Ts) -> Document {
+    doc! {"$operationTime": ts.to_bson()}
+}
+
 /// Turns a command's outcome into the reply document.
 pub(crate) fn finish(result: Result<Document, CommandError>) -> Document {
     match result {
