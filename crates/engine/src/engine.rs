@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Request, Response};
 use crate::cursor::Cursors;
+use crate::failpoint::FailPoints;
+use crate::params::Parameters;
+use crate::reaper;
 use crate::options::EngineOptions;
 use crate::session::Sessions;
 use crate::storage::catalog::Catalog;
@@ -24,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) sessions: Sessions,
     pub(crate) cursors: Cursors,
     pub(crate) stats: Stats,
+    pub(crate) params: Parameters,
+    pub(crate) failpoints: FailPoints,
 }
 
 /// Counters `serverStatus` reports; tests read them to check plans.
@@ -40,7 +45,8 @@ impl Engine {
     pub fn open(options: EngineOptions) -> Engine {
         let clock = Clock::new(Arc::new(SystemClock));
         let txns = TxnManager::new(clock, options.snapshot_history_window_secs);
-        Engine {
+        let enable_test_commands = options.enable_test_commands;
+        let engine = Engine {
             shared: Arc::new(Shared {
                 options,
                 catalog: Catalog::default(),
@@ -48,8 +54,31 @@ impl Engine {
                 sessions: Sessions::default(),
                 cursors: Cursors::default(),
                 stats: Stats::default(),
+                params: Parameters::new(enable_test_commands),
+                failpoints: FailPoints::default(),
             }),
-        }
+        };
+        reaper::spawn(&engine.shared);
+        engine
+    }
+
+    /// Arms or disarms a failpoint, exactly as `configureFailPoint` does, but
+    /// in process and whatever `enable_test_commands` says: applications can
+    /// test their own retry logic without a server.
+    ///
+    /// ```
+    /// use bson::doc;
+    /// let engine = engine::Engine::open(engine::EngineOptions::default());
+    /// engine
+    ///     .configure_fail_point(&doc! {
+    ///         "configureFailPoint": "failCommand",
+    ///         "mode": {"times": 1},
+    ///         "data": {"failCommands": ["insert"], "errorCode": 112},
+    ///     })
+    ///     .unwrap();
+    /// ```
+    pub fn configure_fail_point(&self, command: &bson::Document) -> Result<bson::Document, crate::command::CommandError> {
+        crate::command::configure_fail_point(self, command)
     }
 
     /// Runs one command and returns mongod's reply document.
@@ -77,6 +106,14 @@ impl Engine {
 
     pub(crate) fn cursors(&self) -> &Cursors {
         &self.shared.cursors
+    }
+
+    pub(crate) fn failpoints(&self) -> &FailPoints {
+        &self.shared.failpoints
+    }
+
+    pub(crate) fn params(&self) -> &Parameters {
+        &self.shared.params
     }
 
     pub(crate) fn stats(&self) -> &Stats {

@@ -76,6 +76,21 @@ pub fn is_retryable_code(code: Code) -> bool {
     )
 }
 
+/// The error labels mongod gives an error with `code` for this command,
+/// from the command's own fields (not from session state).
+pub fn error_labels(name: &str, envelope: &Envelope, code: Code, has_write_concern_error: bool) -> Vec<String> {
+    let mut labels = Vec::new();
+    let commit_or_abort = is_commit_or_abort(name);
+    if envelope.in_transaction() && is_transient(code, has_write_concern_error, commit_or_abort) {
+        labels.push(TRANSIENT_TRANSACTION_ERROR.to_owned());
+    }
+    let retryable = commit_or_abort || (envelope.txn_number.is_some() && !envelope.in_transaction() && is_retryable_write(name));
+    if retryable && is_retryable_code(code) {
+        labels.push(RETRYABLE_WRITE_ERROR.to_owned());
+    }
+    labels
+}
+
 /// mongod's rule for the TransientTransactionError label.
 fn is_transient(code: Code, has_write_concern_error: bool, commit_or_abort: bool) -> bool {
     let transient = matches!(
@@ -136,27 +151,11 @@ pub(super) fn run(
     };
     let mut state = session.state.lock();
     if envelope.in_transaction() {
-        let commit_or_abort = is_commit_or_abort(name);
-        let result = transaction_statement(engine, name, request, envelope, &mut state, key);
-        return result.map_err(|mut error| {
-            if is_transient(error.code, false, commit_or_abort) {
-                error.labels.push(TRANSIENT_TRANSACTION_ERROR);
-            }
-            if commit_or_abort && is_retryable_code(error.code) {
-                error.labels.push(RETRYABLE_WRITE_ERROR);
-            }
-            error
-        });
+        return transaction_statement(engine, name, request, envelope, &mut state, key);
     }
     match envelope.txn_number {
         Some(number) if is_retryable_write(name) => {
-            let result = retryable_write(engine, name, request, envelope, &mut state, key, number);
-            result.map_err(|mut error| {
-                if is_retryable_code(error.code) {
-                    error.labels.push(RETRYABLE_WRITE_ERROR);
-                }
-                error
-            })
+            retryable_write(engine, name, request, envelope, &mut state, key, number)
         }
         Some(_) => Err(invalid_options(format!(
             "txnNumber may only be provided for multi-document transactions and retryable write commands. autocommit:false was not provided, and {name} is not a retryable write command."
@@ -205,6 +204,11 @@ fn retryable_write(
                 number,
                 results: Default::default(),
             };
+        }
+    }
+    if let Some(failpoint) = engine.failpoints().check_transactional_write() {
+        if let Some(code) = failpoint.fail_before_commit_code {
+            return Err(CommandError::new(Code(code), "Failing write via 'onPrimaryTransactionalWrite' failpoint"));
         }
     }
     let mut ctx = Ctx {

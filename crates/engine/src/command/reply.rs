@@ -9,7 +9,7 @@ pub struct CommandError {
     pub code: Code,
     pub message: String,
     /// `errorLabels`, such as `TransientTransactionError`.
-    pub labels: Vec<&'static str>,
+    pub labels: Vec<String>,
     /// Extra reply fields mongod adds for some codes (e.g. `keyPattern`).
     pub extra: Document,
 }

@@ -88,6 +88,10 @@ impl TxnManager {
         Ts(self.visible().0.saturating_sub(window))
     }
 
+    pub fn history_window_secs(&self) -> u64 {
+        self.history_window_secs.load(Ordering::Relaxed)
+    }
+
     pub fn set_history_window_secs(&self, secs: u64) {
         self.history_window_secs.store(secs, Ordering::Relaxed);
     }
