@@ -7,9 +7,11 @@
 //! - [`order`]: the total order MongoDB defines over all BSON values.
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
+//! - [`update`]: update documents (replacement and operators) and upsert seeds.
 
 pub mod error;
 pub mod matcher;
 pub mod order;
+pub mod update;
 
 pub use error::{Code, Error, Result};
