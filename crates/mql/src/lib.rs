@@ -7,11 +7,13 @@
 //! - [`order`]: the total order MongoDB defines over all BSON values.
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
+//! - [`path`]: dotted field paths and how they walk documents and arrays.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
 
 pub mod error;
 pub mod matcher;
 pub mod order;
+pub mod path;
 pub mod update;
 
 pub use error::{Code, Error, Result};
