@@ -7,9 +7,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::command::{self, Request, Response};
 use crate::cursor::Cursors;
 use crate::failpoint::FailPoints;
+use crate::options::EngineOptions;
 use crate::params::Parameters;
 use crate::reaper;
-use crate::options::EngineOptions;
 use crate::session::Sessions;
 use crate::storage::catalog::Catalog;
 use crate::txn::{Txn, TxnManager};
@@ -77,7 +77,10 @@ impl Engine {
     ///     })
     ///     .unwrap();
     /// ```
-    pub fn configure_fail_point(&self, command: &bson::Document) -> Result<bson::Document, crate::command::CommandError> {
+    pub fn configure_fail_point(
+        &self,
+        command: &bson::Document,
+    ) -> Result<bson::Document, crate::command::CommandError> {
         crate::command::configure_fail_point(self, command)
     }
 

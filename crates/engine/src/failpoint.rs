@@ -28,7 +28,13 @@ pub enum Mode {
 impl Mode {
     pub fn parse(mode: &Bson) -> Result<Mode, CommandError> {
         let bad = || CommandError::new(Code::BAD_VALUE, format!("invalid failpoint mode: {mode}"));
-        let count = |v: &Bson| mql::order::Number::of(v).map(|n| n.as_f64()).filter(|n| *n >= 0.0).map(|n| n as u64).ok_or_else(bad);
+        let count = |v: &Bson| {
+            mql::order::Number::of(v)
+                .map(|n| n.as_f64())
+                .filter(|n| *n >= 0.0)
+                .map(|n| n as u64)
+                .ok_or_else(bad)
+        };
         match mode {
             Bson::String(s) if s == "off" => Ok(Mode::Off),
             Bson::String(s) if s == "alwaysOn" => Ok(Mode::AlwaysOn),
@@ -84,19 +90,33 @@ pub struct FailCommand {
 impl FailCommand {
     pub fn parse(data: &Document) -> Result<FailCommand, CommandError> {
         let mut out = FailCommand::default();
-        let bad = |field: &str| CommandError::new(Code::BAD_VALUE, format!("failCommand: invalid '{field}'"));
+        let bad = |field: &str| {
+            CommandError::new(Code::BAD_VALUE, format!("failCommand: invalid '{field}'"))
+        };
         for (field, value) in data {
             match field.as_str() {
                 "failCommands" => {
-                    let Bson::Array(names) = value else { return Err(bad(field)) };
-                    out.fail_commands = names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect();
+                    let Bson::Array(names) = value else {
+                        return Err(bad(field));
+                    };
+                    out.fail_commands = names
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect();
                 }
                 "errorCode" => {
                     out.error_code = mql::order::Number::of(value).map(|n| n.as_f64() as i32);
                 }
                 "errorLabels" => {
-                    let Bson::Array(labels) = value else { return Err(bad(field)) };
-                    out.error_labels = Some(labels.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect());
+                    let Bson::Array(labels) = value else {
+                        return Err(bad(field));
+                    };
+                    out.error_labels = Some(
+                        labels
+                            .iter()
+                            .filter_map(|l| l.as_str().map(str::to_owned))
+                            .collect(),
+                    );
                 }
                 "closeConnection" => out.close_connection = value.as_bool().unwrap_or(false),
                 "blockConnection" => {
@@ -105,7 +125,9 @@ impl FailCommand {
                     }
                 }
                 "blockTimeMS" => {
-                    let ms = mql::order::Number::of(value).map(|n| n.as_f64().max(0.0) as u64).unwrap_or(0);
+                    let ms = mql::order::Number::of(value)
+                        .map(|n| n.as_f64().max(0.0) as u64)
+                        .unwrap_or(0);
                     out.block_time = Some(Duration::from_millis(ms));
                 }
                 "writeConcernError" => out.write_concern_error = value.as_document().cloned(),
@@ -152,16 +174,29 @@ impl FailPoints {
     }
 
     /// Evaluates `failCommand` for one command.
-    pub fn check_command(&self, name: &str, namespace: &str, app_name: Option<&str>) -> Option<Triggered> {
+    pub fn check_command(
+        &self,
+        name: &str,
+        namespace: &str,
+        app_name: Option<&str>,
+    ) -> Option<Triggered> {
         let mut slot = self.fail_command.lock();
         let (mode, data) = slot.as_mut()?;
         if !data.fail_commands.iter().any(|c| c == name) {
             return None;
         }
-        if data.app_name.as_deref().is_some_and(|want| Some(want) != app_name) {
+        if data
+            .app_name
+            .as_deref()
+            .is_some_and(|want| Some(want) != app_name)
+        {
             return None;
         }
-        if data.namespace.as_deref().is_some_and(|want| want != namespace) {
+        if data
+            .namespace
+            .as_deref()
+            .is_some_and(|want| want != namespace)
+        {
             return None;
         }
         if !mode.fire() {

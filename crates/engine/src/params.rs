@@ -19,7 +19,10 @@ pub struct Parameters {
 
 impl Parameters {
     pub fn new(enable_test_commands: bool) -> Parameters {
-        Parameters { transaction_lifetime_secs: AtomicU64::new(TRANSACTION_LIFETIME_SECS_DEFAULT), enable_test_commands }
+        Parameters {
+            transaction_lifetime_secs: AtomicU64::new(TRANSACTION_LIFETIME_SECS_DEFAULT),
+            enable_test_commands,
+        }
     }
 
     fn all(&self, history_window_secs: u64) -> Document {
@@ -43,27 +46,41 @@ impl Parameters {
         }
         let mut out = Document::new();
         for field in body.keys().skip(1) {
-            if field.starts_with('$') || matches!(field.as_str(), "lsid" | "comment" | "apiVersion") {
+            if field.starts_with('$') || matches!(field.as_str(), "lsid" | "comment" | "apiVersion")
+            {
                 continue;
             }
             match all.get(field) {
                 Some(value) => {
                     out.insert(field.clone(), value.clone());
                 }
-                None => return Err(CommandError::new(Code::INVALID_OPTIONS, format!("no option found to get: {field}"))),
+                None => {
+                    return Err(CommandError::new(
+                        Code::INVALID_OPTIONS,
+                        format!("no option found to get: {field}"),
+                    ));
+                }
             }
         }
         if out.is_empty() {
-            return Err(CommandError::new(Code::INVALID_OPTIONS, "no option found to get"));
+            return Err(CommandError::new(
+                Code::INVALID_OPTIONS,
+                "no option found to get",
+            ));
         }
         Ok(out)
     }
 
     /// `setParameter`: returns the old value of what was set.
-    pub fn set(&self, body: &Document, set_history_window: impl Fn(u64)) -> Result<Document, CommandError> {
+    pub fn set(
+        &self,
+        body: &Document,
+        set_history_window: impl Fn(u64),
+    ) -> Result<Document, CommandError> {
         let mut was = Document::new();
         for (field, value) in body.iter().skip(1) {
-            if field.starts_with('$') || matches!(field.as_str(), "lsid" | "comment" | "apiVersion") {
+            if field.starts_with('$') || matches!(field.as_str(), "lsid" | "comment" | "apiVersion")
+            {
                 continue;
             }
             let seconds = || {
@@ -71,16 +88,26 @@ impl Parameters {
                     .map(|n| n.as_f64())
                     .filter(|n| *n >= 1.0)
                     .map(|n| n as u64)
-                    .ok_or_else(|| CommandError::new(Code::BAD_VALUE, format!("{field} must be a positive number")))
+                    .ok_or_else(|| {
+                        CommandError::new(
+                            Code::BAD_VALUE,
+                            format!("{field} must be a positive number"),
+                        )
+                    })
             };
             match field.as_str() {
                 "transactionLifetimeLimitSeconds" => {
-                    let old = self.transaction_lifetime_secs.swap(seconds()?, Ordering::Relaxed);
+                    let old = self
+                        .transaction_lifetime_secs
+                        .swap(seconds()?, Ordering::Relaxed);
                     was.insert("was", old as i32);
                 }
                 "minSnapshotHistoryWindowInSeconds" => set_history_window(seconds()?),
                 _ => {
-                    return Err(CommandError::new(Code::INVALID_OPTIONS, format!("attempted to set unrecognized parameter [{field}]")));
+                    return Err(CommandError::new(
+                        Code::INVALID_OPTIONS,
+                        format!("attempted to set unrecognized parameter [{field}]"),
+                    ));
                 }
             }
         }

@@ -20,13 +20,15 @@ const REAP_INTERVAL: Duration = Duration::from_millis(250);
 
 pub fn spawn(shared: &Arc<Shared>) {
     let weak: Weak<Shared> = Arc::downgrade(shared);
-    let spawned = std::thread::Builder::new().name("rotor-reaper".to_owned()).spawn(move || {
-        loop {
-            std::thread::sleep(REAP_INTERVAL);
-            let Some(shared) = weak.upgrade() else { return };
-            reap(shared);
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("rotor-reaper".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(REAP_INTERVAL);
+                let Some(shared) = weak.upgrade() else { return };
+                reap(shared);
+            }
+        });
     if let Err(error) = spawned {
         tracing::error!(%error, "could not start the transaction reaper");
     }
@@ -34,9 +36,17 @@ pub fn spawn(shared: &Arc<Shared>) {
 
 fn reap(shared: Arc<Shared>) {
     let engine = Engine { shared };
-    let limit = Duration::from_secs(engine.shared.params.transaction_lifetime_secs.load(Ordering::Relaxed));
+    let limit = Duration::from_secs(
+        engine
+            .shared
+            .params
+            .transaction_lifetime_secs
+            .load(Ordering::Relaxed),
+    );
     for session in engine.sessions().all() {
-        let Some(mut state) = session.state.try_lock() else { continue };
+        let Some(mut state) = session.state.try_lock() else {
+            continue;
+        };
         if matches!(&state.txn, TxnState::Active(active) if active.started.elapsed() >= limit) {
             tracing::info!("aborting a transaction past transactionLifetimeLimitSeconds");
             end_active(&engine, &mut state);

@@ -78,13 +78,21 @@ pub fn is_retryable_code(code: Code) -> bool {
 
 /// The error labels mongod gives an error with `code` for this command,
 /// from the command's own fields (not from session state).
-pub fn error_labels(name: &str, envelope: &Envelope, code: Code, has_write_concern_error: bool) -> Vec<String> {
+pub fn error_labels(
+    name: &str,
+    envelope: &Envelope,
+    code: Code,
+    has_write_concern_error: bool,
+) -> Vec<String> {
     let mut labels = Vec::new();
     let commit_or_abort = is_commit_or_abort(name);
     if envelope.in_transaction() && is_transient(code, has_write_concern_error, commit_or_abort) {
         labels.push(TRANSIENT_TRANSACTION_ERROR.to_owned());
     }
-    let retryable = commit_or_abort || (envelope.txn_number.is_some() && !envelope.in_transaction() && is_retryable_write(name));
+    let retryable = commit_or_abort
+        || (envelope.txn_number.is_some()
+            && !envelope.in_transaction()
+            && is_retryable_write(name));
     if retryable && is_retryable_code(code) {
         labels.push(RETRYABLE_WRITE_ERROR.to_owned());
     }
@@ -208,7 +216,10 @@ fn retryable_write(
     }
     if let Some(failpoint) = engine.failpoints().check_transactional_write() {
         if let Some(code) = failpoint.fail_before_commit_code {
-            return Err(CommandError::new(Code(code), "Failing write via 'onPrimaryTransactionalWrite' failpoint"));
+            return Err(CommandError::new(
+                Code(code),
+                "Failing write via 'onPrimaryTransactionalWrite' failpoint",
+            ));
         }
     }
     let mut ctx = Ctx {

@@ -77,7 +77,11 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
             if let Some(cluster_time) = envelope.cluster_time {
                 gossip(engine, Ts::from_bson(cluster_time));
             }
-            let triggered = engine.failpoints().check_command(&name, &namespace(&request), request.connection.app_name.as_deref());
+            let triggered = engine.failpoints().check_command(
+                &name,
+                &namespace(&request),
+                request.connection.app_name.as_deref(),
+            );
             match triggered {
                 Some(triggered) => {
                     if let Some(block) = triggered.data.block_time {
@@ -102,18 +106,29 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
     };
     reply.insert("$clusterTime", cluster_time_doc(engine.txns().clock.now()));
     reply.insert("operationTime", operation_time);
-    Response { reply, close_connection }
+    Response {
+        reply,
+        close_connection,
+    }
 }
 
 /// Runs a command and gives its error, or its `writeConcernError`, mongod's labels.
-fn run_labelled(engine: &Engine, name: &str, request: &Request<'_>, envelope: &Envelope) -> CommandResult {
+fn run_labelled(
+    engine: &Engine,
+    name: &str,
+    request: &Request<'_>,
+    envelope: &Envelope,
+) -> CommandResult {
     let result = match name {
         "hello" | "isMaster" | "ismaster" => diag::hello(engine, request),
         _ => gate::run(engine, name, request, envelope),
     };
     match result {
         Ok(mut reply) => {
-            let wce_code = reply.get_document("writeConcernError").ok().and_then(|e| e.get_i32("code").ok());
+            let wce_code = reply
+                .get_document("writeConcernError")
+                .ok()
+                .and_then(|e| e.get_i32("code").ok());
             if let Some(code) = wce_code {
                 let labels = gate::error_labels(name, envelope, Code(code), true);
                 if !labels.is_empty() {
@@ -134,9 +149,18 @@ fn run_labelled(engine: &Engine, name: &str, request: &Request<'_>, envelope: &E
 }
 
 /// A command a `failCommand` failpoint fires on.
-fn run_failing(engine: &Engine, name: &str, request: &Request<'_>, envelope: &Envelope, data: failpoint::FailCommand) -> CommandResult {
+fn run_failing(
+    engine: &Engine,
+    name: &str,
+    request: &Request<'_>,
+    envelope: &Envelope,
+    data: failpoint::FailCommand,
+) -> CommandResult {
     if let Some(code) = data.error_code {
-        let mut error = CommandError::new(Code(code), format!("Failing command {name} via 'failCommand' failpoint"));
+        let mut error = CommandError::new(
+            Code(code),
+            format!("Failing command {name} via 'failCommand' failpoint"),
+        );
         error.labels = match data.error_labels {
             Some(labels) => labels,
             None => gate::error_labels(name, envelope, error.code, false),
@@ -172,12 +196,17 @@ fn namespace(request: &Request<'_>) -> String {
 /// `configureFailPoint`, for the command and the in-process API.
 pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandResult {
     let name = body.get_str("configureFailPoint").map_err(|_| {
-        CommandError::new(Code::TYPE_MISMATCH, "configureFailPoint must name a failpoint")
+        CommandError::new(
+            Code::TYPE_MISMATCH,
+            "configureFailPoint must name a failpoint",
+        )
     })?;
     let mode = failpoint::Mode::parse(body.get("mode").unwrap_or(&Bson::Null))?;
     let data = body.get_document("data").cloned().unwrap_or_default();
     match name {
-        "failCommand" => engine.failpoints().set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
+        "failCommand" => engine
+            .failpoints()
+            .set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
         "onPrimaryTransactionalWrite" => {
             let write = failpoint::TransactionalWrite {
                 close_connection: data.get_bool("closeConnection").unwrap_or(true),
@@ -185,7 +214,12 @@ pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandR
             };
             engine.failpoints().set_transactional_write(mode, write);
         }
-        other => return Err(CommandError::new(Code::BAD_VALUE, format!("Cannot find failpoint {other}"))),
+        other => {
+            return Err(CommandError::new(
+                Code::BAD_VALUE,
+                format!("Cannot find failpoint {other}"),
+            ));
+        }
     }
     Ok(doc! {"count": 0})
 }
@@ -256,9 +290,17 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "killSessions" => sessions::end_sessions(ctx, body, "killSessions"),
         "refreshSessions" => sessions::refresh_sessions(ctx, body),
         "killAllSessions" | "killAllSessionsByPattern" => sessions::kill_all_sessions(ctx),
-        "configureFailPoint" if ctx.engine.options().enable_test_commands => configure_fail_point(ctx.engine, body),
-        "getParameter" => ctx.engine.params().get(body, ctx.engine.txns().history_window_secs()),
-        "setParameter" => ctx.engine.params().set(body, |secs| ctx.engine.txns().set_history_window_secs(secs)),
+        "configureFailPoint" if ctx.engine.options().enable_test_commands => {
+            configure_fail_point(ctx.engine, body)
+        }
+        "getParameter" => ctx
+            .engine
+            .params()
+            .get(body, ctx.engine.txns().history_window_secs()),
+        "setParameter" => ctx
+            .engine
+            .params()
+            .set(body, |secs| ctx.engine.txns().set_history_window_secs(secs)),
         "commitTransaction" | "abortTransaction" => Err(CommandError::new(
             Code::INVALID_OPTIONS,
             format!("{name} must be run within a transaction"),

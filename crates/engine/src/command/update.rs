@@ -264,7 +264,7 @@ fn update_one(
             positional: found.array_index,
             is_upsert_insert: false,
             now: date,
-            timestamp,
+            now_timestamp: timestamp,
         };
         let changed = statement.update.apply(&mut updated, &apply)?;
         before = Some((**doc).clone());
@@ -298,7 +298,7 @@ fn upsert(
         positional: None,
         is_upsert_insert: true,
         now: date,
-        timestamp,
+        now_timestamp: timestamp,
     };
     statement.update.apply(&mut doc, &apply)?;
     let doc = write::with_id_first(&doc);

@@ -1,0 +1,185 @@
+//! Applying a parsed update to one document, and the checks mongod makes on
+//! the result: `_id` is immutable, stays a storable type, top-level field
+//! names do not start with `$`, and documents nest at most 100 levels.
+//!
+//! Work happens on a copy, so a failed update leaves the caller's document
+//! as it was. Whether the document changed is decided by byte identity of
+//! the result (see [`super::identity`]), which is what mongod's `nModified`
+//! counts.
+
+use bson::{Bson, Document};
+
+use super::ApplyContext;
+use super::array_filters::ArrayFilters;
+use super::display;
+use super::identity;
+use super::parse::PathOp;
+use super::targets::{self, Touched};
+use crate::{Code, Error, Result, order};
+
+/// Documents nest at most this many levels, as mongod stores them.
+pub(crate) const DOCUMENT_DEPTH_MAX: usize = 100;
+
+pub(crate) fn operators(
+    ops: &[PathOp],
+    filters: &ArrayFilters,
+    doc: &mut Document,
+    ctx: &ApplyContext,
+) -> Result<bool> {
+    let original_id = doc.get("_id").cloned();
+    let mut root = Bson::Document(doc.clone());
+    let mut touched = Touched::default();
+    for path_op in ops {
+        let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
+        for target in targets {
+            touched.record(&target)?;
+            let guards_id = original_id.is_some()
+                && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
+            let id_before = guards_id.then(|| id_of(&root));
+            path_op.op.apply(&mut root, &target, ctx)?;
+            if let Some(before) = id_before {
+                if !identity::values(&before, &id_of(&root)) {
+                    return Err(immutable_id(path_op, &target));
+                }
+            }
+        }
+    }
+    let Bson::Document(mut updated) = root else {
+        return Ok(false);
+    };
+    check_top_level_names(doc, &updated)?;
+    finish(doc, &mut updated, ctx)
+}
+
+fn renames_id(path_op: &PathOp) -> bool {
+    matches!(&path_op.op, super::ops::Op::Rename { from } if from.first_field() == Some("_id"))
+}
+
+fn id_of(root: &Bson) -> Bson {
+    match root {
+        Bson::Document(d) => d.get("_id").cloned().unwrap_or(Bson::Undefined),
+        _ => Bson::Undefined,
+    }
+}
+
+fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
+    let message = match &path_op.op {
+        super::ops::Op::Rename { from } if from.first_field() == Some("_id") => format!(
+            "Unsetting the path '{}' using $rename would modify the immutable field '_id'",
+            from.dotted
+        ),
+        _ => format!(
+            "Performing an update on the path '{}' would modify the immutable field '_id'",
+            target.join(".")
+        ),
+    };
+    Error::new(Code::IMMUTABLE_FIELD, message)
+}
+
+/// Replaces `doc` with `replacement`, keeping `doc`'s `_id` when the
+/// replacement has none.
+pub(crate) fn replacement(
+    replacement: &Document,
+    doc: &mut Document,
+    ctx: &ApplyContext,
+) -> Result<bool> {
+    let mut updated = Document::new();
+    if !replacement.contains_key("_id") {
+        if let Some(id) = doc.get("_id") {
+            updated.insert("_id", id.clone());
+        }
+    }
+    for (key, value) in replacement {
+        updated.insert(key.clone(), value.clone());
+    }
+    for key in updated.keys() {
+        if key.starts_with('$') {
+            return Err(dollar_prefixed(key));
+        }
+    }
+    if let (Some(old), Some(new)) = (doc.get("_id"), updated.get("_id")) {
+        if !order::equal(old, new) {
+            return Err(Error::new(
+                Code::IMMUTABLE_FIELD,
+                format!(
+                    "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
+                    display::element("_id", new)
+                ),
+            ));
+        }
+    }
+    finish(doc, &mut updated, ctx)
+}
+
+/// Checks the updated document, puts `_id` first on an upsert's insert,
+/// and stores it in `doc` if its bytes differ.
+fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<bool> {
+    if let Some(id) = updated.get("_id") {
+        check_id_type(id)?;
+    }
+    if identity::deeper_than(&Bson::Document(updated.clone()), DOCUMENT_DEPTH_MAX) {
+        return Err(Error::new(
+            Code::OVERFLOW,
+            format!("Document exceeds maximum nesting depth of {DOCUMENT_DEPTH_MAX}"),
+        ));
+    }
+    if ctx.is_upsert_insert {
+        id_first(updated);
+    }
+    if identity::documents(doc, updated) {
+        return Ok(false);
+    }
+    *doc = std::mem::take(updated);
+    Ok(true)
+}
+
+fn check_id_type(id: &Bson) -> Result<()> {
+    let forbidden = match id {
+        Bson::Array(_) => "array",
+        Bson::RegularExpression(_) => "regex",
+        Bson::Undefined => "undefined",
+        _ => return Ok(()),
+    };
+    Err(Error::new(
+        Code::INVALID_ID_FIELD,
+        format!("The '_id' value cannot be of type {forbidden}"),
+    ))
+}
+
+fn id_first(doc: &mut Document) {
+    if doc.keys().next().is_some_and(|k| k == "_id") {
+        return;
+    }
+    if let Some(id) = doc.remove("_id") {
+        let mut reordered = Document::new();
+        reordered.insert("_id", id);
+        for (key, value) in std::mem::take(doc) {
+            reordered.insert(key, value);
+        }
+        *doc = reordered;
+    }
+}
+
+/// mongod 5.0+ allows `$`-prefixed field names below the top level only.
+fn check_top_level_names(before: &Document, after: &Document) -> Result<()> {
+    for (key, value) in after {
+        if key.starts_with('$') {
+            let unchanged = before
+                .get(key)
+                .is_some_and(|old| identity::values(old, value));
+            if !unchanged {
+                return Err(dollar_prefixed(key));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dollar_prefixed(key: &str) -> Error {
+    Error::new(
+        Code::DOLLAR_PREFIXED_FIELD_NAME,
+        format!(
+            "The dollar ($) prefixed field '{key}' in '{key}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."
+        ),
+    )
+}

@@ -1,0 +1,121 @@
+//! MongoDB's update language: replacement documents and update operators
+//! (`$set`, `$inc`, `$push`, ... with `$`, `$[]` and `$[<id>]` paths).
+//!
+//! [`UpdateSpec::parse`] checks an update once, before any document is read,
+//! as mongod does; [`UpdateSpec::apply`] then applies it to each matched
+//! document and reports whether the bytes changed (what `nModified` counts).
+//! [`upsert_seed`] builds the document an upsert starts from.
+//!
+//! Invariants: `apply` never changes an existing `_id` (it fails with
+//! ImmutableField instead), leaves the document untouched when it fails,
+//! and preserves the order of existing fields; new fields are appended in
+//! the byte-wise order of their paths, as mongod appends them.
+//!
+//! Not here: pipeline-style updates (arrays of stages; the engine rejects
+//! them), clocks (the caller supplies `now` in [`ApplyContext`]), and
+//! collation (comparisons use the simple binary collation).
+
+mod apply;
+mod arith;
+mod array_filters;
+mod arrays;
+mod display;
+mod identity;
+mod ops;
+mod parse;
+mod path;
+mod targets;
+mod upsert;
+
+#[cfg(test)]
+mod tests;
+
+use bson::Document;
+
+use crate::Result;
+use array_filters::ArrayFilters;
+use parse::PathOp;
+
+pub use upsert::upsert_seed;
+
+/// A parsed update, ready to apply to any number of documents.
+pub struct UpdateSpec {
+    form: Form,
+}
+
+enum Form {
+    /// A whole new document (no `$`-prefixed top-level field).
+    Replacement(Document),
+    /// Update operators, sorted into mongod's application order.
+    Operators {
+        ops: Vec<PathOp>,
+        filters: ArrayFilters,
+    },
+}
+
+/// What applying an update needs to know beyond the document itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApplyContext {
+    /// The array index the query matched, which `$` in a path stands for.
+    pub positional: Option<usize>,
+    /// Whether this application builds an upsert's new document; only then
+    /// does `$setOnInsert` act, and `_id` is moved to the front.
+    pub is_upsert_insert: bool,
+    /// The time `$currentDate` writes as a date.
+    pub now: bson::DateTime,
+    /// The time `$currentDate` writes as a timestamp.
+    pub now_timestamp: bson::Timestamp,
+}
+
+impl ApplyContext {
+    /// A context for updating an existing document, with no positional match.
+    pub fn new(now: bson::DateTime, now_timestamp: bson::Timestamp) -> ApplyContext {
+        ApplyContext {
+            positional: None,
+            is_upsert_insert: false,
+            now,
+            now_timestamp,
+        }
+    }
+}
+
+impl UpdateSpec {
+    /// Parses an update document and its `arrayFilters`.
+    ///
+    /// The form follows the first field, as in mongod: `$`-prefixed means
+    /// operators (and every field must then be a known operator), anything
+    /// else, or an empty document, means a replacement.
+    pub fn parse(update: &Document, array_filters: &[Document]) -> Result<UpdateSpec> {
+        let operator_form = update.keys().next().is_some_and(|k| k.starts_with('$'));
+        if !operator_form {
+            // A replacement uses no array filter, so any given is unused.
+            let filters = ArrayFilters::parse(array_filters)?;
+            parse::check_all_used(update, &filters, &[])?;
+            return Ok(UpdateSpec {
+                form: Form::Replacement(update.clone()),
+            });
+        }
+        let filters = ArrayFilters::parse(array_filters)?;
+        let ops = parse::operators(update, &filters)?;
+        Ok(UpdateSpec {
+            form: Form::Operators { ops, filters },
+        })
+    }
+
+    /// Whether this is a replacement document rather than operators.
+    pub fn is_replacement(&self) -> bool {
+        matches!(self.form, Form::Replacement(_))
+    }
+
+    /// Applies the update to `doc`, returning whether its bytes changed.
+    ///
+    /// `doc` is the current document (for an upsert, the [`upsert_seed`]);
+    /// its `_id`, if any, must survive unchanged. On error `doc` is left as
+    /// it was.
+    pub fn apply(&self, doc: &mut Document, ctx: &ApplyContext) -> Result<bool> {
+        match &self.form {
+            Form::Replacement(replacement) => apply::replacement(replacement, doc, ctx),
+            Form::Operators { ops, filters } => apply::operators(ops, filters, doc, ctx),
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Update paths: parsing `a.$.b.$[x]` into parts, and walking concrete paths
+//! through a document to read, create or replace what they name.
+//!
+//! A *concrete* path is a list of plain components (field names, and decimal
+//! indexes where the walk meets an array) with every positional part already
+//! resolved; see `targets` for that resolution. Walking is iterative, so a
+//! path of any length costs no stack.
+//!
+//! Invariant: the root handed to these functions is always a
+//! `Bson::Document` (the update driver wraps the document it updates), so a
+//! walk never fails at depth zero.
+
+use bson::{Bson, Document};
+
+use super::display;
+use crate::{Code, Error, Result};
+
+/// Padding an array with nulls past this many elements is refused, as mongod
+/// refuses it: one small update must not be able to build a huge document.
+pub(crate) const ARRAY_PADDING_MAX: usize = 1_500_000;
+
+/// One component of a parsed update path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Part {
+    Field(String),
+    /// `$`: the array index the query matched.
+    Positional,
+    /// `$[]`: every element of the array.
+    AllElements,
+    /// `$[id]`: the elements the array filter `id` accepts.
+    Filtered(String),
+}
+
+impl Part {
+    /// Whether this part selects array elements by update-time rules, which
+    /// makes its parent an array node in mongod's update tree.
+    pub(crate) fn is_array_update(&self) -> bool {
+        matches!(self, Part::AllElements | Part::Filtered(_))
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            Part::Field(f) => f,
+            Part::Positional => "$",
+            Part::AllElements => "$[]",
+            Part::Filtered(id) => id,
+        }
+    }
+}
+
+/// A parsed update path with its dotted source text for messages.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldPath {
+    pub(crate) parts: Vec<Part>,
+    pub(crate) dotted: String,
+}
+
+impl FieldPath {
+    /// Parses a dotted path, checking what mongod's `isUpdatable` and the
+    /// positional rules check.
+    pub(crate) fn parse(dotted: &str) -> Result<FieldPath> {
+        if dotted.is_empty() {
+            return Err(Error::new(
+                Code::EMPTY_FIELD_NAME,
+                "An empty update path is not valid.",
+            ));
+        }
+        let mut parts = Vec::new();
+        for raw in dotted.split('.') {
+            if raw.is_empty() {
+                return Err(Error::new(
+                    Code::EMPTY_FIELD_NAME,
+                    format!(
+                        "The update path '{dotted}' contains an empty field name, which is not allowed."
+                    ),
+                ));
+            }
+            parts.push(parse_part(raw));
+        }
+        let path = FieldPath {
+            parts,
+            dotted: dotted.to_string(),
+        };
+        path.check_positionals()?;
+        Ok(path)
+    }
+
+    fn check_positionals(&self) -> Result<()> {
+        let positional_count = self
+            .parts
+            .iter()
+            .filter(|p| **p == Part::Positional)
+            .count();
+        if positional_count > 1 {
+            return Err(Error::bad_value(format!(
+                "Too many positional (i.e. '$') elements found in path '{}'",
+                self.dotted
+            )));
+        }
+        match self.parts.first() {
+            Some(Part::Positional) => Err(Error::bad_value(format!(
+                "Cannot have positional (i.e. '$') element in the first position in path '{}'",
+                self.dotted
+            ))),
+            Some(Part::AllElements | Part::Filtered(_)) => Err(Error::bad_value(format!(
+                "Cannot have array filter identifier (i.e. '$[<id>]') element in the first position in path '{}'",
+                self.dotted
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether any part is resolved at apply time (`$`, `$[]`, `$[id]`).
+    pub(crate) fn is_dynamic(&self) -> bool {
+        self.parts.iter().any(|p| !matches!(p, Part::Field(_)))
+    }
+
+    /// The components as text, the key mongod's update tree sorts by.
+    pub(crate) fn sort_key(&self) -> Vec<&str> {
+        self.parts.iter().map(Part::text).collect()
+    }
+
+    pub(crate) fn first_field(&self) -> Option<&str> {
+        match self.parts.first() {
+            Some(Part::Field(f)) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+fn parse_part(raw: &str) -> Part {
+    if raw == "$" {
+        Part::Positional
+    } else if raw == "$[]" {
+        Part::AllElements
+    } else if let Some(id) = raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
+        Part::Filtered(id.to_string())
+    } else {
+        Part::Field(raw.to_string())
+    }
+}
+
+/// Parses an array index component: decimal digits only, as mongod's
+/// `parseUnsignedBase10Integer`.
+pub(crate) fn array_index(component: &str) -> Option<usize> {
+    if component.is_empty() || !component.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    component.parse().ok()
+}
+
+/// The child of `value` named by `component`, if `value` has one.
+pub(crate) fn child<'a>(value: &'a Bson, component: &str) -> Option<&'a Bson> {
+    match value {
+        Bson::Document(doc) => doc.get(component),
+        Bson::Array(items) => array_index(component).and_then(|i| items.get(i)),
+        _ => None,
+    }
+}
+
+pub(crate) fn child_mut<'a>(value: &'a mut Bson, component: &str) -> Option<&'a mut Bson> {
+    match value {
+        Bson::Document(doc) => doc.get_mut(component),
+        Bson::Array(items) => array_index(component).and_then(|i| items.get_mut(i)),
+        _ => None,
+    }
+}
+
+/// Where a concrete path leads in a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// The whole path exists.
+    Found,
+    /// The first `depth` components exist and name a document or an array
+    /// that lacks the next one, which can be created.
+    Missing { depth: usize },
+    /// The first `depth` components exist but name a value the next
+    /// component cannot go into (a scalar, or an array and a field name).
+    Blocked { depth: usize },
+}
+
+pub(crate) fn locate(root: &Bson, path: &[String]) -> Location {
+    let mut current = root;
+    for (depth, component) in path.iter().enumerate() {
+        let viable = match current {
+            Bson::Document(_) => true,
+            Bson::Array(_) => array_index(component).is_some(),
+            _ => false,
+        };
+        if !viable {
+            return Location::Blocked { depth };
+        }
+        match child(current, component) {
+            Some(next) => current = next,
+            None => return Location::Missing { depth },
+        }
+    }
+    Location::Found
+}
+
+pub(crate) fn get<'a>(root: &'a Bson, path: &[String]) -> Option<&'a Bson> {
+    let mut current = root;
+    for component in path {
+        current = child(current, component)?;
+    }
+    Some(current)
+}
+
+pub(crate) fn get_mut<'a>(root: &'a mut Bson, path: &[String]) -> Option<&'a mut Bson> {
+    let mut current = root;
+    for component in path {
+        current = child_mut(current, component)?;
+    }
+    Some(current)
+}
+
+/// mongod's PathNotViable error for a path blocked after `depth` components.
+pub(crate) fn not_viable(root: &Bson, path: &[String], depth: usize) -> Error {
+    let blocked_name = depth
+        .checked_sub(1)
+        .and_then(|i| path.get(i))
+        .map_or("", String::as_str);
+    let blocked_value = get(root, path.get(..depth).unwrap_or_default()).unwrap_or(&Bson::Null);
+    let field = path.get(depth).map_or("", String::as_str);
+    Error::new(
+        Code::PATH_NOT_VIABLE,
+        format!(
+            "Cannot create field '{field}' in element {{{}}}",
+            display::element(blocked_name, blocked_value)
+        ),
+    )
+}
+
+/// Stores `value` at `path`, creating missing documents on the way and
+/// padding arrays with nulls, or replacing what is there.
+pub(crate) fn set(root: &mut Bson, path: &[String], value: Bson) -> Result<()> {
+    match locate(root, path) {
+        Location::Found => {
+            if let Some(slot) = get_mut(root, path) {
+                *slot = value;
+            }
+            Ok(())
+        }
+        Location::Blocked { depth } => Err(not_viable(root, path, depth)),
+        Location::Missing { depth } => create(root, path, depth, value),
+    }
+}
+
+fn create(root: &mut Bson, path: &[String], depth: usize, value: Bson) -> Result<()> {
+    let (Some(existing), Some(first_new), Some(rest)) =
+        (path.get(..depth), path.get(depth), path.get(depth + 1..))
+    else {
+        return Ok(());
+    };
+    let mut nested = value;
+    for component in rest.iter().rev() {
+        let mut doc = Document::new();
+        doc.insert(component.clone(), nested);
+        nested = Bson::Document(doc);
+    }
+    match get_mut(root, existing) {
+        Some(Bson::Document(doc)) => {
+            doc.insert(first_new.clone(), nested);
+            Ok(())
+        }
+        Some(Bson::Array(items)) => {
+            let index = array_index(first_new).unwrap_or(items.len());
+            if index > ARRAY_PADDING_MAX {
+                return Err(Error::bad_value(format!(
+                    "can't backfill array to larger than {ARRAY_PADDING_MAX} elements"
+                )));
+            }
+            items.resize(index, Bson::Null);
+            items.push(nested);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Removes what `path` names: a field is deleted, an array element becomes
+/// null (arrays never shift under `$unset`). Returns whether anything was there.
+pub(crate) fn unset(root: &mut Bson, path: &[String]) -> bool {
+    let Some((last, parent_path)) = path.split_last() else {
+        return false;
+    };
+    match get_mut(root, parent_path) {
+        Some(Bson::Document(doc)) => doc.remove(last).is_some(),
+        Some(Bson::Array(items)) => match array_index(last).and_then(|i| items.get_mut(i)) {
+            Some(slot) => {
+                *slot = Bson::Null;
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
