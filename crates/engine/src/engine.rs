@@ -151,3 +151,18 @@ impl Engine {
         }
     }
 }
+
+impl Drop for Shared {
+    /// Closing the engine aborts the transactions still open, so that every
+    /// transaction ends through the manager (see `Txn`'s drop check).
+    fn drop(&mut self) {
+        for session in self.sessions.all() {
+            let mut state = session.state.lock();
+            if let crate::session::TxnState::Active(active) = &mut state.txn {
+                if let Some(txn) = active.txn.take() {
+                    self.txns.abort(txn);
+                }
+            }
+        }
+    }
+}

@@ -158,6 +158,10 @@ impl TxnManager {
             }
         }
         txn.mark_finished();
+        if txn.is_read_only() {
+            // Held no intents: nobody can be waiting for it.
+            return;
+        }
         let mut generation = self.ended.lock();
         *generation += 1;
         self.ended_signal.notify_all();
