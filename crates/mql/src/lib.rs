@@ -8,10 +8,12 @@
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
 //! - [`path`]: dotted field paths and how they walk documents and arrays.
+//! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
 
 pub mod error;
 pub mod matcher;
 pub mod order;
 pub mod path;
+pub mod projection;
 
 pub use error::{Code, Error, Result};
