@@ -10,11 +10,13 @@
 //! - [`path`]: dotted field paths and how they walk documents and arrays.
 //! - [`sort`]: sort specifications and MongoDB's sort keys.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
+//! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
 
 pub mod error;
 pub mod matcher;
 pub mod order;
 pub mod path;
+pub mod projection;
 pub mod sort;
 pub mod update;
 

@@ -25,10 +25,11 @@ mod tests;
 use bson::{Bson, Document};
 
 use crate::{Result, order};
-use pred::Op;
+use pred::{Op, Pred};
 use tree::Node;
 
 pub use parse::FILTER_DEPTH_MAX;
+pub(crate) use pred::type_name;
 
 /// A parsed query filter.
 #[derive(Debug, Clone)]
@@ -108,5 +109,31 @@ impl Filter {
                 .matches_element(&Bson::Document(doc.clone()))
                 .then(Match::default),
         }
+    }
+}
+
+/// An `$elemMatch` condition on its own, as a find projection uses it to pick
+/// the first matching element of an array.
+#[derive(Debug, Clone)]
+pub(crate) struct ElemMatch {
+    pred: Pred,
+}
+
+impl ElemMatch {
+    /// Parses the argument of `$elemMatch` (which must be a document).
+    pub(crate) fn parse(condition: &Bson) -> Result<ElemMatch> {
+        Ok(ElemMatch {
+            pred: parse::elem_match(condition, 1)?,
+        })
+    }
+
+    /// The position of the first element of `value` that matches, if `value`
+    /// is an array and one does.
+    pub(crate) fn first_match(&self, value: &Bson) -> Option<usize> {
+        let mut position = None;
+        self.pred
+            .test(Some(value), &mut position)
+            .then_some(position)
+            .flatten()
     }
 }

@@ -322,7 +322,7 @@ fn all(arg: &Bson, depth: usize) -> Result<Vec<Pred>> {
         .collect()
 }
 
-fn elem_match(arg: &Bson, depth: usize) -> Result<Pred> {
+pub(super) fn elem_match(arg: &Bson, depth: usize) -> Result<Pred> {
     let Bson::Document(condition) = arg else {
         return Err(Error::bad_value("$elemMatch needs an Object"));
     };
