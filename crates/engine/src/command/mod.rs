@@ -120,7 +120,7 @@ fn run_labelled(
     envelope: &Envelope,
 ) -> CommandResult {
     let result = match name {
-        "hello" | "isMaster" | "ismaster" => diag::hello(engine, request),
+        name if diag::handles(name) => diag::run(engine, name, request),
         _ => gate::run(engine, name, request, envelope),
     };
     match result {
