@@ -148,7 +148,6 @@ impl FailCommand {
 /// `onPrimaryTransactionalWrite`'s `data`.
 #[derive(Debug, Clone, Default)]
 pub struct TransactionalWrite {
-    pub close_connection: bool,
     pub fail_before_commit_code: Option<i32>,
 }
 

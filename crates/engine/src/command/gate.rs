@@ -204,7 +204,7 @@ fn retryable_write(
 ) -> CommandResult {
     match state.highest_number {
         Some(highest) if number < highest => return Err(too_old(number, highest)),
-        Some(highest) if number == highest => {}
+        Some(highest) if number == highest && state.retry.number == number => {}
         _ => {
             end_active(engine, state);
             state.highest_number = Some(number);
@@ -321,6 +321,12 @@ fn transaction_statement(
                         format!("Transaction {number} has been committed."),
                     )),
                 };
+            }
+            TxnState::Aborted { number: aborted } if *aborted == number => {
+                return Err(CommandError::new(
+                    Code::NO_SUCH_TRANSACTION,
+                    format!("Transaction with txnNumber {number} has been aborted."),
+                ));
             }
             _ => return Err(no_such_transaction(number)),
         }

@@ -209,7 +209,6 @@ pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandR
             .set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
         "onPrimaryTransactionalWrite" => {
             let write = failpoint::TransactionalWrite {
-                close_connection: data.get_bool("closeConnection").unwrap_or(true),
                 fail_before_commit_code: data.get_i32("failBeforeCommitExceptionCode").ok(),
             };
             engine.failpoints().set_transactional_write(mode, write);
