@@ -97,6 +97,11 @@ fn ensure_dir(path: &Path) -> Result<()> {
             });
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+            return Err(Error::ParentMissing {
+                path: path.to_path_buf(),
+            });
+        }
         Err(e) => return Err(io_err("inspect data directory", path)(e)),
     }
     match fs::create_dir(path) {

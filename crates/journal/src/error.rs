@@ -29,8 +29,9 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The data directory's parent does not exist, so the directory cannot be
-    /// created (the journal creates one level only, to catch typos).
+    /// The data directory's parent does not exist (or is not a directory), so
+    /// the directory cannot be created. The journal creates one level only, so
+    /// that a mistyped path fails instead of scattering new directories.
     #[error("cannot create data directory {}: its parent directory does not exist", path.display())]
     ParentMissing {
         /// The data directory asked for.
