@@ -93,13 +93,13 @@ pub(crate) fn recover(dir: &DataDir) -> Result<Recovered> {
     }
     let covers = checkpoint.as_ref().map_or(Lsn(0), |c| c.lsn);
     segments.sort_by_key(|s| s.first);
-    while segments.len() >= 2 && segments[1].first.0 <= covers.0 + 1 {
+    while segments.len() >= 2 && segments[1].first <= after(covers) {
         let covered = segments.remove(0);
         remove(&covered.path, "log segment covered by the checkpoint")?;
     }
     let mut log = LogScan {
         covers,
-        next: Lsn(covers.0 + 1),
+        next: after(covers),
         records: Vec::new(),
         infos: Vec::new(),
     };
@@ -112,8 +112,7 @@ pub(crate) fn recover(dir: &DataDir) -> Result<Recovered> {
             log.scan_last(dir, last)?
         }
     };
-    let last_lsn = Lsn(log.next.0 - 1);
-    if last_lsn < covers {
+    if log.next <= covers {
         let missing = CorruptReason::MissingRecords {
             from: log.next,
             to: covers,
@@ -280,9 +279,16 @@ impl LogScan {
                 payload: record.payload.to_vec(),
             });
         }
-        self.next = Lsn(record.lsn.0 + 1);
+        self.next = after(record.lsn);
         Ok(Ok(len))
     }
+}
+
+/// The LSN after `lsn`. Saturates: LSNs read from names or headers are
+/// untrusted, and a saturated sequence fails the density checks instead of
+/// overflowing.
+fn after(lsn: Lsn) -> Lsn {
+    Lsn(lsn.0.saturating_add(1))
 }
 
 fn corrupt_record(path: &Path, off: usize, bad: BadRecord) -> Error {
