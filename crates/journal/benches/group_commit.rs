@@ -1,0 +1,81 @@
+//! Group-commit benchmark: durable appends per second (append + wait_durable)
+//! with 1, 2, 8 and 32 concurrent committers on a real directory, next to the
+//! single-threaded raw `write` + `fdatasync` rate of the same disk, which is
+//! the ceiling one committer can reach. Group commit works if the durable rate
+//! grows with the number of committers past that ceiling.
+//!
+//! Run: `cargo bench -p rotor-journal --bench group_commit`. The directory is
+//! a temp dir under `ROTOR_BENCH_DIR` (default: the system temp dir); each
+//! measurement runs for `ROTOR_BENCH_SECS` seconds (default 3).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use journal::{Journal, Options};
+
+/// Payload size: a small commit record (one short document update).
+const PAYLOAD_BYTES: usize = 100;
+
+fn main() {
+    let base = std::env::var_os("ROTOR_BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let secs = std::env::var("ROTOR_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let duration = Duration::from_secs(secs);
+    let raw = raw_fdatasync_rate(&base, duration);
+    println!("raw write+fdatasync, 1 thread: {raw:>10.0} syncs/s (ceiling for one committer)");
+    for n_threads in [1, 2, 8, 32] {
+        let rate = durable_append_rate(&base, n_threads, duration);
+        println!(
+            "append+wait_durable, {n_threads:>2} threads: {rate:>10.0} durable appends/s ({:.1}x raw)",
+            rate / raw
+        );
+    }
+}
+
+fn raw_fdatasync_rate(base: &std::path::Path, duration: Duration) -> f64 {
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("raw"))
+        .unwrap();
+    let payload = [7u8; PAYLOAD_BYTES + 16];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        file.write_all(&payload).unwrap();
+        file.sync_data().unwrap();
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn durable_append_rate(base: &std::path::Path, n_threads: usize, duration: Duration) -> f64 {
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let (journal, _) = Journal::open(dir.path(), Options::default()).unwrap();
+    let stop = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let payload = [42u8; PAYLOAD_BYTES];
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..n_threads {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let lsn = journal.append(&payload).unwrap();
+                    journal.wait_durable(lsn).unwrap();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        std::thread::sleep(duration);
+        stop.store(true, Ordering::Relaxed);
+    });
+    let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    journal.close().unwrap();
+    rate
+}
