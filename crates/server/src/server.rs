@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use engine::{Engine, EngineOptions, Topology};
+use engine::{Engine, EngineOptions, Storage, Topology};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -68,12 +68,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
-    if !args.in_memory {
-        tracing::warn!(
-            dbpath = %args.dbpath.display(),
-            "storage is in memory for now: nothing is written to --dbpath and data is lost on exit"
-        );
-    }
     let advertise = args
         .advertise
         .clone()
@@ -82,7 +76,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     configure(&mut options, &args, advertise.clone());
     let engine = tokio::task::spawn_blocking(move || Engine::open(options))
         .await
-        .map_err(|error| format!("engine failed to open: {error}"))?;
+        .map_err(|error| format!("engine failed to open: {error}"))?
+        .map_err(|error| format!("cannot open the database: {error}"))?;
     let shared = Arc::new(Shared {
         engine,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
@@ -98,6 +93,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 
 fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
     options.enable_test_commands = args.enable_test_commands;
+    options.storage = if args.in_memory {
+        Storage::InMemory
+    } else {
+        Storage::Directory(args.dbpath.clone())
+    };
     options.topology = Topology {
         set_name: args.replset.clone(),
         advertise,

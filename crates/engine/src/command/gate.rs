@@ -14,9 +14,9 @@ use mql::Code;
 use super::ctx::Ctx;
 use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
-use crate::Engine;
 use crate::clock::Ts;
 use crate::session::{Active, RetryState, SessionState, TxnState, session_key};
+use crate::{Engine, Wait};
 
 /// The label drivers retry whole transactions on.
 pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
@@ -189,6 +189,7 @@ fn plain(
         session,
         txn_number: None,
         read_at,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -231,6 +232,7 @@ fn retryable_write(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -332,7 +334,7 @@ fn transaction_statement(
         }
     }
     match name {
-        "commitTransaction" => commit(engine, state),
+        "commitTransaction" => commit(engine, envelope, state),
         "abortTransaction" => {
             end_active(engine, state);
             Ok(Document::new())
@@ -397,13 +399,16 @@ fn validate_transaction_read_concern(read_concern: &Document) -> Result<(), Comm
     }
 }
 
-fn commit(engine: &Engine, state: &mut SessionState) -> CommandResult {
+fn commit(engine: &Engine, envelope: &Envelope, state: &mut SessionState) -> CommandResult {
     let TxnState::Active(active) = std::mem::replace(&mut state.txn, TxnState::Idle) else {
         unreachable!("commit runs only on an active transaction");
     };
     let number = active.number;
     let commit_ts = match active.txn {
-        Some(txn) => match engine.commit_txn(txn) {
+        Some(txn) => match engine.commit_txn(
+            txn,
+            Wait::from_write_concern(envelope.write_concern.as_ref()),
+        ) {
             Ok(ts) => ts,
             Err(error) => {
                 state.txn = TxnState::Aborted { number };
@@ -448,6 +453,7 @@ fn statement(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {

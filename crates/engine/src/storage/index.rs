@@ -397,14 +397,6 @@ impl Index {
         }
         ids
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.read().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The values at `parts` as `distinct` reports them: arrays along the path

@@ -139,12 +139,14 @@ impl RecordState {
         self.prune(horizon);
     }
 
-    /// Installs a version directly (recovery and bulk load): no intent involved.
+    /// Installs a recovered version: it replaces all history (recovery
+    /// keeps no snapshot history), and no intent is involved.
     pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
         assert!(self.intent.is_none(), "install over an open intent");
         if let Some(newest) = self.versions.last() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
+        self.versions.clear();
         self.versions.push(Version { ts, doc });
     }
 
