@@ -163,6 +163,12 @@ impl Journal {
         self.shared.log.durable()
     }
 
+    /// How many `fdatasync`s of the log this journal has issued since open;
+    /// durable appends divided by this is the group-commit batch size.
+    pub fn sync_count(&self) -> u64 {
+        self.shared.log.sync_count()
+    }
+
     /// Writes and installs a checkpoint reflecting every record up to and
     /// including `covers`, then deletes older checkpoints and the log
     /// segments it makes redundant. `write` streams the body; appends and
