@@ -258,12 +258,13 @@ fn remove_redundant(path: &Path) {
 }
 
 fn spawn_flusher(shared: Arc<Shared>, interval: Duration) -> Result<JoinHandle<()>> {
+    let dir = shared.log.dir().path().to_path_buf();
     std::thread::Builder::new()
         .name("journal-flusher".into())
         .spawn(move || flush_periodically(&shared, interval))
         .map_err(|source| Error::Io {
-            op: "spawn flusher thread",
-            path: "".into(),
+            op: "spawn flusher thread for",
+            path: dir,
             source,
         })
 }
