@@ -50,6 +50,13 @@ fn data_dir_errors_name_the_problem() {
     check(file.join("child"), &|e| {
         matches!(e, Error::ParentMissing { .. })
     });
+    // sysfs refuses new directories even to root, standing in for a parent
+    // without write permission (which root would bypass).
+    if std::path::Path::new("/sys/kernel").is_dir() {
+        check("/sys/rotor-journal-test".into(), &|e| {
+            matches!(e, Error::NotWritable { .. })
+        });
+    }
 }
 
 /// Set in a child copy of this test binary: the directory it must lock.
