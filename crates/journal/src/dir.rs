@@ -38,7 +38,9 @@ impl DataDir {
             .create(true)
             .truncate(false)
             .open(&lock_path)
-            .map_err(io_err("open lock file", &lock_path))?;
+            .map_err(|e| {
+                unwritable(path, e).unwrap_or_else(|e| io_err("open lock file", &lock_path)(e))
+            })?;
         match FileExt::try_lock(&lock) {
             Ok(()) => {}
             Err(fs4::TryLockError::WouldBlock) => {
@@ -112,7 +114,21 @@ fn ensure_dir(path: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(Error::ParentMissing {
             path: path.to_path_buf(),
         }),
-        Err(e) => Err(io_err("create data directory", path)(e)),
+        Err(e) => Err(unwritable(path, e).unwrap_or_else(io_err("create data directory", path))),
+    }
+}
+
+/// Turns a permission or read-only failure into [`Error::NotWritable`],
+/// handing any other error back.
+fn unwritable(path: &Path, e: io::Error) -> Result<Error, io::Error> {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            Ok(Error::NotWritable {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+        _ => Err(e),
     }
 }
 

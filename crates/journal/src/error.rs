@@ -43,6 +43,16 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// The data directory (or its parent, when creating it) cannot be written:
+    /// permissions, or a read-only file system.
+    #[error("data directory {} is not writable: {source}", path.display())]
+    NotWritable {
+        /// The data directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
     /// Another journal (in this or another process) holds the directory's lock.
     #[error("data directory {} is in use by another rotor process{}", path.display(), pid_suffix(*pid))]
     InUse {

@@ -163,6 +163,12 @@ impl Journal {
         self.shared.log.durable()
     }
 
+    /// How many `fdatasync`s of the log this journal has issued since open;
+    /// durable appends divided by this is the group-commit batch size.
+    pub fn sync_count(&self) -> u64 {
+        self.shared.log.sync_count()
+    }
+
     /// Writes and installs a checkpoint reflecting every record up to and
     /// including `covers`, then deletes older checkpoints and the log
     /// segments it makes redundant. `write` streams the body; appends and
@@ -252,12 +258,13 @@ fn remove_redundant(path: &Path) {
 }
 
 fn spawn_flusher(shared: Arc<Shared>, interval: Duration) -> Result<JoinHandle<()>> {
+    let dir = shared.log.dir().path().to_path_buf();
     std::thread::Builder::new()
         .name("journal-flusher".into())
         .spawn(move || flush_periodically(&shared, interval))
         .map_err(|source| Error::Io {
-            op: "spawn flusher thread",
-            path: "".into(),
+            op: "spawn flusher thread for",
+            path: dir,
             source,
         })
 }

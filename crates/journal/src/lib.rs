@@ -20,6 +20,8 @@
 //! Deliberately not here: any interpretation of payloads, compression,
 //! encryption, replication, and any in-memory index of the log.
 
+#![deny(missing_docs)]
+
 mod checkpoint;
 mod dir;
 mod error;

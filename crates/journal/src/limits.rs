@@ -23,6 +23,11 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 /// mongod's default `commitIntervalMs` of 100.
 pub const SYNC_INTERVAL_DEFAULT: Duration = Duration::from_millis(100);
 
+/// Most flush rounds one group-commit leader runs before handing leadership
+/// on: 8. Extra rounds save a thread wake-up between syncs while followers
+/// wait, but each delays the leader's own caller by one sync, so it is bounded.
+pub const LEADER_ROUNDS_MAX: u32 = 8;
+
 /// Smallest segment size an [`crate::Options`] may ask for: a header plus one
 /// empty record, so that every segment can hold at least one record.
 pub const SEGMENT_BYTES_MIN: u64 = 64;

@@ -5,11 +5,14 @@
 //! except as noted:
 //! - `appender` (short): assigns the next LSN, frames the record into the
 //!   pending buffer, and decides rotation. Appends never wait for I/O.
-//! - `group` (short): the group-commit flag saying a leader is flushing.
-//!   Waiters that find a leader sleep on `group_cv`; the first waiter that
-//!   finds none becomes leader, takes *all* pending records, writes them and
-//!   issues one `fdatasync` for the lot. Committers that arrive during that
-//!   sync form the next batch, so the batch size grows with concurrency.
+//! - `group` (short): the group-commit flag saying a leader is flushing, and
+//!   the count of sleeping followers. Waiters that find a leader sleep on
+//!   `group_cv`; the first waiter that finds none becomes leader, takes *all*
+//!   pending records, writes them and issues one `fdatasync` for the lot.
+//!   Committers that arrive during that sync form the next batch, so the
+//!   batch size grows with concurrency. The leader flushes that next batch
+//!   itself while followers wait (a few rounds at most), waking them after
+//!   each sync, so no thread wake-up sits between two syncs.
 //! - `writer` (long, leader only): the open segment file, held across write
 //!   and sync. Appenders never touch it, so appends proceed during a sync.
 //!
@@ -36,7 +39,7 @@ use crate::faults::Faults;
 use crate::format::{
     Lsn, SEGMENT_HEADER_LEN, encode_record, record_len, segment_header, segment_name,
 };
-use crate::limits::RECORD_PAYLOAD_BYTES_MAX;
+use crate::limits::{LEADER_ROUNDS_MAX, RECORD_PAYLOAD_BYTES_MAX};
 
 /// A segment as the appender sees it: its first LSN and its length in bytes,
 /// counting records still pending in memory.
@@ -62,11 +65,22 @@ pub struct Log {
     segment_bytes_max: u64,
     faults: Option<Arc<Faults>>,
     appender: Mutex<Appender>,
-    group: Mutex<bool>,
+    group: Mutex<Group>,
     group_cv: Condvar,
     writer: Mutex<Writer>,
     durable: AtomicU64,
     poisoned: AtomicBool,
+    /// Successful `fdatasync`s of segments, for monitoring.
+    syncs: AtomicU64,
+}
+
+/// Group-commit state, under the `group` lock.
+#[derive(Debug)]
+struct Group {
+    /// A leader is flushing; others wait on `group_cv`.
+    flushing: bool,
+    /// Followers asleep on `group_cv`.
+    waiting: usize,
 }
 
 #[derive(Debug)]
@@ -129,11 +143,15 @@ impl Log {
                 pending: Vec::new(),
                 segments,
             }),
-            group: Mutex::new(false),
+            group: Mutex::new(Group {
+                flushing: false,
+                waiting: 0,
+            }),
             group_cv: Condvar::new(),
             writer: Mutex::new(writer),
             durable: AtomicU64::new(next_lsn.0 - 1),
             poisoned: AtomicBool::new(false),
+            syncs: AtomicU64::new(0),
         }
     }
 
@@ -148,6 +166,11 @@ impl Log {
     /// The newest LSN handed out by `append` (`Lsn(0)` if none ever was).
     pub fn last_appended(&self) -> Lsn {
         Lsn(self.appender.lock().next_lsn.0 - 1)
+    }
+
+    /// How many times a segment was synced since open.
+    pub fn sync_count(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 
     /// The newest LSN known to be on stable storage.
@@ -213,22 +236,46 @@ impl Log {
             if self.durable() >= lsn {
                 return Ok(());
             }
-            let mut flushing = self.group.lock();
+            let mut group = self.group.lock();
             if self.durable() >= lsn {
                 return Ok(());
             }
-            if *flushing {
-                self.group_cv.wait(&mut flushing);
+            if group.flushing {
+                group.waiting += 1;
+                self.group_cv.wait(&mut group);
+                group.waiting -= 1;
                 continue;
             }
-            *flushing = true;
-            drop(flushing);
-            let flushed = self.flush_pending();
-            let mut flushing = self.group.lock();
-            *flushing = false;
+            group.flushing = true;
+            drop(group);
+            let led = self.lead(lsn);
+            let mut group = self.group.lock();
+            group.flushing = false;
             self.group_cv.notify_all();
-            drop(flushing);
-            flushed?;
+            drop(group);
+            led?;
+        }
+    }
+
+    /// Leader only: flushes until `lsn` is durable, then keeps flushing for
+    /// followers while some wait and records are pending (up to
+    /// `LEADER_ROUNDS_MAX` rounds). Handing leadership to a sleeping follower
+    /// would put a thread wake-up between consecutive syncs; on a busy machine
+    /// that costs as much as the sync itself.
+    fn lead(&self, lsn: Lsn) -> Result<()> {
+        let mut rounds = 0;
+        loop {
+            let flushed_any = self.flush_pending()?;
+            rounds += 1;
+            let waiting = {
+                let group = self.group.lock();
+                self.group_cv.notify_all();
+                group.waiting
+            };
+            let mine_durable = self.durable() >= lsn;
+            if mine_durable && (!flushed_any || waiting == 0 || rounds >= LEADER_ROUNDS_MAX) {
+                return Ok(());
+            }
         }
     }
 
@@ -237,11 +284,12 @@ impl Log {
         self.wait_durable(self.last_appended())
     }
 
-    /// Leader only: writes every pending record and syncs once.
-    fn flush_pending(&self) -> Result<()> {
+    /// Leader only: writes every pending record and syncs once. Returns
+    /// whether there was anything to write.
+    fn flush_pending(&self) -> Result<bool> {
         let pending = mem::take(&mut self.appender.lock().pending);
         let Some(last) = pending.last().map(|c| c.last) else {
-            return Ok(());
+            return Ok(false);
         };
         let mut writer = self.writer.lock();
         let written = self.write_chunks(&mut writer, &pending);
@@ -252,7 +300,7 @@ impl Log {
                     before < last.0,
                     "durable lsn went backwards: {before} -> {last}"
                 );
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 self.poisoned.store(true, Ordering::Release);
@@ -296,6 +344,7 @@ impl Log {
         }
         writer.file.sync_data().map_err(io_err(op, &writer.path))?;
         writer.synced = writer.written;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

@@ -63,3 +63,31 @@ fn concurrent_committers_recover_every_acknowledged_lsn() {
         },
     );
 }
+
+#[test]
+fn group_commit_shares_fdatasyncs_among_concurrent_committers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (journal, _) = open(tmp.path(), quiet());
+    let (n_threads, n_commits) = (16u64, 20u64);
+    let barrier = std::sync::Barrier::new(n_threads as usize);
+    std::thread::scope(|s| {
+        for thread in 0..n_threads {
+            let (journal, barrier) = (&journal, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..n_commits {
+                    let lsn = journal
+                        .append(&payload(thread as usize, i as usize))
+                        .unwrap();
+                    journal.wait_durable(lsn).unwrap();
+                }
+            });
+        }
+    });
+    let n_syncs = journal.sync_count();
+    assert!(
+        n_syncs < n_threads * n_commits,
+        "{n_syncs} syncs for {} commits",
+        n_threads * n_commits
+    );
+}

@@ -50,4 +50,64 @@ fn data_dir_errors_name_the_problem() {
     check(file.join("child"), &|e| {
         matches!(e, Error::ParentMissing { .. })
     });
+    // sysfs refuses new directories even to root, standing in for a parent
+    // without write permission (which root would bypass).
+    if std::path::Path::new("/sys/kernel").is_dir() {
+        check("/sys/rotor-journal-test".into(), &|e| {
+            matches!(e, Error::NotWritable { .. })
+        });
+    }
+}
+
+/// Set in a child copy of this test binary: the directory it must lock.
+const HOLDER_ENV: &str = "ROTOR_JOURNAL_TEST_LOCK_HOLDER";
+
+/// Not a test of its own: the body of the child process that
+/// `data_dir_is_refused_while_another_process_holds_it` starts. It locks the
+/// directory, says so, and holds it until its stdin closes.
+#[test]
+fn data_dir_lock_holder_child() {
+    let Some(dir) = std::env::var_os(HOLDER_ENV) else {
+        return;
+    };
+    let (_journal, _) = open(std::path::Path::new(&dir), quiet());
+    println!("locked");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
+}
+
+#[test]
+fn data_dir_is_refused_while_another_process_holds_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "data_dir_lock_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLDER_ENV, tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.unwrap().contains("locked")),
+        "child never locked the directory"
+    );
+    let err = Journal::open(tmp.path(), quiet()).unwrap_err();
+    let child_pid = child.id();
+    assert!(
+        matches!(err, Error::InUse { pid: Some(p), .. } if p == child_pid),
+        "{err:?}"
+    );
+    assert!(err.to_string().ends_with(&format!(
+        "in use by another rotor process (pid {child_pid})"
+    )));
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let (_journal, _) = open(tmp.path(), quiet());
 }
