@@ -13,5 +13,5 @@ mod options;
 
 pub use command::{ConnectionInfo, Request, Response};
 pub use engine::Engine;
-pub use options::{EngineOptions, Topology};
 pub use mql::{Code, Error as MqlError};
+pub use options::{EngineOptions, Topology};

@@ -220,8 +220,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(smaller: Bson, larger: Bson) {
-        assert_eq!(compare(&smaller, &larger), Ordering::Less, "{smaller} < {larger}");
-        assert_eq!(compare(&larger, &smaller), Ordering::Greater, "{larger} > {smaller}");
+        assert_eq!(
+            compare(&smaller, &larger),
+            Ordering::Less,
+            "{smaller} < {larger}"
+        );
+        assert_eq!(
+            compare(&larger, &smaller),
+            Ordering::Greater,
+            "{larger} > {smaller}"
+        );
     }
 
     #[test]
@@ -263,8 +271,14 @@ mod tests {
     fn documents_and_arrays_compare_element_wise() {
         check(Bson::Document(doc! {"a": 1}), Bson::Document(doc! {"a": 2}));
         check(Bson::Document(doc! {"a": 1}), Bson::Document(doc! {"b": 1}));
-        check(Bson::Document(doc! {"a": 1}), Bson::Document(doc! {"a": 1, "b": 0}));
-        check(Bson::Document(doc! {"a": 9}), Bson::Document(doc! {"a": "x"}));
+        check(
+            Bson::Document(doc! {"a": 1}),
+            Bson::Document(doc! {"a": 1, "b": 0}),
+        );
+        check(
+            Bson::Document(doc! {"a": 9}),
+            Bson::Document(doc! {"a": "x"}),
+        );
         check(
             Bson::Array(vec![Bson::Int32(1)]),
             Bson::Array(vec![Bson::Int32(1), Bson::Int32(0)]),

@@ -164,7 +164,9 @@ fn id_first(doc: &mut Document) {
 fn check_top_level_names(before: &Document, after: &Document) -> Result<()> {
     for (key, value) in after {
         if key.starts_with('$') {
-            let unchanged = before.get(key).is_some_and(|old| identity::values(old, value));
+            let unchanged = before
+                .get(key)
+                .is_some_and(|old| identity::values(old, value));
             if !unchanged {
                 return Err(dollar_prefixed(key));
             }

@@ -130,12 +130,10 @@ fn parse_exact(text: &str) -> Option<Exact> {
 }
 
 fn decimal(op: ArithOp, a: &Bson, b: &Bson) -> Decimal128 {
-    let exact_result = exact(a)
-        .zip(exact(b))
-        .and_then(|(x, y)| match op {
-            ArithOp::Add => add_exact(x, y),
-            ArithOp::Mul => mul_exact(x, y),
-        });
+    let exact_result = exact(a).zip(exact(b)).and_then(|(x, y)| match op {
+        ArithOp::Add => add_exact(x, y),
+        ArithOp::Mul => mul_exact(x, y),
+    });
     let text = match exact_result {
         Some(r) => format!(
             "{}{}e{}",

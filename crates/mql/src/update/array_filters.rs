@@ -30,7 +30,10 @@ impl ArrayFilters {
                 )));
             }
             let filter = Filter::parse(doc).map_err(|e| {
-                Error::new(e.code, format!("Error parsing array filter :: caused by :: {}", e.message))
+                Error::new(
+                    e.code,
+                    format!("Error parsing array filter :: caused by :: {}", e.message),
+                )
             })?;
             filters.push((id, filter));
         }

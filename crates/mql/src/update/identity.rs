@@ -21,8 +21,7 @@ pub(crate) fn documents(a: &Document, b: &Document) -> bool {
 
 fn documents_at(a: &Document, b: &Document, depth: usize) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b.iter())
             .all(|((ka, va), (kb, vb))| ka == kb && values_at(va, vb, depth + 1))
 }
@@ -51,9 +50,7 @@ fn values_at(a: &Bson, b: &Bson, depth: usize) -> bool {
 /// Whether `value` nests deeper than `max` levels of documents and arrays.
 pub(crate) fn deeper_than(value: &Bson, max: usize) -> bool {
     match value {
-        Bson::Document(doc) => {
-            max == 0 || doc.values().any(|v| deeper_than(v, max - 1))
-        }
+        Bson::Document(doc) => max == 0 || doc.values().any(|v| deeper_than(v, max - 1)),
         Bson::Array(items) => max == 0 || items.iter().any(|v| deeper_than(v, max - 1)),
         _ => false,
     }

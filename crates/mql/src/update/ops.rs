@@ -10,11 +10,11 @@
 
 use bson::Bson;
 
+use super::ApplyContext;
 use super::arith::{self, ArithOp};
 use super::arrays::{self, Push};
 use super::display;
 use super::path::{self, FieldPath, Location};
-use super::ApplyContext;
 use crate::matcher::Filter;
 use crate::{Code, Error, Result, order};
 
@@ -133,7 +133,6 @@ impl Op {
             }),
         }
     }
-
 }
 
 fn numeric_argument(verb: &str, field: &str, value: &Bson) -> Result<Bson> {
@@ -273,7 +272,9 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
         Location::Blocked { depth } => return Err(path::not_viable(root, &source, depth)),
         Location::Found => {}
     }
-    let source_parent = source.get(..source.len().saturating_sub(1)).unwrap_or_default();
+    let source_parent = source
+        .get(..source.len().saturating_sub(1))
+        .unwrap_or_default();
     check_no_array_on_path(root, source_parent, "source", &from.dotted)?;
     let dotted_to = to.join(".");
     let existing_depth = match path::locate(root, to) {
@@ -281,7 +282,12 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
         Location::Missing { depth } => depth,
         Location::Blocked { depth } => return Err(path::not_viable(root, to, depth)),
     };
-    check_no_array_on_path(root, to.get(..existing_depth).unwrap_or_default(), "destination", &dotted_to)?;
+    check_no_array_on_path(
+        root,
+        to.get(..existing_depth).unwrap_or_default(),
+        "destination",
+        &dotted_to,
+    )?;
     let value = path::get(root, &source).cloned().unwrap_or(Bson::Null);
     path::set(root, to, value)?;
     path::unset(root, &source);
@@ -291,7 +297,9 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
 /// `$rename` refuses to move anything into or out of an array.
 fn check_no_array_on_path(root: &Bson, prefix: &[String], role: &str, dotted: &str) -> Result<()> {
     for depth in 1..=prefix.len() {
-        let Some(sub) = prefix.get(..depth) else { break };
+        let Some(sub) = prefix.get(..depth) else {
+            break;
+        };
         if let Some(Bson::Array(_)) = path::get(root, sub) {
             return Err(Error::bad_value(format!(
                 "The {role} field cannot be an array element, '{dotted}' in doc with {} has an array field called '{}'",
@@ -330,9 +338,7 @@ fn bitwise(op: BitOp, a: &Bson, b: &Bson) -> Bson {
         BitOp::Xor => x ^ y,
     };
     match (a, b) {
-        (Bson::Int32(x), Bson::Int32(y)) => {
-            Bson::Int32(apply(i64::from(*x), i64::from(*y)) as i32)
-        }
+        (Bson::Int32(x), Bson::Int32(y)) => Bson::Int32(apply(i64::from(*x), i64::from(*y)) as i32),
         _ => {
             let wide = |v: &Bson| match v {
                 Bson::Int32(i) => i64::from(*i),
@@ -357,6 +363,8 @@ pub(crate) fn not_a_document(operator: &str, value: &Bson) -> Error {
 pub(crate) fn empty_operator(operator: &str) -> Error {
     Error::new(
         Code::FAILED_TO_PARSE,
-        format!("'{operator}' is empty. You must specify a field like so: {{{operator}: {{<field>: ...}}}}"),
+        format!(
+            "'{operator}' is empty. You must specify a field like so: {{{operator}: {{<field>: ...}}}}"
+        ),
     )
 }

@@ -67,8 +67,15 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
 }
 
 /// Fails, as mongod does, if an array filter's identifier appears in no path.
-pub(crate) fn check_all_used(update: &Document, filters: &ArrayFilters, used: &[String]) -> Result<()> {
-    match filters.identifiers().find(|id| !used.iter().any(|u| u == id)) {
+pub(crate) fn check_all_used(
+    update: &Document,
+    filters: &ArrayFilters,
+    used: &[String],
+) -> Result<()> {
+    match filters
+        .identifiers()
+        .find(|id| !used.iter().any(|u| u == id))
+    {
         Some(unused) => Err(Error::failed_to_parse(format!(
             "The array filter for identifier '{unused}' was not used in the update {}",
             display::value_str(&Bson::Document(update.clone()))

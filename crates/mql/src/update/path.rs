@@ -247,11 +247,9 @@ pub(crate) fn set(root: &mut Bson, path: &[String], value: Bson) -> Result<()> {
 }
 
 fn create(root: &mut Bson, path: &[String], depth: usize, value: Bson) -> Result<()> {
-    let (Some(existing), Some(first_new), Some(rest)) = (
-        path.get(..depth),
-        path.get(depth),
-        path.get(depth + 1..),
-    ) else {
+    let (Some(existing), Some(first_new), Some(rest)) =
+        (path.get(..depth), path.get(depth), path.get(depth + 1..))
+    else {
         return Ok(());
     };
     let mut nested = value;

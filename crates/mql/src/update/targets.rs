@@ -56,7 +56,11 @@ pub(crate) fn resolve(
     Ok(partial.into_iter().map(|(concrete, _)| concrete).collect())
 }
 
-fn step(mut prefix: Vec<String>, value: Option<&Bson>, name: String) -> (Vec<String>, Option<&Bson>) {
+fn step(
+    mut prefix: Vec<String>,
+    value: Option<&Bson>,
+    name: String,
+) -> (Vec<String>, Option<&Bson>) {
     let child = value.and_then(|v| path::child(v, &name));
     prefix.push(name);
     (prefix, child)

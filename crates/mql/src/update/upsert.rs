@@ -32,7 +32,10 @@ pub fn upsert_seed(filter: &Document) -> Result<Document> {
         if parts.iter().any(|p| p.is_empty() || p.starts_with('$')) {
             continue;
         }
-        if let Some(other) = paths.iter().find(|p| p.starts_with(&parts) || parts.starts_with(p)) {
+        if let Some(other) = paths
+            .iter()
+            .find(|p| p.starts_with(&parts) || parts.starts_with(p))
+        {
             return Err(seed_conflict(other, &parts));
         }
         path::set(&mut root, &parts, value)?;

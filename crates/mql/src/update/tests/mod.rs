@@ -38,8 +38,8 @@ pub(super) fn check_with(
     expected: Document,
     modified: bool,
 ) {
-    let spec = UpdateSpec::parse(&update, array_filters)
-        .unwrap_or_else(|e| panic!("parse {update}: {e}"));
+    let spec =
+        UpdateSpec::parse(&update, array_filters).unwrap_or_else(|e| panic!("parse {update}: {e}"));
     let changed = spec
         .apply(&mut doc, &ctx)
         .unwrap_or_else(|e| panic!("apply {update}: {e}"));
@@ -66,13 +66,22 @@ pub(super) fn check_error_with(
     message: &str,
 ) {
     let mut target = doc.clone();
-    let result = UpdateSpec::parse(&update, array_filters).and_then(|spec| spec.apply(&mut target, &ctx));
+    let result =
+        UpdateSpec::parse(&update, array_filters).and_then(|spec| spec.apply(&mut target, &ctx));
     let error = match result {
         Ok(changed) => panic!("{update} succeeded (changed: {changed}) giving {target}"),
         Err(e) => e,
     };
-    assert_eq!((error.code, error.message.as_str()), (code, message), "update {update}");
-    assert_eq!(format!("{target}"), format!("{doc}"), "failed update left doc changed");
+    assert_eq!(
+        (error.code, error.message.as_str()),
+        (code, message),
+        "update {update}"
+    );
+    assert_eq!(
+        format!("{target}"),
+        format!("{doc}"),
+        "failed update left doc changed"
+    );
 }
 
 #[test]
