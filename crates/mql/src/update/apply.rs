@@ -28,19 +28,27 @@ pub(crate) fn operators(
 ) -> Result<bool> {
     let original_id = doc.get("_id").cloned();
     let mut root = Bson::Document(doc.clone());
+    // Every target is resolved before any is written: mongod matches array
+    // filters against the elements as they were before the update.
     let mut touched = Touched::default();
+    let mut resolved = Vec::with_capacity(ops.len());
     for path_op in ops {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
+        for target in &targets {
+            touched.record(target)?;
+        }
+        resolved.push((path_op, targets));
+    }
+    for (path_op, targets) in resolved {
         for target in targets {
-            touched.record(&target)?;
             let guards_id = original_id.is_some()
                 && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
             let id_before = guards_id.then(|| id_of(&root));
             path_op.op.apply(&mut root, &target, ctx)?;
-            if let Some(before) = id_before {
-                if !identity::values(&before, &id_of(&root)) {
-                    return Err(immutable_id(path_op, &target));
-                }
+            if let Some(before) = id_before
+                && !identity::values(&before, &id_of(&root))
+            {
+                return Err(immutable_id(path_op, &target));
             }
         }
     }
@@ -84,10 +92,10 @@ pub(crate) fn replacement(
     ctx: &ApplyContext,
 ) -> Result<bool> {
     let mut updated = Document::new();
-    if !replacement.contains_key("_id") {
-        if let Some(id) = doc.get("_id") {
-            updated.insert("_id", id.clone());
-        }
+    if !replacement.contains_key("_id")
+        && let Some(id) = doc.get("_id")
+    {
+        updated.insert("_id", id.clone());
     }
     for (key, value) in replacement {
         updated.insert(key.clone(), value.clone());
@@ -97,16 +105,16 @@ pub(crate) fn replacement(
             return Err(dollar_prefixed(key));
         }
     }
-    if let (Some(old), Some(new)) = (doc.get("_id"), updated.get("_id")) {
-        if !order::equal(old, new) {
-            return Err(Error::new(
-                Code::IMMUTABLE_FIELD,
-                format!(
-                    "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
-                    display::element("_id", new)
-                ),
-            ));
-        }
+    if let (Some(old), Some(new)) = (doc.get("_id"), updated.get("_id"))
+        && !order::equal(old, new)
+    {
+        return Err(Error::new(
+            Code::IMMUTABLE_FIELD,
+            format!(
+                "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
+                display::element("_id", new)
+            ),
+        ));
     }
     finish(doc, &mut updated, ctx)
 }

@@ -20,7 +20,7 @@ mod arith;
 mod array_filters;
 mod arrays;
 mod display;
-mod identity;
+pub(crate) mod identity;
 mod ops;
 mod parse;
 mod path;

@@ -257,10 +257,10 @@ fn compare_and_set(
     value: &Bson,
     wanted: std::cmp::Ordering,
 ) -> Result<()> {
-    if let Some(current) = path::get(root, target) {
-        if order::compare(value, current) != wanted {
-            return Ok(());
-        }
+    if let Some(current) = path::get(root, target)
+        && order::compare(value, current) != wanted
+    {
+        return Ok(());
     }
     path::set(root, target, value.clone())
 }
