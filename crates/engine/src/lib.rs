@@ -7,9 +7,18 @@
 //! comes out. The wire server and the in-process client are thin shells
 //! around that call.
 
+mod clock;
 pub mod command;
+mod cursor;
 mod engine;
+mod exec;
+mod failpoint;
 mod options;
+mod params;
+mod reaper;
+mod session;
+mod storage;
+mod txn;
 
 pub use command::{ConnectionInfo, Request, Response};
 pub use engine::Engine;

@@ -7,6 +7,9 @@ pub struct EngineOptions {
     pub enable_test_commands: bool,
     /// How this node presents itself in `hello`.
     pub topology: Topology,
+    /// How far back snapshot reads may look, in seconds (mongod's
+    /// `minSnapshotHistoryWindowInSeconds`, default 300).
+    pub snapshot_history_window_secs: u64,
 }
 
 /// The replica set this node presents: one member, always primary.
@@ -22,6 +25,7 @@ impl Default for EngineOptions {
     fn default() -> EngineOptions {
         EngineOptions {
             enable_test_commands: false,
+            snapshot_history_window_secs: 300,
             topology: Topology {
                 set_name: "rs0".to_owned(),
                 advertise: "localhost:27017".to_owned(),

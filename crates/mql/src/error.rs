@@ -73,10 +73,12 @@ codes! {
     UNSATISFIABLE_WRITE_CONCERN = 100, "UnsatisfiableWriteConcern";
     WRITE_CONFLICT = 112, "WriteConflict";
     COMMAND_NOT_SUPPORTED = 115, "CommandNotSupported";
+    CONFLICTING_OPERATION_IN_PROGRESS = 117, "ConflictingOperationInProgress";
     DOCUMENT_VALIDATION_FAILURE = 121, "DocumentValidationFailure";
     INVALID_PIPELINE_OPERATOR = 168, "InvalidPipelineOperator";
     PRIMARY_STEPPED_DOWN = 189, "PrimarySteppedDown";
     NO_SUCH_SESSION = 206, "NoSuchSession";
+    INVALID_UUID = 207, "InvalidUUID";
     TRANSACTION_TOO_OLD = 225, "TransactionTooOld";
     CURSOR_KILLED = 237, "CursorKilled";
     NOT_IMPLEMENTED = 238, "NotImplemented";
@@ -84,9 +86,13 @@ codes! {
     NO_SUCH_TRANSACTION = 251, "NoSuchTransaction";
     TRANSACTION_COMMITTED = 256, "TransactionCommitted";
     TRANSACTION_TOO_LARGE = 257, "TransactionTooLarge";
+    TOO_MANY_LOGICAL_SESSIONS = 261, "TooManyLogicalSessions";
     EXCEEDED_TIME_LIMIT = 262, "ExceededTimeLimit";
     OPERATION_NOT_SUPPORTED_IN_TRANSACTION = 263, "OperationNotSupportedInTransaction";
     TRANSACTION_EXCEEDED_LIFETIME_LIMIT_SECONDS = 290, "TransactionExceededLifetimeLimitSeconds";
+    CANNOT_INDEX_PARALLEL_ARRAYS = 171, "CannotIndexParallelArrays";
+    INVALID_INDEX_SPECIFICATION_OPTION = 197, "InvalidIndexSpecificationOption";
+    QUERY_EXCEEDED_MEMORY_LIMIT = 292, "QueryExceededMemoryLimitNoDiskUseAllowed";
     API_STRICT_ERROR = 323, "APIStrictError";
     API_VERSION_ERROR = 322, "APIVersionError";
     DUPLICATE_KEY = 11000, "DuplicateKey";

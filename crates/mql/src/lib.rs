@@ -8,12 +8,14 @@
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
 //! - [`path`]: dotted field paths and how they walk documents and arrays.
+//! - [`sort`]: sort specifications and MongoDB's sort keys.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
 
 pub mod error;
 pub mod matcher;
 pub mod order;
 pub mod path;
+pub mod sort;
 pub mod update;
 
 pub use error::{Code, Error, Result};

@@ -1,15 +1,40 @@
 //! The command layer: one command document in, one reply document out.
 //!
 //! Invariant: every reply is built here, in mongod's shape (`ok`, and on
-//! failure `code`, `codeName`, `errmsg`, `errorLabels`). No other part of
-//! Rotor interprets a command document.
+//! failure `code`, `codeName`, `errmsg`, `errorLabels`), and every reply,
+//! errors included, carries `operationTime` and `$clusterTime`. No other
+//! part of Rotor interprets a command document.
+//!
+//! A command passes through: [`envelope`] (generic fields), [`gate`]
+//! (session and transaction rules, labels), then [`execute`] (the command
+//! itself, reading and writing through a [`ctx::Ctx`]).
 
+mod args;
+mod ctx;
+mod cursor_reply;
+mod ddl;
+mod delete;
 mod diag;
+mod envelope;
+mod find;
+mod find_and_modify;
+mod gate;
+mod insert;
+mod projection;
 mod reply;
+mod sessions;
+mod update;
+mod write;
 
-use bson::Document;
+use bson::{Bson, Document, doc};
+use mql::Code;
 
 use crate::Engine;
+use crate::clock::Ts;
+use crate::failpoint;
+use ctx::Ctx;
+use envelope::Envelope;
+pub(crate) use gate::end_active;
 pub use reply::CommandError;
 
 /// What the transport knows of the connection a command arrived on.
@@ -46,20 +71,242 @@ pub(crate) type CommandResult = Result<Document, CommandError>;
 
 pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
     let name = request.body.keys().next().cloned().unwrap_or_default();
-    let result = dispatch(engine, &name, &request);
+    let mut close_connection = false;
+    let result = match Envelope::parse(&request.body) {
+        Ok(envelope) => {
+            if let Some(cluster_time) = envelope.cluster_time {
+                gossip(engine, Ts::from_bson(cluster_time));
+            }
+            let triggered = engine.failpoints().check_command(
+                &name,
+                &namespace(&request),
+                request.connection.app_name.as_deref(),
+            );
+            match triggered {
+                Some(triggered) => {
+                    if let Some(block) = triggered.data.block_time {
+                        std::thread::sleep(block);
+                    }
+                    if triggered.data.close_connection {
+                        close_connection = true;
+                        Ok(Document::new())
+                    } else {
+                        run_failing(engine, &name, &request, &envelope, triggered.data)
+                    }
+                }
+                None => run_labelled(engine, &name, &request, &envelope),
+            }
+        }
+        Err(error) => Err(error),
+    };
+    let mut reply = reply::finish(result);
+    let operation_time = match reply.remove("$operationTime") {
+        Some(Bson::Timestamp(ts)) => ts,
+        _ => engine.txns().visible().to_bson(),
+    };
+    reply.insert("$clusterTime", cluster_time_doc(engine.txns().clock.now()));
+    reply.insert("operationTime", operation_time);
     Response {
-        reply: reply::finish(result),
-        close_connection: false,
+        reply,
+        close_connection,
     }
 }
 
-fn dispatch(engine: &Engine, name: &str, request: &Request<'_>) -> CommandResult {
+/// Runs a command and gives its error, or its `writeConcernError`, mongod's labels.
+fn run_labelled(
+    engine: &Engine,
+    name: &str,
+    request: &Request<'_>,
+    envelope: &Envelope,
+) -> CommandResult {
+    let result = match name {
+        "hello" | "isMaster" | "ismaster" => diag::hello(engine, request),
+        _ => gate::run(engine, name, request, envelope),
+    };
+    match result {
+        Ok(mut reply) => {
+            let wce_code = reply
+                .get_document("writeConcernError")
+                .ok()
+                .and_then(|e| e.get_i32("code").ok());
+            if let Some(code) = wce_code {
+                let labels = gate::error_labels(name, envelope, Code(code), true);
+                if !labels.is_empty() {
+                    reply.insert("errorLabels", labels);
+                }
+            }
+            Ok(reply)
+        }
+        Err(mut error) => {
+            for label in gate::error_labels(name, envelope, error.code, false) {
+                if !error.labels.contains(&label) {
+                    error.labels.push(label);
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+/// A command a `failCommand` failpoint fires on.
+fn run_failing(
+    engine: &Engine,
+    name: &str,
+    request: &Request<'_>,
+    envelope: &Envelope,
+    data: failpoint::FailCommand,
+) -> CommandResult {
+    if let Some(code) = data.error_code {
+        let mut error = CommandError::new(
+            Code(code),
+            format!("Failing command {name} via 'failCommand' failpoint"),
+        );
+        error.labels = match data.error_labels {
+            Some(labels) => labels,
+            None => gate::error_labels(name, envelope, error.code, false),
+        };
+        if let Some(extra) = data.error_extra_info {
+            error.extra = extra;
+        }
+        return Err(error);
+    }
+    let mut reply = run_labelled(engine, name, request, envelope)?;
+    if let Some(wce) = data.write_concern_error {
+        let code = wce.get_i32("code").unwrap_or(0);
+        reply.insert("writeConcernError", wce);
+        let labels = match data.error_labels {
+            Some(labels) => labels,
+            None => gate::error_labels(name, envelope, Code(code), true),
+        };
+        if !labels.is_empty() {
+            reply.insert("errorLabels", labels);
+        }
+    }
+    Ok(reply)
+}
+
+/// The namespace a command targets, as `failCommand`'s `namespace` names it.
+fn namespace(request: &Request<'_>) -> String {
+    match request.body.iter().next() {
+        Some((_, Bson::String(coll))) => format!("{}.{coll}", request.db),
+        _ => format!("{}.$cmd", request.db),
+    }
+}
+
+/// `configureFailPoint`, for the command and the in-process API.
+pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandResult {
+    let name = body.get_str("configureFailPoint").map_err(|_| {
+        CommandError::new(
+            Code::TYPE_MISMATCH,
+            "configureFailPoint must name a failpoint",
+        )
+    })?;
+    let mode = failpoint::Mode::parse(body.get("mode").unwrap_or(&Bson::Null))?;
+    let data = body.get_document("data").cloned().unwrap_or_default();
+    match name {
+        "failCommand" => engine
+            .failpoints()
+            .set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
+        "onPrimaryTransactionalWrite" => {
+            let write = failpoint::TransactionalWrite {
+                close_connection: data.get_bool("closeConnection").unwrap_or(true),
+                fail_before_commit_code: data.get_i32("failBeforeCommitExceptionCode").ok(),
+            };
+            engine.failpoints().set_transactional_write(mode, write);
+        }
+        other => {
+            return Err(CommandError::new(
+                Code::BAD_VALUE,
+                format!("Cannot find failpoint {other}"),
+            ));
+        }
+    }
+    Ok(doc! {"count": 0})
+}
+
+/// A client's cluster time moves ours forward, unless it is implausibly far
+/// ahead of the wall clock (mongod's `maxAcceptableLogicalClockDriftSecs`).
+fn gossip(engine: &Engine, ts: Ts) {
+    const DRIFT_SECS_MAX: u64 = 365 * 24 * 60 * 60;
+    let wall = u64::from(engine.txns().clock.wall_seconds());
+    if u64::from(ts.seconds()) <= wall + DRIFT_SECS_MAX {
+        engine.txns().clock.advance(ts);
+    }
+}
+
+fn cluster_time_doc(ts: Ts) -> Document {
+    doc! {
+        "clusterTime": ts.to_bson(),
+        "signature": {
+            "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
+            "keyId": 0i64,
+        },
+    }
+}
+
+/// Runs the command itself, once the gate has bound its context.
+fn execute(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
+    ctx.check_deadline()?;
+    let writes = matches!(
+        name,
+        "insert" | "update" | "delete" | "findAndModify" | "findandmodify"
+    );
+    let write_concern_error = if writes || name == "commitTransaction" || name == "abortTransaction"
+    {
+        write::write_concern_error(body.get("writeConcern"))?
+    } else {
+        None
+    };
+    let mut reply = dispatch(ctx, name, body)?;
+    if let Some(error) = write_concern_error {
+        reply.insert("writeConcernError", error);
+    }
+    Ok(reply)
+}
+
+fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
     match name {
         "ping" => diag::ping(),
         "buildInfo" | "buildinfo" => diag::build_info(),
-        "hello" | "isMaster" | "ismaster" => diag::hello(engine, request),
+        "insert" => insert::insert(ctx, body),
+        "delete" => delete::delete(ctx, body),
+        "update" => update::update(ctx, body),
+        "findAndModify" | "findandmodify" => find_and_modify::find_and_modify(ctx, body),
+        "find" => find::find(ctx, body),
+        "getMore" => find::get_more(ctx, body),
+        "killCursors" => find::kill_cursors(ctx, body),
+        "count" => find::count(ctx, body),
+        "distinct" => find::distinct(ctx, body),
+        "create" => ddl::create(ctx, body),
+        "drop" => ddl::drop(ctx, body),
+        "dropDatabase" => ddl::drop_database(ctx, body),
+        "listDatabases" => ddl::list_databases(ctx, body),
+        "listCollections" => ddl::list_collections(ctx, body),
+        "createIndexes" => ddl::create_indexes(ctx, body),
+        "dropIndexes" | "deleteIndexes" => ddl::drop_indexes(ctx, body),
+        "listIndexes" => ddl::list_indexes(ctx, body),
+        "startSession" => sessions::start_session(ctx),
+        "endSessions" => sessions::end_sessions(ctx, body, "endSessions"),
+        "killSessions" => sessions::end_sessions(ctx, body, "killSessions"),
+        "refreshSessions" => sessions::refresh_sessions(ctx, body),
+        "killAllSessions" | "killAllSessionsByPattern" => sessions::kill_all_sessions(ctx),
+        "configureFailPoint" if ctx.engine.options().enable_test_commands => {
+            configure_fail_point(ctx.engine, body)
+        }
+        "getParameter" => ctx
+            .engine
+            .params()
+            .get(body, ctx.engine.txns().history_window_secs()),
+        "setParameter" => ctx
+            .engine
+            .params()
+            .set(body, |secs| ctx.engine.txns().set_history_window_secs(secs)),
+        "commitTransaction" | "abortTransaction" => Err(CommandError::new(
+            Code::INVALID_OPTIONS,
+            format!("{name} must be run within a transaction"),
+        )),
         _ => Err(CommandError::new(
-            mql::Code::COMMAND_NOT_FOUND,
+            Code::COMMAND_NOT_FOUND,
             format!("no such command: '{name}'"),
         )),
     }

@@ -9,7 +9,7 @@ pub struct CommandError {
     pub code: Code,
     pub message: String,
     /// `errorLabels`, such as `TransientTransactionError`.
-    pub labels: Vec<&'static str>,
+    pub labels: Vec<String>,
     /// Extra reply fields mongod adds for some codes (e.g. `keyPattern`).
     pub extra: Document,
 }
@@ -29,6 +29,11 @@ impl From<mql::Error> for CommandError {
     fn from(error: mql::Error) -> CommandError {
         CommandError::new(error.code, error.message)
     }
+}
+
+/// An empty success whose `operationTime` is `ts` (commit replies).
+pub(crate) fn with_operation_time(ts: crate::clock::Ts) -> Document {
+    doc! {"$operationTime": ts.to_bson()}
 }
 
 /// Turns a command's outcome into the reply document.

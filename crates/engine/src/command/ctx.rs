@@ -1,0 +1,245 @@
+//! The statement context: which snapshot a command reads and how its writes
+//! reach storage, inside or outside a multi-document transaction.
+//!
+//! Inside a transaction every write goes through the session's [`Txn`]; a
+//! conflict is returned to the client as WriteConflict. Outside one, each
+//! document write runs in its own short transaction that commits at once; a
+//! conflict with an open transaction *waits* for it to end (bounded by
+//! `maxTimeMS`) and then re-reads and re-decides, so such writes never fail
+//! for that reason and never see uncommitted data.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bson::{Document, doc};
+use mql::Code;
+
+use super::CommandError;
+use crate::Engine;
+use crate::clock::Ts;
+use crate::session::RetryState;
+use crate::storage::catalog::Lookup;
+use crate::storage::collection::Collection;
+use crate::storage::key::Key;
+use crate::storage::record::{Doc, View};
+use crate::txn::{Txn, WaitOutcome, WriteError, WriteKind};
+
+/// What a write decided to do with one document.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Insert(Doc),
+    Replace(Doc),
+    Delete,
+    /// Leave the document as it is (it no longer matches, or nothing changes).
+    Keep,
+}
+
+pub struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub db: &'a str,
+    pub deadline: Option<Instant>,
+    /// The session's open multi-document transaction, if any.
+    pub txn: Option<&'a mut Txn>,
+    /// Retryable-write results of the session, for a retryable write.
+    pub retry: Option<&'a mut RetryState>,
+    /// The session's `lsid.id`, if the command names a session.
+    pub session: Option<Vec<u8>>,
+    pub txn_number: Option<i64>,
+    /// An explicit read timestamp (`readConcern: {level: "snapshot"}`).
+    pub read_at: Option<Ts>,
+}
+
+impl Ctx<'_> {
+    /// The view this statement reads at.
+    pub fn view(&self) -> View {
+        match &self.txn {
+            Some(txn) => txn.view(),
+            None => View {
+                snapshot: self.read_at.unwrap_or_else(|| self.engine.txns().visible()),
+                txn: None,
+            },
+        }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    fn txn_id(&self) -> Option<u64> {
+        self.txn.as_ref().map(|t| t.id())
+    }
+
+    /// The collection `name` of this database, if it exists for this reader.
+    pub fn collection(&self, name: &str) -> Option<Arc<Collection>> {
+        self.engine.catalog().get(self.db, name, self.txn_id())
+    }
+
+    /// The collection `name`, created implicitly if missing.
+    pub fn collection_for_write(&mut self, name: &str) -> Result<Arc<Collection>, CommandError> {
+        validate_collection_name(self.db, name)?;
+        loop {
+            let generation = self.engine.txns().end_generation();
+            match self
+                .engine
+                .catalog()
+                .get_or_create(self.db, name, Document::new(), self.txn_id())
+            {
+                Lookup::Found(coll) => return Ok(coll),
+                Lookup::Created(coll) => {
+                    if let Some(txn) = self.txn.as_deref_mut() {
+                        txn.note_created(coll.clone());
+                    }
+                    return Ok(coll);
+                }
+                Lookup::PendingElsewhere(_) if self.txn.is_some() => return Err(write_conflict()),
+                Lookup::PendingElsewhere(_) => self.wait_for_other_txn(generation)?,
+            }
+        }
+    }
+
+    /// Reads, decides and writes one document. Outside a transaction this
+    /// may run `decide` more than once, each time on the newest committed
+    /// state, until the write applies without conflict.
+    pub fn modify(
+        &mut self,
+        coll: &Arc<Collection>,
+        key: &Key,
+        mut decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
+    ) -> Result<Change, CommandError> {
+        if let Some(txn) = self.txn.as_deref_mut() {
+            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let change = decide(current.as_ref())?;
+            apply(txn, coll, key, &change).map_err(|e| write_error(coll, e))?;
+            return Ok(change);
+        }
+        loop {
+            let generation = self.engine.txns().end_generation();
+            let mut txn = self.engine.txns().begin(false);
+            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let change = match decide(current.as_ref()) {
+                Ok(change) => change,
+                Err(error) => {
+                    self.engine.abort_txn(txn);
+                    return Err(error);
+                }
+            };
+            match apply(&mut txn, coll, key, &change) {
+                Ok(()) => {
+                    self.engine.commit_txn(txn)?;
+                    return Ok(change);
+                }
+                Err(WriteError::Conflict { holder: Some(_) }) => {
+                    self.engine.abort_txn(txn);
+                    self.wait_for_other_txn(generation)?;
+                }
+                Err(WriteError::Conflict { holder: None }) => {
+                    // A commit landed after our snapshot: read again.
+                    self.engine.abort_txn(txn);
+                    std::thread::yield_now();
+                }
+                Err(error) => {
+                    self.engine.abort_txn(txn);
+                    return Err(write_error(coll, error));
+                }
+            }
+        }
+    }
+
+    fn wait_for_other_txn(&self, generation: u64) -> Result<(), CommandError> {
+        match self.engine.txns().wait_for_end(generation, self.deadline) {
+            WaitOutcome::Ended => Ok(()),
+            WaitOutcome::TimedOut => Err(CommandError::new(
+                Code::MAX_TIME_MS_EXPIRED,
+                "operation exceeded time limit",
+            )),
+        }
+    }
+
+    /// Fails with MaxTimeMSExpired once the deadline has passed.
+    pub fn check_deadline(&self) -> Result<(), CommandError> {
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(CommandError::new(
+                Code::MAX_TIME_MS_EXPIRED,
+                "operation exceeded time limit",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn apply(
+    txn: &mut Txn,
+    coll: &Arc<Collection>,
+    key: &Key,
+    change: &Change,
+) -> Result<(), WriteError> {
+    match change {
+        Change::Insert(doc) => txn.write(coll, WriteKind::Insert, key.clone(), Some(doc.clone())),
+        Change::Replace(doc) => txn.write(coll, WriteKind::Update, key.clone(), Some(doc.clone())),
+        Change::Delete => txn.write(coll, WriteKind::Delete, key.clone(), None),
+        Change::Keep => Ok(()),
+    }
+}
+
+pub fn write_conflict() -> CommandError {
+    CommandError::new(
+        Code::WRITE_CONFLICT,
+        "Write conflict during plan execution and yielding is disabled. :: Please retry your write operation or multi-document transaction.",
+    )
+}
+
+/// The command error for a storage write error.
+pub fn write_error(coll: &Collection, error: WriteError) -> CommandError {
+    match error {
+        WriteError::Conflict { .. } => write_conflict(),
+        WriteError::DuplicateKey {
+            index,
+            key_pattern,
+            key_value,
+        } => {
+            let shown = key_value
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut error = CommandError::new(
+                Code::DUPLICATE_KEY,
+                format!(
+                    "E11000 duplicate key error collection: {} index: {index} dup key: {{ {shown} }}",
+                    coll.namespace()
+                ),
+            );
+            error.extra = doc! {"keyPattern": key_pattern, "keyValue": key_value};
+            error
+        }
+        WriteError::Invalid(error) => error.into(),
+    }
+}
+
+/// Collection names mongod accepts.
+pub fn validate_collection_name(db: &str, name: &str) -> Result<(), CommandError> {
+    let invalid = |why: &str| {
+        CommandError::new(
+            Code::INVALID_NAMESPACE,
+            format!("Invalid collection name: {db}.{name}: {why}"),
+        )
+    };
+    if name.is_empty() {
+        return Err(invalid("collection name cannot be empty"));
+    }
+    if name.contains('$') {
+        return Err(invalid("collection names cannot contain '$'"));
+    }
+    if name.contains('\0') {
+        return Err(invalid("collection names cannot contain null characters"));
+    }
+    if name.starts_with('.') || name.starts_with("system.") {
+        return Err(invalid(
+            "collection names cannot start with '.' or 'system.'",
+        ));
+    }
+    if db.len() + 1 + name.len() > 255 {
+        return Err(invalid("fully qualified namespace is too long"));
+    }
+    Ok(())
+}

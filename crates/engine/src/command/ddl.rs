@@ -1,0 +1,400 @@
+//! Catalog commands: `create`, `drop`, `dropDatabase`, `listDatabases`,
+//! `listCollections`, `createIndexes`, `dropIndexes`, `listIndexes`.
+
+use std::sync::Arc;
+
+use bson::{Bson, Document, doc};
+use mql::Code;
+use mql::matcher::Filter;
+
+use super::args::Args;
+use super::ctx::{Ctx, validate_collection_name, write_conflict};
+use super::cursor_reply;
+use super::{CommandError, CommandResult};
+use crate::storage::catalog::Lookup;
+use crate::storage::collection::Collection;
+use crate::storage::index::{Index, IndexSpec};
+use crate::storage::key::Key;
+
+pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("create", body);
+    args.check_known(&[
+        "capped",
+        "size",
+        "max",
+        "validator",
+        "validationLevel",
+        "validationAction",
+        "idIndex",
+        "storageEngine",
+        "indexOptionDefaults",
+        "viewOn",
+        "pipeline",
+        "timeseries",
+        "expireAfterSeconds",
+        "clusteredIndex",
+        "changeStreamPreAndPostImages",
+        "autoIndexId",
+        "flags",
+        "temp",
+        "encryptedFields",
+        "recordIdsReplicated",
+    ])?;
+    let name = args.collection()?;
+    validate_collection_name(ctx.db, name)?;
+    if args.get("viewOn").is_some() {
+        return Err(CommandError::new(
+            Code::COMMAND_NOT_SUPPORTED,
+            "Rotor does not support views",
+        ));
+    }
+    let options: Document = body
+        .iter()
+        .skip(1)
+        .filter(|(k, _)| !is_generic(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let creator = ctx.txn.as_ref().map(|t| t.id());
+    match ctx
+        .engine
+        .catalog()
+        .get_or_create(ctx.db, name, options, creator)
+    {
+        Lookup::Created(coll) => {
+            if let Some(txn) = ctx.txn.as_deref_mut() {
+                txn.note_created(coll);
+            }
+            Ok(Document::new())
+        }
+        Lookup::Found(_) => Err(CommandError::new(
+            Code::NAMESPACE_EXISTS,
+            format!("Collection {}.{name} already exists.", ctx.db),
+        )),
+        Lookup::PendingElsewhere(_) => Err(write_conflict()),
+    }
+}
+
+fn is_generic(field: &str) -> bool {
+    matches!(
+        field,
+        "$db"
+            | "lsid"
+            | "txnNumber"
+            | "autocommit"
+            | "startTransaction"
+            | "readConcern"
+            | "writeConcern"
+            | "maxTimeMS"
+            | "comment"
+            | "$clusterTime"
+            | "$readPreference"
+            | "apiVersion"
+            | "apiStrict"
+            | "apiDeprecationErrors"
+    )
+}
+
+pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("drop", body);
+    args.check_known(&[])?;
+    let name = args.collection()?;
+    match ctx.engine.catalog().remove(ctx.db, name) {
+        Some(coll) => {
+            Ok(doc! {"nIndexesWas": coll.index_specs().len() as i32, "ns": coll.namespace()})
+        }
+        None => Ok(Document::new()),
+    }
+}
+
+pub(super) fn drop_database(ctx: &mut Ctx<'_>, _body: &Document) -> CommandResult {
+    ctx.engine.catalog().drop_database(ctx.db);
+    Ok(doc! {"dropped": ctx.db})
+}
+
+pub(super) fn list_databases(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("listDatabases", body);
+    args.check_known(&["filter", "nameOnly", "authorizedDatabases"])?;
+    let filter = args.document("filter")?.map(Filter::parse).transpose()?;
+    let name_only = args.bool("nameOnly")?.unwrap_or(false);
+    let mut databases = Vec::new();
+    for name in ctx.engine.catalog().database_names() {
+        let info = if name_only {
+            doc! {"name": name}
+        } else {
+            doc! {"name": name, "sizeOnDisk": 0i64, "empty": false}
+        };
+        if filter.as_ref().is_none_or(|f| f.matches(&info)) {
+            databases.push(info);
+        }
+    }
+    if name_only {
+        return Ok(doc! {"databases": databases});
+    }
+    Ok(doc! {"databases": databases, "totalSize": 0i64, "totalSizeMb": 0i64})
+}
+
+pub(super) fn list_collections(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("listCollections", body);
+    args.check_known(&[
+        "filter",
+        "nameOnly",
+        "cursor",
+        "authorizedCollections",
+        "includePendingDrops",
+    ])?;
+    let filter = args.document("filter")?.map(Filter::parse).transpose()?;
+    let name_only = args.bool("nameOnly")?.unwrap_or(false);
+    let batch_size = cursor_batch_size(&args)?;
+    let txn = ctx.txn.as_ref().map(|t| t.id());
+    let mut out = Vec::new();
+    for coll in ctx.engine.catalog().collections(ctx.db, txn) {
+        let info = if name_only {
+            doc! {"name": coll.name.clone(), "type": "collection"}
+        } else {
+            doc! {
+                "name": coll.name.clone(),
+                "type": "collection",
+                "options": coll.options.clone(),
+                "info": {"readOnly": false, "uuid": Bson::Binary(bson::Binary::from_uuid(coll.uuid))},
+                "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"},
+            }
+        };
+        if filter.as_ref().is_none_or(|f| f.matches(&info)) {
+            out.push(info);
+        }
+    }
+    cursor_reply::first_batch(ctx, "$cmd.listCollections", out, batch_size, false)
+}
+
+fn cursor_batch_size(args: &Args<'_>) -> Result<Option<usize>, CommandError> {
+    let Some(cursor) = args.document("cursor")? else {
+        return Ok(None);
+    };
+    Args::new("cursor", cursor)
+        .non_negative("batchSize")
+        .map(|n| n.map(|n| n as usize))
+}
+
+pub(super) fn create_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("createIndexes", body);
+    args.check_known(&[
+        "indexes",
+        "commitQuorum",
+        "ignoreUnknownIndexOptions",
+        "isTimeseriesNamespace",
+    ])?;
+    let name = args.collection()?;
+    let specs = args.documents("indexes")?.ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "BSON field 'createIndexes.indexes' is missing but a required field",
+        )
+    })?;
+    if specs.is_empty() {
+        return Err(CommandError::new(
+            Code::BAD_VALUE,
+            "Must specify at least one index to create",
+        ));
+    }
+    let specs = specs
+        .into_iter()
+        .map(IndexSpec::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let existed = ctx.collection(name).is_some();
+    let coll = ctx.collection_for_write(name)?;
+    if ctx.in_transaction()
+        && existed
+        && !ctx.txn.as_ref().is_some_and(|t| {
+            t.created_collections()
+                .iter()
+                .any(|c| Arc::ptr_eq(c, &coll))
+        })
+    {
+        return Err(CommandError::new(
+            Code::OPERATION_NOT_SUPPORTED_IN_TRANSACTION,
+            format!(
+                "Cannot create new indexes on existing collection {} in a multi-document transaction.",
+                coll.namespace()
+            ),
+        ));
+    }
+    let before = coll.index_specs().len();
+    for spec in specs {
+        add_index(&coll, spec)?;
+    }
+    let after = coll.index_specs().len();
+    let mut reply = doc! {
+        "numIndexesBefore": before as i32,
+        "numIndexesAfter": after as i32,
+        "createdCollectionAutomatically": !existed,
+    };
+    if before == after {
+        reply.insert("note", "all indexes already exist");
+    }
+    Ok(reply)
+}
+
+fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<(), CommandError> {
+    for existing in coll.index_specs() {
+        let same_key = existing.key == spec.key;
+        let same_name = existing.name == spec.name;
+        if same_key && same_name {
+            if existing.unique != spec.unique || existing.sparse != spec.sparse {
+                return Err(CommandError::new(
+                    Code::INDEX_OPTIONS_CONFLICT,
+                    format!(
+                        "An existing index has the same name as the requested index but different options. Requested index: {}, existing index: {}",
+                        spec.info, existing.info
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        if same_name {
+            return Err(CommandError::new(
+                Code::INDEX_KEY_SPECS_CONFLICT,
+                format!(
+                    "An existing index has the same name as the requested index but a different key. Requested index: {}, existing index: {}",
+                    spec.info, existing.info
+                ),
+            ));
+        }
+        if same_key && existing.partial.is_none() && spec.partial.is_none() {
+            return Err(CommandError::new(
+                Code::INDEX_OPTIONS_CONFLICT,
+                format!(
+                    "Index already exists with a different name: {}",
+                    existing.name
+                ),
+            ));
+        }
+    }
+    coll.with_indexes_mut(|indexes| {
+        let index = Arc::new(Index::new(spec));
+        build(coll, &index)?;
+        indexes.push(index);
+        Ok(())
+    })
+}
+
+/// Fills a new index from every version and intent of every record. Runs
+/// with the index list locked, so no writer is between its intent and its
+/// index entries.
+fn build(coll: &Collection, index: &Index) -> Result<(), CommandError> {
+    let mut newest_keys: Vec<(crate::storage::key::IndexKey, Key)> = Vec::new();
+    for (id, record) in coll.records_from(None) {
+        let state = record.lock();
+        let docs = state
+            .versions()
+            .iter()
+            .filter_map(|v| v.doc.clone())
+            .chain(state.intent().and_then(|i| i.doc.clone()));
+        for doc in docs {
+            for key in index.spec.keys(&doc)? {
+                index.insert(key, id.clone());
+            }
+        }
+        if let Some(doc) = state.newest_doc() {
+            newest_keys.extend(index.spec.keys(&doc)?.into_iter().map(|k| (k, id.clone())));
+        }
+    }
+    if index.spec.unique {
+        newest_keys.sort();
+        for pair in newest_keys.windows(2) {
+            if pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1 {
+                let key_value = index.spec.key_value(&pair[0].0);
+                let shown = key_value
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut error = CommandError::new(
+                    Code::DUPLICATE_KEY,
+                    format!(
+                        "Index build failed: E11000 duplicate key error collection: {} index: {} dup key: {{ {shown} }}",
+                        coll.namespace(),
+                        index.spec.name
+                    ),
+                );
+                error.extra = doc! {"keyPattern": index.spec.key.clone(), "keyValue": key_value};
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn drop_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("dropIndexes", body);
+    args.check_known(&["index"])?;
+    let name = args.collection()?;
+    let coll = ctx.collection(name).ok_or_else(|| {
+        CommandError::new(
+            Code::NAMESPACE_NOT_FOUND,
+            format!("ns not found {}.{name}", ctx.db),
+        )
+    })?;
+    let was = coll.index_specs().len() as i32;
+    let target = args.get("index").ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "BSON field 'dropIndexes.index' is missing but a required field",
+        )
+    })?;
+    let names: Vec<String> = match target {
+        Bson::String(all) if all == "*" => {
+            coll.indexes().iter().map(|i| i.spec.name.clone()).collect()
+        }
+        Bson::String(one) => vec![one.clone()],
+        Bson::Array(many) => many
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        Bson::Document(key) => match coll.index_specs().into_iter().find(|s| &s.key == key) {
+            Some(spec) => vec![spec.name],
+            None => {
+                return Err(CommandError::new(
+                    Code::INDEX_NOT_FOUND,
+                    format!("can't find index with key: {key}"),
+                ));
+            }
+        },
+        _ => {
+            return Err(CommandError::new(
+                Code::TYPE_MISMATCH,
+                "dropIndexes.index must be a string, array or object",
+            ));
+        }
+    };
+    for name in &names {
+        if name == "_id_" {
+            return Err(CommandError::new(
+                Code::INVALID_OPTIONS,
+                "cannot drop _id index",
+            ));
+        }
+        if coll.index(name).is_none() {
+            return Err(CommandError::new(
+                Code::INDEX_NOT_FOUND,
+                format!("index not found with name [{name}]"),
+            ));
+        }
+    }
+    coll.with_indexes_mut(|indexes| indexes.retain(|i| !names.contains(&i.spec.name)));
+    Ok(doc! {"nIndexesWas": was})
+}
+
+pub(super) fn list_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("listIndexes", body);
+    args.check_known(&["cursor", "includeBuildUUIDs", "includeIndexBuildInfo"])?;
+    let name = args.collection()?;
+    let batch_size = cursor_batch_size(&args)?;
+    let coll = ctx.collection(name).ok_or_else(|| {
+        CommandError::new(
+            Code::NAMESPACE_NOT_FOUND,
+            format!("ns does not exist: {}.{name}", ctx.db),
+        )
+    })?;
+    let infos = coll.index_specs().into_iter().map(|s| s.info).collect();
+    cursor_reply::first_batch(ctx, name, infos, batch_size, false)
+}

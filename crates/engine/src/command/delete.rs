@@ -1,0 +1,154 @@
+//! `delete`: statements with `limit` 0 (all matches) or 1.
+
+use std::sync::Arc;
+
+use bson::{Bson, Document, doc};
+use mql::Code;
+use mql::matcher::Filter;
+
+use super::args::Args;
+use super::ctx::{Change, Ctx};
+use super::write::{self, WRITE_BATCH_MAX};
+use super::{CommandError, CommandResult};
+use crate::exec;
+use crate::session::RetryResult;
+use crate::storage::collection::Collection;
+
+pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("delete", body);
+    args.check_known(&["deletes", "ordered"])?;
+    let name = args.collection()?;
+    let statements = args.documents("deletes")?.ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "BSON field 'delete.deletes' is missing but a required field",
+        )
+    })?;
+    if statements.len() > WRITE_BATCH_MAX {
+        return Err(CommandError::new(
+            Code::INVALID_LENGTH,
+            "Write batch is too large",
+        ));
+    }
+    let ordered = args.bool("ordered")?.unwrap_or(true);
+    let coll = ctx.collection(name);
+    let mut n = 0i64;
+    let mut write_errors = Vec::new();
+    for (index, statement) in statements.into_iter().enumerate() {
+        let stmt_id = write::statement_id(body, index);
+        if let Some(RetryResult::Write { n: done, .. }) = write::already_done(ctx, stmt_id) {
+            n += done;
+            continue;
+        }
+        let outcome =
+            parse_statement(statement).and_then(|(filter_doc, filter, multi)| match &coll {
+                Some(coll) => delete_matching(ctx, coll, &filter_doc, &filter, multi),
+                None => Ok(0),
+            });
+        match outcome {
+            Ok(deleted) => {
+                n += deleted;
+                write::remember(
+                    ctx,
+                    stmt_id,
+                    RetryResult::Write {
+                        n: deleted,
+                        modified: 0,
+                        upserted: None,
+                    },
+                );
+            }
+            Err(error) => {
+                write_errors.push(write::write_error_entry(ctx, index, error)?);
+                if ordered || ctx.in_transaction() {
+                    break;
+                }
+            }
+        }
+    }
+    let mut reply = doc! {"n": n as i32};
+    if !write_errors.is_empty() {
+        reply.insert("writeErrors", write_errors);
+    }
+    Ok(reply)
+}
+
+fn parse_statement(statement: &Document) -> Result<(Document, Filter, bool), CommandError> {
+    let args = Args::new("delete.deletes", statement);
+    for field in statement.keys() {
+        if !matches!(field.as_str(), "q" | "limit" | "collation" | "hint") {
+            return Err(CommandError::new(
+                Code(40415),
+                format!("BSON field 'delete.deletes.{field}' is an unknown field."),
+            ));
+        }
+    }
+    let filter_doc = match statement.get("q") {
+        Some(Bson::Document(q)) => q.clone(),
+        Some(_) => {
+            return Err(CommandError::new(
+                Code::TYPE_MISMATCH,
+                "BSON field 'delete.deletes.q' is the wrong type, expected type 'object'",
+            ));
+        }
+        None => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "BSON field 'delete.deletes.q' is missing but a required field",
+            ));
+        }
+    };
+    let multi = match args.integer("limit")? {
+        Some(0) => true,
+        Some(1) => false,
+        Some(n) => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                format!("The limit field in delete objects must be 0 or 1. Got {n}"),
+            ));
+        }
+        None => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "BSON field 'delete.deletes.limit' is missing but a required field",
+            ));
+        }
+    };
+    let filter = Filter::parse(&filter_doc)?;
+    Ok((filter_doc, filter, multi))
+}
+
+/// Deletes the documents matching `filter` (the first one only unless
+/// `multi`); returns how many were deleted.
+pub(super) fn delete_matching(
+    ctx: &mut Ctx<'_>,
+    coll: &Arc<Collection>,
+    filter_doc: &Document,
+    filter: &Filter,
+    multi: bool,
+) -> Result<i64, CommandError> {
+    let stop_after = (!multi).then_some(1);
+    let mut deleted = 0;
+    for attempt in [stop_after, None] {
+        let hits = exec::find(ctx.engine, &ctx.view(), coll, filter_doc, filter, attempt);
+        for hit in hits {
+            ctx.check_deadline()?;
+            let change = ctx.modify(coll, &hit.key, |current| {
+                Ok(match current {
+                    Some(doc) if filter.matches(doc) => Change::Delete,
+                    _ => Change::Keep,
+                })
+            })?;
+            if matches!(change, Change::Delete) {
+                deleted += 1;
+                if !multi {
+                    return Ok(deleted);
+                }
+            }
+        }
+        if multi || attempt.is_none() {
+            break;
+        }
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,159 @@
+//! `findAndModify`: update or remove one document and return it.
+
+use bson::{Bson, Document, doc};
+use mql::Code;
+use mql::matcher::Filter;
+use mql::update::UpdateSpec;
+
+use super::args::Args;
+use super::ctx::{Change, Ctx};
+use super::update::{Statement, run_statement};
+use super::write;
+use super::{CommandError, CommandResult};
+use crate::session::RetryResult;
+
+pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("findAndModify", body);
+    args.check_known(&[
+        "query",
+        "sort",
+        "remove",
+        "update",
+        "new",
+        "fields",
+        "upsert",
+        "bypassDocumentValidation",
+        "arrayFilters",
+        "hint",
+    ])?;
+    let name = args.collection()?;
+    let stmt_id = write::statement_id(body, 0);
+    if let Some(RetryResult::Reply(reply)) = write::already_done(ctx, stmt_id) {
+        return Ok(reply);
+    }
+    let filter_doc = args.document("query")?.cloned().unwrap_or_default();
+    let sort = args.document("sort")?.filter(|s| !s.is_empty());
+    let remove = args.bool("remove")?.unwrap_or(false);
+    let return_new = args.bool("new")?.unwrap_or(false);
+    let upsert = args.bool("upsert")?.unwrap_or(false);
+    let fields = args.document("fields")?;
+    let array_filters: Vec<Document> = args
+        .documents("arrayFilters")?
+        .unwrap_or_default()
+        .into_iter()
+        .cloned()
+        .collect();
+    let update = match args.get("update") {
+        None => None,
+        Some(Bson::Document(u)) => Some(UpdateSpec::parse(u, &array_filters)?),
+        Some(Bson::Array(_)) => {
+            return Err(CommandError::new(
+                Code::NOT_IMPLEMENTED,
+                "Rotor does not support pipeline-style updates yet",
+            ));
+        }
+        Some(_) => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "Update argument must be either an object or an array",
+            ));
+        }
+    };
+    let filter = Filter::parse(&filter_doc)?;
+    let (value, last_error) = match (remove, update) {
+        (true, Some(_)) => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "Cannot specify both an update and remove=true",
+            ));
+        }
+        (false, None) => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "Either an update or remove=true must be specified",
+            ));
+        }
+        (true, None) => {
+            if return_new {
+                return Err(CommandError::new(
+                    Code::FAILED_TO_PARSE,
+                    "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
+                ));
+            }
+            if upsert {
+                return Err(CommandError::new(
+                    Code::FAILED_TO_PARSE,
+                    "Cannot specify both upsert=true and remove=true",
+                ));
+            }
+            let removed = remove_one(ctx, name, &filter_doc, &filter, sort)?;
+            let n = i32::from(removed.is_some());
+            (removed, doc! {"n": n})
+        }
+        (false, Some(update)) => {
+            let statement = Statement {
+                filter_doc,
+                filter,
+                update,
+                multi: false,
+                upsert,
+            };
+            let outcome = run_statement(ctx, name, &statement, sort)?;
+            let value = if return_new {
+                outcome.after.clone()
+            } else {
+                outcome.before.clone()
+            };
+            let mut last_error = doc! {"n": (outcome.matched + i64::from(outcome.upserted.is_some())) as i32, "updatedExisting": outcome.matched > 0};
+            if let Some(id) = outcome.upserted {
+                last_error.insert("upserted", id);
+            }
+            (value, last_error)
+        }
+    };
+    let value = match (value, fields.filter(|f| !f.is_empty())) {
+        (Some(_), Some(_)) => {
+            return Err(CommandError::new(
+                Code::NOT_IMPLEMENTED,
+                "FIXME(projection): fields land with mql::projection",
+            ));
+        }
+        (value, _) => value,
+    };
+    let reply = doc! {
+        "lastErrorObject": last_error,
+        "value": value.map(Bson::Document).unwrap_or(Bson::Null),
+    };
+    write::remember(ctx, stmt_id, RetryResult::Reply(reply.clone()));
+    Ok(reply)
+}
+
+fn remove_one(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    filter_doc: &Document,
+    filter: &Filter,
+    sort: Option<&Document>,
+) -> Result<Option<Document>, CommandError> {
+    let Some(coll) = ctx.collection(name) else {
+        return Ok(None);
+    };
+    let hits = super::find::query(ctx, name, filter_doc, sort, 0, None)?.docs;
+    for hit in hits {
+        let mut removed = None;
+        let change = ctx.modify(&coll, &hit.key, |current| {
+            removed = None;
+            match current {
+                Some(doc) if filter.matches(doc) => {
+                    removed = Some((**doc).clone());
+                    Ok(Change::Delete)
+                }
+                _ => Ok(Change::Keep),
+            }
+        })?;
+        if matches!(change, Change::Delete) {
+            return Ok(removed);
+        }
+    }
+    Ok(None)
+}

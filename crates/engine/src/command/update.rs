@@ -1,0 +1,314 @@
+//! `update`: replacement and operator updates, `multi`, `upsert`,
+//! `arrayFilters`, positional operators.
+
+use std::sync::Arc;
+
+use bson::{Bson, Document, doc};
+use mql::Code;
+use mql::matcher::Filter;
+use mql::update::{ApplyContext, UpdateSpec, upsert_seed};
+
+use super::args::Args;
+use super::ctx::{Change, Ctx};
+use super::write::{self, WRITE_BATCH_MAX};
+use super::{CommandError, CommandResult};
+use crate::exec;
+use crate::session::RetryResult;
+use crate::storage::collection::Collection;
+
+/// One parsed update statement.
+pub(super) struct Statement {
+    pub filter_doc: Document,
+    pub filter: Filter,
+    pub update: UpdateSpec,
+    pub multi: bool,
+    pub upsert: bool,
+}
+
+/// What one statement did.
+#[derive(Default)]
+pub(super) struct Outcome {
+    pub matched: i64,
+    pub modified: i64,
+    pub upserted: Option<Bson>,
+    /// The document before (for findAndModify's `new: false`).
+    pub before: Option<Document>,
+    /// The document after (for findAndModify's `new: true`).
+    pub after: Option<Document>,
+}
+
+pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("update", body);
+    args.check_known(&["updates", "ordered", "bypassDocumentValidation"])?;
+    let name = args.collection()?;
+    let statements = args.documents("updates")?.ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "BSON field 'update.updates' is missing but a required field",
+        )
+    })?;
+    if statements.len() > WRITE_BATCH_MAX {
+        return Err(CommandError::new(
+            Code::INVALID_LENGTH,
+            "Write batch is too large",
+        ));
+    }
+    let ordered = args.bool("ordered")?.unwrap_or(true);
+    let mut matched = 0i64;
+    let mut modified = 0i64;
+    let mut upserted = Vec::new();
+    let mut write_errors = Vec::new();
+    for (index, statement) in statements.into_iter().enumerate() {
+        let stmt_id = write::statement_id(body, index);
+        if let Some(RetryResult::Write {
+            n,
+            modified: m,
+            upserted: u,
+        }) = write::already_done(ctx, stmt_id)
+        {
+            matched += n;
+            modified += m;
+            if let Some(id) = u {
+                upserted.push(doc! {"index": index as i32, "_id": id});
+            }
+            continue;
+        }
+        let outcome = parse_statement(statement).and_then(|s| run_statement(ctx, name, &s, None));
+        match outcome {
+            Ok(outcome) => {
+                let n = outcome.matched + i64::from(outcome.upserted.is_some());
+                matched += n;
+                modified += outcome.modified;
+                if let Some(id) = &outcome.upserted {
+                    upserted.push(doc! {"index": index as i32, "_id": id.clone()});
+                }
+                let saved = RetryResult::Write {
+                    n,
+                    modified: outcome.modified,
+                    upserted: outcome.upserted,
+                };
+                write::remember(ctx, stmt_id, saved);
+            }
+            Err(error) => {
+                write_errors.push(write::write_error_entry(ctx, index, error)?);
+                if ordered || ctx.in_transaction() {
+                    break;
+                }
+            }
+        }
+    }
+    let mut reply = doc! {"n": matched as i32, "nModified": modified as i32};
+    if !upserted.is_empty() {
+        reply.insert("upserted", upserted);
+    }
+    if !write_errors.is_empty() {
+        reply.insert("writeErrors", write_errors);
+    }
+    Ok(reply)
+}
+
+fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {
+    let args = Args::new("update.updates", statement);
+    for field in statement.keys() {
+        if !matches!(
+            field.as_str(),
+            "q" | "u"
+                | "upsert"
+                | "multi"
+                | "arrayFilters"
+                | "collation"
+                | "hint"
+                | "c"
+                | "sort"
+                | "upsertSupplied"
+        ) {
+            return Err(CommandError::new(
+                Code(40415),
+                format!("BSON field 'update.updates.{field}' is an unknown field."),
+            ));
+        }
+    }
+    let filter_doc = args.document("q")?.cloned().ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "BSON field 'update.updates.q' is missing but a required field",
+        )
+    })?;
+    let array_filters: Vec<Document> = args
+        .documents("arrayFilters")?
+        .unwrap_or_default()
+        .into_iter()
+        .cloned()
+        .collect();
+    let update = match statement.get("u") {
+        Some(Bson::Document(u)) => UpdateSpec::parse(u, &array_filters)?,
+        Some(Bson::Array(_)) => {
+            return Err(CommandError::new(
+                Code::NOT_IMPLEMENTED,
+                "Rotor does not support pipeline-style updates yet",
+            ));
+        }
+        Some(_) => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "Update argument must be either an object or an array",
+            ));
+        }
+        None => {
+            return Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "BSON field 'update.updates.u' is missing but a required field",
+            ));
+        }
+    };
+    let multi = args.bool("multi")?.unwrap_or(false);
+    let upsert = args.bool("upsert")?.unwrap_or(false);
+    if multi && update.is_replacement() {
+        return Err(CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "multi update is not supported for replacement-style update",
+        ));
+    }
+    let filter = Filter::parse(&filter_doc)?;
+    Ok(Statement {
+        filter_doc,
+        filter,
+        update,
+        multi,
+        upsert,
+    })
+}
+
+/// Applies one update statement; `sort` picks which document a single
+/// update (findAndModify) takes.
+pub(super) fn run_statement(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    statement: &Statement,
+    sort: Option<&Document>,
+) -> Result<Outcome, CommandError> {
+    let mut outcome = Outcome::default();
+    if let Some(coll) = ctx.collection(name) {
+        let hits = match sort {
+            Some(sort) => {
+                super::find::query(ctx, name, &statement.filter_doc, Some(sort), 0, None)?.docs
+            }
+            None => exec::find(
+                ctx.engine,
+                &ctx.view(),
+                &coll,
+                &statement.filter_doc,
+                &statement.filter,
+                (!statement.multi).then_some(1),
+            ),
+        };
+        for hit in hits {
+            ctx.check_deadline()?;
+            if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? && !statement.multi {
+                return Ok(outcome);
+            }
+        }
+        if !statement.multi && outcome.matched == 0 && sort.is_none() {
+            // The first candidate changed under us: look at all of them.
+            let hits = exec::find(
+                ctx.engine,
+                &ctx.view(),
+                &coll,
+                &statement.filter_doc,
+                &statement.filter,
+                None,
+            );
+            for hit in hits {
+                if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? {
+                    return Ok(outcome);
+                }
+            }
+        }
+    }
+    if outcome.matched == 0 && statement.upsert {
+        upsert(ctx, name, statement, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+fn now(ctx: &Ctx<'_>) -> (bson::DateTime, bson::Timestamp) {
+    (
+        bson::DateTime::now(),
+        ctx.engine.txns().clock.tick().to_bson(),
+    )
+}
+
+/// Updates one document if it still matches; returns whether it matched.
+fn update_one(
+    ctx: &mut Ctx<'_>,
+    coll: &Arc<Collection>,
+    key: &crate::storage::key::Key,
+    statement: &Statement,
+    outcome: &mut Outcome,
+) -> Result<bool, CommandError> {
+    let (date, timestamp) = now(ctx);
+    let mut matched = false;
+    let mut before = None;
+    let mut after = None;
+    let change = ctx.modify(coll, key, |current| {
+        matched = false;
+        let Some(doc) = current else {
+            return Ok(Change::Keep);
+        };
+        let Some(found) = statement.filter.matches_at(doc) else {
+            return Ok(Change::Keep);
+        };
+        matched = true;
+        let mut updated = (**doc).clone();
+        let apply = ApplyContext {
+            positional: found.array_index,
+            is_upsert_insert: false,
+            now: date,
+            now_timestamp: timestamp,
+        };
+        let changed = statement.update.apply(&mut updated, &apply)?;
+        before = Some((**doc).clone());
+        if changed {
+            write::validate_for_storage(&updated)?;
+            after = Some(updated.clone());
+            Ok(Change::Replace(Arc::new(updated)))
+        } else {
+            after = Some(updated);
+            Ok(Change::Keep)
+        }
+    })?;
+    if matched {
+        outcome.matched += 1;
+        outcome.modified += i64::from(matches!(change, Change::Replace(_)));
+        outcome.before = before;
+        outcome.after = after;
+    }
+    Ok(matched)
+}
+
+fn upsert(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    statement: &Statement,
+    outcome: &mut Outcome,
+) -> Result<(), CommandError> {
+    let (date, timestamp) = now(ctx);
+    let mut doc = upsert_seed(&statement.filter_doc)?;
+    let apply = ApplyContext {
+        positional: None,
+        is_upsert_insert: true,
+        now: date,
+        now_timestamp: timestamp,
+    };
+    statement.update.apply(&mut doc, &apply)?;
+    let doc = write::with_id_first(&doc);
+    write::validate_for_storage(&doc)?;
+    let coll = ctx.collection_for_write(name)?;
+    let key = Collection::key_of(&doc);
+    let id = super::insert::id_of(&doc);
+    let stored = Arc::new(doc.clone());
+    ctx.modify(&coll, &key, |_| Ok(Change::Insert(stored.clone())))?;
+    outcome.upserted = Some(id);
+    outcome.after = Some(doc);
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! What every write command shares: document validation for storage,
+//! `writeErrors` entries, retryable-write bookkeeping and write concern.
+
+use bson::{Bson, Document, doc};
+use mql::Code;
+
+use super::CommandError;
+use super::ctx::Ctx;
+use crate::session::RetryResult;
+
+/// mongod's maximum BSON document size.
+pub const DOC_SIZE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// mongod's maximum nesting depth of a stored document.
+pub const DOC_DEPTH_MAX: usize = 100;
+/// Statements in one write command, as mongod's `maxWriteBatchSize`.
+pub const WRITE_BATCH_MAX: usize = 100_000;
+
+/// Checks a document about to be stored: size, depth, field names.
+pub fn validate_for_storage(doc: &Document) -> Result<(), CommandError> {
+    let size = bson::RawDocumentBuf::try_from(doc)
+        .map(|raw| raw.as_bytes().len())
+        .unwrap_or(usize::MAX);
+    if size > DOC_SIZE_BYTES_MAX {
+        return Err(CommandError::new(
+            Code::BSON_OBJECT_TOO_LARGE,
+            format!(
+                "object to insert too large. size in bytes: {size}, max size: {DOC_SIZE_BYTES_MAX}"
+            ),
+        ));
+    }
+    for key in doc.keys() {
+        if key.starts_with('$') {
+            return Err(CommandError::new(
+                Code::DOLLAR_PREFIXED_FIELD_NAME,
+                format!("Document can't have $ prefixed field names: {key}"),
+            ));
+        }
+    }
+    if let Some(id) = doc.get("_id") {
+        match id {
+            Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined => {
+                return Err(CommandError::new(
+                    Code::INVALID_ID_FIELD,
+                    format!(
+                        "The '_id' value cannot be of type {}",
+                        super::envelope::type_name(id)
+                    ),
+                ));
+            }
+            Bson::Document(inner) if inner.keys().any(|k| k.starts_with('$')) => {
+                return Err(CommandError::new(
+                    Code::DOLLAR_PREFIXED_FIELD_NAME,
+                    "_id fields may not contain '$'-prefixed fields",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if depth(&Bson::Document(doc.clone()), 0) > DOC_DEPTH_MAX {
+        return Err(CommandError::new(
+            Code::OVERFLOW,
+            format!("Document exceeds maximum nesting depth of {DOC_DEPTH_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+fn depth(value: &Bson, level: usize) -> usize {
+    if level > DOC_DEPTH_MAX {
+        return level;
+    }
+    match value {
+        Bson::Document(doc) => doc
+            .values()
+            .map(|v| depth(v, level + 1))
+            .max()
+            .unwrap_or(level + 1),
+        Bson::Array(items) => items
+            .iter()
+            .map(|v| depth(v, level + 1))
+            .max()
+            .unwrap_or(level + 1),
+        _ => level,
+    }
+}
+
+/// Puts `_id` first, generating an ObjectId when the document has none.
+pub fn with_id_first(doc: &Document) -> Document {
+    let mut out = Document::new();
+    match doc.get("_id") {
+        Some(id) => out.insert("_id", id.clone()),
+        None => out.insert("_id", bson::oid::ObjectId::new()),
+    };
+    for (key, value) in doc {
+        if key != "_id" {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// A `writeErrors` entry, or the error itself when it must fail the whole
+/// command (a transient error inside a transaction: the client retries the
+/// transaction, so it gets `ok: 0` with the label).
+pub fn write_error_entry(
+    ctx: &Ctx<'_>,
+    index: usize,
+    error: CommandError,
+) -> Result<Document, CommandError> {
+    if ctx.in_transaction() && error.code == Code::WRITE_CONFLICT {
+        return Err(error);
+    }
+    if error.code == Code::MAX_TIME_MS_EXPIRED {
+        return Err(error);
+    }
+    let mut entry = doc! {"index": index as i32, "code": error.code.0, "codeName": error.code.name().into_owned(), "errmsg": error.message};
+    entry.extend(error.extra);
+    Ok(entry)
+}
+
+/// The statement id of the `index`th statement of a batch.
+pub fn statement_id(body: &Document, index: usize) -> i32 {
+    if let Ok(ids) = body.get_array("stmtIds") {
+        if let Some(Bson::Int32(id)) = ids.get(index) {
+            return *id;
+        }
+    }
+    let first = body.get_i32("stmtId").unwrap_or(0);
+    first.saturating_add(i32::try_from(index).unwrap_or(i32::MAX))
+}
+
+/// A saved result for a retried statement, if this is a retry.
+pub fn already_done(ctx: &Ctx<'_>, stmt_id: i32) -> Option<RetryResult> {
+    ctx.retry
+        .as_ref()
+        .and_then(|retry| retry.results.get(&stmt_id).cloned())
+}
+
+/// Remembers a statement's result for retries.
+pub fn remember(ctx: &mut Ctx<'_>, stmt_id: i32, result: RetryResult) {
+    if let Some(retry) = ctx.retry.as_deref_mut() {
+        retry.results.insert(stmt_id, result);
+    }
+}
+
+/// Checks `writeConcern` and returns the `writeConcernError` a reply must
+/// carry, if any. This is a one-member replica set: `w` above 1 can never be
+/// satisfied, which mongod reports after applying the write.
+pub fn write_concern_error(write_concern: Option<&Bson>) -> Result<Option<Document>, CommandError> {
+    let Some(write_concern) = write_concern else {
+        return Ok(None);
+    };
+    let Bson::Document(write_concern) = write_concern else {
+        return Err(CommandError::new(
+            Code::TYPE_MISMATCH,
+            "writeConcern must be an object",
+        ));
+    };
+    match write_concern.get("w") {
+        None => Ok(None),
+        Some(Bson::String(mode)) if mode == "majority" => Ok(None),
+        Some(Bson::String(mode)) => Err(CommandError::new(
+            Code(79),
+            format!("Write concern mode '{mode}' not found in replica set configuration"),
+        )),
+        Some(w) => match mql::order::Number::of(w).map(mql::order::Number::as_f64) {
+            Some(n) if n < 0.0 => Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "w has to be a non-negative number and not greater than 50; found: -1",
+            )),
+            Some(n) if n > 1.0 => Ok(Some(doc! {
+                "code": Code::UNSATISFIABLE_WRITE_CONCERN.0,
+                "codeName": Code::UNSATISFIABLE_WRITE_CONCERN.name().into_owned(),
+                "errmsg": "Not enough data-bearing nodes",
+                "errInfo": {"writeConcern": write_concern.clone()},
+            })),
+            Some(_) => Ok(None),
+            None => Err(CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "w has to be a number or a string",
+            )),
+        },
+    }
+}

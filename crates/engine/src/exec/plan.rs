@@ -1,0 +1,176 @@
+//! The planner: picks an index for equality, `$in` and range predicates on
+//! an index's leading field, or a point lookup for `_id`.
+//!
+//! It only narrows: a predicate the planner does not understand is simply
+//! not used for access (the executor re-checks the whole filter). Values the
+//! index cannot answer exactly (null, arrays, regexes) are never planned, so
+//! no matching document can be missed.
+
+use std::ops::Bound;
+
+use bson::{Bson, Document};
+
+use crate::storage::collection::Collection;
+use crate::storage::index::Index;
+use crate::storage::key::Key;
+
+pub enum Plan {
+    /// Fetch these `_id`s (from the `_id` index or a secondary index).
+    Ids(Vec<Key>),
+    CollectionScan,
+}
+
+/// What a filter says about one top-level path.
+enum Predicate {
+    Points(Vec<Bson>),
+    Range(Bound<Bson>, Bound<Bson>),
+}
+
+pub fn plan(coll: &Collection, filter: &Document) -> Plan {
+    let predicates = predicates(filter);
+    if let Some(Predicate::Points(values)) =
+        predicates.iter().find(|(p, _)| p == "_id").map(|(_, p)| p)
+    {
+        return Plan::Ids(values.iter().cloned().map(Key).collect());
+    }
+    let indexes = coll.indexes();
+    let usable = |index: &Index| index.spec.partial.is_none();
+    let mut best: Option<(u8, Vec<Key>)> = None;
+    for (path, predicate) in &predicates {
+        for index in indexes.iter().filter(|i| usable(i)) {
+            if index.spec.fields.first().map(|f| f.0.as_str()) != Some(path.as_str()) {
+                continue;
+            }
+            let (rank, ids) = match predicate {
+                Predicate::Points(values) => {
+                    let mut ids = Vec::new();
+                    for value in values {
+                        ids.extend(
+                            index.scan_leading(Bound::Included(value), Bound::Included(value)),
+                        );
+                    }
+                    (0, ids)
+                }
+                Predicate::Range(low, high) => (1, index.scan_leading(low.as_ref(), high.as_ref())),
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, ids));
+            }
+        }
+    }
+    match best {
+        Some((_, ids)) => Plan::Ids(ids),
+        None => Plan::CollectionScan,
+    }
+}
+
+fn predicates(filter: &Document) -> Vec<(String, Predicate)> {
+    let mut out = Vec::new();
+    for (field, value) in filter {
+        if field == "$and" {
+            if let Bson::Array(items) = value {
+                for item in items {
+                    if let Bson::Document(sub) = item {
+                        out.extend(predicates(sub));
+                    }
+                }
+            }
+            continue;
+        }
+        if field.starts_with('$') {
+            continue;
+        }
+        if let Some(predicate) = predicate(value) {
+            out.push((field.clone(), predicate));
+        }
+    }
+    out
+}
+
+fn is_operator_doc(doc: &Document) -> bool {
+    doc.keys().next().is_some_and(|k| k.starts_with('$'))
+}
+
+/// Values an index lookup answers exactly by equality.
+fn plannable(value: &Bson) -> bool {
+    match value {
+        Bson::Null
+        | Bson::Undefined
+        | Bson::Array(_)
+        | Bson::RegularExpression(_)
+        | Bson::MinKey
+        | Bson::MaxKey => false,
+        Bson::Document(doc) => !is_operator_doc(doc),
+        _ => true,
+    }
+}
+
+fn predicate(value: &Bson) -> Option<Predicate> {
+    let Bson::Document(doc) = value else {
+        return plannable(value).then(|| Predicate::Points(vec![value.clone()]));
+    };
+    if !is_operator_doc(doc) {
+        return plannable(value).then(|| Predicate::Points(vec![value.clone()]));
+    }
+    if let Some(eq) = doc.get("$eq") {
+        return plannable(eq).then(|| Predicate::Points(vec![eq.clone()]));
+    }
+    if let Some(Bson::Array(values)) = doc.get("$in") {
+        return values
+            .iter()
+            .all(plannable)
+            .then(|| Predicate::Points(values.clone()));
+    }
+    let mut low = Bound::Unbounded;
+    let mut high = Bound::Unbounded;
+    let mut bracket = None;
+    for (op, operand) in doc {
+        if !plannable(operand) {
+            continue;
+        }
+        match op.as_str() {
+            "$gt" => low = Bound::Excluded(operand.clone()),
+            "$gte" => low = Bound::Included(operand.clone()),
+            "$lt" => high = Bound::Excluded(operand.clone()),
+            "$lte" => high = Bound::Included(operand.clone()),
+            _ => continue,
+        }
+        bracket = Some(type_bracket(operand));
+    }
+    let (type_low, type_high) = bracket?;
+    if matches!(low, Bound::Unbounded) {
+        low = type_low;
+    }
+    if matches!(high, Bound::Unbounded) {
+        high = type_high;
+    }
+    Some(Predicate::Range(low, high))
+}
+
+/// The span of values of `value`'s canonical type: comparison operators
+/// never match across types.
+fn type_bracket(value: &Bson) -> (Bound<Bson>, Bound<Bson>) {
+    let next = |v: Bson| Bound::Excluded(v);
+    match value {
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => (
+            Bound::Included(Bson::Double(f64::NAN)),
+            next(Bson::String(String::new())),
+        ),
+        Bson::String(_) | Bson::Symbol(_) => (
+            Bound::Included(Bson::String(String::new())),
+            next(Bson::Document(Document::new())),
+        ),
+        Bson::ObjectId(_) => (
+            Bound::Included(Bson::ObjectId(bson::oid::ObjectId::from_bytes([0; 12]))),
+            next(Bson::Boolean(false)),
+        ),
+        Bson::DateTime(_) => (
+            Bound::Included(Bson::DateTime(bson::DateTime::from_millis(i64::MIN))),
+            next(Bson::Timestamp(bson::Timestamp {
+                time: 0,
+                increment: 0,
+            })),
+        ),
+        _ => (Bound::Unbounded, Bound::Unbounded),
+    }
+}

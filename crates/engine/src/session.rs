@@ -1,0 +1,159 @@
+//! Server sessions: keyed by `lsid.id`, holding the transaction number
+//! state machine and retryable-write results.
+//!
+//! Transaction state machine (per session, numbers only grow):
+//! - `Idle` -> `Active(n)`: a statement with `startTransaction: true` and a
+//!   `txnNumber` n above every number the session has seen.
+//! - `Active(n)` -> `Committed(n)`: `commitTransaction` succeeded.
+//! - `Active(n)` -> `Aborted(n)`: `abortTransaction`, a failed statement, a
+//!   higher number, the lifetime reaper, or `killSessions`.
+//! - `Committed(n)`/`Aborted(n)` -> `Active(m)`, m > n: the next transaction.
+//!
+//! A session's state is locked for the whole of one command that names it:
+//! a session runs one command at a time, as mongod's session checkout does.
+//! Different sessions never share a lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bson::Document;
+use parking_lot::Mutex;
+
+use crate::clock::Ts;
+use crate::txn::Txn;
+
+/// Sessions a server holds at most; a client cannot exhaust memory with lsids.
+pub const SESSIONS_MAX: usize = 1_000_000;
+
+/// The state of a session's current (or last) transaction.
+pub enum TxnState {
+    /// No transaction has been started (or only retryable writes ran).
+    Idle,
+    Active(Active),
+    Committed {
+        number: i64,
+        commit_ts: Ts,
+    },
+    Aborted {
+        number: i64,
+    },
+}
+
+pub struct Active {
+    pub number: i64,
+    /// Created at the first statement; `None` only between start and then.
+    pub txn: Option<Txn>,
+    pub started: Instant,
+    /// The readConcern of the first statement.
+    pub read_concern: Option<Document>,
+}
+
+/// What a session remembers of its retryable writes: results by statement id
+/// for the highest write `txnNumber`.
+#[derive(Default)]
+pub struct RetryState {
+    pub number: i64,
+    pub results: HashMap<i32, RetryResult>,
+}
+
+/// The saved outcome of one retryable statement.
+#[derive(Clone, Debug)]
+pub enum RetryResult {
+    /// An insert, delete or update counted towards `n`/`nModified`.
+    Write {
+        n: i64,
+        modified: i64,
+        upserted: Option<bson::Bson>,
+    },
+    /// A whole findAndModify reply.
+    Reply(Document),
+}
+
+pub struct SessionState {
+    /// The highest `txnNumber` seen (transactions and retryable writes).
+    pub highest_number: Option<i64>,
+    pub txn: TxnState,
+    pub retry: RetryState,
+}
+
+pub struct Session {
+    /// The `lsid` document as the client sent it.
+    pub lsid: Document,
+    pub state: Mutex<SessionState>,
+    last_used: Mutex<Instant>,
+}
+
+impl Session {
+    pub fn touch(&self) {
+        *self.last_used.lock() = Instant::now();
+    }
+
+    pub fn last_used(&self) -> Instant {
+        *self.last_used.lock()
+    }
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<Vec<u8>, Arc<Session>>>,
+}
+
+/// The identity of a session: its `lsid.id` bytes.
+pub fn session_key(lsid: &Document) -> Option<Vec<u8>> {
+    match lsid.get("id") {
+        Some(bson::Bson::Binary(binary)) => Some(binary.bytes.clone()),
+        _ => None,
+    }
+}
+
+impl Sessions {
+    /// The session for `lsid`, created on first use. `None` if the server
+    /// already holds [`SESSIONS_MAX`] sessions.
+    pub fn get_or_create(&self, key: Vec<u8>, lsid: &Document) -> Option<Arc<Session>> {
+        let mut map = self.map.lock();
+        if let Some(session) = map.get(&key) {
+            session.touch();
+            return Some(session.clone());
+        }
+        if map.len() >= SESSIONS_MAX {
+            return None;
+        }
+        let session = Arc::new(Session {
+            lsid: lsid.clone(),
+            state: Mutex::new(SessionState {
+                highest_number: None,
+                txn: TxnState::Idle,
+                retry: RetryState::default(),
+            }),
+            last_used: Mutex::new(Instant::now()),
+        });
+        map.insert(key, session.clone());
+        Some(session)
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {
+        self.map.lock().get(key).cloned()
+    }
+
+    pub fn remove(&self, key: &[u8]) -> Option<Arc<Session>> {
+        self.map.lock().remove(key)
+    }
+
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.map.lock().values().cloned().collect()
+    }
+
+    /// Forgets sessions idle longer than `idle_secs`; returns them so the
+    /// caller can abort their transactions.
+    pub fn expire(&self, idle_secs: u64) -> Vec<Arc<Session>> {
+        let now = Instant::now();
+        let mut map = self.map.lock();
+        let expired: Vec<Vec<u8>> = map
+            .iter()
+            .filter(|(_, s)| now.duration_since(s.last_used()).as_secs() >= idle_secs)
+            .map(|(k, _)| k.clone())
+            .collect();
+        expired.iter().filter_map(|k| map.remove(k)).collect()
+    }
+}

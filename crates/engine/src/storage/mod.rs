@@ -1,0 +1,14 @@
+//! In-memory multi-version storage: records, collections, indexes, catalog.
+//!
+//! Every document lives in a [`record::Record`]: a list of committed versions
+//! (each stamped with its commit [`crate::clock::Ts`]) and at most one
+//! uncommitted *intent* owned by one transaction. A reader with a
+//! [`record::View`] sees its own intent, else the newest version at or below
+//! its snapshot. This module has no notion of sessions or commands; the
+//! transaction layer (`crate::txn`) drives it.
+
+pub mod catalog;
+pub mod collection;
+pub mod index;
+pub mod key;
+pub mod record;

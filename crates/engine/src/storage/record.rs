@@ -1,0 +1,219 @@
+//! One document's versions and its single write intent.
+//!
+//! State machine of a record's intent slot:
+//! - `None` -> `Some(intent of T)`: transaction T writes the record. Only
+//!   allowed when no other transaction holds the slot (first writer wins).
+//! - `Some(T)` -> `Some(T)`: T writes the record again.
+//! - `Some(T)` -> `None` with a new version appended: T commits at `ts`.
+//! - `Some(T)` -> `None` with no version: T aborts.
+//!
+//! Invariants, checked by assertions: versions are in strictly increasing
+//! commit order; only the owner of an intent clears or replaces it; a version
+//! is appended only by the intent's owner.
+
+use std::sync::Arc;
+
+use bson::Document;
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::clock::Ts;
+
+/// A transaction's identity in intent slots; unique for the engine's life.
+pub type TxnId = u64;
+
+/// A document, shared between versions, readers and cursors.
+pub type Doc = Arc<Document>;
+
+/// What a reader may see: versions committed at or below `snapshot`, plus the
+/// intents of `txn`.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub snapshot: Ts,
+    pub txn: Option<TxnId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Version {
+    pub ts: Ts,
+    /// `None` is a deletion (tombstone).
+    pub doc: Option<Doc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Intent {
+    pub txn: TxnId,
+    /// `None` deletes the document.
+    pub doc: Option<Doc>,
+}
+
+#[derive(Debug, Default)]
+pub struct RecordState {
+    /// Committed versions, oldest first.
+    versions: Vec<Version>,
+    intent: Option<Intent>,
+}
+
+#[derive(Debug, Default)]
+pub struct Record {
+    state: Mutex<RecordState>,
+}
+
+impl Record {
+    pub fn lock(&self) -> MutexGuard<'_, RecordState> {
+        self.state.lock()
+    }
+
+    /// The document `view` sees, if any.
+    pub fn read(&self, view: &View) -> Option<Doc> {
+        self.state.lock().read(view)
+    }
+}
+
+impl RecordState {
+    pub fn read(&self, view: &View) -> Option<Doc> {
+        if let (Some(intent), Some(txn)) = (&self.intent, view.txn) {
+            if intent.txn == txn {
+                return intent.doc.clone();
+            }
+        }
+        self.visible_at(view.snapshot)
+    }
+
+    /// The newest version committed at or below `snapshot`.
+    pub fn visible_at(&self, snapshot: Ts) -> Option<Doc> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.ts <= snapshot)
+            .and_then(|v| v.doc.clone())
+    }
+
+    pub fn newest(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+
+    pub fn newest_doc(&self) -> Option<Doc> {
+        self.versions.last().and_then(|v| v.doc.clone())
+    }
+
+    pub fn intent(&self) -> Option<&Intent> {
+        self.intent.as_ref()
+    }
+
+    pub fn versions(&self) -> &[Version] {
+        &self.versions
+    }
+
+    /// Places or replaces `txn`'s intent; the caller has checked that no other
+    /// transaction holds the slot.
+    pub fn set_intent(&mut self, txn: TxnId, doc: Option<Doc>) {
+        if let Some(held) = &self.intent {
+            assert_eq!(held.txn, txn, "intent slot held by another transaction");
+        }
+        self.intent = Some(Intent { txn, doc });
+    }
+
+    /// Clears `txn`'s intent without a new version (abort).
+    pub fn clear_intent(&mut self, txn: TxnId) {
+        let held = self.intent.take();
+        let held = held.expect("abort of a record with no intent");
+        assert_eq!(held.txn, txn, "abort by a transaction that holds no intent");
+    }
+
+    /// Turns `txn`'s intent into the version committed at `ts`, dropping
+    /// versions nobody can read any more (older than `horizon`, except the
+    /// newest of those).
+    pub fn commit_intent(&mut self, txn: TxnId, ts: Ts, horizon: Ts) {
+        let held = self
+            .intent
+            .take()
+            .expect("commit of a record with no intent");
+        assert_eq!(
+            held.txn, txn,
+            "commit by a transaction that holds no intent"
+        );
+        if let Some(newest) = self.versions.last() {
+            assert!(newest.ts < ts, "versions must be committed in order");
+        }
+        self.versions.push(Version { ts, doc: held.doc });
+        self.prune(horizon);
+    }
+
+    /// Installs a version directly (recovery and bulk load): no intent involved.
+    pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
+        assert!(self.intent.is_none(), "install over an open intent");
+        if let Some(newest) = self.versions.last() {
+            assert!(newest.ts < ts, "versions must be installed in order");
+        }
+        self.versions.push(Version { ts, doc });
+    }
+
+    fn prune(&mut self, horizon: Ts) {
+        // Keep the newest version at or below the horizon: a reader at the
+        // horizon still needs it. Everything older is unreachable.
+        let readable_from = self.versions.iter().rposition(|v| v.ts <= horizon);
+        if let Some(first_kept) = readable_from {
+            if first_kept > 0 {
+                self.versions.drain(..first_kept);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn version_doc(n: i32) -> Option<Doc> {
+        Some(Arc::new(doc! {"_id": 1, "n": n}))
+    }
+
+    #[test]
+    fn readers_see_the_newest_version_at_their_snapshot_and_their_own_intent() {
+        let mut state = RecordState::default();
+        state.install(Ts(10), version_doc(1));
+        state.set_intent(7, version_doc(2));
+        state.commit_intent(7, Ts(20), Ts(0));
+        state.set_intent(8, None);
+
+        let at = |snapshot, txn| {
+            state.read(&View {
+                snapshot: Ts(snapshot),
+                txn,
+            })
+        };
+        assert_eq!(at(5, None), None);
+        assert_eq!(at(15, None), version_doc(1));
+        assert_eq!(at(25, None), version_doc(2));
+        assert_eq!(
+            at(25, Some(8)),
+            None,
+            "own deletion is visible to the deleter"
+        );
+        assert_eq!(
+            at(15, Some(9)),
+            version_doc(1),
+            "others' intents are invisible"
+        );
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_version_readable_at_the_horizon() {
+        let mut state = RecordState::default();
+        for (i, ts) in [10, 20, 30, 40].into_iter().enumerate() {
+            state.set_intent(1, version_doc(i as i32));
+            state.commit_intent(1, Ts(ts), Ts(25));
+        }
+        let kept: Vec<u64> = state.versions().iter().map(|v| v.ts.0).collect();
+        assert_eq!(kept, vec![20, 30, 40]);
+    }
+
+    #[test]
+    #[should_panic(expected = "held by another transaction")]
+    fn a_second_writer_cannot_take_a_held_intent_slot() {
+        let mut state = RecordState::default();
+        state.set_intent(1, None);
+        state.set_intent(2, None);
+    }
+}

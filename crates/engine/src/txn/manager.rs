@@ -1,0 +1,223 @@
+//! Transaction ids, the commit lock, the visible timestamp, and waiting for
+//! other transactions to end.
+//!
+//! Invariants:
+//! - `visible` only grows, and every version with `ts <= visible` is fully
+//!   installed (all of its transaction's versions are).
+//! - The commit lock is held only while installing one transaction's
+//!   versions: never across a statement, never while waiting on I/O other
+//!   than the journal append.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::write::Txn;
+use crate::clock::{Clock, Ts};
+use crate::storage::record::TxnId;
+
+pub struct TxnManager {
+    pub clock: Clock,
+    next_id: AtomicU64,
+    visible: AtomicU64,
+    commit_lock: Mutex<()>,
+    /// Snapshots pinned by open multi-document transactions: versions they
+    /// can read are not pruned.
+    pinned: Mutex<BTreeMap<Ts, usize>>,
+    /// History kept for snapshot reads, in seconds (mongod's
+    /// `minSnapshotHistoryWindowInSeconds`).
+    history_window_secs: AtomicU64,
+    /// Bumped and broadcast whenever a transaction ends.
+    ended: Mutex<u64>,
+    ended_signal: Condvar,
+}
+
+/// How a wait for another transaction ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// Some transaction ended since the generation was read: try again.
+    Ended,
+    TimedOut,
+}
+
+impl TxnManager {
+    pub fn new(clock: Clock, history_window_secs: u64) -> TxnManager {
+        TxnManager {
+            clock,
+            next_id: AtomicU64::new(1),
+            visible: AtomicU64::new(0),
+            commit_lock: Mutex::new(()),
+            pinned: Mutex::new(BTreeMap::new()),
+            history_window_secs: AtomicU64::new(history_window_secs),
+            ended: Mutex::new(0),
+            ended_signal: Condvar::new(),
+        }
+    }
+
+    pub fn visible(&self) -> Ts {
+        Ts(self.visible.load(Ordering::Acquire))
+    }
+
+    /// Begins a transaction reading at the newest visible snapshot.
+    pub fn begin(&self, multi: bool) -> Txn {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let snapshot = if multi {
+            // Pin before reading `visible` so pruning cannot pass us.
+            let mut pinned = self.pinned.lock();
+            let snapshot = self.visible();
+            *pinned.entry(snapshot).or_default() += 1;
+            snapshot
+        } else {
+            self.visible()
+        };
+        Txn::new(id, snapshot, multi)
+    }
+
+    /// Begins a transaction reading at an explicit (older) snapshot.
+    pub fn begin_at(&self, snapshot: Ts) -> Txn {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        *self.pinned.lock().entry(snapshot).or_default() += 1;
+        Txn::new(id, snapshot, true)
+    }
+
+    /// The oldest timestamp snapshot reads may still ask for.
+    pub fn history_floor(&self) -> Ts {
+        let window = self.history_window_secs.load(Ordering::Relaxed) << 32;
+        Ts(self.visible().0.saturating_sub(window))
+    }
+
+    pub fn history_window_secs(&self) -> u64 {
+        self.history_window_secs.load(Ordering::Relaxed)
+    }
+
+    pub fn set_history_window_secs(&self, secs: u64) {
+        self.history_window_secs.store(secs, Ordering::Relaxed);
+    }
+
+    fn horizon(&self) -> Ts {
+        let floor = self.history_floor();
+        match self.pinned.lock().keys().next() {
+            Some(oldest) => floor.min(*oldest),
+            None => floor,
+        }
+    }
+
+    /// Commits `txn`, returning its commit timestamp (or the visible
+    /// timestamp for a transaction that wrote nothing).
+    ///
+    /// `journal` runs under the commit lock with the chosen timestamp, before
+    /// any version is installed: it appends the commit record so that log
+    /// order is commit order. If it fails, the transaction is aborted.
+    pub fn commit<E>(
+        &self,
+        mut txn: Txn,
+        journal: impl FnOnce(&Txn, Ts) -> Result<(), E>,
+    ) -> Result<Ts, E> {
+        if txn.is_read_only() {
+            let ts = self.visible();
+            self.finish(&mut txn);
+            return Ok(ts);
+        }
+        let horizon = self.horizon();
+        let guard = self.commit_lock.lock();
+        let ts = self.clock.tick();
+        if let Err(error) = journal(&txn, ts) {
+            drop(guard);
+            self.abort(txn);
+            return Err(error);
+        }
+        txn.install(ts, horizon);
+        assert!(
+            ts.0 > self.visible.load(Ordering::Acquire),
+            "commit timestamps go forward"
+        );
+        self.visible.store(ts.0, Ordering::Release);
+        drop(guard);
+        self.finish(&mut txn);
+        Ok(ts)
+    }
+
+    /// Aborts `txn`: its intents and the index entries only they backed go.
+    pub fn abort(&self, mut txn: Txn) {
+        txn.roll_back();
+        self.finish(&mut txn);
+    }
+
+    fn finish(&self, txn: &mut Txn) {
+        if txn.is_multi() {
+            let mut pinned = self.pinned.lock();
+            let snapshot = txn.snapshot();
+            let count = pinned
+                .get_mut(&snapshot)
+                .expect("multi-document transaction pinned its snapshot");
+            *count -= 1;
+            if *count == 0 {
+                pinned.remove(&snapshot);
+            }
+        }
+        txn.mark_finished();
+        if txn.is_read_only() {
+            // Held no intents: nobody can be waiting for it.
+            return;
+        }
+        let mut generation = self.ended.lock();
+        *generation += 1;
+        self.ended_signal.notify_all();
+    }
+
+    /// The current end-of-transaction generation; read it before trying a
+    /// write that may conflict, and pass it to [`TxnManager::wait_for_end`].
+    pub fn end_generation(&self) -> u64 {
+        *self.ended.lock()
+    }
+
+    /// Waits until some transaction ends after `generation` was read, or the
+    /// deadline passes.
+    pub fn wait_for_end(&self, generation: u64, deadline: Option<Instant>) -> WaitOutcome {
+        let mut current = self.ended.lock();
+        while *current == generation {
+            match deadline {
+                Some(deadline) => {
+                    if self
+                        .ended_signal
+                        .wait_until(&mut current, deadline)
+                        .timed_out()
+                    {
+                        return if *current == generation {
+                            WaitOutcome::TimedOut
+                        } else {
+                            WaitOutcome::Ended
+                        };
+                    }
+                }
+                None => self.ended_signal.wait(&mut current),
+            }
+        }
+        WaitOutcome::Ended
+    }
+
+    /// Makes `ts` visible: waits out commits in flight (they hold the commit
+    /// lock), then moves the clock and the visible timestamp to at least `ts`.
+    /// Later commits get higher timestamps, so nothing at or below `ts` is
+    /// still to come. Used for `afterClusterTime`.
+    pub fn make_visible(&self, ts: Ts) {
+        if self.visible() >= ts {
+            return;
+        }
+        let _guard = self.commit_lock.lock();
+        self.clock.advance(ts);
+        self.visible.fetch_max(ts.0, Ordering::AcqRel);
+    }
+
+    /// Installs a recovered version directly (recovery only).
+    pub fn recover_to(&self, ts: Ts) {
+        self.clock.advance(ts);
+        self.visible.fetch_max(ts.0, Ordering::AcqRel);
+    }
+
+    pub fn next_txn_id(&self) -> TxnId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
