@@ -14,6 +14,7 @@ use super::array_filters::ArrayFilters;
 use super::display;
 use super::identity;
 use super::parse::PathOp;
+use super::path::Part;
 use super::targets::{self, Touched};
 use crate::{Code, Error, Result, order};
 
@@ -32,7 +33,7 @@ pub(crate) fn operators(
     // filters against the elements as they were before the update.
     let mut touched = Touched::default();
     let mut resolved = Vec::with_capacity(ops.len());
-    for path_op in ops {
+    for path_op in in_application_order(ops, ctx) {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
         for target in &targets {
             touched.record(target)?;
@@ -57,6 +58,33 @@ pub(crate) fn operators(
     };
     check_top_level_names(doc, &updated)?;
     finish(doc, &mut updated, ctx)
+}
+
+/// The operations in mongod's order: parse sorted them by path, but a `$`
+/// sorts where the index it stands for does, since mongod merges it with
+/// that sibling before applying.
+fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a PathOp> {
+    let mut ordered: Vec<&PathOp> = ops.iter().collect();
+    if let Some(index) = ctx.positional {
+        let index = index.to_string();
+        let key = |op: &PathOp| -> Vec<String> {
+            op.path
+                .parts
+                .iter()
+                .map(|part| match part {
+                    Part::Positional => index.clone(),
+                    other => other.text().to_string(),
+                })
+                .collect()
+        };
+        if ops
+            .iter()
+            .any(|op| op.path.parts.contains(&Part::Positional))
+        {
+            ordered.sort_by_cached_key(|op| key(op));
+        }
+    }
+    ordered
 }
 
 fn renames_id(path_op: &PathOp) -> bool {
@@ -125,7 +153,7 @@ fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Res
     if let Some(id) = updated.get("_id") {
         check_id_type(id)?;
     }
-    if identity::deeper_than(&Bson::Document(updated.clone()), DOCUMENT_DEPTH_MAX) {
+    if identity::deeper_than(updated, DOCUMENT_DEPTH_MAX) {
         return Err(Error::new(
             Code::OVERFLOW,
             format!("Document exceeds maximum nesting depth of {DOCUMENT_DEPTH_MAX}"),

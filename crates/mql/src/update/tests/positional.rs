@@ -134,3 +134,27 @@ fn filtered_positional_may_create_fields_in_matched_documents() {
         doc! {"_id": 1, "a": [{"b": 1}, {"b": 2, "c": true}]},
     );
 }
+
+#[test]
+fn positional_fields_are_created_in_the_order_of_the_index_they_stand_for() {
+    check_with(
+        doc! {"_id": 1, "a": [{}]},
+        doc! {"$set": {"a.$.z": 1, "a.0.y": 2}},
+        &[],
+        at(0),
+        doc! {"_id": 1, "a": [{"y": 2, "z": 1}]},
+        true,
+    );
+}
+
+#[test]
+fn positional_and_its_index_on_one_leaf_conflict() {
+    super::check_error_with(
+        doc! {"_id": 1, "a": [0]},
+        doc! {"$set": {"a.$": 1, "a.0": 2}},
+        &[],
+        at(0),
+        crate::Code::CONFLICTING_UPDATE_OPERATORS,
+        "Update created a conflict at 'a.0'",
+    );
+}
