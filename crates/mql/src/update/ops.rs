@@ -128,7 +128,8 @@ impl Op {
             Op::Pull(filter) => {
                 arrays::cull(root, target, "$pull", |item| filter.matches_element(item))
             }
-            Op::PullAll(values) => arrays::cull(root, target, "$pullAll", |item| {
+            // mongod names `$pull` in `$pullAll`'s errors too.
+            Op::PullAll(values) => arrays::cull(root, target, "$pull", |item| {
                 values.iter().any(|v| order::equal(v, item))
             }),
         }
@@ -241,7 +242,12 @@ fn arithmetic(root: &mut Bson, target: &[String], op: ArithOp, operand: &Bson) -
             }
             let result = arith::compute(op, &current, operand).ok_or_else(|| {
                 Error::bad_value(format!(
-                    "Failed to apply {name} operations to current value ((NumberLong){}) for document {{{}}}",
+                    "Failed to apply {name} operations to current value ({}{}) for document {{{}}}",
+                    if matches!(current, Bson::Int32(_)) {
+                        "(NumberInt)"
+                    } else {
+                        "(NumberLong)"
+                    },
                     display::value_str(&current),
                     display::id_element(root)
                 ))
@@ -319,7 +325,7 @@ fn bit(root: &mut Bson, target: &[String], ops: &[(BitOp, Bson)]) -> Result<()> 
     };
     if !matches!(current, Bson::Int32(_) | Bson::Int64(_)) {
         return Err(Error::bad_value(format!(
-            "Cannot apply $bit to a value of non-integral type.{{{}}} has the field {} of non-integer type {}",
+            "Cannot apply $bit to a value of non-integral type.{} has the field {} of non-integer type {}",
             display::id_element(root),
             last_name(target),
             display::type_name(&current)

@@ -279,6 +279,18 @@ fn apply_errors_quote_the_document_and_field() {
             "Cannot apply $pull to a non-array value",
         ),
         (
+            doc! {"_id": 1, "a": 1},
+            doc! {"$pullAll": {"a": [1]}},
+            Code::BAD_VALUE,
+            "Cannot apply $pull to a non-array value",
+        ),
+        (
+            doc! {"_id": 1, "a": "s"},
+            doc! {"$bit": {"a": {"and": 1}}},
+            Code::BAD_VALUE,
+            "Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type string",
+        ),
+        (
             doc! {"_id": 1, "a": [{"b": 1}]},
             doc! {"$rename": {"a.0.b": "c"}},
             Code::BAD_VALUE,
@@ -289,6 +301,30 @@ fn apply_errors_quote_the_document_and_field() {
             doc! {"$inc": {"a": 1}},
             Code::BAD_VALUE,
             "Failed to apply $inc operations to current value ((NumberLong)9223372036854775807) for document {_id: 1}",
+        ),
+        (
+            doc! {"_id": 1, "a": 42},
+            doc! {"$inc": {"a": i64::MAX}},
+            Code::BAD_VALUE,
+            "Failed to apply $inc operations to current value ((NumberInt)42) for document {_id: 1}",
+        ),
+        (
+            doc! {"_id": "x", "a": 1_i64 << 62},
+            doc! {"$mul": {"a": 4}},
+            Code::BAD_VALUE,
+            "Failed to apply $mul operations to current value ((NumberLong)4611686018427387904) for document {_id: \"x\"}",
+        ),
+        (
+            doc! {"_id": 1, "v": [{"foo": [{"bar": "hello"}]}]},
+            doc! {"$inc": {"v.0.foo.0.bar": 1}},
+            Code::TYPE_MISMATCH,
+            "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 'bar' of non-numeric type string",
+        ),
+        (
+            doc! {"_id": 1, "v": [{"foo": [{"bar": "hello"}]}]},
+            doc! {"$max": {"v.foo": 1}},
+            Code::PATH_NOT_VIABLE,
+            "Cannot create field 'foo' in element {v: [ { foo: [ { bar: \"hello\" } ] } ]}",
         ),
         (
             doc! {"_id": 1},
