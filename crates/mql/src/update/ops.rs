@@ -275,7 +275,7 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
     let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
     match path::locate(root, &source) {
         Location::Missing { .. } => return Ok(()),
-        Location::Blocked { depth } => return Err(path::not_viable(root, &source, depth)),
+        Location::Blocked { depth } => return Err(rename_source_blocked(root, from, depth)),
         Location::Found => {}
     }
     let source_parent = source
@@ -298,6 +298,25 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
     path::set(root, to, value)?;
     path::unset(root, &source);
     Ok(())
+}
+
+/// mongod's message when `$rename`'s source path runs into a value it cannot
+/// look inside: it names the part that holds that value.
+fn rename_source_blocked(root: &Bson, from: &FieldPath, depth: usize) -> Error {
+    let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
+    let holder = depth
+        .checked_sub(1)
+        .and_then(|i| source.get(i))
+        .map_or("", String::as_str);
+    let value = path::get(root, source.get(..depth).unwrap_or_default()).unwrap_or(&Bson::Null);
+    Error::new(
+        Code::PATH_NOT_VIABLE,
+        format!(
+            "cannot use the part ({holder} of {}) to traverse the element ({{{}}})",
+            from.dotted,
+            display::element(holder, value)
+        ),
+    )
 }
 
 /// `$rename` refuses to move anything into or out of an array.

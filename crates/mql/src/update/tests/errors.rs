@@ -291,6 +291,30 @@ fn apply_errors_quote_the_document_and_field() {
             "Cannot apply $bit to a value of non-integral type._id: 1 has the field a of non-integer type string",
         ),
         (
+            doc! {"_id": 1, "a": 1},
+            doc! {"$pull": {"a.b": 1}},
+            Code::PATH_NOT_VIABLE,
+            "Cannot use the part (b) of (a.b) to traverse the element ({a: 1})",
+        ),
+        (
+            doc! {"_id": 1, "a": {"b": [1]}},
+            doc! {"$pop": {"a.b.c": 1}},
+            Code::PATH_NOT_VIABLE,
+            "Cannot use the part (c) of (a.b.c) to traverse the element ({b: [ 1 ]})",
+        ),
+        (
+            doc! {"_id": 1, "a": [{"a": 1}, {"b": 2}]},
+            doc! {"$rename": {"a.a": "b"}},
+            Code::PATH_NOT_VIABLE,
+            "cannot use the part (a of a.a) to traverse the element ({a: [ { a: 1 }, { b: 2 } ]})",
+        ),
+        (
+            doc! {"_id": 1, "v": [{"foo": [{"bar": "hello"}]}]},
+            doc! {"$rename": {"v.0.foo.0.bar.z": "f"}},
+            Code::PATH_NOT_VIABLE,
+            "cannot use the part (bar of v.0.foo.0.bar.z) to traverse the element ({bar: \"hello\"})",
+        ),
+        (
             doc! {"_id": 1, "a": [{"b": 1}]},
             doc! {"$rename": {"a.0.b": "c"}},
             Code::BAD_VALUE,

@@ -101,6 +101,34 @@ fn set_of_an_equal_value_of_another_type_is_a_modification() {
 }
 
 #[test]
+fn set_of_a_zero_with_the_other_sign_is_a_modification() {
+    check(
+        doc! {"_id": 1, "a": 0.0},
+        doc! {"$set": {"a": -0.0}},
+        doc! {"_id": 1, "a": -0.0},
+        true,
+    );
+    check(
+        doc! {"_id": 1, "a": [0.0]},
+        doc! {"$set": {"a.0": -0.0}},
+        doc! {"_id": 1, "a": [-0.0]},
+        true,
+    );
+    check(
+        doc! {"_id": 1, "a": 0.0},
+        doc! {"a": -0.0},
+        doc! {"_id": 1, "a": -0.0},
+        true,
+    );
+    check(
+        doc! {"_id": 1, "a": 0.0},
+        doc! {"$set": {"a": 0.0}},
+        doc! {"_id": 1, "a": 0.0},
+        false,
+    );
+}
+
+#[test]
 fn set_allows_dollar_prefixed_names_below_the_top_level() {
     check(
         doc! {"_id": 1},
