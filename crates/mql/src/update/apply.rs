@@ -57,7 +57,9 @@ pub(crate) fn operators(
         return Ok(false);
     };
     check_top_level_names(doc, &updated)?;
-    finish(doc, &mut updated, ctx)
+    let changed = !identity::documents(doc, &updated);
+    finish(doc, &mut updated, ctx)?;
+    Ok(changed)
 }
 
 /// The operations in mongod's order: parse sorted them by path, but a `$`
@@ -114,11 +116,18 @@ fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
 
 /// Replaces `doc` with `replacement`, keeping `doc`'s `_id` when the
 /// replacement has none.
+///
+/// As in mongod, the replacement is a no-op only when it is byte-identical
+/// to the stored document as given: one that omits `_id` counts as a
+/// modification even if the result ends up the same.
 pub(crate) fn replacement(
     replacement: &Document,
     doc: &mut Document,
     ctx: &ApplyContext,
 ) -> Result<bool> {
+    if identity::documents(doc, replacement) {
+        return Ok(false);
+    }
     let mut updated = Document::new();
     if !replacement.contains_key("_id")
         && let Some(id) = doc.get("_id")
@@ -144,12 +153,13 @@ pub(crate) fn replacement(
             ),
         ));
     }
-    finish(doc, &mut updated, ctx)
+    finish(doc, &mut updated, ctx)?;
+    Ok(true)
 }
 
 /// Checks the updated document, puts `_id` first on an upsert's insert,
-/// and stores it in `doc` if its bytes differ.
-fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<bool> {
+/// and stores it in `doc`.
+fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
     if let Some(id) = updated.get("_id") {
         check_id_type(id)?;
     }
@@ -162,11 +172,8 @@ fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Res
     if ctx.is_upsert_insert {
         id_first(updated);
     }
-    if identity::documents(doc, updated) {
-        return Ok(false);
-    }
     *doc = std::mem::take(updated);
-    Ok(true)
+    Ok(())
 }
 
 fn check_id_type(id: &Bson) -> Result<()> {

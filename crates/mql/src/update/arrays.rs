@@ -217,7 +217,7 @@ pub(crate) fn parse_add_to_set(value: &Bson) -> Result<Vec<Bson>> {
             match d.get("$each") {
                 Some(Bson::Array(items)) => Ok(items.clone()),
                 other => Err(Error::type_mismatch(format!(
-                    "The argument to $each in $addToSet must be an array but was {}",
+                    "The argument to $each in $addToSet must be an array but it was of type {}",
                     display::type_name(other.unwrap_or(&Bson::Null))
                 ))),
             }

@@ -88,9 +88,9 @@ impl UpdateSpec {
     pub fn parse(update: &Document, array_filters: &[Document]) -> Result<UpdateSpec> {
         let operator_form = update.keys().next().is_some_and(|k| k.starts_with('$'));
         if !operator_form {
-            // A replacement uses no array filter, so any given is unused.
-            let filters = ArrayFilters::parse(array_filters)?;
-            parse::check_all_used(update, &filters, &[])?;
+            // mongod parses the filters but, for a replacement, never asks
+            // whether they were used.
+            ArrayFilters::parse(array_filters)?;
             return Ok(UpdateSpec {
                 form: Form::Replacement(update.clone()),
             });

@@ -82,6 +82,16 @@ fn parse_errors_name_the_bad_operator_or_argument() {
             "The argument to $each in $push must be an array but it was of type: int",
         ),
         (
+            doc! {"$addToSet": {"a": {"$each": 1}}},
+            Code::TYPE_MISMATCH,
+            "The argument to $each in $addToSet must be an array but it was of type int",
+        ),
+        (
+            doc! {"$addToSet": {"a": {"$each": [], "bad": 1}}},
+            Code::BAD_VALUE,
+            "Found unexpected fields after $each in $addToSet: { $each: [], bad: 1 }",
+        ),
+        (
             doc! {"$push": {"a": {"$each": [], "$foo": 1}}},
             Code::BAD_VALUE,
             "Unrecognized clause in $push: $foo",
