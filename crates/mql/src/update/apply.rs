@@ -125,6 +125,7 @@ pub(crate) fn replacement(
     doc: &mut Document,
     ctx: &ApplyContext,
 ) -> Result<bool> {
+    let replacement = &with_zero_timestamps_filled(replacement, ctx);
     if identity::documents(doc, replacement) {
         return Ok(false);
     }
@@ -155,6 +156,22 @@ pub(crate) fn replacement(
     }
     finish(doc, &mut updated, ctx)?;
     Ok(true)
+}
+
+/// mongod fills a top-level `Timestamp(0, 0)` of a replacement (other than
+/// `_id`) with the current time, as it does on insert.
+fn with_zero_timestamps_filled(replacement: &Document, ctx: &ApplyContext) -> Document {
+    let mut filled = replacement.clone();
+    for (key, value) in filled.iter_mut() {
+        if let Bson::Timestamp(ts) = value
+            && key != "_id"
+            && ts.time == 0
+            && ts.increment == 0
+        {
+            *ts = ctx.now_timestamp;
+        }
+    }
+    filled
 }
 
 /// Checks the updated document, puts `_id` first on an upsert's insert,

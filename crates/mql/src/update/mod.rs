@@ -63,7 +63,8 @@ pub struct ApplyContext {
     pub is_upsert_insert: bool,
     /// The time `$currentDate` writes as a date.
     pub now: bson::DateTime,
-    /// The time `$currentDate` writes as a timestamp.
+    /// The time `$currentDate` writes as a timestamp, and what a
+    /// replacement's top-level `Timestamp(0, 0)` fields become.
     pub now_timestamp: bson::Timestamp,
 }
 
@@ -112,6 +113,12 @@ impl UpdateSpec {
     /// `doc` is the current document (for an upsert, the [`upsert_seed`]);
     /// its `_id`, if any, must survive unchanged. On error `doc` is left as
     /// it was.
+    ///
+    /// Errors from here depend on the stored document, which mongod reports
+    /// as execution errors: its `update` and `findAndModify` prefix their
+    /// message with `Plan executor error during <command> :: caused by :: `,
+    /// while errors from [`UpdateSpec::parse`] stay bare. The prefix names
+    /// the command, so adding it is the caller's job.
     pub fn apply(&self, doc: &mut Document, ctx: &ApplyContext) -> Result<bool> {
         match &self.form {
             Form::Replacement(replacement) => apply::replacement(replacement, doc, ctx),

@@ -403,3 +403,18 @@ fn replacement_keeps_the_original_id_and_drops_other_fields() {
         true,
     );
 }
+
+#[test]
+fn replacement_fills_top_level_zero_timestamps_with_the_current_time() {
+    let zero = bson::Timestamp {
+        time: 0,
+        increment: 0,
+    };
+    let now = ctx().now_timestamp;
+    check(
+        doc! {"_id": 1},
+        doc! {"t": zero, "nested": {"t": zero}},
+        doc! {"_id": 1, "t": now, "nested": {"t": zero}},
+        true,
+    );
+}
