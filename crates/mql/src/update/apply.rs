@@ -14,6 +14,7 @@ use super::array_filters::ArrayFilters;
 use super::display;
 use super::identity;
 use super::parse::PathOp;
+use super::path::Part;
 use super::targets::{self, Touched};
 use crate::{Code, Error, Result, order};
 
@@ -28,19 +29,27 @@ pub(crate) fn operators(
 ) -> Result<bool> {
     let original_id = doc.get("_id").cloned();
     let mut root = Bson::Document(doc.clone());
+    // Every target is resolved before any is written: mongod matches array
+    // filters against the elements as they were before the update.
     let mut touched = Touched::default();
-    for path_op in ops {
+    let mut resolved = Vec::with_capacity(ops.len());
+    for path_op in in_application_order(ops, ctx) {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
+        for target in &targets {
+            touched.record(target)?;
+        }
+        resolved.push((path_op, targets));
+    }
+    for (path_op, targets) in resolved {
         for target in targets {
-            touched.record(&target)?;
             let guards_id = original_id.is_some()
                 && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
             let id_before = guards_id.then(|| id_of(&root));
             path_op.op.apply(&mut root, &target, ctx)?;
-            if let Some(before) = id_before {
-                if !identity::values(&before, &id_of(&root)) {
-                    return Err(immutable_id(path_op, &target));
-                }
+            if let Some(before) = id_before
+                && !identity::values(&before, &id_of(&root))
+            {
+                return Err(immutable_id(path_op, &target));
             }
         }
     }
@@ -48,7 +57,36 @@ pub(crate) fn operators(
         return Ok(false);
     };
     check_top_level_names(doc, &updated)?;
-    finish(doc, &mut updated, ctx)
+    let changed = !identity::documents(doc, &updated);
+    finish(doc, &mut updated, ctx)?;
+    Ok(changed)
+}
+
+/// The operations in mongod's order: parse sorted them by path, but a `$`
+/// sorts where the index it stands for does, since mongod merges it with
+/// that sibling before applying.
+fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a PathOp> {
+    let mut ordered: Vec<&PathOp> = ops.iter().collect();
+    if let Some(index) = ctx.positional {
+        let index = index.to_string();
+        let key = |op: &PathOp| -> Vec<String> {
+            op.path
+                .parts
+                .iter()
+                .map(|part| match part {
+                    Part::Positional => index.clone(),
+                    other => other.text().to_string(),
+                })
+                .collect()
+        };
+        if ops
+            .iter()
+            .any(|op| op.path.parts.contains(&Part::Positional))
+        {
+            ordered.sort_by_cached_key(|op| key(op));
+        }
+    }
+    ordered
 }
 
 fn renames_id(path_op: &PathOp) -> bool {
@@ -78,16 +116,24 @@ fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
 
 /// Replaces `doc` with `replacement`, keeping `doc`'s `_id` when the
 /// replacement has none.
+///
+/// As in mongod, the replacement is a no-op only when it is byte-identical
+/// to the stored document as given: one that omits `_id` counts as a
+/// modification even if the result ends up the same.
 pub(crate) fn replacement(
     replacement: &Document,
     doc: &mut Document,
     ctx: &ApplyContext,
 ) -> Result<bool> {
+    let replacement = &with_zero_timestamps_filled(replacement, ctx);
+    if identity::documents(doc, replacement) {
+        return Ok(false);
+    }
     let mut updated = Document::new();
-    if !replacement.contains_key("_id") {
-        if let Some(id) = doc.get("_id") {
-            updated.insert("_id", id.clone());
-        }
+    if !replacement.contains_key("_id")
+        && let Some(id) = doc.get("_id")
+    {
+        updated.insert("_id", id.clone());
     }
     for (key, value) in replacement {
         updated.insert(key.clone(), value.clone());
@@ -97,27 +143,44 @@ pub(crate) fn replacement(
             return Err(dollar_prefixed(key));
         }
     }
-    if let (Some(old), Some(new)) = (doc.get("_id"), updated.get("_id")) {
-        if !order::equal(old, new) {
-            return Err(Error::new(
-                Code::IMMUTABLE_FIELD,
-                format!(
-                    "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
-                    display::element("_id", new)
-                ),
-            ));
+    if let (Some(old), Some(new)) = (doc.get("_id"), updated.get("_id"))
+        && !order::equal(old, new)
+    {
+        return Err(Error::new(
+            Code::IMMUTABLE_FIELD,
+            format!(
+                "After applying the update, the (immutable) field '_id' was found to have been altered to {}",
+                display::element("_id", new)
+            ),
+        ));
+    }
+    finish(doc, &mut updated, ctx)?;
+    Ok(true)
+}
+
+/// mongod fills a top-level `Timestamp(0, 0)` of a replacement (other than
+/// `_id`) with the current time, as it does on insert.
+fn with_zero_timestamps_filled(replacement: &Document, ctx: &ApplyContext) -> Document {
+    let mut filled = replacement.clone();
+    for (key, value) in filled.iter_mut() {
+        if let Bson::Timestamp(ts) = value
+            && key != "_id"
+            && ts.time == 0
+            && ts.increment == 0
+        {
+            *ts = ctx.now_timestamp;
         }
     }
-    finish(doc, &mut updated, ctx)
+    filled
 }
 
 /// Checks the updated document, puts `_id` first on an upsert's insert,
-/// and stores it in `doc` if its bytes differ.
-fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<bool> {
+/// and stores it in `doc`.
+fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
     if let Some(id) = updated.get("_id") {
         check_id_type(id)?;
     }
-    if identity::deeper_than(&Bson::Document(updated.clone()), DOCUMENT_DEPTH_MAX) {
+    if identity::deeper_than(updated, DOCUMENT_DEPTH_MAX) {
         return Err(Error::new(
             Code::OVERFLOW,
             format!("Document exceeds maximum nesting depth of {DOCUMENT_DEPTH_MAX}"),
@@ -126,11 +189,8 @@ fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Res
     if ctx.is_upsert_insert {
         id_first(updated);
     }
-    if identity::documents(doc, updated) {
-        return Ok(false);
-    }
     *doc = std::mem::take(updated);
-    Ok(true)
+    Ok(())
 }
 
 fn check_id_type(id: &Bson) -> Result<()> {

@@ -217,7 +217,7 @@ pub(crate) fn parse_add_to_set(value: &Bson) -> Result<Vec<Bson>> {
             match d.get("$each") {
                 Some(Bson::Array(items)) => Ok(items.clone()),
                 other => Err(Error::type_mismatch(format!(
-                    "The argument to $each in $addToSet must be an array but was {}",
+                    "The argument to $each in $addToSet must be an array but it was of type {}",
                     display::type_name(other.unwrap_or(&Bson::Null))
                 ))),
             }
@@ -317,6 +317,7 @@ pub(crate) fn add_to_set(root: &mut Bson, target: &[String], values: &[Bson]) ->
 }
 
 pub(crate) fn pop(root: &mut Bson, target: &[String], first: bool) -> Result<()> {
+    check_viable(root, target)?;
     match path::get_mut(root, target) {
         None => Ok(()),
         Some(Bson::Array(items)) => {
@@ -344,6 +345,7 @@ pub(crate) fn cull(
     operator: &str,
     doomed: impl Fn(&Bson) -> bool,
 ) -> Result<()> {
+    check_viable(root, target)?;
     match path::get_mut(root, target) {
         None => Ok(()),
         Some(Bson::Array(items)) => {
@@ -353,5 +355,14 @@ pub(crate) fn cull(
         Some(_) => Err(Error::bad_value(format!(
             "Cannot apply {operator} to a non-array value"
         ))),
+    }
+}
+
+/// A missing path is a no-op for the operators that only remove, but one
+/// that could never exist is an error, as in mongod.
+fn check_viable(root: &Bson, target: &[String]) -> Result<()> {
+    match path::locate(root, target) {
+        Location::Blocked { depth } => Err(path::not_traversable(root, target, depth)),
+        _ => Ok(()),
     }
 }

@@ -47,11 +47,16 @@ fn values_at(a: &Bson, b: &Bson, depth: usize) -> bool {
     }
 }
 
-/// Whether `value` nests deeper than `max` levels of documents and arrays.
-pub(crate) fn deeper_than(value: &Bson, max: usize) -> bool {
+/// Whether `doc` nests deeper than `max` levels of documents and arrays,
+/// counting `doc` itself as the first.
+pub(crate) fn deeper_than(doc: &Document, max: usize) -> bool {
+    max == 0 || doc.values().any(|v| value_deeper_than(v, max - 1))
+}
+
+fn value_deeper_than(value: &Bson, max: usize) -> bool {
     match value {
-        Bson::Document(doc) => max == 0 || doc.values().any(|v| deeper_than(v, max - 1)),
-        Bson::Array(items) => max == 0 || items.iter().any(|v| deeper_than(v, max - 1)),
+        Bson::Document(doc) => deeper_than(doc, max),
+        Bson::Array(items) => max == 0 || items.iter().any(|v| value_deeper_than(v, max - 1)),
         _ => false,
     }
 }

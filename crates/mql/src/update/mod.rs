@@ -20,7 +20,7 @@ mod arith;
 mod array_filters;
 mod arrays;
 mod display;
-mod identity;
+pub(crate) mod identity;
 mod ops;
 mod parse;
 mod path;
@@ -63,7 +63,8 @@ pub struct ApplyContext {
     pub is_upsert_insert: bool,
     /// The time `$currentDate` writes as a date.
     pub now: bson::DateTime,
-    /// The time `$currentDate` writes as a timestamp.
+    /// The time `$currentDate` writes as a timestamp, and what a
+    /// replacement's top-level `Timestamp(0, 0)` fields become.
     pub now_timestamp: bson::Timestamp,
 }
 
@@ -88,9 +89,9 @@ impl UpdateSpec {
     pub fn parse(update: &Document, array_filters: &[Document]) -> Result<UpdateSpec> {
         let operator_form = update.keys().next().is_some_and(|k| k.starts_with('$'));
         if !operator_form {
-            // A replacement uses no array filter, so any given is unused.
-            let filters = ArrayFilters::parse(array_filters)?;
-            parse::check_all_used(update, &filters, &[])?;
+            // mongod parses the filters but, for a replacement, never asks
+            // whether they were used.
+            ArrayFilters::parse(array_filters)?;
             return Ok(UpdateSpec {
                 form: Form::Replacement(update.clone()),
             });
@@ -112,6 +113,12 @@ impl UpdateSpec {
     /// `doc` is the current document (for an upsert, the [`upsert_seed`]);
     /// its `_id`, if any, must survive unchanged. On error `doc` is left as
     /// it was.
+    ///
+    /// Errors from here depend on the stored document, which mongod reports
+    /// as execution errors: its `update` and `findAndModify` prefix their
+    /// message with `Plan executor error during <command> :: caused by :: `,
+    /// while errors from [`UpdateSpec::parse`] stay bare. The prefix names
+    /// the command, so adding it is the caller's job.
     pub fn apply(&self, doc: &mut Document, ctx: &ApplyContext) -> Result<bool> {
         match &self.form {
             Form::Replacement(replacement) => apply::replacement(replacement, doc, ctx),

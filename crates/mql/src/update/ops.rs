@@ -128,7 +128,8 @@ impl Op {
             Op::Pull(filter) => {
                 arrays::cull(root, target, "$pull", |item| filter.matches_element(item))
             }
-            Op::PullAll(values) => arrays::cull(root, target, "$pullAll", |item| {
+            // mongod names `$pull` in `$pullAll`'s errors too.
+            Op::PullAll(values) => arrays::cull(root, target, "$pull", |item| {
                 values.iter().any(|v| order::equal(v, item))
             }),
         }
@@ -241,7 +242,12 @@ fn arithmetic(root: &mut Bson, target: &[String], op: ArithOp, operand: &Bson) -
             }
             let result = arith::compute(op, &current, operand).ok_or_else(|| {
                 Error::bad_value(format!(
-                    "Failed to apply {name} operations to current value ((NumberLong){}) for document {{{}}}",
+                    "Failed to apply {name} operations to current value ({}{}) for document {{{}}}",
+                    if matches!(current, Bson::Int32(_)) {
+                        "(NumberInt)"
+                    } else {
+                        "(NumberLong)"
+                    },
                     display::value_str(&current),
                     display::id_element(root)
                 ))
@@ -257,10 +263,10 @@ fn compare_and_set(
     value: &Bson,
     wanted: std::cmp::Ordering,
 ) -> Result<()> {
-    if let Some(current) = path::get(root, target) {
-        if order::compare(value, current) != wanted {
-            return Ok(());
-        }
+    if let Some(current) = path::get(root, target)
+        && order::compare(value, current) != wanted
+    {
+        return Ok(());
     }
     path::set(root, target, value.clone())
 }
@@ -269,7 +275,7 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
     let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
     match path::locate(root, &source) {
         Location::Missing { .. } => return Ok(()),
-        Location::Blocked { depth } => return Err(path::not_viable(root, &source, depth)),
+        Location::Blocked { depth } => return Err(rename_source_blocked(root, from, depth)),
         Location::Found => {}
     }
     let source_parent = source
@@ -292,6 +298,25 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
     path::set(root, to, value)?;
     path::unset(root, &source);
     Ok(())
+}
+
+/// mongod's message when `$rename`'s source path runs into a value it cannot
+/// look inside: it names the part that holds that value.
+fn rename_source_blocked(root: &Bson, from: &FieldPath, depth: usize) -> Error {
+    let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
+    let holder = depth
+        .checked_sub(1)
+        .and_then(|i| source.get(i))
+        .map_or("", String::as_str);
+    let value = path::get(root, source.get(..depth).unwrap_or_default()).unwrap_or(&Bson::Null);
+    Error::new(
+        Code::PATH_NOT_VIABLE,
+        format!(
+            "cannot use the part ({holder} of {}) to traverse the element ({{{}}})",
+            from.dotted,
+            display::element(holder, value)
+        ),
+    )
 }
 
 /// `$rename` refuses to move anything into or out of an array.
@@ -319,7 +344,7 @@ fn bit(root: &mut Bson, target: &[String], ops: &[(BitOp, Bson)]) -> Result<()> 
     };
     if !matches!(current, Bson::Int32(_) | Bson::Int64(_)) {
         return Err(Error::bad_value(format!(
-            "Cannot apply $bit to a value of non-integral type.{{{}}} has the field {} of non-integer type {}",
+            "Cannot apply $bit to a value of non-integral type.{} has the field {} of non-integer type {}",
             display::id_element(root),
             last_name(target),
             display::type_name(&current)

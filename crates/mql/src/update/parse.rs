@@ -67,11 +67,7 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
 }
 
 /// Fails, as mongod does, if an array filter's identifier appears in no path.
-pub(crate) fn check_all_used(
-    update: &Document,
-    filters: &ArrayFilters,
-    used: &[String],
-) -> Result<()> {
+fn check_all_used(update: &Document, filters: &ArrayFilters, used: &[String]) -> Result<()> {
     match filters
         .identifiers()
         .find(|id| !used.iter().any(|u| u == id))

@@ -231,6 +231,25 @@ pub(crate) fn not_viable(root: &Bson, path: &[String], depth: usize) -> Error {
     )
 }
 
+/// mongod's PathNotViable error for an operator that never creates its path
+/// (`$pop`, `$pull`, `$pullAll`) finding it blocked after `depth` components.
+pub(crate) fn not_traversable(root: &Bson, path: &[String], depth: usize) -> Error {
+    let blocked_name = depth
+        .checked_sub(1)
+        .and_then(|i| path.get(i))
+        .map_or("", String::as_str);
+    let blocked_value = get(root, path.get(..depth).unwrap_or_default()).unwrap_or(&Bson::Null);
+    let part = path.get(depth).map_or("", String::as_str);
+    Error::new(
+        Code::PATH_NOT_VIABLE,
+        format!(
+            "Cannot use the part ({part}) of ({}) to traverse the element ({{{}}})",
+            path.join("."),
+            display::element(blocked_name, blocked_value)
+        ),
+    )
+}
+
 /// Stores `value` at `path`, creating missing documents on the way and
 /// padding arrays with nulls, or replacing what is there.
 pub(crate) fn set(root: &mut Bson, path: &[String], value: Bson) -> Result<()> {

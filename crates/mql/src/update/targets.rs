@@ -39,10 +39,10 @@ pub(crate) fn resolve(
                 Part::AllElements | Part::Filtered(_) => {
                     let items = array_at(&prefix, value)?;
                     for (index, item) in items.iter().enumerate() {
-                        if let Part::Filtered(id) = part {
-                            if !filters.accepts(id, item) {
-                                continue;
-                            }
+                        if let Part::Filtered(id) = part
+                            && !filters.accepts(id, item)
+                        {
+                            continue;
                         }
                         let mut concrete = prefix.clone();
                         concrete.push(index.to_string());
@@ -90,10 +90,10 @@ impl Touched {
     /// Records `target`, failing if it overlaps a path already touched.
     pub(crate) fn record(&mut self, target: &[String]) -> Result<()> {
         for len in 1..=target.len() {
-            if let Some(prefix) = target.get(..len) {
-                if self.paths.contains(prefix) {
-                    return Err(conflict(prefix));
-                }
+            if let Some(prefix) = target.get(..len)
+                && self.paths.contains(prefix)
+            {
+                return Err(conflict(prefix));
             }
         }
         let extends = self

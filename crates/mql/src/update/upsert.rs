@@ -1,7 +1,7 @@
 //! The document an upsert starts from when its filter matched nothing.
 //!
 //! mongod seeds it with the filter's equality conditions: `{a: 5}`,
-//! `{a: {$eq: 5}}`, a one-element `$in`, and the same inside `$and` (and a
+//! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside `$and` (and a
 //! one-clause `$or`, which mongod's query normalisation unwraps). Dotted
 //! paths build nested documents. The paths are applied in byte-wise order,
 //! as mongod iterates them from an ordered map, and `_id` goes first. Two
@@ -108,6 +108,14 @@ fn clauses(value: &Bson) -> Vec<&Document> {
     }
 }
 
+fn is_operator_or_regex(value: &Bson) -> bool {
+    match value {
+        Bson::RegularExpression(_) => true,
+        Bson::Document(d) => d.keys().next().is_some_and(|k| k.starts_with('$')),
+        _ => false,
+    }
+}
+
 /// The value a field's condition pins it to, if it is an equality.
 fn equality(condition: &Bson) -> Option<Bson> {
     match condition {
@@ -116,13 +124,15 @@ fn equality(condition: &Bson) -> Option<Bson> {
             if let Some(value) = ops.get("$eq") {
                 return Some(value.clone());
             }
-            match ops.get("$in") {
-                Some(Bson::Array(items)) if items.len() == 1 => items
-                    .first()
-                    .filter(|v| !matches!(v, Bson::RegularExpression(_)))
-                    .cloned(),
+            // A one-element `$in` or `$all` is an equality once mongod has
+            // normalised the query.
+            let single = |operator: &str| match ops.get(operator) {
+                Some(Bson::Array(items)) if items.len() == 1 => {
+                    items.first().filter(|v| !is_operator_or_regex(v)).cloned()
+                }
                 _ => None,
-            }
+            };
+            single("$in").or_else(|| single("$all"))
         }
         other => Some(other.clone()),
     }
