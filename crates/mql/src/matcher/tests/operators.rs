@@ -476,3 +476,36 @@ fn dbref_like_documents_are_literals() {
         ],
     );
 }
+
+#[test]
+fn dbrefs_and_constant_operators_parse_as_mongod_reads_them() {
+    check(
+        doc! {"owner": {"$ref": "users", "$id": 7}},
+        &[
+            (doc! {"owner": {"$ref": "users", "$id": 7}}, true),
+            (doc! {"owner": {"$ref": "users", "$id": 8}}, false),
+        ],
+    );
+    check(
+        doc! {"$id": 7},
+        &[(doc! {"$id": 7}, true), (doc! {"$id": 8}, false)],
+    );
+    check(
+        doc! {"owners": {"$elemMatch": {"$id": 7, "$ref": "users"}}},
+        &[
+            (doc! {"owners": [{"$ref": "users", "$id": 7}]}, true),
+            (doc! {"owners": [{"$id": 7}]}, false),
+        ],
+    );
+    check(doc! {"$alwaysTrue": 1}, &[(doc! {}, true)]);
+    check(doc! {"$alwaysFalse": 1.0}, &[(doc! {}, false)]);
+    check(
+        doc! {"a": {"$all": [{"$foo": 1}]}},
+        &[(doc! {"a": [{"$foo": 1}]}, true), (doc! {"a": 1}, false)],
+    );
+    check(doc! {"a": {"$size": 2.0}}, &[(doc! {"a": [1, 2]}, true)]);
+    check(
+        doc! {"a": {"$options": "i", "$regex": "^x"}},
+        &[(doc! {"a": "XY"}, true)],
+    );
+}
