@@ -156,6 +156,26 @@ fn slice_trims_arrays_in_place() {
 }
 
 #[test]
+fn slice_examples_from_the_manual() {
+    check(
+        doc! {"item": 1, "status": 1, "instock": {"$slice": -1}},
+        inventory(),
+        doc! {"_id": 1, "item": "journal", "status": "A", "instock": [{"warehouse": "C", "qty": 15}]},
+    );
+    let shirt = doc! {"_id": 1, "item": "shirt", "qty": 3, "details": {"colors": ["blue", "red"], "sizes": ["S", "M"]}};
+    check(
+        doc! {"qty": 1, "details.colors": {"$slice": 1}},
+        shirt.clone(),
+        doc! {"_id": 1, "qty": 3, "details": {"colors": ["blue"]}},
+    );
+    check(
+        doc! {"details.colors": {"$slice": 1}},
+        shirt,
+        doc! {"_id": 1, "item": "shirt", "qty": 3, "details": {"colors": ["blue"], "sizes": ["S", "M"]}},
+    );
+}
+
+#[test]
 fn slice_combines_with_inclusion_and_exclusion() {
     let doc = doc! {"_id": 1, "a": 1, "b": [1, 2, 3], "c": {"d": [1, 2], "e": 1}};
     check(

@@ -69,6 +69,13 @@ fn document() -> impl Strategy<Value = Document> {
     prop::collection::vec((key(), value()), 0..4).prop_map(|fields| fields.into_iter().collect())
 }
 
+#[test]
+fn filters_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Filter>();
+    assert_send_sync::<crate::projection::Projection>();
+}
+
 proptest! {
     #[test]
     fn parse_and_match_never_panic(filter in document(), doc in document(), element in value()) {
