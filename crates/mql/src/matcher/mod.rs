@@ -14,6 +14,7 @@
 //! Not here: `$expr` (the expression language is its own module), `$where`,
 //! `$text`, geospatial operators and collations; they are refused as unknown.
 
+mod bits;
 mod operand;
 mod parse;
 mod pred;

@@ -7,11 +7,12 @@
 //! towards [`FILTER_DEPTH_MAX`], which also bounds evaluation's recursion.
 //! The operands of single operators are read in [`super::operand`].
 //!
-//! `$expr`, `$where`, `$text`, `$jsonSchema`, bitwise and geo operators are
-//! not parsed here; they are refused as unknown operators.
+//! `$expr`, `$where`, `$text`, `$jsonSchema` and geo operators are not
+//! parsed here; they are refused as unknown operators.
 
 use bson::{Bson, Document};
 
+use super::bits::Bits;
 use super::operand::{self, comparison};
 use super::pred::{Cmp, Op, Pred};
 use super::regex::Pattern;
@@ -223,6 +224,9 @@ fn operators(name: &str, doc: &Document, depth: usize) -> Result<Vec<Op>> {
             "$options" => {}
             "$not" => ops.push(Op::Not(not(name, arg, depth)?)),
             "$where" => return Err(Error::bad_value("$where cannot be applied to a field")),
+            _ if let Some(bits) = Bits::parse(operator, name, arg)? => {
+                ops.push(pred(Pred::Bits(bits)))
+            }
             _ => {
                 return Err(Error::bad_value(format!("unknown operator: {operator}")));
             }

@@ -244,6 +244,41 @@ fn malformed_operands_are_refused_as_mongod_does() {
             Code::BAD_VALUE,
             "no $ expressions in $all",
         ),
+        (
+            doc! {"a": {"$bitsAllSet": [-1]}},
+            Code::BAD_VALUE,
+            "bit positions must be >= 0 but got: 0: -1",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": [1.5]}},
+            Code::BAD_VALUE,
+            "bit positions must be an integer but got: 0: 1.5",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": ["x"]}},
+            Code::BAD_VALUE,
+            "bit positions must be an integer",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": [5_000_000_000_i64]}},
+            Code::BAD_VALUE,
+            "cannot be represented as a 32-bit signed integer",
+        ),
+        (
+            doc! {"a": {"$bitsAnySet": -1}},
+            Code::FAILED_TO_PARSE,
+            "Expected a positive number in: $bitsAnySet: -1",
+        ),
+        (
+            doc! {"a": {"$bitsAnySet": 1.5}},
+            Code::FAILED_TO_PARSE,
+            "Expected an integer: $bitsAnySet: 1.5",
+        ),
+        (
+            doc! {"a": {"$bitsAnyClear": "x"}},
+            Code::BAD_VALUE,
+            "a takes an Array, a number, or a BinData but received: $bitsAnyClear: \"x\"",
+        ),
     ];
     for (filter, code, message) in cases {
         check_error(filter, code, message);

@@ -49,6 +49,8 @@ fn key() -> impl Strategy<Value = String> {
             "$regex",
             "$options",
             "$mod",
+            "$bitsAllSet",
+            "$bitsAnyClear",
             "$comment",
         ])
         .prop_map(str::to_owned),
