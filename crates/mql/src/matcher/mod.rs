@@ -92,6 +92,16 @@ impl Filter {
         }
     }
 
+    /// Whether some condition of the filter is on a path whose first part is
+    /// `field` (looking through logical operators), as mongod requires of a
+    /// positional projection's field.
+    pub fn filters_on_field(&self, field: &str) -> bool {
+        match &self.root {
+            Root::Document(node) => node.filters_on_field(field),
+            _ => false,
+        }
+    }
+
     pub fn matches(&self, doc: &Document) -> bool {
         self.matches_at(doc).is_some()
     }

@@ -291,6 +291,27 @@ fn positional_keeps_the_element_the_query_matched() {
 }
 
 #[test]
+fn positional_must_name_a_field_the_query_filters_on() {
+    let projection = Projection::parse(&doc! {"grades.$": 1}).expect("valid projection");
+    let check_query = |filter: Document| {
+        let filter = Filter::parse(&filter).expect("valid filter");
+        projection.check_query(&filter).map_err(|err| err.code)
+    };
+    assert_eq!(check_query(doc! {"grades": {"$gte": 85}}), Ok(()));
+    assert_eq!(
+        check_query(doc! {"$or": [{"x": 1}, {"grades.mean": 1}]}),
+        Ok(())
+    );
+    assert_eq!(check_query(doc! {"semester": 1}), Err(Code(31277)));
+    assert_eq!(check_query(doc! {}), Err(Code(31277)));
+    let plain = Projection::parse(&doc! {"a": 1}).expect("valid projection");
+    assert_eq!(
+        plain.check_query(&Filter::parse(&doc! {}).expect("empty filter")),
+        Ok(())
+    );
+}
+
+#[test]
 fn positional_without_a_matched_element_is_an_error() {
     let projection = Projection::parse(&doc! {"grades.$": 1}).expect("valid projection");
     let doc = doc! {"grades": [1, 2]};
