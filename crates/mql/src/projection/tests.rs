@@ -133,6 +133,30 @@ fn dotted_paths_project_through_arrays_of_documents() {
     );
 }
 
+/// The `{_id: 0, "a.b": 1}` projections of mongod's
+/// jstests/core/null_query_semantics.js.
+#[test]
+fn dotted_inclusion_matches_mongods_null_semantics_suite() {
+    let cases = [
+        (doc! {"a": {}}, doc! {"a": {}}),
+        (doc! {"a": null}, doc! {}),
+        (doc! {"a": 4}, doc! {}),
+        (doc! {"a": {"b": null}}, doc! {"a": {"b": null}}),
+        (doc! {}, doc! {}),
+        (doc! {"a": [[]]}, doc! {"a": [[]]}),
+        (doc! {"a": []}, doc! {"a": []}),
+        (doc! {"a": [{"b": 3}, {}]}, doc! {"a": [{"b": 3}, {}]}),
+        (doc! {"a": [{"b": 1}, {"c": 3}]}, doc! {"a": [{"b": 1}, {}]}),
+        (doc! {"a": [null, null]}, doc! {"a": []}),
+        (doc! {"a": [1, "string", 4]}, doc! {"a": []}),
+    ];
+    for (doc, expected) in cases {
+        let mut doc = doc;
+        doc.insert("_id", "x");
+        check(doc! {"_id": 0, "a.b": 1}, doc, expected);
+    }
+}
+
 #[test]
 fn slice_trims_arrays_in_place() {
     let post = doc! {"_id": 1, "title": "t", "comments": [1, 2, 3, 4, 5], "n": 0};
