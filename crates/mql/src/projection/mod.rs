@@ -36,6 +36,17 @@ use crate::{Error, Result};
 pub use parse::PROJECTION_DEPTH_MAX;
 
 /// A parsed find projection.
+///
+/// ```
+/// use bson::doc;
+/// use mql::projection::Projection;
+///
+/// let projection = Projection::parse(&doc! {"item": 1, "instock.qty": 1})?;
+/// let doc = doc! {"_id": 1, "item": "journal", "status": "A", "instock": [{"warehouse": "A", "qty": 5}]};
+/// let projected = projection.apply(&doc, None)?;
+/// assert_eq!(projected, doc! {"_id": 1, "item": "journal", "instock": [{"qty": 5}]});
+/// # Ok::<(), mql::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Projection {
     mode: Mode,
