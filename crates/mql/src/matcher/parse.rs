@@ -224,12 +224,12 @@ fn operators(name: &str, doc: &Document, depth: usize) -> Result<Vec<Op>> {
             "$options" => {}
             "$not" => ops.push(Op::Not(not(name, arg, depth)?)),
             "$where" => return Err(Error::bad_value("$where cannot be applied to a field")),
-            _ if let Some(bits) = Bits::parse(operator, name, arg)? => {
-                ops.push(pred(Pred::Bits(bits)))
-            }
-            _ => {
-                return Err(Error::bad_value(format!("unknown operator: {operator}")));
-            }
+            _ => match Bits::parse(operator, name, arg)? {
+                Some(bits) => ops.push(pred(Pred::Bits(bits))),
+                None => {
+                    return Err(Error::bad_value(format!("unknown operator: {operator}")));
+                }
+            },
         }
     }
     Ok(ops)
