@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
+use super::bits::Bits;
 use super::regex::Pattern;
 use super::tree::Node;
 use crate::order::{self, canonical_type, decimal_to_f64};
@@ -35,6 +36,8 @@ pub(super) enum Pred {
     ElemMatchValue(Vec<Op>),
     /// `$elemMatch` over documents: some element matches the filter.
     ElemMatchObject(Box<Node>),
+    /// `$bitsAllSet` and its siblings.
+    Bits(Bits),
     /// `$all: []` matches nothing.
     Never,
 }
@@ -226,6 +229,7 @@ impl Pred {
             Pred::Size(size) => matches!(value, Some(Bson::Array(items)) if items.len() == *size),
             Pred::ElemMatchValue(ops) => elements(value, at, |item| all_hold(ops, item)),
             Pred::ElemMatchObject(node) => elements(value, at, |item| object_matches(node, item)),
+            Pred::Bits(bits) => value.is_some_and(|v| bits.matches(v)),
             Pred::Never => false,
         }
     }

@@ -15,11 +15,12 @@
 //! - literal values (strings not starting with `$`, `null`, dates, ...,
 //!   `{$literal: v}`) set computed fields in inclusion projections.
 //!
+//! A positional projection must name a field the query filters on; parsing
+//! cannot know the query, so callers run [`Projection::check_query`].
+//!
 //! Not here: aggregation expressions other than literals (`"$path"`,
 //! `{$add: ...}`, `$meta`), which are refused with NotImplemented until the
-//! expression language is wired in; and the check that a positional
-//! projection's field appears in the query (mongod's 31277), which needs the
-//! query and is left to the caller.
+//! expression language is wired in.
 
 mod apply;
 mod parse;
@@ -29,18 +30,36 @@ mod tests;
 
 use bson::{Bson, Document};
 
-use crate::Result;
-use crate::matcher::{ElemMatch, Match};
+use crate::matcher::{ElemMatch, Filter, Match};
+use crate::{Error, Result};
 
 pub use parse::PROJECTION_DEPTH_MAX;
 
 /// A parsed find projection.
+///
+/// ```
+/// use bson::doc;
+/// use mql::projection::Projection;
+///
+/// let projection = Projection::parse(&doc! {"item": 1, "instock.qty": 1})?;
+/// let doc = doc! {"_id": 1, "item": "journal", "status": "A", "instock": [{"warehouse": "A", "qty": 5}]};
+/// let projected = projection.apply(&doc, None)?;
+/// assert_eq!(projected, doc! {"_id": 1, "item": "journal", "instock": [{"qty": 5}]});
+/// # Ok::<(), mql::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Projection {
     mode: Mode,
     root: Tree,
-    /// The path before `.$`, if the projection has a positional part.
-    positional: Option<Vec<String>>,
+    positional: Option<Positional>,
+}
+
+/// A positional part (`grades.$`): its key as written, and the path before
+/// the `$`.
+#[derive(Debug, Clone)]
+struct Positional {
+    key: String,
+    parts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,9 +115,28 @@ impl Projection {
             Mode::Inclusion => apply::include(doc, &self.root),
             Mode::Exclusion => apply::exclude(doc, &self.root),
         };
-        if let Some(path) = &self.positional {
-            apply::positional(doc, path, matched, &mut out)?;
+        if let Some(positional) = &self.positional {
+            apply::positional(doc, &positional.parts, matched, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Checks, as mongod does once it knows the query, that a positional
+    /// projection's field is one the query filters on (error 31277).
+    pub fn check_query(&self, query: &Filter) -> Result<()> {
+        let Some(positional) = &self.positional else {
+            return Ok(());
+        };
+        let field = positional.parts.first().map_or("", String::as_str);
+        if query.filters_on_field(field) {
+            return Ok(());
+        }
+        Err(Error::location(
+            31277,
+            format!(
+                "Positional projection '{}' does not match the query document.",
+                positional.key
+            ),
+        ))
     }
 }

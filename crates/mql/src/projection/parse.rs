@@ -7,7 +7,7 @@
 
 use bson::{Bson, Document};
 
-use super::{ElemMatch, Mode, Node, Projection, Slice, Tree};
+use super::{ElemMatch, Mode, Node, Positional, Projection, Slice, Tree};
 use crate::matcher::type_name;
 use crate::order::Number;
 use crate::{Code, Error, Result};
@@ -23,7 +23,7 @@ struct State {
     id_specified: bool,
     has_slice: bool,
     has_elem_match: bool,
-    positional: Option<Vec<String>>,
+    positional: Option<Positional>,
 }
 
 pub(super) fn projection(spec: &Document) -> Result<Projection> {
@@ -278,7 +278,10 @@ fn positional_field(state: &mut State, path: &str, prefix: &str) -> Result<()> {
     }
     let parts = validated_parts(prefix)?;
     include(state, path, Node::Positional)?;
-    state.positional = Some(parts);
+    state.positional = Some(Positional {
+        key: path.to_owned(),
+        parts,
+    });
     Ok(())
 }
 

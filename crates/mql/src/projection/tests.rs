@@ -133,6 +133,30 @@ fn dotted_paths_project_through_arrays_of_documents() {
     );
 }
 
+/// The `{_id: 0, "a.b": 1}` projections of mongod's
+/// jstests/core/null_query_semantics.js.
+#[test]
+fn dotted_inclusion_matches_mongods_null_semantics_suite() {
+    let cases = [
+        (doc! {"a": {}}, doc! {"a": {}}),
+        (doc! {"a": null}, doc! {}),
+        (doc! {"a": 4}, doc! {}),
+        (doc! {"a": {"b": null}}, doc! {"a": {"b": null}}),
+        (doc! {}, doc! {}),
+        (doc! {"a": [[]]}, doc! {"a": [[]]}),
+        (doc! {"a": []}, doc! {"a": []}),
+        (doc! {"a": [{"b": 3}, {}]}, doc! {"a": [{"b": 3}, {}]}),
+        (doc! {"a": [{"b": 1}, {"c": 3}]}, doc! {"a": [{"b": 1}, {}]}),
+        (doc! {"a": [null, null]}, doc! {"a": []}),
+        (doc! {"a": [1, "string", 4]}, doc! {"a": []}),
+    ];
+    for (doc, expected) in cases {
+        let mut doc = doc;
+        doc.insert("_id", "x");
+        check(doc! {"_id": 0, "a.b": 1}, doc, expected);
+    }
+}
+
 #[test]
 fn slice_trims_arrays_in_place() {
     let post = doc! {"_id": 1, "title": "t", "comments": [1, 2, 3, 4, 5], "n": 0};
@@ -153,6 +177,26 @@ fn slice_trims_arrays_in_place() {
         check(spec, post.clone(), expected);
     }
     check(doc! {"n": {"$slice": 1}}, doc! {"n": 5}, doc! {"n": 5});
+}
+
+#[test]
+fn slice_examples_from_the_manual() {
+    check(
+        doc! {"item": 1, "status": 1, "instock": {"$slice": -1}},
+        inventory(),
+        doc! {"_id": 1, "item": "journal", "status": "A", "instock": [{"warehouse": "C", "qty": 15}]},
+    );
+    let shirt = doc! {"_id": 1, "item": "shirt", "qty": 3, "details": {"colors": ["blue", "red"], "sizes": ["S", "M"]}};
+    check(
+        doc! {"qty": 1, "details.colors": {"$slice": 1}},
+        shirt.clone(),
+        doc! {"_id": 1, "qty": 3, "details": {"colors": ["blue"]}},
+    );
+    check(
+        doc! {"details.colors": {"$slice": 1}},
+        shirt,
+        doc! {"_id": 1, "item": "shirt", "qty": 3, "details": {"colors": ["blue"], "sizes": ["S", "M"]}},
+    );
 }
 
 #[test]
@@ -267,6 +311,27 @@ fn positional_keeps_the_element_the_query_matched() {
         doc! {"a.$": 1},
         doc! {"_id": 1, "a": 1},
         doc! {"_id": 1},
+    );
+}
+
+#[test]
+fn positional_must_name_a_field_the_query_filters_on() {
+    let projection = Projection::parse(&doc! {"grades.$": 1}).expect("valid projection");
+    let check_query = |filter: Document| {
+        let filter = Filter::parse(&filter).expect("valid filter");
+        projection.check_query(&filter).map_err(|err| err.code)
+    };
+    assert_eq!(check_query(doc! {"grades": {"$gte": 85}}), Ok(()));
+    assert_eq!(
+        check_query(doc! {"$or": [{"x": 1}, {"grades.mean": 1}]}),
+        Ok(())
+    );
+    assert_eq!(check_query(doc! {"semester": 1}), Err(Code(31277)));
+    assert_eq!(check_query(doc! {}), Err(Code(31277)));
+    let plain = Projection::parse(&doc! {"a": 1}).expect("valid projection");
+    assert_eq!(
+        plain.check_query(&Filter::parse(&doc! {}).expect("empty filter")),
+        Ok(())
     );
 }
 

@@ -171,7 +171,7 @@ fn malformed_operands_are_refused_as_mongod_does() {
         ),
         (
             doc! {"a": {"$regex": regex("x", "i"), "$options": "m"}},
-            Code::BAD_VALUE,
+            Code(51075),
             "options set in both",
         ),
         (
@@ -188,6 +188,96 @@ fn malformed_operands_are_refused_as_mongod_does() {
             doc! {"a": {"$gt": Bson::Undefined}},
             Code::BAD_VALUE,
             "cannot compare to undefined",
+        ),
+        (
+            doc! {"a": {"$ne": regex("x", "")}},
+            Code::BAD_VALUE,
+            "Can't have regex as arg to $ne.",
+        ),
+        (
+            doc! {"a": {"$gt": regex("x", "")}},
+            Code::BAD_VALUE,
+            "Can't have RegEx as arg to predicate over field 'a'.",
+        ),
+        (
+            doc! {"a": {"$options": "i", "$regex": regex("x", "m")}},
+            Code(51074),
+            "options set in both $regex and $options",
+        ),
+        (
+            doc! {"a": {"$regex": regex("x", "m"), "$options": "i"}},
+            Code(51075),
+            "options set in both $regex and $options",
+        ),
+        (
+            doc! {"a": {"$type": []}},
+            Code::FAILED_TO_PARSE,
+            "a must match at least one type",
+        ),
+        (
+            doc! {"a": {"$size": 5_000_000_000_i64}},
+            Code::BAD_VALUE,
+            "$size must be representable as a 32-bit integer",
+        ),
+        (
+            doc! {"a": {"$size": Bson::Null}},
+            Code::BAD_VALUE,
+            "$size needs a number",
+        ),
+        (
+            doc! {"a": {"$where": "true"}},
+            Code::BAD_VALUE,
+            "$where cannot be applied to a field",
+        ),
+        (
+            doc! {"a": {"$id": 1}},
+            Code::BAD_VALUE,
+            "unknown operator: $id",
+        ),
+        (
+            doc! {"$alwaysTrue": 2},
+            Code::FAILED_TO_PARSE,
+            "$alwaysTrue must be an integer value of 1",
+        ),
+        (
+            doc! {"a": {"$all": [{"$in": [1]}]}},
+            Code::BAD_VALUE,
+            "no $ expressions in $all",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": [-1]}},
+            Code::BAD_VALUE,
+            "bit positions must be >= 0 but got: 0: -1",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": [1.5]}},
+            Code::BAD_VALUE,
+            "bit positions must be an integer but got: 0: 1.5",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": ["x"]}},
+            Code::BAD_VALUE,
+            "bit positions must be an integer",
+        ),
+        (
+            doc! {"a": {"$bitsAllSet": [5_000_000_000_i64]}},
+            Code::BAD_VALUE,
+            "cannot be represented as a 32-bit signed integer",
+        ),
+        (
+            doc! {"a": {"$bitsAnySet": -1}},
+            Code::FAILED_TO_PARSE,
+            "Expected a positive number in: $bitsAnySet: -1",
+        ),
+        (
+            doc! {"a": {"$bitsAnySet": 1.5}},
+            Code::FAILED_TO_PARSE,
+            "Expected an integer: $bitsAnySet: 1.5",
+        ),
+        (
+            doc! {"a": {"$bitsAnyClear": "x"}},
+            Code::BAD_VALUE,
+            "a takes an Array, a number, or a BinData but received: $bitsAnyClear: \"x\"",
         ),
     ];
     for (filter, code, message) in cases {

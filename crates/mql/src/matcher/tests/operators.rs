@@ -1,8 +1,8 @@
 //! One section per query operator, cases from its manual page.
 
-use bson::{Bson, doc};
+use bson::{Bson, Document, doc};
 
-use super::{check, regex};
+use super::{check, check_ids, regex};
 
 #[test]
 fn ne_and_nin_negate_over_all_elements() {
@@ -475,4 +475,85 @@ fn dbref_like_documents_are_literals() {
             (doc! {"r": {"$ref": "c", "$id": 2}}, false),
         ],
     );
+}
+
+#[test]
+fn dbrefs_and_constant_operators_parse_as_mongod_reads_them() {
+    check(
+        doc! {"owner": {"$ref": "users", "$id": 7}},
+        &[
+            (doc! {"owner": {"$ref": "users", "$id": 7}}, true),
+            (doc! {"owner": {"$ref": "users", "$id": 8}}, false),
+        ],
+    );
+    check(
+        doc! {"$id": 7},
+        &[(doc! {"$id": 7}, true), (doc! {"$id": 8}, false)],
+    );
+    check(
+        doc! {"owners": {"$elemMatch": {"$id": 7, "$ref": "users"}}},
+        &[
+            (doc! {"owners": [{"$ref": "users", "$id": 7}]}, true),
+            (doc! {"owners": [{"$id": 7}]}, false),
+        ],
+    );
+    check(doc! {"$alwaysTrue": 1}, &[(doc! {}, true)]);
+    check(doc! {"$alwaysFalse": 1.0}, &[(doc! {}, false)]);
+    check(
+        doc! {"a": {"$all": [{"$foo": 1}]}},
+        &[(doc! {"a": [{"$foo": 1}]}, true), (doc! {"a": 1}, false)],
+    );
+    check(doc! {"a": {"$size": 2.0}}, &[(doc! {"a": [1, 2]}, true)]);
+    check(
+        doc! {"a": {"$options": "i", "$regex": "^x"}},
+        &[(doc! {"a": "XY"}, true)],
+    );
+}
+
+fn bits_docs() -> Vec<Document> {
+    let binary = |bytes: Vec<u8>| {
+        Bson::Binary(bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes,
+        })
+    };
+    vec![
+        doc! {"_id": "1", "a": 54},
+        doc! {"_id": "2", "a": 20},
+        doc! {"_id": "3", "a": 20.0},
+        doc! {"_id": "4", "a": binary(vec![0x66])},
+        doc! {"_id": "5", "a": -5_i64},
+        doc! {"_id": "6", "a": 20.5},
+        doc! {"_id": "7", "a": "54"},
+    ]
+}
+
+/// The manual's `$bits*` examples (documents 1 to 4), plus a negative
+/// number (two's complement, sign-extended) and values that never match.
+#[test]
+fn bitwise_operators_test_numbers_and_bindata() {
+    let docs = bits_docs();
+    let mask_0x30 = Bson::Binary(bson::Binary {
+        subtype: bson::spec::BinarySubtype::Generic,
+        bytes: vec![0x30],
+    });
+    let cases = [
+        (doc! {"a": {"$bitsAllSet": [1, 5]}}, vec!["1", "4", "5"]),
+        (doc! {"a": {"$bitsAllSet": 50}}, vec!["1", "5"]),
+        (doc! {"a": {"$bitsAllSet": mask_0x30}}, vec!["1", "5"]),
+        (doc! {"a": {"$bitsAllSet": [63, 100]}}, vec!["5"]),
+        (
+            doc! {"a": {"$bitsAllSet": []}},
+            vec!["1", "2", "3", "4", "5"],
+        ),
+        (doc! {"a": {"$bitsAllClear": [1, 5]}}, vec!["2", "3"]),
+        (doc! {"a": {"$bitsAllClear": 35}}, vec!["2", "3"]),
+        (doc! {"a": {"$bitsAnySet": [1, 5]}}, vec!["1", "4", "5"]),
+        (doc! {"a": {"$bitsAnySet": 35}}, vec!["1", "4", "5"]),
+        (doc! {"a": {"$bitsAnyClear": [1, 5]}}, vec!["2", "3"]),
+        (doc! {"a": {"$bitsAnyClear": 35}}, vec!["1", "2", "3", "4"]),
+    ];
+    for (filter, expected) in cases {
+        check_ids(filter, &docs, &expected);
+    }
 }

@@ -117,7 +117,18 @@ fn dotted_paths_traverse_arrays_of_documents() {
         &[
             (doc! {"a": [{"0": 5}]}, true),
             (doc! {"a": {"0": 5}}, true),
-            (doc! {"a": [[5]]}, true),
+            (doc! {"a": [5]}, true),
+            // An element reached by position is not expanded (mongod's path.cpp).
+            (doc! {"a": [[5]]}, false),
+            (doc! {"a": {"0": [5]}}, true),
+        ],
+    );
+    check(
+        doc! {"a.0.b": null},
+        &[
+            (doc! {"a": [5]}, false),
+            (doc! {"a": [{"c": 1}]}, true),
+            (doc! {"a": [[{"b": null}]]}, true),
         ],
     );
 }

@@ -49,6 +49,8 @@ fn key() -> impl Strategy<Value = String> {
             "$regex",
             "$options",
             "$mod",
+            "$bitsAllSet",
+            "$bitsAnyClear",
             "$comment",
         ])
         .prop_map(str::to_owned),
@@ -67,6 +69,13 @@ fn value() -> impl Strategy<Value = Bson> {
 
 fn document() -> impl Strategy<Value = Document> {
     prop::collection::vec((key(), value()), 0..4).prop_map(|fields| fields.into_iter().collect())
+}
+
+#[test]
+fn filters_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Filter>();
+    assert_send_sync::<crate::projection::Projection>();
 }
 
 proptest! {
