@@ -7,9 +7,13 @@
 //! - [`order`]: the total order MongoDB defines over all BSON values.
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
+//! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
+//! - [`pipeline`]: aggregation pipelines (`$match`, `$group`, `$project`, ...).
 
 pub mod error;
+pub mod expr;
 pub mod matcher;
 pub mod order;
+// pub mod pipeline;
 
 pub use error::{Code, Error, Result};
