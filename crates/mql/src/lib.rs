@@ -7,6 +7,8 @@
 //! - [`order`]: the total order MongoDB defines over all BSON values.
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
+//! - [`path`]: dotted field paths and how they walk documents and arrays.
+//! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
 //! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
 //! - [`pipeline`]: aggregation pipelines (`$match`, `$group`, `$project`, ...).
 
@@ -14,6 +16,8 @@ pub mod error;
 pub mod expr;
 pub mod matcher;
 pub mod order;
+pub mod path;
 // pub mod pipeline;
+pub mod projection;
 
 pub use error::{Code, Error, Result};

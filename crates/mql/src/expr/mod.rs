@@ -27,6 +27,11 @@ mod value;
 pub use ast::{Expr, Op};
 pub use value::{is_truthy, type_name};
 
+pub(crate) use eval::lookup_document;
+pub(crate) use arith::decimal as decimal_value;
+pub(crate) use parse::field_path as field_path_parts;
+pub(crate) use value::approx_size;
+
 /// Deepest expression tree accepted; documents nest at most 100 levels, and
 /// this leaves room for operator wrappers around such documents.
 pub const EXPR_DEPTH_MAX: usize = 150;

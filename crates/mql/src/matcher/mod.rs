@@ -1,0 +1,139 @@
+//! Query filters: parse a filter document once, then test documents against it.
+//!
+//! [`Filter::parse`] turns a filter (`find`'s `filter`, `$match`, an update's
+//! query) into a compact tree with every path split into parts;
+//! [`Filter::matches`] walks that tree over a document without allocating on
+//! the common paths (equality, ranges, `$in`, `$exists` over plain or dotted
+//! fields). Semantics follow mongod: implicit traversal of arrays along a
+//! path, type bracketing of comparisons, `null` matching missing fields,
+//! negations over all candidates.
+//!
+//! [`Filter::parse_element`] parses a condition on a single value, as
+//! `$elemMatch` and the update operator `$pull` take it.
+//!
+//! Not here: `$expr` (the expression language is its own module), `$where`,
+//! `$text`, geospatial operators and collations; they are refused as unknown.
+
+mod parse;
+mod pred;
+mod regex;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+use bson::{Bson, Document};
+
+use crate::{Result, order};
+use pred::{Op, Pred};
+use tree::Node;
+
+pub use parse::FILTER_DEPTH_MAX;
+pub(crate) use pred::type_name;
+
+/// A parsed query filter.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    root: Root,
+}
+
+#[derive(Debug, Clone)]
+enum Root {
+    /// A filter over a document.
+    Document(Node),
+    /// Operators applied to a value itself (`{$gte: 5}`).
+    Value(Vec<Op>),
+    /// Equality with a literal value.
+    Equal(Bson),
+}
+
+/// What a successful match learned, for the positional `$` operator.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Match {
+    /// The index of the array element that satisfied the filter along the
+    /// path that runs through an array, if any.
+    pub array_index: Option<usize>,
+}
+
+impl Filter {
+    /// Parses a filter document, with mongod's errors for malformed ones.
+    pub fn parse(filter: &Document) -> Result<Filter> {
+        Ok(Filter {
+            root: Root::Document(parse::document(filter, 0)?),
+        })
+    }
+
+    /// Parses a condition on a single value, as `$elemMatch` and `$pull` take
+    /// it: a document of operators (`{$gte: 5}`) tests the value itself; any
+    /// other document is a filter over an embedded document; anything else is
+    /// an equality.
+    pub fn parse_element(condition: &Bson) -> Result<Filter> {
+        let root = match condition {
+            Bson::Document(doc) if parse::is_value_condition(doc) => {
+                Root::Value(parse::value_operators(doc, 1)?)
+            }
+            Bson::Document(doc) => Root::Document(parse::document(doc, 1)?),
+            other => Root::Equal(other.clone()),
+        };
+        Ok(Filter { root })
+    }
+
+    /// Tests a single value. A filter over documents matches only documents.
+    pub fn matches_element(&self, value: &Bson) -> bool {
+        match &self.root {
+            Root::Document(node) => match value {
+                Bson::Document(doc) => node.matches(doc, &mut None),
+                _ => false,
+            },
+            Root::Value(ops) => pred::all_hold(ops, value),
+            Root::Equal(expected) => order::equal(expected, value),
+        }
+    }
+
+    pub fn matches(&self, doc: &Document) -> bool {
+        self.matches_at(doc).is_some()
+    }
+
+    /// Tests a document; on a match, also reports the array position the
+    /// positional `$` operator refers to.
+    pub fn matches_at(&self, doc: &Document) -> Option<Match> {
+        match &self.root {
+            Root::Document(node) => {
+                let mut array_index = None;
+                node.matches(doc, &mut array_index)
+                    .then_some(Match { array_index })
+            }
+            // An element condition over a whole document: rare, so the copy
+            // into a value is acceptable.
+            _ => self
+                .matches_element(&Bson::Document(doc.clone()))
+                .then(Match::default),
+        }
+    }
+}
+
+/// An `$elemMatch` condition on its own, as a find projection uses it to pick
+/// the first matching element of an array.
+#[derive(Debug, Clone)]
+pub(crate) struct ElemMatch {
+    pred: Pred,
+}
+
+impl ElemMatch {
+    /// Parses the argument of `$elemMatch` (which must be a document).
+    pub(crate) fn parse(condition: &Bson) -> Result<ElemMatch> {
+        Ok(ElemMatch {
+            pred: parse::elem_match(condition, 1)?,
+        })
+    }
+
+    /// The position of the first element of `value` that matches, if `value`
+    /// is an array and one does.
+    pub(crate) fn first_match(&self, value: &Bson) -> Option<usize> {
+        let mut position = None;
+        self.pred
+            .test(Some(value), &mut position)
+            .then_some(position)
+            .flatten()
+    }
+}
