@@ -17,7 +17,7 @@ pub mod expr;
 pub mod matcher;
 pub mod order;
 pub mod path;
-// pub mod pipeline;
+pub mod pipeline;
 pub mod projection;
 
 pub use error::{Code, Error, Result};

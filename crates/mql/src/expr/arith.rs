@@ -140,7 +140,10 @@ fn add(values: &[Option<Bson>]) -> Out {
         match value {
             Some(Bson::DateTime(d)) => {
                 if date {
-                    return Err(Error::location(16612, "only one date allowed in an $add expression"));
+                    return Err(Error::location(
+                        16612,
+                        "only one date allowed in an $add expression",
+                    ));
                 }
                 date = true;
                 ints += i128::from(d.timestamp_millis());
@@ -259,7 +262,12 @@ fn multiply(values: &[Option<Bson>]) -> Out {
     Ok(Some(out.into_bson()))
 }
 
-fn two_numbers(op: &str, code: i32, lhs: Option<&Bson>, rhs: Option<&Bson>) -> Result<Option<(Num, Num)>> {
+fn two_numbers(
+    op: &str,
+    code: i32,
+    lhs: Option<&Bson>,
+    rhs: Option<&Bson>,
+) -> Result<Option<(Num, Num)>> {
     if is_nullish(lhs) || is_nullish(rhs) {
         return Ok(None);
     }
@@ -349,7 +357,10 @@ fn unary(op: Op, value: Option<&Bson>) -> Out {
             let code = if op == Op::Ln { 28766 } else { 28761 };
             return Err(Error::location(
                 code,
-                format!("{}'s argument must be a positive number, but is {x}", op.name()),
+                format!(
+                    "{}'s argument must be a positive number, but is {x}",
+                    op.name()
+                ),
             ));
         }
         Op::Ln => floating(x.ln(), rank.max(2)),
@@ -363,25 +374,39 @@ fn log(value: Option<&Bson>, base: Option<&Bson>) -> Out {
         return Ok(Some(Bson::Null));
     }
     let x = value.and_then(Num::of).ok_or_else(|| {
-        Error::location(28756, format!("$log's argument must be numeric, not {}", type_name(value)))
+        Error::location(
+            28756,
+            format!("$log's argument must be numeric, not {}", type_name(value)),
+        )
     })?;
     let b = base.and_then(Num::of).ok_or_else(|| {
-        Error::location(28757, format!("$log's base must be numeric, not {}", type_name(base)))
+        Error::location(
+            28757,
+            format!("$log's base must be numeric, not {}", type_name(base)),
+        )
     })?;
     if x.f64() <= 0.0 {
         return Err(Error::location(
             28758,
-            format!("$log's argument must be a positive number, but is {}", x.f64()),
+            format!(
+                "$log's argument must be a positive number, but is {}",
+                x.f64()
+            ),
         ));
     }
     if b.f64() <= 0.0 || b.f64() == 1.0 {
         return Err(Error::location(
             28759,
-            format!("$log's base must be a positive number not equal to 1, but is {}", b.f64()),
+            format!(
+                "$log's base must be a positive number not equal to 1, but is {}",
+                b.f64()
+            ),
         ));
     }
     let rank = x.rank().max(b.rank()).max(2);
-    Ok(Some(floating(x.f64().ln() / b.f64().ln(), rank).into_bson()))
+    Ok(Some(
+        floating(x.f64().ln() / b.f64().ln(), rank).into_bson(),
+    ))
 }
 
 fn pow(base: Option<&Bson>, exponent: Option<&Bson>) -> Out {
@@ -389,10 +414,19 @@ fn pow(base: Option<&Bson>, exponent: Option<&Bson>) -> Out {
         return Ok(Some(Bson::Null));
     }
     let b = base.and_then(Num::of).ok_or_else(|| {
-        Error::location(28762, format!("$pow's base must be numeric, not {}", type_name(base)))
+        Error::location(
+            28762,
+            format!("$pow's base must be numeric, not {}", type_name(base)),
+        )
     })?;
     let e = exponent.and_then(Num::of).ok_or_else(|| {
-        Error::location(28763, format!("$pow's exponent must be numeric, not {}", type_name(exponent)))
+        Error::location(
+            28763,
+            format!(
+                "$pow's exponent must be numeric, not {}",
+                type_name(exponent)
+            ),
+        )
     })?;
     if b.f64() == 0.0 && e.f64() < 0.0 {
         return Err(Error::location(
@@ -439,7 +473,9 @@ fn round(op: Op, value: Option<&Bson>, place: Option<&Bson>) -> Out {
             Some(n) => {
                 return Err(Error::location(
                     51083,
-                    format!("cannot apply {name} with precision value {n} value must be in [-20, 100]"),
+                    format!(
+                        "cannot apply {name} with precision value {n} value must be in [-20, 100]"
+                    ),
                 ));
             }
             None => {
@@ -453,7 +489,10 @@ fn round(op: Op, value: Option<&Bson>, place: Option<&Bson>) -> Out {
     let n = value.and_then(Num::of).ok_or_else(|| {
         Error::location(
             51081,
-            format!("{name} only supports numeric types, not {}", type_name(value)),
+            format!(
+                "{name} only supports numeric types, not {}",
+                type_name(value)
+            ),
         )
     })?;
     let truncate = op == Op::Trunc;
@@ -473,8 +512,16 @@ fn round(op: Op, value: Option<&Bson>, place: Option<&Bson>) -> Out {
             let x = n.f64();
             let scale = 10f64.powi(i32::try_from(places).unwrap_or(0));
             let scaled = x * scale;
-            let r = if truncate { scaled.trunc() } else { scaled.round_ties_even() };
-            let r = if scale.is_finite() && r.is_finite() { r / scale } else { x };
+            let r = if truncate {
+                scaled.trunc()
+            } else {
+                scaled.round_ties_even()
+            };
+            let r = if scale.is_finite() && r.is_finite() {
+                r / scale
+            } else {
+                x
+            };
             floating(if r.is_nan() { x } else { r }, n.rank())
         }
     };

@@ -37,11 +37,16 @@ pub(super) fn apply(op: Op, values: &[Option<Bson>]) -> Option<Out> {
         Op::First | Op::Last => first_last(op, a),
         Op::In => match b {
             Some(Bson::Array(items)) => Ok(Some(Bson::Boolean(
-                items.iter().any(|item| a.is_some_and(|a| order::equal(a, item))),
+                items
+                    .iter()
+                    .any(|item| a.is_some_and(|a| order::equal(a, item))),
             ))),
             other => Err(err(
                 40081,
-                format!("$in requires an array as a second argument, found: {}", type_name(other)),
+                format!(
+                    "$in requires an array as a second argument, found: {}",
+                    type_name(other)
+                ),
             )),
         },
         Op::ConcatArrays => concat_arrays(values),
@@ -49,7 +54,9 @@ pub(super) fn apply(op: Op, values: &[Option<Bson>]) -> Option<Out> {
         Op::Slice => slice(values),
         Op::ReverseArray => match a {
             v if is_nullish(v) => null(),
-            Some(Bson::Array(items)) => Ok(Some(Bson::Array(items.iter().rev().cloned().collect()))),
+            Some(Bson::Array(items)) => {
+                Ok(Some(Bson::Array(items.iter().rev().cloned().collect())))
+            }
             other => Err(err(
                 34435,
                 format!(
@@ -79,7 +86,10 @@ fn elem_at(array: Option<&Bson>, index: Option<&Bson>) -> Out {
     let Some(Bson::Array(items)) = array else {
         return Err(err(
             28689,
-            format!("$arrayElemAt's first argument must be an array, but is {}", type_name(array)),
+            format!(
+                "$arrayElemAt's first argument must be an array, but is {}",
+                type_name(array)
+            ),
         ));
     };
     if index.and_then(Num::of).is_none() {
@@ -120,7 +130,11 @@ fn first_last(op: Op, array: Option<&Bson>) -> Out {
         }),
         other => Err(err(
             28689,
-            format!("{}'s argument must be an array, but is {}", op.name(), type_name(other)),
+            format!(
+                "{}'s argument must be an array, but is {}",
+                op.name(),
+                type_name(other)
+            ),
         )),
     }
 }
@@ -139,7 +153,10 @@ fn concat_arrays(values: &[Option<Bson>]) -> Out {
             other => {
                 return Err(err(
                     28664,
-                    format!("$concatArrays only supports arrays, not {}", type_name(other.as_ref())),
+                    format!(
+                        "$concatArrays only supports arrays, not {}",
+                        type_name(other.as_ref())
+                    ),
                 ));
             }
         }
@@ -154,7 +171,16 @@ fn int32(value: Option<&Bson>, numeric: (i32, &str), integral: (i32, &str)) -> R
     value
         .and_then(as_exact_i64)
         .filter(|i| i32::try_from(*i).is_ok())
-        .ok_or_else(|| err(integral.0, format!("{}{}", integral.1, value.map(ToString::to_string).unwrap_or_default())))
+        .ok_or_else(|| {
+            err(
+                integral.0,
+                format!(
+                    "{}{}",
+                    integral.1,
+                    value.map(ToString::to_string).unwrap_or_default()
+                ),
+            )
+        })
 }
 
 fn slice(values: &[Option<Bson>]) -> Out {
@@ -166,52 +192,98 @@ fn slice(values: &[Option<Bson>]) -> Out {
         other => {
             return Err(err(
                 28724,
-                format!("First argument to $slice must be an array, but is of type: {}", type_name(other)),
+                format!(
+                    "First argument to $slice must be an array, but is of type: {}",
+                    type_name(other)
+                ),
             ));
         }
     };
     let second = int32(
         arg(values, 1),
-        (28725, "Second argument to $slice must be a numeric value, but is of type: "),
-        (28726, "Second argument to $slice can't be represented as a 32-bit integer: "),
+        (
+            28725,
+            "Second argument to $slice must be a numeric value, but is of type: ",
+        ),
+        (
+            28726,
+            "Second argument to $slice can't be represented as a 32-bit integer: ",
+        ),
     )?;
     let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
     let (start, count) = if values.len() < 3 {
-        if second >= 0 { (0, second) } else { ((len + second).max(0), -second) }
+        if second >= 0 {
+            (0, second)
+        } else {
+            ((len + second).max(0), -second)
+        }
     } else {
         let count = int32(
             arg(values, 2),
-            (28727, "Third argument to $slice must be numeric, but is of type: "),
-            (28728, "Third argument to $slice can't be represented as a 32-bit integer: "),
+            (
+                28727,
+                "Third argument to $slice must be numeric, but is of type: ",
+            ),
+            (
+                28728,
+                "Third argument to $slice can't be represented as a 32-bit integer: ",
+            ),
         )?;
         if count <= 0 {
-            return Err(err(28729, format!("Third argument to $slice must be positive: {count}")));
+            return Err(err(
+                28729,
+                format!("Third argument to $slice must be positive: {count}"),
+            ));
         }
-        let start = if second >= 0 { second.min(len) } else { (len + second).max(0) };
+        let start = if second >= 0 {
+            second.min(len)
+        } else {
+            (len + second).max(0)
+        };
         (start, count)
     };
     let start = usize::try_from(start).unwrap_or(0);
     let count = usize::try_from(count).unwrap_or(0);
-    Ok(Some(Bson::Array(items.iter().skip(start).take(count).cloned().collect())))
+    Ok(Some(Bson::Array(
+        items.iter().skip(start).take(count).cloned().collect(),
+    )))
 }
 
 fn range(values: &[Option<Bson>]) -> Out {
     let start = int32(
         arg(values, 0),
-        (34443, "$range requires a numeric starting value, found value of type: "),
-        (34444, "$range requires a starting value that can be represented as a 32-bit integer, found value: "),
+        (
+            34443,
+            "$range requires a numeric starting value, found value of type: ",
+        ),
+        (
+            34444,
+            "$range requires a starting value that can be represented as a 32-bit integer, found value: ",
+        ),
     )?;
     let end = int32(
         arg(values, 1),
-        (34445, "$range requires a numeric ending value, found value of type: "),
-        (34446, "$range requires an ending value that can be represented as a 32-bit integer, found value: "),
+        (
+            34445,
+            "$range requires a numeric ending value, found value of type: ",
+        ),
+        (
+            34446,
+            "$range requires an ending value that can be represented as a 32-bit integer, found value: ",
+        ),
     )?;
     let step = match values.get(2) {
         None => 1,
         Some(v) => int32(
             v.as_ref(),
-            (34447, "$range requires a numeric step value, found value of type: "),
-            (34448, "$range requires a step value that can be represented as a 32-bit integer, found value: "),
+            (
+                34447,
+                "$range requires a numeric step value, found value of type: ",
+            ),
+            (
+                34448,
+                "$range requires a step value that can be represented as a 32-bit integer, found value: ",
+            ),
         )?,
     };
     if step == 0 {
@@ -222,7 +294,10 @@ fn range(values: &[Option<Bson>]) -> Out {
     } else {
         0
     };
-    check_size("$range", usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(16))?;
+    check_size(
+        "$range",
+        usize::try_from(n).unwrap_or(usize::MAX).saturating_mul(16),
+    )?;
     let out = (0..n)
         .map(|k| Bson::Int32(i32::try_from(start + k * step).unwrap_or(i32::MAX)))
         .collect();
@@ -240,7 +315,10 @@ fn index_arg(value: Option<&Bson>, which: &str) -> Result<usize> {
         )
     })?;
     usize::try_from(n).map_err(|_| {
-        err(40097, format!("$indexOfArray requires a nonnegative {which} index, found: {n}"))
+        err(
+            40097,
+            format!("$indexOfArray requires a nonnegative {which} index, found: {n}"),
+        )
     })
 }
 
@@ -251,7 +329,10 @@ fn index_of_array(values: &[Option<Bson>]) -> Out {
         other => {
             return Err(err(
                 40090,
-                format!("$indexOfArray requires an array as a first argument, found: {}", type_name(other)),
+                format!(
+                    "$indexOfArray requires an array as a first argument, found: {}",
+                    type_name(other)
+                ),
             ));
         }
     };
@@ -275,11 +356,19 @@ fn index_of_array(values: &[Option<Bson>]) -> Out {
 }
 
 fn elements_true(op: Op, array: Option<&Bson>) -> Out {
-    let code = if op == Op::AllElementsTrue { 17040 } else { 17041 };
+    let code = if op == Op::AllElementsTrue {
+        17040
+    } else {
+        17041
+    };
     let Some(Bson::Array(items)) = array else {
         return Err(err(
             code,
-            format!("{}'s argument must be an array, but is {}", op.name(), type_name(array)),
+            format!(
+                "{}'s argument must be an array, but is {}",
+                op.name(),
+                type_name(array)
+            ),
         ));
     };
     let result = if op == Op::AllElementsTrue {
@@ -305,7 +394,10 @@ fn object_to_array(value: Option<&Bson>) -> Out {
         ))),
         other => Err(err(
             40390,
-            format!("$objectToArray requires a document input, found: {}", type_name(other)),
+            format!(
+                "$objectToArray requires a document input, found: {}",
+                type_name(other)
+            ),
         )),
     }
 }
@@ -317,7 +409,10 @@ fn array_to_object(value: Option<&Bson>) -> Out {
         other => {
             return Err(err(
                 40386,
-                format!("$arrayToObject requires an array input, found: {}", type_name(other)),
+                format!(
+                    "$arrayToObject requires an array input, found: {}",
+                    type_name(other)
+                ),
             ));
         }
     };
@@ -338,7 +433,10 @@ fn array_to_object(value: Option<&Bson>) -> Out {
                 _ => {
                     return Err(err(
                         40397,
-                        format!("$arrayToObject requires an array of size 2 arrays,found array of size: {}", pair.len()),
+                        format!(
+                            "$arrayToObject requires an array of size 2 arrays,found array of size: {}",
+                            pair.len()
+                        ),
                     ));
                 }
             },
@@ -347,14 +445,19 @@ fn array_to_object(value: Option<&Bson>) -> Out {
                 _ => {
                     return Err(err(
                         40392,
-                        format!("$arrayToObject requires an object with keys 'k' and 'v', where the value of 'k' must be of type string: {doc}"),
+                        format!(
+                            "$arrayToObject requires an object with keys 'k' and 'v', where the value of 'k' must be of type string: {doc}"
+                        ),
                     ));
                 }
             },
             other => {
                 return Err(err(
                     40398,
-                    format!("Unrecognised input type format for $arrayToObject: {}", type_name(Some(other))),
+                    format!(
+                        "Unrecognised input type format for $arrayToObject: {}",
+                        type_name(Some(other))
+                    ),
                 ));
             }
         };

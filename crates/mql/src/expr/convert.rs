@@ -136,7 +136,10 @@ pub(super) fn convert(
 }
 
 fn failure(message: String) -> Error {
-    Error::new(CONVERSION_FAILURE, format!("{message} in $convert with no onError value"))
+    Error::new(
+        CONVERSION_FAILURE,
+        format!("{message} in $convert with no onError value"),
+    )
 }
 
 fn unsupported(input: &Bson, target: Target) -> Error {
@@ -155,9 +158,9 @@ fn to(input: &Bson, target: Target) -> Result<Bson> {
         Target::Double | Target::Decimal => to_floating(input, target),
         Target::ObjectId => match input {
             Bson::ObjectId(_) => Ok(input.clone()),
-            Bson::String(s) => ObjectId::parse_str(s).map(Bson::ObjectId).map_err(|_| {
-                failure(format!("Failed to parse objectId '{s}'"))
-            }),
+            Bson::String(s) => ObjectId::parse_str(s)
+                .map(Bson::ObjectId)
+                .map_err(|_| failure(format!("Failed to parse objectId '{s}'"))),
             _ => Err(unsupported(input, target)),
         },
         Target::Date => to_date(input),
@@ -194,14 +197,20 @@ fn to_integer(input: &Bson, target: Target) -> Result<Bson> {
         Bson::Double(_) | Bson::Decimal128(_) => {
             let d = Num::of(input).map_or(f64::NAN, Num::f64);
             if d.is_nan() {
-                return Err(failure("Attempt to convert NaN value to integer type".into()));
+                return Err(failure(
+                    "Attempt to convert NaN value to integer type".into(),
+                ));
             }
             if d.is_infinite() {
-                return Err(failure("Attempt to convert infinity value to integer type".into()));
+                return Err(failure(
+                    "Attempt to convert infinity value to integer type".into(),
+                ));
             }
             let t = d.trunc();
             if t.abs() >= 9.223_372_036_854_775e18 {
-                return Err(failure(format!("Conversion would overflow target type: {d}")));
+                return Err(failure(format!(
+                    "Conversion would overflow target type: {d}"
+                )));
             }
             // Finite and within i64, so the cast is exact.
             t as i64
@@ -227,8 +236,12 @@ fn to_floating(input: &Bson, target: Target) -> Result<Bson> {
         Bson::Boolean(b) => f64::from(u8::from(*b)),
         Bson::Decimal128(_) if target == Target::Decimal => return Ok(input.clone()),
         Bson::DateTime(d) => d.timestamp_millis() as f64,
-        Bson::String(s) => parse_float(s).ok_or_else(|| failure(format!("Failed to parse number '{s}'")))?,
-        other => Num::of(other).ok_or_else(|| unsupported(input, target))?.f64(),
+        Bson::String(s) => {
+            parse_float(s).ok_or_else(|| failure(format!("Failed to parse number '{s}'")))?
+        }
+        other => Num::of(other)
+            .ok_or_else(|| unsupported(input, target))?
+            .f64(),
     };
     Ok(match target {
         Target::Decimal => decimal(value),
@@ -241,7 +254,10 @@ fn parse_float(s: &str) -> Option<f64> {
         "Infinity" | "inf" => Some(f64::INFINITY),
         "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
         "NaN" | "nan" => Some(f64::NAN),
-        _ if s.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')) => {
+        _ if s
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')) =>
+        {
             s.parse().ok()
         }
         _ => None,
@@ -255,14 +271,17 @@ fn to_date(input: &Bson) -> Result<Bson> {
         Bson::Double(_) | Bson::Decimal128(_) => {
             let d = Num::of(input).map_or(f64::NAN, Num::f64);
             if !d.is_finite() || d.abs() >= 9.2e18 {
-                return Err(failure(format!("Conversion would overflow target type: {input}")));
+                return Err(failure(format!(
+                    "Conversion would overflow target type: {input}"
+                )));
             }
             d.trunc() as i64
         }
         Bson::ObjectId(oid) => oid.timestamp().timestamp_millis(),
         Bson::Timestamp(ts) => i64::from(ts.time) * 1000,
-        Bson::String(s) => parse_date(s)
-            .ok_or_else(|| failure(format!("Error parsing date string '{s}'")))?,
+        Bson::String(s) => {
+            parse_date(s).ok_or_else(|| failure(format!("Error parsing date string '{s}'")))?
+        }
         _ => return Err(unsupported(input, Target::Date)),
     };
     Ok(Bson::DateTime(DateTime::from_millis(millis)))

@@ -329,7 +329,10 @@ fn array_input(op: &str, value: Option<Bson>, code: i32) -> Result<Option<Vec<Bs
         Some(Bson::Array(items)) => Ok(Some(items)),
         other => Err(Error::location(
             code,
-            format!("input to {op} must be an array not {}", type_name(other.as_ref())),
+            format!(
+                "input to {op} must be an array not {}",
+                type_name(other.as_ref())
+            ),
         )),
     }
 }
@@ -359,7 +362,9 @@ fn filter<'a>(
                 None => {
                     return Err(Error::location(
                         327392,
-                        format!("$filter: limit must be represented as a 32-bit integral value: {v}"),
+                        format!(
+                            "$filter: limit must be represented as a 32-bit integral value: {v}"
+                        ),
                     ));
                 }
             },

@@ -27,8 +27,9 @@ mod value;
 pub use ast::{Expr, Op};
 pub use value::{is_truthy, type_name};
 
-pub(crate) use eval::lookup_document;
+pub(crate) use arith::as_exact_i64 as exact_i64;
 pub(crate) use arith::decimal as decimal_value;
+pub(crate) use eval::lookup_document;
 pub(crate) use parse::field_path as field_path_parts;
 pub(crate) use value::approx_size;
 

@@ -222,7 +222,11 @@ impl Parser {
         }
     }
 
-    fn with_vars<T>(&mut self, names: &[&str], f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    fn with_vars<T>(
+        &mut self,
+        names: &[&str],
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         let bound = self.vars.len();
         self.vars.extend(names.iter().map(|n| n.to_string()));
         let result = f(self);
@@ -232,7 +236,10 @@ impl Parser {
 
     fn filter(&mut self, value: &Bson) -> Result<Expr> {
         let Bson::Document(spec) = value else {
-            return Err(err(28646, "$filter only supports an object as its argument"));
+            return Err(err(
+                28646,
+                "$filter only supports an object as its argument",
+            ));
         };
         check_keys(spec, &["input", "as", "cond", "limit"], |k| {
             err(28647, format!("Unrecognized parameter to $filter: {k}"))
@@ -324,7 +331,10 @@ impl Parser {
                 }
                 "default" => default = Some(self.boxed(arg)?),
                 _ => {
-                    return Err(err(40067, format!("$switch found an unknown argument: {key}")));
+                    return Err(err(
+                        40067,
+                        format!("$switch found an unknown argument: {key}"),
+                    ));
                 }
             }
         }
@@ -342,14 +352,23 @@ impl Parser {
             ));
         };
         check_keys(branch, &["case", "then"], |k| {
-            err(40063, format!("$switch found an unknown argument to a branch: {k}"))
+            err(
+                40063,
+                format!("$switch found an unknown argument to a branch: {k}"),
+            )
         })?;
-        let case = branch
-            .get("case")
-            .ok_or_else(|| err(40064, "$switch requires each branch have a 'case' expression"))?;
-        let then = branch
-            .get("then")
-            .ok_or_else(|| err(40065, "$switch requires each branch have a 'then' expression."))?;
+        let case = branch.get("case").ok_or_else(|| {
+            err(
+                40064,
+                "$switch requires each branch have a 'case' expression",
+            )
+        })?;
+        let then = branch.get("then").ok_or_else(|| {
+            err(
+                40065,
+                "$switch requires each branch have a 'then' expression.",
+            )
+        })?;
         Ok((self.operand(case)?, self.operand(then)?))
     }
 
@@ -444,11 +463,16 @@ pub(crate) fn field_path(text: &str) -> Result<Vec<String>> {
     text.split('.')
         .map(|part| {
             if part.is_empty() {
-                Err(err(15998, "FieldPath field names may not be empty strings."))
+                Err(err(
+                    15998,
+                    "FieldPath field names may not be empty strings.",
+                ))
             } else if part.starts_with('$') {
                 Err(err(
                     16410,
-                    format!("FieldPath field names may not start with '$'. Given FieldPath: {text}"),
+                    format!(
+                        "FieldPath field names may not start with '$'. Given FieldPath: {text}"
+                    ),
                 ))
             } else if part.contains('\0') {
                 Err(err(16411, "FieldPath field names may not contain '\\0'."))
@@ -462,7 +486,10 @@ pub(crate) fn field_path(text: &str) -> Result<Vec<String>> {
 /// Validates an output field name of an object literal.
 fn validate_field_name(name: &str) -> Result<()> {
     if name.is_empty() {
-        Err(err(16412, "FieldPath field names may not be empty strings."))
+        Err(err(
+            16412,
+            "FieldPath field names may not be empty strings.",
+        ))
     } else if name.starts_with('$') {
         Err(err(16410, "FieldPath field names may not start with '$'."))
     } else if name.contains('.') {

@@ -52,7 +52,10 @@ pub(crate) fn coerce_to_string(value: Option<&Bson>) -> Result<String> {
         Some(Bson::Timestamp(t)) => Ok(format!("Timestamp({}, {})", t.time, t.increment)),
         Some(other) => Err(err(
             16007,
-            format!("can't convert from BSON type {} to String", type_name(Some(other))),
+            format!(
+                "can't convert from BSON type {} to String",
+                type_name(Some(other))
+            ),
         )),
     }
 }
@@ -69,7 +72,10 @@ fn concat(values: &[Option<Bson>]) -> Out {
             other => {
                 return Err(err(
                     16702,
-                    format!("$concat only supports strings, not {}", type_name(other.as_ref())),
+                    format!(
+                        "$concat only supports strings, not {}",
+                        type_name(other.as_ref())
+                    ),
                 ));
             }
         }
@@ -93,13 +99,19 @@ fn substr_bytes(s: Option<&Bson>, start: Option<&Bson>, len: Option<&Bson>) -> O
     let start = truncated(start).ok_or_else(|| {
         err(
             16034,
-            format!("$substrBytes: starting index must be a numeric type (is BSON type {})", type_name(start)),
+            format!(
+                "$substrBytes: starting index must be a numeric type (is BSON type {})",
+                type_name(start)
+            ),
         )
     })?;
     let len = truncated(len).ok_or_else(|| {
         err(
             16035,
-            format!("$substrBytes: length must be a numeric type (is BSON type {})", type_name(len)),
+            format!(
+                "$substrBytes: length must be a numeric type (is BSON type {})",
+                type_name(len)
+            ),
         )
     })?;
     let Ok(start) = usize::try_from(start) else {
@@ -129,7 +141,10 @@ fn int32_arg(value: Option<&Bson>, numeric: i32, integral: i32, what: &str) -> R
     if value.and_then(super::arith::Num::of).is_none() {
         return Err(err(
             numeric,
-            format!("$substrCP: {what} must be a numeric type (is BSON type {})", type_name(value)),
+            format!(
+                "$substrCP: {what} must be a numeric type (is BSON type {})",
+                type_name(value)
+            ),
         ));
     }
     value
@@ -148,10 +163,16 @@ fn substr_cp(s: Option<&Bson>, start: Option<&Bson>, len: Option<&Bson>) -> Out 
     let start = int32_arg(start, 34450, 34451, "starting index")?;
     let len = int32_arg(len, 34452, 34453, "length")?;
     if len < 0 {
-        return Err(err(34454, "$substrCP: length must be a nonnegative integer.".into()));
+        return Err(err(
+            34454,
+            "$substrCP: length must be a nonnegative integer.".into(),
+        ));
     }
     if start < 0 {
-        return Err(err(34455, "$substrCP: the starting index must be nonnegative integer.".into()));
+        return Err(err(
+            34455,
+            "$substrCP: the starting index must be nonnegative integer.".into(),
+        ));
     }
     let (start, len) = (start as usize, len as usize);
     string(s.chars().skip(start).take(len).collect())
@@ -166,10 +187,17 @@ fn str_len(op: Op, value: Option<&Bson>) -> Out {
     let Some(Bson::String(s)) = value else {
         return Err(err(
             code,
-            format!("{name} requires a string argument, found: {}", type_name(value)),
+            format!(
+                "{name} requires a string argument, found: {}",
+                type_name(value)
+            ),
         ));
     };
-    let n = if op == Op::StrLenBytes { s.len() } else { s.chars().count() };
+    let n = if op == Op::StrLenBytes {
+        s.len()
+    } else {
+        s.chars().count()
+    };
     Ok(Some(Bson::Int32(i32::try_from(n).unwrap_or(i32::MAX))))
 }
 
@@ -199,7 +227,9 @@ fn split(s: Option<&Bson>, sep: Option<&Bson>) -> Out {
         return Err(err(40087, "$split requires a non-empty separator".into()));
     }
     Ok(Some(Bson::Array(
-        s.split(sep.as_str()).map(|p| Bson::String(p.to_string())).collect(),
+        s.split(sep.as_str())
+            .map(|p| Bson::String(p.to_string()))
+            .collect(),
     )))
 }
 
@@ -215,20 +245,30 @@ fn index_bound(op: Op, value: Option<&Bson>, which: &str) -> Result<usize> {
         )
     })?;
     usize::try_from(n).map_err(|_| {
-        err(40097, format!("{name} requires a nonnegative {which} index, found: {n}"))
+        err(
+            40097,
+            format!("{name} requires a nonnegative {which} index, found: {n}"),
+        )
     })
 }
 
 fn index_of(op: Op, values: &[Option<Bson>]) -> Out {
     let name = op.name();
-    let (first, second) = if op == Op::IndexOfBytes { (40091, 40092) } else { (40093, 40094) };
+    let (first, second) = if op == Op::IndexOfBytes {
+        (40091, 40092)
+    } else {
+        (40093, 40094)
+    };
     let haystack = match arg(values, 0) {
         v if is_nullish(v) => return Ok(Some(Bson::Null)),
         Some(Bson::String(s)) => s,
         other => {
             return Err(err(
                 first,
-                format!("{name} requires a string as the first argument, found: {}", type_name(other)),
+                format!(
+                    "{name} requires a string as the first argument, found: {}",
+                    type_name(other)
+                ),
             ));
         }
     };
@@ -245,7 +285,11 @@ fn index_of(op: Op, values: &[Option<Bson>]) -> Out {
     let units: Vec<usize> = if op == Op::IndexOfBytes {
         (0..=haystack.len()).collect()
     } else {
-        haystack.char_indices().map(|(i, _)| i).chain([haystack.len()]).collect()
+        haystack
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([haystack.len()])
+            .collect()
     };
     let n_units = units.len() - 1;
     let start = match values.get(2) {
@@ -280,7 +324,12 @@ fn default_trimmed(c: char) -> bool {
     c == '\0' || c.is_whitespace()
 }
 
-pub(super) fn trim(input: Option<Bson>, chars: Option<Option<Bson>>, start: bool, end: bool) -> Out {
+pub(super) fn trim(
+    input: Option<Bson>,
+    chars: Option<Option<Bson>>,
+    start: bool,
+    end: bool,
+) -> Out {
     let op = match (start, end) {
         (true, true) => "$trim",
         (true, false) => "$ltrim",

@@ -76,7 +76,9 @@ pub fn check_size(op: &str, bytes: usize) -> Result<()> {
     if bytes > VALUE_BYTES_MAX {
         return Err(Error::new(
             Code::BSON_OBJECT_TOO_LARGE,
-            format!("{op} would produce a value of {bytes} bytes, above the {VALUE_BYTES_MAX} byte limit"),
+            format!(
+                "{op} would produce a value of {bytes} bytes, above the {VALUE_BYTES_MAX} byte limit"
+            ),
         ));
     }
     Ok(())

@@ -85,9 +85,8 @@ impl Accumulator {
                 format!("The field '{field}' must specify one accumulator"),
             ));
         };
-        let kind = Kind::from_name(name).ok_or_else(|| {
-            Error::location(15952, format!("unknown group operator '{name}'"))
-        })?;
+        let kind = Kind::from_name(name)
+            .ok_or_else(|| Error::location(15952, format!("unknown group operator '{name}'")))?;
         let arg = match kind {
             Kind::Count => match arg {
                 Bson::Document(d) if d.is_empty() => Expr::Literal(Bson::Int32(1)),
@@ -253,7 +252,11 @@ impl State {
             State::Many(items) => Bson::Array(items),
             State::Merged(doc) => Bson::Document(doc),
             State::Moments(n, _, m2) => {
-                let denominator = if kind == Kind::StdDevSamp { n.saturating_sub(1) } else { n };
+                let denominator = if kind == Kind::StdDevSamp {
+                    n.saturating_sub(1)
+                } else {
+                    n
+                };
                 if denominator == 0 {
                     Bson::Null
                 } else {
@@ -281,7 +284,11 @@ fn feed_one(kind: Kind, slot: &mut Option<Bson>, seen: &mut bool, value: Option<
                 None => true,
                 Some(current) => {
                     let ord = order::compare(&value, current);
-                    if kind == Kind::Min { ord.is_lt() } else { ord.is_gt() }
+                    if kind == Kind::Min {
+                        ord.is_lt()
+                    } else {
+                        ord.is_gt()
+                    }
                 }
             };
             if better {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use bson::{Bson, Document};
 
 use super::accumulator::{Accumulator, State};
-use super::{Limits, memory_exceeded};
+use super::memory_exceeded;
 use crate::expr::{Expr, approx_size};
 use crate::{Error, Result, order};
 
@@ -49,7 +49,10 @@ impl Ord for Key {
 impl Group {
     pub fn parse(spec: &Bson) -> Result<Group> {
         let Bson::Document(spec) = spec else {
-            return Err(Error::location(15947, "a group's fields must be specified in an object"));
+            return Err(Error::location(
+                15947,
+                "a group's fields must be specified in an object",
+            ));
         };
         let mut id = None;
         let mut accumulators = Vec::new();
@@ -60,13 +63,12 @@ impl Group {
                 accumulators.push(Accumulator::parse(field, value)?);
             }
         }
-        let id = id.ok_or_else(|| {
-            Error::location(15955, "a group specification must include an _id")
-        })?;
+        let id =
+            id.ok_or_else(|| Error::location(15955, "a group specification must include an _id"))?;
         Ok(Group { id, accumulators })
     }
 
-    pub fn run(&self, input: Vec<Document>, limits: &Limits) -> Result<Vec<Document>> {
+    pub fn run(&self, input: Vec<Document>, memory_bytes_max: usize) -> Result<Vec<Document>> {
         let mut index: BTreeMap<Key, usize> = BTreeMap::new();
         let mut groups: Vec<(Bson, Vec<State>)> = Vec::new();
         let mut bytes = 0usize;
@@ -89,7 +91,7 @@ impl Group {
                 let value = acc.arg.eval_optional(doc)?;
                 bytes += state.feed(acc.kind, value)?;
             }
-            if bytes > limits.stage_memory_bytes {
+            if bytes > memory_bytes_max {
                 return Err(memory_exceeded(
                     "Exceeded memory limit for $group, but didn't allow external sort. Pass allowDiskUse:true to opt in.",
                 ));

@@ -43,14 +43,20 @@ fn err(code: i32, message: impl Into<String>) -> Error {
 }
 
 fn invalid(stage: &str, e: Error) -> Error {
-    Error::new(e.code, format!("Invalid {stage} :: caused by :: {}", e.message))
+    Error::new(
+        e.code,
+        format!("Invalid {stage} :: caused by :: {}", e.message),
+    )
 }
 
 impl Projection {
     /// Parses a `$project` specification.
     pub fn project(spec: &Document) -> Result<Projection> {
         if spec.is_empty() {
-            return Err(err(51272, "Invalid $project :: caused by :: projection specification must have at least one field"));
+            return Err(err(
+                51272,
+                "Invalid $project :: caused by :: projection specification must have at least one field",
+            ));
         }
         let mut builder = Builder {
             add_fields: false,
@@ -73,7 +79,9 @@ impl Projection {
             mode: Some(Mode::AddFields),
             tree: Vec::new(),
         };
-        builder.spec(spec, "").map_err(|e| invalid("$addFields", e))?;
+        builder
+            .spec(spec, "")
+            .map_err(|e| invalid("$addFields", e))?;
         Ok(Projection {
             mode: Mode::AddFields,
             tree: builder.tree,
@@ -153,7 +161,12 @@ impl Builder {
                     self.spec(sub, &path)?;
                 }
                 Bson::Document(sub) if sub.is_empty() && !self.add_fields => {
-                    return Err(err(51270, format!("An empty sub-projection is not a valid value. Found empty object at path {path}")));
+                    return Err(err(
+                        51270,
+                        format!(
+                            "An empty sub-projection is not a valid value. Found empty object at path {path}"
+                        ),
+                    ));
                 }
                 _ => {
                     let node = self.leaf(&path, value)?;
@@ -216,7 +229,10 @@ impl Builder {
             }
         })?;
         let Some((last, init)) = parts.split_last() else {
-            return Err(err(40352, "FieldPath cannot be constructed with empty string"));
+            return Err(err(
+                40352,
+                "FieldPath cannot be constructed with empty string",
+            ));
         };
         let mut level = &mut self.tree;
         for part in init {
@@ -266,7 +282,10 @@ fn include_value(value: &Bson, tree: &[(String, Node)]) -> Option<Bson> {
     match value {
         Bson::Document(doc) => Some(Bson::Document(include_document(doc, tree))),
         Bson::Array(items) => Some(Bson::Array(
-            items.iter().filter_map(|item| include_value(item, tree)).collect(),
+            items
+                .iter()
+                .filter_map(|item| include_value(item, tree))
+                .collect(),
         )),
         _ => None,
     }
@@ -291,7 +310,9 @@ fn exclude_document(doc: &Document, tree: &[(String, Node)]) -> Document {
 fn exclude_value(value: &Bson, tree: &[(String, Node)]) -> Bson {
     match value {
         Bson::Document(doc) => Bson::Document(exclude_document(doc, tree)),
-        Bson::Array(items) => Bson::Array(items.iter().map(|item| exclude_value(item, tree)).collect()),
+        Bson::Array(items) => {
+            Bson::Array(items.iter().map(|item| exclude_value(item, tree)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -326,7 +347,11 @@ fn compute_into(out: &mut Document, tree: &[(String, Node)], root: &Document) ->
     Ok(())
 }
 
-fn compute_value(existing: Option<&Bson>, tree: &[(String, Node)], root: &Document) -> Result<Bson> {
+fn compute_value(
+    existing: Option<&Bson>,
+    tree: &[(String, Node)],
+    root: &Document,
+) -> Result<Bson> {
     match existing {
         Some(Bson::Document(doc)) => {
             let mut doc = doc.clone();

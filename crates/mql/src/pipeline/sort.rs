@@ -22,7 +22,10 @@ impl SortSpec {
     /// Parses `{path: 1 | -1, ...}`.
     pub fn parse(spec: &Document) -> Result<SortSpec> {
         if spec.is_empty() {
-            return Err(Error::location(15976, "$sort stage must have at least one sort key"));
+            return Err(Error::location(
+                15976,
+                "$sort stage must have at least one sort key",
+            ));
         }
         let mut keys = Vec::with_capacity(spec.len());
         for (path, direction) in spec {
@@ -80,9 +83,13 @@ impl SortSpec {
                 let ord = order::compare(x, y);
                 if *descending { ord.reverse() } else { ord }
             });
-            let mut slots: Vec<Option<Document>> = docs.iter_mut().map(|d| Some(std::mem::take(d))).collect();
+            let mut slots: Vec<Option<Document>> =
+                docs.iter_mut().map(|d| Some(std::mem::take(d))).collect();
             for (target, (_, source)) in keyed.into_iter().enumerate() {
-                if let (Some(slot), Some(doc)) = (docs.get_mut(target), slots.get_mut(source).and_then(Option::take)) {
+                if let (Some(slot), Some(doc)) = (
+                    docs.get_mut(target),
+                    slots.get_mut(source).and_then(Option::take),
+                ) {
                     *slot = doc;
                 }
             }
@@ -93,7 +100,10 @@ impl SortSpec {
 }
 
 fn bad_direction() -> Error {
-    Error::location(15975, "$sort key ordering must be 1 (for ascending) or -1 (for descending)")
+    Error::location(
+        15975,
+        "$sort key ordering must be 1 (for ascending) or -1 (for descending)",
+    )
 }
 
 /// The key a document sorts by on `path` in the given direction.
@@ -103,10 +113,20 @@ pub fn sort_key(doc: &Document, path: &[String], descending: bool) -> Bson {
         Some((first, rest)) => collect(doc.get(first), rest, &mut candidates),
         None => candidates.push(Bson::Null),
     }
-    let pick = if descending { Ordering::Greater } else { Ordering::Less };
+    let pick = if descending {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    };
     candidates
         .into_iter()
-        .reduce(|best, next| if order::compare(&next, &best) == pick { next } else { best })
+        .reduce(|best, next| {
+            if order::compare(&next, &best) == pick {
+                next
+            } else {
+                best
+            }
+        })
         .unwrap_or(Bson::Null)
 }
 
