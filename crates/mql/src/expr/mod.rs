@@ -40,3 +40,6 @@ pub const EXPR_DEPTH_MAX: usize = 150;
 /// Largest value an operator may build (strings, arrays), mongod's 16 MiB
 /// document limit: it stops `$concatArrays`/`$range` blowing up memory.
 pub const VALUE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests;
