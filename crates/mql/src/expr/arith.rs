@@ -43,7 +43,7 @@ impl Num {
         }
     }
 
-    fn int(self) -> Option<i64> {
+    pub(crate) fn int(self) -> Option<i64> {
         match self {
             Num::Int(i) => Some(i64::from(i)),
             Num::Long(i) => Some(i),
@@ -51,7 +51,7 @@ impl Num {
         }
     }
 
-    fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Num::Int(_) => 0,
             Num::Long(_) => 1,
@@ -84,7 +84,7 @@ pub(crate) fn decimal(value: f64) -> Bson {
 }
 
 /// An integer result at the narrowest width `rank` allows, or a double.
-fn integral(value: i128, rank: u8) -> Num {
+pub(crate) fn integral(value: i128, rank: u8) -> Num {
     match (i32::try_from(value), i64::try_from(value)) {
         (Ok(i), _) if rank == 0 => Num::Int(i),
         (_, Ok(i)) => Num::Long(i),
@@ -93,7 +93,7 @@ fn integral(value: i128, rank: u8) -> Num {
 }
 
 /// A floating result at `rank` (double or decimal).
-fn floating(value: f64, rank: u8) -> Num {
+pub(crate) fn floating(value: f64, rank: u8) -> Num {
     if rank >= 3 {
         Num::Decimal(value)
     } else {

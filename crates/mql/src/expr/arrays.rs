@@ -70,6 +70,7 @@ pub(super) fn apply(op: Op, values: &[Option<Bson>]) -> Option<Out> {
         Op::AllElementsTrue | Op::AnyElementTrue => elements_true(op, a),
         Op::ObjectToArray => object_to_array(a),
         Op::ArrayToObject => array_to_object(a),
+        Op::Sum | Op::Avg | Op::Min | Op::Max => Ok(Some(summarise(op, values))),
         _ => return None,
     };
     Some(out)
@@ -464,4 +465,61 @@ fn array_to_object(value: Option<&Bson>) -> Out {
         out.insert(key.clone(), value.clone());
     }
     Ok(Some(Bson::Document(out)))
+}
+
+/// `$sum`/`$avg`/`$min`/`$max` as expressions: over the elements of a single
+/// array argument, otherwise over the arguments; non-numbers are ignored by
+/// `$sum`/`$avg`, null and missing by `$min`/`$max`.
+fn summarise(op: Op, values: &[Option<Bson>]) -> Bson {
+    let items: Vec<&Bson> = match values {
+        [Some(Bson::Array(items))] => items.iter().collect(),
+        _ => values.iter().flatten().collect(),
+    };
+    match op {
+        Op::Min | Op::Max => {
+            let want = if op == Op::Min {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            };
+            items
+                .into_iter()
+                .filter(|v| !is_nullish(Some(v)))
+                .reduce(|best, next| {
+                    if order::compare(next, best) == want {
+                        next
+                    } else {
+                        best
+                    }
+                })
+                .cloned()
+                .unwrap_or(Bson::Null)
+        }
+        _ => {
+            let numbers: Vec<Num> = items.into_iter().filter_map(Num::of).collect();
+            let rank = numbers.iter().map(|n| n.rank()).max().unwrap_or(0);
+            if op == Op::Avg {
+                if numbers.is_empty() {
+                    return Bson::Null;
+                }
+                let mean = numbers.iter().map(|n| n.f64()).sum::<f64>() / numbers.len() as f64;
+                return if rank >= 3 {
+                    super::arith::decimal(mean)
+                } else {
+                    Bson::Double(mean)
+                };
+            }
+            let ints: i128 = numbers.iter().filter_map(|n| n.int()).map(i128::from).sum();
+            let doubles: f64 = numbers
+                .iter()
+                .filter(|n| n.int().is_none())
+                .map(|n| n.f64())
+                .sum();
+            if rank >= 2 {
+                super::arith::floating(ints as f64 + doubles, rank).into_bson()
+            } else {
+                super::arith::integral(ints, rank).into_bson()
+            }
+        }
+    }
 }

@@ -167,6 +167,10 @@ ops! {
     ObjectToArray = "objectToArray", 1, Some(1);
     ArrayToObject = "arrayToObject", 1, Some(1);
     MergeObjects = "mergeObjects", 0, None;
+    Sum = "sum", 0, None;
+    Avg = "avg", 0, None;
+    Min = "min", 0, None;
+    Max = "max", 0, None;
     Type = "type", 1, Some(1);
     IsNumber = "isNumber", 1, Some(1);
     ToString = "toString", 1, Some(1);

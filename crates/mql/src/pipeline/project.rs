@@ -64,8 +64,14 @@ impl Projection {
             tree: Vec::new(),
         };
         builder.spec(spec, "").map_err(|e| invalid("$project", e))?;
-        let mode = builder.mode.unwrap_or(Mode::Exclusion);
         let mut tree = builder.tree;
+        // A specification of `_id` alone takes its mode from `_id`.
+        let id_included = matches!(child(&tree, "_id"), Some(Node::Include));
+        let mode = builder.mode.unwrap_or(if id_included {
+            Mode::Inclusion
+        } else {
+            Mode::Exclusion
+        });
         if mode == Mode::Inclusion && !tree.iter().any(|(k, _)| k == "_id") {
             tree.insert(0, ("_id".to_string(), Node::Include));
         }
