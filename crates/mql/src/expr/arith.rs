@@ -462,9 +462,19 @@ fn int_pow(base: i64, exp: i64, rank: u8) -> Num {
 
 fn round(op: Op, value: Option<&Bson>, place: Option<&Bson>) -> Out {
     let name = op.name();
+    // mongod checks the value before the precision.
     if is_nullish(value) {
         return Ok(Some(Bson::Null));
     }
+    let n = value.and_then(Num::of).ok_or_else(|| {
+        Error::location(
+            51081,
+            format!(
+                "{name} only supports numeric types, not {}",
+                type_name(value)
+            ),
+        )
+    })?;
     let places = match place {
         None => 0,
         Some(p) if is_nullish(Some(p)) => return Ok(Some(Bson::Null)),
@@ -486,15 +496,6 @@ fn round(op: Op, value: Option<&Bson>, place: Option<&Bson>) -> Out {
             }
         },
     };
-    let n = value.and_then(Num::of).ok_or_else(|| {
-        Error::location(
-            51081,
-            format!(
-                "{name} only supports numeric types, not {}",
-                type_name(value)
-            ),
-        )
-    })?;
     let truncate = op == Op::Trunc;
     let out = match n.int() {
         Some(_) if places >= 0 => n,

@@ -31,7 +31,7 @@ pub(crate) use arith::as_exact_i64 as exact_i64;
 pub(crate) use arith::decimal as decimal_value;
 pub(crate) use eval::lookup_document;
 pub(crate) use parse::field_path as field_path_parts;
-pub(crate) use value::approx_size;
+pub(crate) use value::{approx_document_size, approx_size};
 
 /// Deepest expression tree accepted; documents nest at most 100 levels, and
 /// this leaves room for operator wrappers around such documents.

@@ -60,15 +60,18 @@ pub fn approx_size(value: &Bson) -> usize {
     match value {
         Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => s.len() + 5,
         Bson::Array(items) => items.iter().map(|v| approx_size(v) + 4).sum::<usize>() + 5,
-        Bson::Document(doc) => {
-            doc.iter()
-                .map(|(k, v)| k.len() + 2 + approx_size(v))
-                .sum::<usize>()
-                + 5
-        }
+        Bson::Document(doc) => approx_document_size(doc),
         Bson::Binary(b) => b.bytes.len() + 5,
         _ => 16,
     }
+}
+
+/// [`approx_size`] of a document.
+pub fn approx_document_size(doc: &bson::Document) -> usize {
+    doc.iter()
+        .map(|(k, v)| k.len() + 2 + approx_size(v))
+        .sum::<usize>()
+        + 5
 }
 
 /// Fails when an operator's result would exceed [`VALUE_BYTES_MAX`].

@@ -60,24 +60,28 @@ pub struct Accumulator {
 impl Accumulator {
     /// Parses `field: {$op: <expr>}`.
     pub fn parse(field: &str, spec: &Bson) -> Result<Accumulator> {
-        if field.starts_with('$') {
-            return Err(Error::location(
-                40236,
-                format!("The field name '{field}' cannot be an operator name"),
-            ));
-        }
+        // mongod's checks, in mongod's order.
+        let spec = match spec {
+            Bson::Document(spec) if spec.keys().next().is_some_and(|k| k.starts_with('$')) => spec,
+            _ => {
+                return Err(Error::location(
+                    40234,
+                    format!("The field '{field}' must be an accumulator object"),
+                ));
+            }
+        };
         if field.contains('.') {
             return Err(Error::location(
                 40235,
                 format!("The field name '{field}' cannot contain '.'"),
             ));
         }
-        let Bson::Document(spec) = spec else {
+        if field.starts_with('$') {
             return Err(Error::location(
-                40234,
-                format!("The field '{field}' must be an accumulator object"),
+                40236,
+                format!("The field name '{field}' cannot be an operator name"),
             ));
-        };
+        }
         let mut entries = spec.iter();
         let (Some((name, arg)), None) = (entries.next(), entries.next()) else {
             return Err(Error::location(
@@ -85,6 +89,12 @@ impl Accumulator {
                 format!("The field '{field}' must specify one accumulator"),
             ));
         };
+        if matches!(arg, Bson::Array(_)) {
+            return Err(Error::location(
+                40237,
+                format!("The {name} accumulator is a unary operator"),
+            ));
+        }
         let kind = Kind::from_name(name)
             .ok_or_else(|| Error::location(15952, format!("unknown group operator '{name}'")))?;
         let arg = match kind {
@@ -96,12 +106,6 @@ impl Accumulator {
                     ));
                 }
             },
-            _ if matches!(arg, Bson::Array(_)) => {
-                return Err(Error::location(
-                    40237,
-                    format!("The {name} accumulator is a unary operator"),
-                ));
-            }
             _ => Expr::parse(arg)?,
         };
         Ok(Accumulator {
@@ -184,7 +188,8 @@ pub enum State {
 }
 
 impl State {
-    /// Feeds one evaluated value (`None`: missing); returns the bytes added.
+    /// Feeds one evaluated value (`None`: missing); returns the bytes the
+    /// state grew by (a replaced value is not counted again).
     pub fn feed(&mut self, kind: Kind, value: Option<Bson>) -> Result<usize> {
         let added = value.as_ref().map_or(0, crate::expr::approx_size);
         match self {
@@ -195,8 +200,10 @@ impl State {
                 Ok(0)
             }
             State::One(slot, seen) => {
+                let before = slot.as_ref().map_or(0, crate::expr::approx_size);
                 feed_one(kind, slot, seen, value);
-                Ok(added)
+                let after = slot.as_ref().map_or(0, crate::expr::approx_size);
+                Ok(after.saturating_sub(before))
             }
             State::Many(items) => {
                 let Some(value) = value else { return Ok(0) };

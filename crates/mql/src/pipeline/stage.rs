@@ -13,7 +13,7 @@ use super::project::Projection;
 use super::sort::SortSpec;
 use super::unwind::Unwind;
 use super::{PIPELINE_DEPTH_MAX, RunOptions, STAGES_MAX, memory_exceeded};
-use crate::expr::{Expr, approx_size, type_name};
+use crate::expr::{Expr, approx_document_size, type_name};
 use crate::matcher::Filter;
 use crate::{Code, Error, Result};
 
@@ -276,10 +276,7 @@ fn run_stage(
             .collect::<Result<_>>()?,
         Stage::Group(group) => group.run(docs, options.stage_memory_bytes)?,
         Stage::Sort(spec) => {
-            let bytes: usize = docs
-                .iter()
-                .map(|d| approx_size(&Bson::Document(d.clone())))
-                .sum();
+            let bytes: usize = docs.iter().map(approx_document_size).sum();
             if bytes > options.stage_memory_bytes {
                 return Err(memory_exceeded(&format!(
                     "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
