@@ -5,20 +5,37 @@
 //! equals the local value, or any element of it when the local value is an
 //! array, using the query matcher's `$in` (so a missing or null local value
 //! matches foreign documents whose field is null or missing, as in mongod).
-//! The pipeline form runs an uncorrelated sub-pipeline over the foreign
-//! collection; `let` variables are not supported.
+//! The pipeline form runs a sub-pipeline over the foreign collection. Its
+//! `let` variables are evaluated against each local document and bound by
+//! rewriting the sub-pipeline: every `"$$name"` becomes the value as a
+//! `$literal` (mongod binds them as variables instead; the difference shows
+//! only where an inner `$let`/`$map` shadows the same name, or in a query
+//! operand written as the string `"$$name"`). Without `let` the sub-pipeline
+//! runs once for all local documents.
 
 use bson::{Bson, Document, doc};
 
 use super::{Collections, Pipeline, RunOptions};
+use crate::expr::Expr;
 use crate::matcher::Filter;
-use crate::{Code, Error, Result};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone)]
 enum Join {
-    Equality { local: Vec<String>, foreign: String },
+    Equality {
+        local: Vec<String>,
+        foreign: String,
+    },
     Pipeline(Box<Pipeline>),
+    /// A sub-pipeline with `let` variables: re-parsed per local document.
+    Correlated {
+        lets: Vec<(String, Expr)>,
+        stages: Vec<Document>,
+    },
 }
+
+/// How deep [`substitute`] rewrites; stage documents nest at most 100 levels.
+const SUBSTITUTE_DEPTH_MAX: usize = 200;
 
 /// A parsed `$lookup` stage.
 #[derive(Debug, Clone)]
@@ -50,6 +67,7 @@ impl Lookup {
         };
         let (mut from, mut local, mut foreign, mut as_field, mut pipeline) =
             (None, None, None, None, None);
+        let mut lets = Vec::new();
         for (key, value) in spec {
             match key.as_str() {
                 "from" => from = Some(string_arg(key, value)?),
@@ -57,14 +75,7 @@ impl Lookup {
                 "foreignField" => foreign = Some(string_arg(key, value)?),
                 "as" => as_field = Some(string_arg(key, value)?),
                 "pipeline" => pipeline = Some(value),
-                "let" => {
-                    if !matches!(value, Bson::Document(d) if d.is_empty()) {
-                        return Err(Error::new(
-                            Code::NOT_IMPLEMENTED,
-                            "$lookup with 'let' variables is not supported",
-                        ));
-                    }
-                }
+                "let" => lets = parse_lets(value)?,
                 _ => {
                     return Err(Error::failed_to_parse(format!(
                         "unknown argument to $lookup: {key}"
@@ -91,7 +102,15 @@ impl Lookup {
                         )),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Join::Pipeline(Box::new(Pipeline::parse(&stages)?))
+                if lets.is_empty() {
+                    Join::Pipeline(Box::new(Pipeline::parse(&stages)?))
+                } else {
+                    // Parse once with placeholder values to report errors early.
+                    let placeholders: Vec<(String, Bson)> =
+                        lets.iter().map(|(n, _)| (n.clone(), Bson::Null)).collect();
+                    Pipeline::parse(&substitute_stages(&stages, &placeholders))?;
+                    Join::Correlated { lets, stages }
+                }
             }
             (_, _, Some(_)) => {
                 return Err(Error::failed_to_parse(
@@ -116,7 +135,7 @@ impl Lookup {
         let mut out = Vec::with_capacity(input.len());
         let uncorrelated = match &self.join {
             Join::Pipeline(pipeline) => Some(pipeline.run(foreign_docs.clone(), options)?),
-            Join::Equality { .. } => None,
+            Join::Equality { .. } | Join::Correlated { .. } => None,
         };
         for mut doc in input {
             let matches = match (&self.join, &uncorrelated) {
@@ -128,6 +147,14 @@ impl Lookup {
                         .filter(|f| filter.matches(f))
                         .cloned()
                         .collect()
+                }
+                (Join::Correlated { lets, stages }, None) => {
+                    let mut values = Vec::with_capacity(lets.len());
+                    for (name, expr) in lets {
+                        values.push((name.clone(), expr.eval(&doc)?));
+                    }
+                    let pipeline = Pipeline::parse(&substitute_stages(stages, &values))?;
+                    pipeline.run(foreign_docs.clone(), options)?
                 }
                 (Join::Pipeline(_), None) => Vec::new(),
             };
@@ -159,6 +186,70 @@ fn equality_filter(doc: &Document, local: &[String], foreign: &str) -> Result<Fi
         return Filter::parse(&doc! {"$or": clauses});
     }
     Filter::parse(&doc! {foreign: {"$in": values}})
+}
+
+fn parse_lets(value: &Bson) -> Result<Vec<(String, Expr)>> {
+    let Bson::Document(vars) = value else {
+        return Err(Error::failed_to_parse(format!(
+            "$lookup argument 'let' must be an object, is type {}",
+            crate::expr::type_name(Some(value))
+        )));
+    };
+    let mut lets = Vec::with_capacity(vars.len());
+    for (name, definition) in vars {
+        // Binding the name through $let validates it as mongod does.
+        Expr::parse(&Bson::Document(
+            doc! {"$let": {"vars": {name: null}, "in": null}},
+        ))?;
+        lets.push((name.clone(), Expr::parse(definition)?));
+    }
+    Ok(lets)
+}
+
+fn substitute_stages(stages: &[Document], values: &[(String, Bson)]) -> Vec<Document> {
+    stages
+        .iter()
+        .map(
+            |stage| match substitute(&Bson::Document(stage.clone()), values, 0) {
+                Bson::Document(d) => d,
+                _ => stage.clone(),
+            },
+        )
+        .collect()
+}
+
+/// Replaces `"$$name"` and `"$$name.path"` with the variable's value.
+fn substitute(value: &Bson, values: &[(String, Bson)], depth: usize) -> Bson {
+    if depth > SUBSTITUTE_DEPTH_MAX {
+        return value.clone();
+    }
+    match value {
+        Bson::String(s) => {
+            let Some(rest) = s.strip_prefix("$$") else {
+                return value.clone();
+            };
+            let name = rest.split('.').next().unwrap_or_default();
+            match values.iter().find(|(n, _)| n == name) {
+                Some((_, v)) if rest == name => Bson::Document(doc! {"$literal": v.clone()}),
+                Some((_, v)) => Bson::Document(doc! {
+                    "$let": {"vars": {name: {"$literal": v.clone()}}, "in": s.clone()}
+                }),
+                None => value.clone(),
+            }
+        }
+        Bson::Array(items) => Bson::Array(
+            items
+                .iter()
+                .map(|item| substitute(item, values, depth + 1))
+                .collect(),
+        ),
+        Bson::Document(d) if !d.contains_key("$literal") => Bson::Document(
+            d.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, values, depth + 1)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 impl Collections for () {

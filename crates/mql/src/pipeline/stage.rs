@@ -20,7 +20,12 @@ use crate::{Code, Error, Result};
 /// One parsed stage.
 #[derive(Debug, Clone)]
 pub enum Stage {
-    Match { filter: Filter, spec: Document },
+    /// `$match`; a top-level `$expr` is evaluated here, beside the filter.
+    Match {
+        filter: Filter,
+        expr: Option<Expr>,
+        spec: Document,
+    },
     Project(Projection),
     Group(Group),
     Sort(SortSpec),
@@ -104,10 +109,7 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
     };
     match name.as_str() {
         "$match" => match spec {
-            Bson::Document(filter) => Ok(Stage::Match {
-                filter: Filter::parse(filter)?,
-                spec: filter.clone(),
-            }),
+            Bson::Document(filter) => parse_match(filter),
             _ => Err(err(
                 15959,
                 "the match filter must be an expression in an object",
@@ -158,6 +160,19 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
             format!("Unrecognized pipeline stage name: '{name}'"),
         )),
     }
+}
+
+fn parse_match(spec: &Document) -> Result<Stage> {
+    let mut rest = spec.clone();
+    let expr = match rest.remove("$expr") {
+        Some(expr) => Some(Expr::parse(&expr)?),
+        None => None,
+    };
+    Ok(Stage::Match {
+        filter: Filter::parse(&rest)?,
+        expr,
+        spec: spec.clone(),
+    })
 }
 
 fn object<'a>(spec: &'a Bson, code: i32, message: &str) -> Result<&'a Document> {
@@ -269,7 +284,20 @@ fn run_stage(
     options: &RunOptions<'_>,
 ) -> Result<Vec<Document>> {
     Ok(match stage {
-        Stage::Match { filter, .. } => docs.into_iter().filter(|d| filter.matches(d)).collect(),
+        Stage::Match { filter, expr, .. } => {
+            let mut out = Vec::with_capacity(docs.len());
+            for doc in docs {
+                let keep = filter.matches(&doc)
+                    && match expr {
+                        Some(expr) => expr.is_true(&doc)?,
+                        None => true,
+                    };
+                if keep {
+                    out.push(doc);
+                }
+            }
+            out
+        }
         Stage::Project(projection) => docs
             .iter()
             .map(|d| projection.apply(d))

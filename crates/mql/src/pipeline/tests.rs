@@ -602,3 +602,77 @@ proptest! {
         let _ = run_with(&input, &stages, &colls, 1_000_000);
     }
 }
+
+#[test]
+fn lookup_let_correlates_a_sub_pipeline_as_the_manual_shows() {
+    let orders = vec![
+        doc! {"_id": 1, "item": "almonds", "price": 12, "ordered": 2},
+        doc! {"_id": 2, "item": "pecans", "price": 20, "ordered": 1},
+        doc! {"_id": 3, "item": "cookies", "price": 10, "ordered": 60},
+    ];
+    let warehouses = vec![
+        doc! {"_id": 1, "stock_item": "almonds", "warehouse": "A", "instock": 120},
+        doc! {"_id": 2, "stock_item": "pecans", "warehouse": "A", "instock": 80},
+        doc! {"_id": 3, "stock_item": "almonds", "warehouse": "B", "instock": 60},
+        doc! {"_id": 4, "stock_item": "cookies", "warehouse": "B", "instock": 40},
+        doc! {"_id": 5, "stock_item": "cookies", "warehouse": "A", "instock": 80},
+    ];
+    let colls = HashMap::from([("warehouses".to_string(), warehouses)]);
+    let stages = vec![
+        doc! {"$lookup": {
+            "from": "warehouses",
+            "let": {"order_item": "$item", "order_qty": "$ordered"},
+            "pipeline": [
+                {"$match": {"$expr": {"$and": [
+                    {"$eq": ["$stock_item", "$$order_item"]},
+                    {"$gte": ["$instock", "$$order_qty"]},
+                ]}}},
+                {"$project": {"stock_item": 0, "_id": 0}},
+            ],
+            "as": "stockdata",
+        }},
+        doc! {"$project": {"stockdata": 1}},
+    ];
+    let out = run_with(&orders, &stages, &colls, super::STAGE_MEMORY_BYTES_MAX).unwrap();
+    assert_eq!(
+        out,
+        vec![
+            doc! {"_id": 1, "stockdata": [{"warehouse": "A", "instock": 120}, {"warehouse": "B", "instock": 60}]},
+            doc! {"_id": 2, "stockdata": [{"warehouse": "A", "instock": 80}]},
+            doc! {"_id": 3, "stockdata": [{"warehouse": "A", "instock": 80}]},
+        ]
+    );
+    let bad = vec![
+        doc! {"$lookup": {"from": "w", "let": {"x": 1}, "pipeline": [{"$match": {"$expr": "$$y"}}], "as": "o"}},
+    ];
+    let err = run_with(&orders, &bad, &colls, super::STAGE_MEMORY_BYTES_MAX)
+        .err()
+        .map(|e| e.code.0);
+    assert_eq!(err, Some(17276));
+}
+
+#[test]
+fn match_evaluates_a_top_level_expr_beside_the_filter() {
+    let input = vec![
+        doc! {"_id": 1, "category": "food", "budget": 400, "spent": 450},
+        doc! {"_id": 2, "category": "drinks", "budget": 100, "spent": 150},
+        doc! {"_id": 3, "category": "clothes", "budget": 100, "spent": 50},
+        doc! {"_id": 4, "category": "misc", "budget": 500, "spent": 300},
+    ];
+    check(
+        &input,
+        vec![
+            doc! {"$match": {"$expr": {"$gt": ["$spent", "$budget"]}}},
+            doc! {"$project": {"_id": 1}},
+        ],
+        vec![doc! {"_id": 1}, doc! {"_id": 2}],
+    );
+    check(
+        &input,
+        vec![
+            doc! {"$match": {"category": "food", "$expr": {"$gt": ["$spent", "$budget"]}}},
+            doc! {"$project": {"_id": 1}},
+        ],
+        vec![doc! {"_id": 1}],
+    );
+}
