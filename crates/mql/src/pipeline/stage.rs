@@ -22,7 +22,7 @@ use crate::{Code, Error, Result};
 pub enum Stage {
     /// `$match`; a top-level `$expr` is evaluated here, beside the filter.
     Match {
-        filter: Filter,
+        filter: Box<Filter>,
         expr: Option<Expr>,
         spec: Document,
     },
@@ -169,7 +169,7 @@ fn parse_match(spec: &Document) -> Result<Stage> {
         None => None,
     };
     Ok(Stage::Match {
-        filter: Filter::parse(&rest)?,
+        filter: Box::new(Filter::parse(&rest)?),
         expr,
         spec: spec.clone(),
     })
