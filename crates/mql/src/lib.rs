@@ -11,11 +11,15 @@
 //! - [`sort`]: sort specifications and MongoDB's sort keys.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
 //! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
+//! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
+//! - [`pipeline`]: aggregation pipelines (`$match`, `$group`, `$project`, ...).
 
 pub mod error;
+pub mod expr;
 pub mod matcher;
 pub mod order;
 pub mod path;
+pub mod pipeline;
 pub mod projection;
 pub mod sort;
 pub mod update;
