@@ -213,7 +213,7 @@ pub fn write_error(coll: &Collection, error: WriteError) -> CommandError {
                     coll.namespace()
                 ),
             );
-            error.extra = doc! {"keyPattern": key_pattern, "keyValue": key_value};
+            error.extra = Box::new(doc! {"keyPattern": key_pattern, "keyValue": key_value});
             error
         }
         WriteError::Invalid(error) => error.into(),

@@ -314,7 +314,7 @@ fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<bool, CommandErr
                     spec_for_error.name
                 ),
             );
-            error.extra = doc! {"keyPattern": spec_for_error.key.clone(), "keyValue": key_value};
+            error.extra = Box::new(doc! {"keyPattern": spec_for_error.key.clone(), "keyValue": key_value});
             error
         }
     })

@@ -166,7 +166,7 @@ fn run_failing(
             None => gate::error_labels(name, envelope, error.code, false),
         };
         if let Some(extra) = data.error_extra_info {
-            error.extra = extra;
+            error.extra = Box::new(extra);
         }
         return Err(error);
     }

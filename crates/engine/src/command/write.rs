@@ -114,7 +114,7 @@ pub fn write_error_entry(
         return Err(error);
     }
     let mut entry = doc! {"index": index as i32, "code": error.code.0, "codeName": error.code.name().into_owned(), "errmsg": error.message};
-    entry.extend(error.extra);
+    entry.extend(*error.extra);
     Ok(entry)
 }
 
