@@ -63,7 +63,7 @@ impl Wait {
         }
         let w = write_concern
             .get("w")
-            .and_then(|w| mql::order::Number::of(w))
+            .and_then(mql::order::Number::of)
             .map(|n| n.as_f64());
         match w {
             Some(n) if n <= 1.0 => Wait::Applied,
@@ -333,10 +333,10 @@ impl Drop for Shared {
     fn drop(&mut self) {
         for session in self.sessions.all() {
             let mut state = session.state.lock();
-            if let crate::session::TxnState::Active(active) = &mut state.txn {
-                if let Some(txn) = active.txn.take() {
-                    self.txns.abort(txn);
-                }
+            if let crate::session::TxnState::Active(active) = &mut state.txn
+                && let Some(txn) = active.txn.take()
+            {
+                self.txns.abort(txn);
             }
         }
     }

@@ -119,10 +119,8 @@ impl FailCommand {
                     );
                 }
                 "closeConnection" => out.close_connection = value.as_bool().unwrap_or(false),
-                "blockConnection" => {
-                    if value.as_bool() == Some(true) && out.block_time.is_none() {
-                        out.block_time = Some(Duration::ZERO);
-                    }
+                "blockConnection" if value.as_bool() == Some(true) && out.block_time.is_none() => {
+                    out.block_time = Some(Duration::ZERO);
                 }
                 "blockTimeMS" => {
                     let ms = mql::order::Number::of(value)

@@ -22,7 +22,7 @@ use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
 use crate::storage::record::{Doc, View};
-use crate::txn::{Txn, WaitOutcome, WriteError, WriteKind};
+use crate::txn::{DuplicateKey, Txn, WaitOutcome, WriteError, WriteKind};
 use crate::{Engine, Wait};
 
 /// What a write decided to do with one document.
@@ -196,11 +196,12 @@ pub fn write_conflict() -> CommandError {
 pub fn write_error(coll: &Collection, error: WriteError) -> CommandError {
     match error {
         WriteError::Conflict { .. } => write_conflict(),
-        WriteError::DuplicateKey {
-            index,
-            key_pattern,
-            key_value,
-        } => {
+        WriteError::DuplicateKey(duplicate) => {
+            let DuplicateKey {
+                index,
+                key_pattern,
+                key_value,
+            } = *duplicate;
             let shown = key_value
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))

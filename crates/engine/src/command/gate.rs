@@ -215,13 +215,13 @@ fn retryable_write(
             };
         }
     }
-    if let Some(failpoint) = engine.failpoints().check_transactional_write() {
-        if let Some(code) = failpoint.fail_before_commit_code {
-            return Err(CommandError::new(
-                Code(code),
-                "Failing write via 'onPrimaryTransactionalWrite' failpoint",
-            ));
-        }
+    if let Some(failpoint) = engine.failpoints().check_transactional_write()
+        && let Some(code) = failpoint.fail_before_commit_code
+    {
+        return Err(CommandError::new(
+            Code(code),
+            "Failing write via 'onPrimaryTransactionalWrite' failpoint",
+        ));
     }
     let mut ctx = Ctx {
         engine,
@@ -293,10 +293,10 @@ fn transaction_statement(
             "writeConcern is not allowed within a multi-statement transaction",
         ));
     }
-    if let Some(highest) = state.highest_number {
-        if number < highest {
-            return Err(too_old(number, highest));
-        }
+    if let Some(highest) = state.highest_number
+        && number < highest
+    {
+        return Err(too_old(number, highest));
     }
     if envelope.start_transaction {
         start(engine, envelope, state, number)?;
@@ -363,12 +363,12 @@ fn start(
     }
     end_active(engine, state);
     state.highest_number = Some(number);
-    state.txn = TxnState::Active(Active {
+    state.txn = TxnState::Active(Box::new(Active {
         number,
         txn: None,
         started: Instant::now(),
         read_concern: envelope.read_concern.clone(),
-    });
+    }));
     Ok(())
 }
 
