@@ -171,7 +171,7 @@ impl Engine {
     ///
     /// ```
     /// use bson::doc;
-    /// let engine = engine::Engine::open(engine::EngineOptions::default());
+    /// let engine = engine::Engine::open(engine::EngineOptions::default()).unwrap();
     /// engine
     ///     .configure_fail_point(&doc! {
     ///         "configureFailPoint": "failCommand",

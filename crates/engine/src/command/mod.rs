@@ -9,6 +9,7 @@
 //! (session and transaction rules, labels), then [`execute`] (the command
 //! itself, reading and writing through a [`ctx::Ctx`]).
 
+mod aggregate;
 mod args;
 mod ctx;
 mod cursor_reply;
@@ -272,6 +273,7 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "update" => update::update(ctx, body),
         "findAndModify" | "findandmodify" => find_and_modify::find_and_modify(ctx, body),
         "find" => find::find(ctx, body),
+        "aggregate" => aggregate::aggregate(ctx, body),
         "getMore" => find::get_more(ctx, body),
         "killCursors" => find::kill_cursors(ctx, body),
         "count" => find::count(ctx, body),

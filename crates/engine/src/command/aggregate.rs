@@ -1,0 +1,95 @@
+//! `aggregate`: a pipeline over a collection, read at the statement's view.
+//!
+//! A leading `$match` is handed to the query planner, so an indexed filter
+//! does not scan the collection; the pipeline itself (crate `mql`) runs on
+//! the documents that survive it.
+
+use bson::{Bson, Document};
+use mql::Code;
+use mql::pipeline::{Collections, Pipeline, RunOptions};
+
+use super::args::Args;
+use super::ctx::Ctx;
+use super::{CommandError, CommandResult, cursor_reply};
+
+const AGGREGATE_FIELDS: &[&str] = &[
+    "pipeline",
+    "cursor",
+    "allowDiskUse",
+    "explain",
+    "hint",
+    "bypassDocumentValidation",
+];
+
+/// Other collections at the same view, for `$lookup`.
+struct AtView<'a, 'b> {
+    ctx: &'a Ctx<'b>,
+}
+
+impl Collections for AtView<'_, '_> {
+    fn scan(&self, collection: &str) -> mql::Result<Vec<Document>> {
+        let output = super::find::query(self.ctx, collection, &Document::new(), None, 0, None)
+            .map_err(|e| mql::Error::new(e.code, e.message))?;
+        Ok(output
+            .docs
+            .into_iter()
+            .map(|hit| std::sync::Arc::unwrap_or_clone(hit.doc))
+            .collect())
+    }
+}
+
+pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("aggregate", body);
+    args.check_known(AGGREGATE_FIELDS)?;
+    let collection = match body.iter().next() {
+        Some((_, Bson::String(name))) => name.as_str(),
+        _ => {
+            return Err(CommandError::new(
+                Code::NOT_IMPLEMENTED,
+                "Rotor supports aggregate on a collection only, not {aggregate: 1}",
+            ));
+        }
+    };
+    let stages: Vec<Document> = args
+        .documents("pipeline")?
+        .ok_or_else(|| {
+            CommandError::new(
+                Code::FAILED_TO_PARSE,
+                "'pipeline' option must be specified as an array",
+            )
+        })?
+        .into_iter()
+        .cloned()
+        .collect();
+    if args.bool("explain")?.unwrap_or(false) {
+        return Err(CommandError::new(
+            Code::NOT_IMPLEMENTED,
+            "Rotor does not explain aggregations yet",
+        ));
+    }
+    let cursor = args.document("cursor")?.ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "The 'cursor' option is required, except for aggregate with the explain argument",
+        )
+    })?;
+    let batch_size = Args::new("cursor", cursor)
+        .non_negative("batchSize")?
+        .map(|n| n as usize);
+    let pipeline = Pipeline::parse(&stages)?;
+    let filter = pipeline.leading_match().cloned().unwrap_or_default();
+    let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
+    let input = input
+        .docs
+        .into_iter()
+        .map(|hit| std::sync::Arc::unwrap_or_clone(hit.doc))
+        .collect();
+    let collections = AtView { ctx };
+    let options = if args.bool("allowDiskUse")?.unwrap_or(false) {
+        RunOptions::allowing_disk_use(&collections)
+    } else {
+        RunOptions::new(&collections)
+    };
+    let output = pipeline.run(input, &options)?;
+    cursor_reply::first_batch(ctx, collection, output, batch_size, false)
+}
