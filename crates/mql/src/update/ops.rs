@@ -383,13 +383,3 @@ pub(crate) fn not_a_document(operator: &str, value: &Bson) -> Error {
         display::element(operator, value)
     ))
 }
-
-/// The error for an operator with no fields.
-pub(crate) fn empty_operator(operator: &str) -> Error {
-    Error::new(
-        Code::FAILED_TO_PARSE,
-        format!(
-            "'{operator}' is empty. You must specify a field like so: {{{operator}: {{<field>: ...}}}}"
-        ),
-    )
-}
