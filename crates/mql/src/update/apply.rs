@@ -31,6 +31,7 @@ pub(crate) fn operators(
     let mut root = Bson::Document(doc.clone());
     // Every target is resolved before any is written: mongod matches array
     // filters against the elements as they were before the update.
+    let mut reported = false;
     let mut touched = Touched::default();
     let mut resolved = Vec::with_capacity(ops.len());
     for path_op in in_application_order(ops, ctx) {
@@ -46,6 +47,7 @@ pub(crate) fn operators(
                 && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
             let id_before = guards_id.then(|| id_of(&root));
             path_op.op.apply(&mut root, &target, ctx)?;
+            reported |= path_op.op.always_reports_modified();
             if let Some(before) = id_before
                 && !identity::values(&before, &id_of(&root))
             {
@@ -57,7 +59,7 @@ pub(crate) fn operators(
         return Ok(false);
     };
     check_top_level_names(doc, &updated)?;
-    let changed = !identity::documents(doc, &updated);
+    let changed = reported || !identity::documents(doc, &updated);
     finish(doc, &mut updated, ctx)?;
     Ok(changed)
 }

@@ -136,6 +136,19 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Whether mongod counts this operator as a modification even when the
+    /// bytes come out the same: `$currentDate` always writes, and `$push`
+    /// with `$sort` always re-sorts.
+    pub(crate) fn always_reports_modified(&self) -> bool {
+        match self {
+            Op::CurrentDate { .. } => true,
+            Op::Push(push) => push.sorts(),
+            _ => false,
+        }
+    }
+}
+
 fn numeric_argument(verb: &str, field: &str, value: &Bson) -> Result<Bson> {
     if arith::is_number(value) {
         Ok(value.clone())

@@ -1,6 +1,7 @@
 //! Properties that hold for every update: parsing and applying never panic,
 //! an existing `_id` never changes, a failed update leaves the document as
 //! it was, a change is always reported as a modification, and operators
+//! (but for `$currentDate` and a sorting `$push`, which mongod always counts)
 //! report one exactly when the document's bytes changed.
 
 use bson::{Bson, Document};
@@ -220,7 +221,9 @@ proptest! {
                 );
                 let unchanged = identity::documents(&start, &doc);
                 prop_assert!(modified || unchanged, "changed but not reported");
-                if !spec.is_replacement() {
+                let text = format!("{update}");
+                let always_modifies = text.contains("$sort") || text.contains("$currentDate");
+                if !spec.is_replacement() && !always_modifies {
                     prop_assert_eq!(modified, !unchanged);
                 }
             }
