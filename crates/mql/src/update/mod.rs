@@ -117,6 +117,16 @@ impl UpdateSpec {
         })
     }
 
+    /// The document an upsert with this update starts from: the filter's
+    /// equalities for operators ([`upsert_seed`]), only its `_id` for a
+    /// replacement, as mongod seeds them.
+    pub fn upsert_seed(&self, filter: &Document) -> Result<Document> {
+        match self.form {
+            Form::Replacement(_) => upsert::replacement_seed(filter),
+            Form::Operators { .. } => upsert_seed(filter),
+        }
+    }
+
     /// Whether this is a replacement document rather than operators.
     pub fn is_replacement(&self) -> bool {
         matches!(self.form, Form::Replacement(_))

@@ -8,6 +8,9 @@
 //! equalities on one path, or on a path and its prefix, are an error
 //! (NotSingleValueField), as in mongod.
 //!
+//! A replacement-style upsert takes only `_id` from the filter
+//! ([`super::UpdateSpec::upsert_seed`]).
+//!
 //! Not seeded: ranges, regexes, `$elemMatch`, `$exists`, `$expr`, and any
 //! path with a `$`-prefixed component.
 
@@ -20,10 +23,23 @@ use crate::{Code, Error, Result};
 /// clauses are ignored rather than recursed into.
 const LOGICAL_DEPTH_MAX: usize = 100;
 
-/// The seed document of an upsert whose filter is `filter`.
+/// The seed document of an operator-style upsert whose filter is `filter`.
 pub fn upsert_seed(filter: &Document) -> Result<Document> {
     let mut equalities = Vec::new();
     collect(filter, &mut equalities, 0);
+    build(equalities)
+}
+
+/// The seed of a replacement-style upsert: mongod takes only the filter's
+/// `_id` equality, since the replacement supplies every other field.
+pub(crate) fn replacement_seed(filter: &Document) -> Result<Document> {
+    let mut equalities = Vec::new();
+    collect(filter, &mut equalities, 0);
+    equalities.retain(|(path, _)| path == "_id");
+    build(equalities)
+}
+
+fn build(mut equalities: Vec<(String, Bson)>) -> Result<Document> {
     equalities.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut paths: Vec<Vec<String>> = Vec::new();
     let mut root = Bson::Document(Document::new());

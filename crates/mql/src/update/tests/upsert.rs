@@ -121,3 +121,16 @@ fn upsert_cannot_change_an_id_taken_from_the_filter() {
     let result = spec.and_then(|s| s.apply(&mut seed.clone(), &insert()));
     assert_eq!(result.err().map(|e| e.code), Some(Code::IMMUTABLE_FIELD));
 }
+
+#[test]
+fn replacement_upsert_seeds_only_the_filters_id() {
+    let spec = UpdateSpec::parse(&doc! {"b": 2}, &[]);
+    let seed = spec.and_then(|s| s.upsert_seed(&doc! {"a": 1, "a.b": 2, "_id": 5}));
+    assert_eq!(seed.map(|d| d.to_string()), Ok(doc! {"_id": 5}.to_string()));
+    let spec = UpdateSpec::parse(&doc! {"$set": {"b": 2}}, &[]);
+    let seed = spec.and_then(|s| s.upsert_seed(&doc! {"a": 1, "_id": 5}));
+    assert_eq!(
+        seed.map(|d| d.to_string()),
+        Ok(doc! {"_id": 5, "a": 1}.to_string())
+    );
+}
