@@ -35,6 +35,12 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
     let mut parsed: Vec<PathOp> = Vec::new();
     let mut seen: Vec<FieldPath> = Vec::new();
     let mut used: Vec<String> = Vec::new();
+    if update.contains_key("$v") {
+        // mongod reserves `$v` for the update format of its oplog.
+        return Err(Error::failed_to_parse(
+            "The $v update field is only recognized internally",
+        ));
+    }
     for (operator, argument) in update {
         if !ops::OPERATORS.contains(&operator.as_str()) {
             return Err(Error::failed_to_parse(format!(

@@ -22,6 +22,11 @@ fn parse_errors_name_the_bad_operator_or_argument() {
             "Unknown modifier: b. Expected a valid update modifier or pipeline-style update specified as an array",
         ),
         (
+            doc! {"$set": {"a": 1}, "$v": 1},
+            Code::FAILED_TO_PARSE,
+            "The $v update field is only recognized internally",
+        ),
+        (
             doc! {"$set": 1},
             Code::FAILED_TO_PARSE,
             "Modifiers operate on fields but we found type int instead. For example: {$mod: {<field>: ...}} not {$set: 1}",
