@@ -18,8 +18,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Ts(pub u64);
 
 impl Ts {
-    pub const ZERO: Ts = Ts(0);
-
     pub fn from_bson(ts: bson::Timestamp) -> Ts {
         Ts((u64::from(ts.time) << 32) | u64::from(ts.increment))
     }

@@ -65,6 +65,11 @@ impl Cursors {
         self.map.lock().remove(&id)
     }
 
+    /// Kills every cursor over a namespace (the collection was dropped).
+    pub fn kill_namespace(&self, ns: &str) {
+        self.map.lock().retain(|_, c| c.lock().ns != ns);
+    }
+
     /// Kills every cursor of a session.
     pub fn kill_session(&self, session: &[u8]) {
         self.map

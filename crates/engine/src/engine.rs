@@ -1,13 +1,19 @@
 //! The engine handle: shared state behind an `Arc`, cheap to clone.
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, Ts};
+use crate::command::CommandError;
 use crate::command::{self, Request, Response};
 use crate::cursor::Cursors;
+use crate::durable::{self, Durable, Op, RecoveryError};
 use crate::failpoint::FailPoints;
 use crate::options::EngineOptions;
+use crate::options::Storage;
 use crate::params::Parameters;
 use crate::reaper;
 use crate::session::Sessions;
@@ -29,6 +35,50 @@ pub(crate) struct Shared {
     pub(crate) stats: Stats,
     pub(crate) params: Parameters,
     pub(crate) failpoints: FailPoints,
+    pub(crate) durable: Option<Durable>,
+    /// When the last checkpoint was taken, and what it covered.
+    pub(crate) last_checkpoint: Mutex<(Instant, journal::Lsn)>,
+}
+
+/// Why an engine could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error(transparent)]
+    Journal(#[from] journal::Error),
+    #[error("recovery failed: {0}")]
+    Recovery(#[from] RecoveryError),
+}
+
+impl Wait {
+    /// What a command's `writeConcern` asks for: only `w: 0` or `w: 1`
+    /// without `j: true` skip the journal, as in mongod (whose implicit
+    /// default is `w: "majority"`, which is journaled).
+    pub(crate) fn from_write_concern(write_concern: Option<&bson::Document>) -> Wait {
+        let Some(write_concern) = write_concern else {
+            return Wait::Durable;
+        };
+        if write_concern.get_bool("j").unwrap_or(false) {
+            return Wait::Durable;
+        }
+        let w = write_concern
+            .get("w")
+            .and_then(mql::order::Number::of)
+            .map(|n| n.as_f64());
+        match w {
+            Some(n) if n <= 1.0 => Wait::Applied,
+            _ => Wait::Durable,
+        }
+    }
+}
+
+/// Whether a commit's reply waits for the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// The default, `w: "majority"` and `j: true`: on stable storage first.
+    Durable,
+    /// `w: 1` (or 0) without `j`: acknowledged once applied in memory.
+    Applied,
 }
 
 /// Counters `serverStatus` reports; tests read them to check plans.
@@ -41,11 +91,28 @@ pub(crate) struct Stats {
 }
 
 impl Engine {
-    /// Opens an engine.
-    pub fn open(options: EngineOptions) -> Engine {
+    /// Opens an engine: in memory, or on a data directory, recovering what
+    /// the directory holds.
+    ///
+    /// ```
+    /// use engine::{Engine, EngineOptions};
+    /// let engine = Engine::open(EngineOptions::default()).expect("in-memory engines always open");
+    /// ```
+    pub fn open(options: EngineOptions) -> Result<Engine, OpenError> {
         let clock = Clock::new(Arc::new(SystemClock));
         let txns = TxnManager::new(clock, options.snapshot_history_window_secs);
         let enable_test_commands = options.enable_test_commands;
+        let (durable, recovery) = match &options.storage {
+            Storage::InMemory => (None, None),
+            Storage::Directory(dir) => {
+                let (durable, recovery) = Durable::open(dir, options.journal_commit_interval)?;
+                (Some(durable), Some(recovery))
+            }
+        };
+        let checkpointed = recovery
+            .as_ref()
+            .and_then(|r| r.checkpoint.as_ref())
+            .map_or(journal::Lsn(0), |c| c.lsn);
         let engine = Engine {
             shared: Arc::new(Shared {
                 options,
@@ -56,10 +123,46 @@ impl Engine {
                 stats: Stats::default(),
                 params: Parameters::new(enable_test_commands),
                 failpoints: FailPoints::default(),
+                durable,
+                last_checkpoint: Mutex::new((Instant::now(), checkpointed)),
             }),
         };
+        if let Some(recovery) = recovery {
+            durable::recover(&engine, recovery)?;
+        }
         reaper::spawn(&engine.shared);
-        engine
+        Ok(engine)
+    }
+
+    /// Writes a checkpoint now (on-disk engines; a no-op in memory), so that
+    /// recovery replays only what comes after it.
+    pub fn checkpoint(&self) -> Result<(), OpenError> {
+        let Some(durable) = &self.shared.durable else {
+            return Ok(());
+        };
+        let (ts, lsn) = self.txns().quiesced(|ts| (ts, durable.last_lsn()));
+        let pin = self.txns().begin_at(ts);
+        let written = durable
+            .journal()
+            .checkpoint(lsn, |out| durable::write_checkpoint(self, ts, out));
+        self.txns().abort(pin);
+        written?;
+        *self.shared.last_checkpoint.lock() = (Instant::now(), lsn);
+        Ok(())
+    }
+
+    /// Takes a checkpoint if the interval passed and the journal grew.
+    pub(crate) fn checkpoint_if_due(&self) {
+        let Some(durable) = &self.shared.durable else {
+            return;
+        };
+        let (at, lsn) = *self.shared.last_checkpoint.lock();
+        if at.elapsed() < self.options().checkpoint_interval || durable.last_lsn() <= lsn {
+            return;
+        }
+        if let Err(error) = self.checkpoint() {
+            tracing::error!(%error, "checkpoint failed");
+        }
     }
 
     /// Arms or disarms a failpoint, exactly as `configureFailPoint` does, but
@@ -134,12 +237,49 @@ impl Engine {
             .fetch_add(keys, Ordering::Relaxed);
     }
 
-    /// Commits `txn`; the reply may go out once this returns.
-    pub(crate) fn commit_txn(
+    /// Commits `txn`, appending its record to the journal under the commit
+    /// lock; with [`Wait::Durable`], returns once the record is on stable
+    /// storage. The reply may go out once this returns.
+    pub(crate) fn commit_txn(&self, txn: Txn, wait: Wait) -> Result<Ts, CommandError> {
+        let Some(durable) = &self.shared.durable else {
+            return self.txns().commit(txn, |_, _| Ok(()));
+        };
+        let mut appended = None;
+        let ts = self.txns().commit(txn, |txn, ts| {
+            let ops = commit_ops(self, txn);
+            if ops.is_empty() {
+                return Ok(());
+            }
+            appended = Some(durable.append(&durable::encode_ops(ts, &ops))?);
+            Ok::<(), CommandError>(())
+        })?;
+        if let (Some(lsn), Wait::Durable) = (appended, wait) {
+            durable.wait(lsn)?;
+        }
+        Ok(ts)
+    }
+
+    /// Applies a catalog change and journals it, ordered with commits.
+    /// `change` runs under the commit lock and returns the ops to journal.
+    pub(crate) fn catalog_change(
         &self,
-        txn: Txn,
-    ) -> Result<crate::clock::Ts, crate::command::CommandError> {
-        self.txns().commit(txn, |_, _| Ok(()))
+        change: impl FnOnce() -> Result<Vec<Op>, CommandError>,
+    ) -> Result<(), CommandError> {
+        let appended = self
+            .txns()
+            .with_commit_lock(|ts| -> Result<_, CommandError> {
+                let ops = change()?;
+                match &self.shared.durable {
+                    Some(durable) if !ops.is_empty() => {
+                        Ok(Some(durable.append(&durable::encode_ops(ts, &ops))?))
+                    }
+                    _ => Ok(None),
+                }
+            })?;
+        if let (Some(lsn), Some(durable)) = (appended, &self.shared.durable) {
+            durable.wait(lsn)?;
+        }
+        Ok(())
     }
 
     /// Aborts `txn` and forgets collections it created.
@@ -152,16 +292,51 @@ impl Engine {
     }
 }
 
+/// The journal operations of a committing transaction: collections it
+/// created (with their indexes), then its final writes. Writes into a
+/// collection dropped meanwhile are left out: the drop won, in memory too.
+fn commit_ops(engine: &Engine, txn: &Txn) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for coll in txn.created_collections() {
+        let indexes = coll.indexes().iter().map(|i| i.spec.info.clone()).collect();
+        ops.push(Op::Create {
+            db: coll.db.clone(),
+            coll: coll.name.clone(),
+            options: coll.options.clone(),
+            indexes,
+        });
+    }
+    for (coll, key, doc) in txn.final_writes() {
+        let current = engine.catalog().get(&coll.db, &coll.name, Some(txn.id()));
+        if !current.is_some_and(|c| Arc::ptr_eq(&c, &coll)) {
+            continue;
+        }
+        ops.push(match doc {
+            Some(doc) => Op::Put {
+                db: coll.db.clone(),
+                coll: coll.name.clone(),
+                doc: (*doc).clone(),
+            },
+            None => Op::Delete {
+                db: coll.db.clone(),
+                coll: coll.name.clone(),
+                id: key.0,
+            },
+        });
+    }
+    ops
+}
+
 impl Drop for Shared {
     /// Closing the engine aborts the transactions still open, so that every
     /// transaction ends through the manager (see `Txn`'s drop check).
     fn drop(&mut self) {
         for session in self.sessions.all() {
             let mut state = session.state.lock();
-            if let crate::session::TxnState::Active(active) = &mut state.txn {
-                if let Some(txn) = active.txn.take() {
-                    self.txns.abort(txn);
-                }
+            if let crate::session::TxnState::Active(active) = &mut state.txn
+                && let Some(txn) = active.txn.take()
+            {
+                self.txns.abort(txn);
             }
         }
     }

@@ -119,10 +119,8 @@ impl FailCommand {
                     );
                 }
                 "closeConnection" => out.close_connection = value.as_bool().unwrap_or(false),
-                "blockConnection" => {
-                    if value.as_bool() == Some(true) && out.block_time.is_none() {
-                        out.block_time = Some(Duration::ZERO);
-                    }
+                "blockConnection" if value.as_bool() == Some(true) && out.block_time.is_none() => {
+                    out.block_time = Some(Duration::ZERO);
                 }
                 "blockTimeMS" => {
                     let ms = mql::order::Number::of(value)
@@ -148,7 +146,6 @@ impl FailCommand {
 /// `onPrimaryTransactionalWrite`'s `data`.
 #[derive(Debug, Clone, Default)]
 pub struct TransactionalWrite {
-    pub close_connection: bool,
     pub fail_before_commit_code: Option<i32>,
 }
 

@@ -10,6 +10,7 @@
 mod clock;
 pub mod command;
 mod cursor;
+mod durable;
 mod engine;
 mod exec;
 mod failpoint;
@@ -21,6 +22,9 @@ mod storage;
 mod txn;
 
 pub use command::{ConnectionInfo, Request, Response};
+pub use durable::RecoveryError;
 pub use engine::Engine;
+pub use engine::OpenError;
+pub(crate) use engine::Wait;
 pub use mql::{Code, Error as MqlError};
-pub use options::{EngineOptions, Topology};
+pub use options::{EngineOptions, Storage, Topology};

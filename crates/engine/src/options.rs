@@ -1,5 +1,17 @@
 //! How an engine is opened.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where an engine keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing survives the process: for tests and caches.
+    InMemory,
+    /// A data directory with the journal and checkpoints.
+    Directory(PathBuf),
+}
+
 /// Options for [`crate::Engine::open`].
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -10,6 +22,12 @@ pub struct EngineOptions {
     /// How far back snapshot reads may look, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`, default 300).
     pub snapshot_history_window_secs: u64,
+    pub storage: Storage,
+    /// How soon a write that does not wait for the journal (`j: false`) is
+    /// on disk anyway (mongod's `commitIntervalMs`, default 100 ms).
+    pub journal_commit_interval: Duration,
+    /// How often a checkpoint bounds the journal (default 60 s).
+    pub checkpoint_interval: Duration,
 }
 
 /// The replica set this node presents: one member, always primary.
@@ -26,6 +44,9 @@ impl Default for EngineOptions {
         EngineOptions {
             enable_test_commands: false,
             snapshot_history_window_secs: 300,
+            storage: Storage::InMemory,
+            journal_commit_interval: Duration::from_millis(100),
+            checkpoint_interval: Duration::from_secs(60),
             topology: Topology {
                 set_name: "rs0".to_owned(),
                 advertise: "localhost:27017".to_owned(),

@@ -36,6 +36,7 @@ pub fn spawn(shared: &Arc<Shared>) {
 
 fn reap(shared: Arc<Shared>) {
     let engine = Engine { shared };
+    engine.checkpoint_if_due();
     let limit = Duration::from_secs(
         engine
             .shared

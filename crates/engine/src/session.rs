@@ -30,7 +30,7 @@ pub const SESSIONS_MAX: usize = 1_000_000;
 pub enum TxnState {
     /// No transaction has been started (or only retryable writes ran).
     Idle,
-    Active(Active),
+    Active(Box<Active>),
     Committed {
         number: i64,
         commit_ts: Ts,

@@ -10,11 +10,17 @@
 //! - [`path`]: dotted field paths and how they walk documents and arrays.
 //! - [`sort`]: sort specifications and MongoDB's sort keys.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
+//! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
+//! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
+//! - [`pipeline`]: aggregation pipelines (`$match`, `$group`, `$project`, ...).
 
 pub mod error;
+pub mod expr;
 pub mod matcher;
 pub mod order;
 pub mod path;
+pub mod pipeline;
+pub mod projection;
 pub mod sort;
 pub mod update;
 

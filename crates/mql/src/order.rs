@@ -82,7 +82,7 @@ pub fn compare(a: &Bson, b: &Bson) -> Ordering {
             format!("{x:?}").cmp(&format!("{y:?}"))
         }
         _ => match (Number::of(a), Number::of(b)) {
-            (Some(x), Some(y)) => x.cmp(y),
+            (Some(x), Some(y)) => x.total_cmp(y),
             // Same canonical type and not a number: MinKey, MaxKey, Null, Undefined.
             _ => Ordering::Equal,
         },
@@ -154,7 +154,7 @@ impl Number {
     }
 
     /// Exact comparison; NaN sorts below every number and equals itself.
-    pub fn cmp(self, other: Number) -> Ordering {
+    pub fn total_cmp(self, other: Number) -> Ordering {
         match (self, other) {
             (Number::Int(x), Number::Int(y)) => x.cmp(&y),
             (Number::Int(x), Number::Double(y)) => compare_int_double(x, y),

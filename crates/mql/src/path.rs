@@ -11,7 +11,8 @@
 //!   `$exists` can see it), as does a path running into a scalar;
 //! - an array met before the end of the path is traversed implicitly: each
 //!   element that is a document continues the walk (other elements yield
-//!   nothing), and a numeric part also indexes the array;
+//!   nothing); a numeric part also indexes the array, and the element it
+//!   names is a candidate as it is, without expanding it if it is an array;
 //! - an array at the end of the path yields its elements first, then itself,
 //!   unless the predicate asks for whole values ([`LeafArrays::Whole`], as
 //!   `$size` and `$elemMatch` do);
@@ -205,19 +206,44 @@ where
     let Some((next, after)) = rest.split_first() else {
         return false;
     };
-    if let Some(item) = next.index().and_then(|position| items.get(position))
-        && walk_value(item, after, array_index, leaf, test)
-    {
-        return true;
-    }
     for (position, item) in items.iter().enumerate() {
         if let Bson::Document(doc) = item
             && walk_document(doc, rest, array_index.or(Some(position)), leaf, test)
         {
             return true;
         }
+        if next.index() == Some(position) && walk_indexed(item, after, array_index, leaf, test) {
+            return true;
+        }
     }
     false
+}
+
+/// Continues a walk through an element reached by its position. This is not
+/// an implicit traversal: it records no array position, an element that
+/// ends the path is a candidate as it is (even an array), and a scalar with
+/// path left yields nothing.
+fn walk_indexed<'a, F>(
+    item: &'a Bson,
+    after: &[Part],
+    array_index: Option<usize>,
+    leaf: LeafArrays,
+    test: &mut F,
+) -> bool
+where
+    F: FnMut(Candidate<'a>) -> bool,
+{
+    if after.is_empty() {
+        return test(Candidate {
+            value: Some(item),
+            array_index,
+        });
+    }
+    match item {
+        Bson::Document(doc) => walk_document(doc, after, array_index, leaf, test),
+        Bson::Array(inner) => walk_array(inner, after, array_index, leaf, test),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -299,9 +325,22 @@ mod tests {
             doc! {"a": [{"0": 5}, 6]},
             "a.1",
             LeafArrays::Elements,
-            vec![(Some(Bson::Int32(6)), None), (None, Some(0))],
+            vec![(None, Some(0)), (Some(Bson::Int32(6)), None)],
         );
         check(doc! {"a": [5]}, "a.00", LeafArrays::Elements, vec![]);
+        check(doc! {"a": [5]}, "a.0.b", LeafArrays::Elements, vec![]);
+        check(
+            doc! {"a": [[5]]},
+            "a.0",
+            LeafArrays::Elements,
+            vec![(Some(Bson::Array(vec![Bson::Int32(5)])), None)],
+        );
+        check(
+            doc! {"a": [[{"b": 1}]]},
+            "a.0.b",
+            LeafArrays::Elements,
+            vec![(Some(Bson::Int32(1)), Some(0))],
+        );
         check(
             doc! {"a": [[{"b": 1}]]},
             "a.b",

@@ -36,8 +36,8 @@ impl SortSpec {
                     ));
                 }
                 let ascending = match Number::of(direction).map(Number::as_f64) {
-                    Some(n) if n == 1.0 => true,
-                    Some(n) if n == -1.0 => false,
+                    Some(1.0) => true,
+                    Some(-1.0) => false,
                     _ => {
                         return Err(Error::location(
                             15975,

@@ -1,5 +1,57 @@
-//! The `rotor` binary.
+//! The `rotor` binary: `rotor serve` runs the engine behind MongoDB's wire
+//! protocol. Parses the command line, sets up logging and the runtime, and
+//! hands over to [`server`]. Nothing here touches a socket.
 
-fn main() {
-    println!("rotor: the server is not built yet");
+mod cli;
+mod connection;
+mod handshake;
+mod server;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// How long shutdown waits for in-flight commands before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(&args.log_level);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    tracing::error!("cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let outcome = runtime.block_on(server::serve(args));
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            match outcome {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }

@@ -15,14 +15,15 @@ use bson::{Document, doc};
 use mql::Code;
 
 use super::CommandError;
-use crate::Engine;
 use crate::clock::Ts;
+use crate::durable::Op;
 use crate::session::RetryState;
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
 use crate::storage::record::{Doc, View};
-use crate::txn::{Txn, WaitOutcome, WriteError, WriteKind};
+use crate::txn::{DuplicateKey, Txn, WaitOutcome, WriteError, WriteKind};
+use crate::{Engine, Wait};
 
 /// What a write decided to do with one document.
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ pub struct Ctx<'a> {
     pub txn_number: Option<i64>,
     /// An explicit read timestamp (`readConcern: {level: "snapshot"}`).
     pub read_at: Option<Ts>,
+    /// Whether writes outside a transaction wait for the journal.
+    pub wait: Wait,
 }
 
 impl Ctx<'_> {
@@ -86,13 +89,14 @@ impl Ctx<'_> {
             {
                 Lookup::Found(coll) => return Ok(coll),
                 Lookup::Created(coll) => {
-                    if let Some(txn) = self.txn.as_deref_mut() {
-                        txn.note_created(coll.clone());
+                    match self.txn.as_deref_mut() {
+                        Some(txn) => txn.note_created(coll.clone()),
+                        None => self.engine.catalog_change(|| Ok(vec![create_op(&coll)]))?,
                     }
                     return Ok(coll);
                 }
-                Lookup::PendingElsewhere(_) if self.txn.is_some() => return Err(write_conflict()),
-                Lookup::PendingElsewhere(_) => self.wait_for_other_txn(generation)?,
+                Lookup::PendingElsewhere if self.txn.is_some() => return Err(write_conflict()),
+                Lookup::PendingElsewhere => self.wait_for_other_txn(generation)?,
             }
         }
     }
@@ -125,7 +129,7 @@ impl Ctx<'_> {
             };
             match apply(&mut txn, coll, key, &change) {
                 Ok(()) => {
-                    self.engine.commit_txn(txn)?;
+                    self.engine.commit_txn(txn, self.wait)?;
                     return Ok(change);
                 }
                 Err(WriteError::Conflict { holder: Some(_) }) => {
@@ -192,11 +196,12 @@ pub fn write_conflict() -> CommandError {
 pub fn write_error(coll: &Collection, error: WriteError) -> CommandError {
     match error {
         WriteError::Conflict { .. } => write_conflict(),
-        WriteError::DuplicateKey {
-            index,
-            key_pattern,
-            key_value,
-        } => {
+        WriteError::DuplicateKey(duplicate) => {
+            let DuplicateKey {
+                index,
+                key_pattern,
+                key_value,
+            } = *duplicate;
             let shown = key_value
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
@@ -209,7 +214,7 @@ pub fn write_error(coll: &Collection, error: WriteError) -> CommandError {
                     coll.namespace()
                 ),
             );
-            error.extra = doc! {"keyPattern": key_pattern, "keyValue": key_value};
+            error.extra = Box::new(doc! {"keyPattern": key_pattern, "keyValue": key_value});
             error
         }
         WriteError::Invalid(error) => error.into(),
@@ -242,4 +247,14 @@ pub fn validate_collection_name(db: &str, name: &str) -> Result<(), CommandError
         return Err(invalid("fully qualified namespace is too long"));
     }
     Ok(())
+}
+
+/// The journal operation that recreates `coll` (options and indexes).
+pub fn create_op(coll: &Collection) -> Op {
+    Op::Create {
+        db: coll.db.clone(),
+        coll: coll.name.clone(),
+        options: coll.options.clone(),
+        indexes: coll.indexes().iter().map(|i| i.spec.info.clone()).collect(),
+    }
 }

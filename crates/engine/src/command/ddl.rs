@@ -8,13 +8,13 @@ use mql::Code;
 use mql::matcher::Filter;
 
 use super::args::Args;
-use super::ctx::{Ctx, validate_collection_name, write_conflict};
+use super::ctx::{Ctx, create_op, validate_collection_name, write_conflict};
 use super::cursor_reply;
 use super::{CommandError, CommandResult};
+use crate::durable::Op;
 use crate::storage::catalog::Lookup;
-use crate::storage::collection::Collection;
-use crate::storage::index::{Index, IndexSpec};
-use crate::storage::key::Key;
+use crate::storage::collection::{BuildError, Collection};
+use crate::storage::index::IndexSpec;
 
 pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("create", body);
@@ -61,8 +61,9 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .get_or_create(ctx.db, name, options, creator)
     {
         Lookup::Created(coll) => {
-            if let Some(txn) = ctx.txn.as_deref_mut() {
-                txn.note_created(coll);
+            match ctx.txn.as_deref_mut() {
+                Some(txn) => txn.note_created(coll),
+                None => ctx.engine.catalog_change(|| Ok(vec![create_op(&coll)]))?,
             }
             Ok(Document::new())
         }
@@ -70,7 +71,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
             Code::NAMESPACE_EXISTS,
             format!("Collection {}.{name} already exists.", ctx.db),
         )),
-        Lookup::PendingElsewhere(_) => Err(write_conflict()),
+        Lookup::PendingElsewhere => Err(write_conflict()),
     }
 }
 
@@ -98,16 +99,28 @@ pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("drop", body);
     args.check_known(&[])?;
     let name = args.collection()?;
-    match ctx.engine.catalog().remove(ctx.db, name) {
-        Some(coll) => {
-            Ok(doc! {"nIndexesWas": coll.index_specs().len() as i32, "ns": coll.namespace()})
-        }
-        None => Ok(Document::new()),
-    }
+    let mut reply = Document::new();
+    ctx.engine.catalog_change(|| {
+        let Some(coll) = ctx.engine.catalog().remove(ctx.db, name) else {
+            return Ok(Vec::new());
+        };
+        reply = doc! {"nIndexesWas": coll.index_specs().len() as i32, "ns": coll.namespace()};
+        ctx.engine.cursors().kill_namespace(&coll.namespace());
+        Ok(vec![Op::Drop {
+            db: coll.db.clone(),
+            coll: coll.name.clone(),
+        }])
+    })?;
+    Ok(reply)
 }
 
 pub(super) fn drop_database(ctx: &mut Ctx<'_>, _body: &Document) -> CommandResult {
-    ctx.engine.catalog().drop_database(ctx.db);
+    ctx.engine.catalog_change(|| {
+        ctx.engine.catalog().drop_database(ctx.db);
+        Ok(vec![Op::DropDatabase {
+            db: ctx.db.to_owned(),
+        }])
+    })?;
     Ok(doc! {"dropped": ctx.db})
 }
 
@@ -219,8 +232,25 @@ pub(super) fn create_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResul
         ));
     }
     let before = coll.index_specs().len();
-    for spec in specs {
-        add_index(&coll, spec)?;
+    if ctx.in_transaction() {
+        for spec in specs {
+            add_index(&coll, spec)?;
+        }
+    } else {
+        ctx.engine.catalog_change(|| {
+            let mut ops = Vec::new();
+            for spec in specs {
+                let info = spec.info.clone();
+                if add_index(&coll, spec)? {
+                    ops.push(Op::CreateIndex {
+                        db: coll.db.clone(),
+                        coll: coll.name.clone(),
+                        spec: info,
+                    });
+                }
+            }
+            Ok(ops)
+        })?;
     }
     let after = coll.index_specs().len();
     let mut reply = doc! {
@@ -234,7 +264,8 @@ pub(super) fn create_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResul
     Ok(reply)
 }
 
-fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<(), CommandError> {
+/// Adds `spec` unless an identical index exists; returns whether it added one.
+fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<bool, CommandError> {
     for existing in coll.index_specs() {
         let same_key = existing.key == spec.key;
         let same_name = existing.name == spec.name;
@@ -248,7 +279,7 @@ fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<(), CommandError
                     ),
                 ));
             }
-            return Ok(());
+            return Ok(false);
         }
         if same_name {
             return Err(CommandError::new(
@@ -269,59 +300,24 @@ fn add_index(coll: &Arc<Collection>, spec: IndexSpec) -> Result<(), CommandError
             ));
         }
     }
-    coll.with_indexes_mut(|indexes| {
-        let index = Arc::new(Index::new(spec));
-        build(coll, &index)?;
-        indexes.push(index);
-        Ok(())
+    let spec_for_error = spec.clone();
+    coll.add_index(spec).map(|()| true).map_err(|error| match error {
+        BuildError::Invalid(error) => error.into(),
+        BuildError::Duplicate(key) => {
+            let key_value = spec_for_error.key_value(&key);
+            let shown = key_value.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ");
+            let mut error = CommandError::new(
+                Code::DUPLICATE_KEY,
+                format!(
+                    "Index build failed: E11000 duplicate key error collection: {} index: {} dup key: {{ {shown} }}",
+                    coll.namespace(),
+                    spec_for_error.name
+                ),
+            );
+            error.extra = Box::new(doc! {"keyPattern": spec_for_error.key.clone(), "keyValue": key_value});
+            error
+        }
     })
-}
-
-/// Fills a new index from every version and intent of every record. Runs
-/// with the index list locked, so no writer is between its intent and its
-/// index entries.
-fn build(coll: &Collection, index: &Index) -> Result<(), CommandError> {
-    let mut newest_keys: Vec<(crate::storage::key::IndexKey, Key)> = Vec::new();
-    for (id, record) in coll.records_from(None) {
-        let state = record.lock();
-        let docs = state
-            .versions()
-            .iter()
-            .filter_map(|v| v.doc.clone())
-            .chain(state.intent().and_then(|i| i.doc.clone()));
-        for doc in docs {
-            for key in index.spec.keys(&doc)? {
-                index.insert(key, id.clone());
-            }
-        }
-        if let Some(doc) = state.newest_doc() {
-            newest_keys.extend(index.spec.keys(&doc)?.into_iter().map(|k| (k, id.clone())));
-        }
-    }
-    if index.spec.unique {
-        newest_keys.sort();
-        for pair in newest_keys.windows(2) {
-            if pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1 {
-                let key_value = index.spec.key_value(&pair[0].0);
-                let shown = key_value
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut error = CommandError::new(
-                    Code::DUPLICATE_KEY,
-                    format!(
-                        "Index build failed: E11000 duplicate key error collection: {} index: {} dup key: {{ {shown} }}",
-                        coll.namespace(),
-                        index.spec.name
-                    ),
-                );
-                error.extra = doc! {"keyPattern": index.spec.key.clone(), "keyValue": key_value};
-                return Err(error);
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(super) fn drop_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
@@ -380,7 +376,17 @@ pub(super) fn drop_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult 
             ));
         }
     }
-    coll.with_indexes_mut(|indexes| indexes.retain(|i| !names.contains(&i.spec.name)));
+    ctx.engine.catalog_change(|| {
+        coll.drop_indexes(&names);
+        Ok(names
+            .iter()
+            .map(|name| Op::DropIndex {
+                db: coll.db.clone(),
+                coll: coll.name.clone(),
+                name: name.clone(),
+            })
+            .collect())
+    })?;
     Ok(doc! {"nIndexesWas": was})
 }
 

@@ -1,9 +1,82 @@
-//! Handshake and diagnostic commands: `ping`, `buildInfo`, `hello`.
+//! Handshake and diagnostic commands: `hello`/`isMaster`, `ping`,
+//! `buildInfo`, `getCmdLineOpts`, `serverStatus`, `connectionStatus`,
+//! `hostInfo`, `whatsmyuri`, `getLog`, `replSetGetStatus`.
+//!
+//! Rotor presents itself as the primary of a one-member replica set, so a
+//! driver discovers a replica set, selects this node for reads and writes,
+//! and runs sessions and transactions against it. Every field a driver reads
+//! from `hello` (the handshake, SDAM and server-selection specifications) is
+//! here with mongod 8.0's value. Deliberately absent: `topologyVersion` (no
+//! awaitable `hello`: drivers then poll, which a single primary survives),
+//! `saslSupportedMechs` (no authentication yet), and `lastWrite` optimes.
+//! The transport adds what only it knows: `compression` in `hello` and the
+//! `connections` section of `serverStatus`.
 
-use bson::doc;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-use super::{CommandResult, Request};
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+use mql::Code;
+
+use super::{CommandError, CommandResult, Request};
 use crate::Engine;
+
+/// The mongod release whose behaviour Rotor reproduces.
+const VERSION: &str = "8.0.0";
+/// mongod 8.0's wire version: drivers enable features by it.
+const MAX_WIRE_VERSION: i32 = 25;
+/// Largest user document (mongod's `maxBsonObjectSize`).
+const MAX_BSON_OBJECT_SIZE: i32 = 16 * 1024 * 1024;
+/// Largest message (mongod's `maxMessageSizeBytes`).
+const MAX_MESSAGE_SIZE_BYTES: i32 = 48_000_000;
+/// Most write statements in one command (mongod's `maxWriteBatchSize`).
+const MAX_WRITE_BATCH_SIZE: i32 = 100_000;
+/// Idle session lifetime drivers are told (mongod's default).
+const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
+/// A fixed election id: one member, elected once, in term 1. Drivers use it
+/// with `setVersion` to spot stale primaries, so it must never go backwards.
+const ELECTION_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1];
+/// The `getLog` logs this server keeps (both always empty for now).
+const LOG_NAMES: [&str; 2] = ["global", "startupWarnings"];
+
+/// Commands answered here without a session or transaction context.
+pub(super) fn handles(name: &str) -> bool {
+    matches!(
+        name,
+        "hello"
+            | "isMaster"
+            | "ismaster"
+            | "getCmdLineOpts"
+            | "serverStatus"
+            | "connectionStatus"
+            | "hostInfo"
+            | "whatsmyuri"
+            | "getLog"
+            | "replSetGetStatus"
+    )
+}
+
+/// Runs one of the commands [`handles`] accepts.
+pub(super) fn run(engine: &Engine, name: &str, request: &Request<'_>) -> CommandResult {
+    started_at();
+    match name {
+        "hello" => hello(engine, request, Form::Hello),
+        "isMaster" | "ismaster" => hello(engine, request, Form::Legacy),
+        "getCmdLineOpts" => get_cmd_line_opts(engine),
+        "serverStatus" => server_status(engine),
+        "connectionStatus" => connection_status(&request.body),
+        "hostInfo" => host_info(),
+        "whatsmyuri" => whatsmyuri(request),
+        "getLog" => get_log(&request.body),
+        "replSetGetStatus" => repl_set_get_status(engine),
+        other => Err(CommandError::new(
+            Code::COMMAND_NOT_FOUND,
+            format!("no such command: '{other}'"),
+        )),
+    }
+}
 
 pub(super) fn ping() -> CommandResult {
     Ok(doc! {})
@@ -11,23 +84,220 @@ pub(super) fn ping() -> CommandResult {
 
 pub(super) fn build_info() -> CommandResult {
     Ok(doc! {
-        "version": "8.0.0",
-        "versionArray": [8, 0, 0, 0],
+        "version": VERSION,
         "gitVersion": "rotor",
+        "modules": [],
+        "allocator": "system",
+        "javascriptEngine": "none",
+        "sysInfo": "deprecated",
+        "versionArray": [8, 0, 0, 0],
+        "openssl": {"running": "disabled", "compiled": "disabled"},
+        "buildEnvironment": {},
         "bits": 64,
-        "maxBsonObjectSize": 16 * 1024 * 1024,
+        "debug": false,
+        "maxBsonObjectSize": MAX_BSON_OBJECT_SIZE,
         "storageEngines": ["rotor"],
     })
 }
 
-pub(super) fn hello(engine: &Engine, request: &Request<'_>) -> CommandResult {
+/// `hello` answers `isWritablePrimary`; the legacy `isMaster` answers
+/// `ismaster` instead, as mongod does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Hello,
+    Legacy,
+}
+
+fn hello(engine: &Engine, request: &Request<'_>, form: Form) -> CommandResult {
     let topology = &engine.options().topology;
+    let mut reply = Document::new();
+    if form == Form::Legacy && request.body.get("helloOk").is_some_and(truthy) {
+        reply.insert("helloOk", true);
+    }
+    reply.insert("hosts", vec![topology.advertise.clone()]);
+    reply.insert("setName", topology.set_name.clone());
+    reply.insert("setVersion", 1);
+    match form {
+        Form::Hello => reply.insert("isWritablePrimary", true),
+        Form::Legacy => reply.insert("ismaster", true),
+    };
+    reply.insert("secondary", false);
+    reply.insert("primary", topology.advertise.clone());
+    reply.insert("me", topology.advertise.clone());
+    reply.insert("electionId", ObjectId::from_bytes(ELECTION_ID));
+    reply.insert("maxBsonObjectSize", MAX_BSON_OBJECT_SIZE);
+    reply.insert("maxMessageSizeBytes", MAX_MESSAGE_SIZE_BYTES);
+    reply.insert("maxWriteBatchSize", MAX_WRITE_BATCH_SIZE);
+    reply.insert("localTime", DateTime::now());
+    reply.insert(
+        "logicalSessionTimeoutMinutes",
+        LOGICAL_SESSION_TIMEOUT_MINUTES,
+    );
+    reply.insert("connectionId", clamp(request.connection.id));
+    reply.insert("minWireVersion", 0);
+    reply.insert("maxWireVersion", MAX_WIRE_VERSION);
+    reply.insert("readOnly", false);
+    Ok(reply)
+}
+
+fn get_cmd_line_opts(engine: &Engine) -> CommandResult {
+    let options = engine.options();
+    let mut parsed = doc! {
+        "replication": {"replSet": options.topology.set_name.clone()},
+    };
+    if options.enable_test_commands {
+        parsed.insert("setParameter", doc! {"enableTestCommands": "1"});
+    }
+    let argv: Vec<String> = std::env::args().collect();
+    Ok(doc! {"argv": argv, "parsed": parsed})
+}
+
+fn server_status(engine: &Engine) -> CommandResult {
+    let topology = &engine.options().topology;
+    let uptime = started_at().elapsed();
+    let stats = engine.stats();
     Ok(doc! {
-        "isWritablePrimary": true,
-        "setName": topology.set_name.clone(),
-        "hosts": [topology.advertise.clone()],
-        "primary": topology.advertise.clone(),
-        "me": topology.advertise.clone(),
-        "connectionId": request.connection.id as i64,
+        "host": hostname(),
+        "version": VERSION,
+        "process": "rotor",
+        "pid": i64::from(std::process::id()),
+        "uptime": uptime.as_secs_f64().floor(),
+        "uptimeMillis": i64::try_from(uptime.as_millis()).unwrap_or(i64::MAX),
+        "uptimeEstimate": i64::try_from(uptime.as_secs()).unwrap_or(i64::MAX),
+        "localTime": DateTime::now(),
+        "repl": {
+            "setName": topology.set_name.clone(),
+            "setVersion": 1,
+            "isWritablePrimary": true,
+            "secondary": false,
+            "hosts": [topology.advertise.clone()],
+            "primary": topology.advertise.clone(),
+            "me": topology.advertise.clone(),
+        },
+        "storageEngine": {
+            "name": "rotor",
+            "supportsCommittedReads": true,
+            "supportsSnapshotReadConcern": true,
+            "readOnly": false,
+        },
+        "metrics": {
+            "queryExecutor": {
+                "scanned": clamp(stats.keys_examined.load(Ordering::Relaxed)),
+                "scannedObjects": clamp(stats.docs_examined.load(Ordering::Relaxed)),
+            },
+        },
     })
+}
+
+/// No authentication yet: every connection is unauthenticated.
+fn connection_status(body: &Document) -> CommandResult {
+    let mut auth_info = doc! {
+        "authenticatedUsers": [],
+        "authenticatedUserRoles": [],
+    };
+    if body.get("showPrivileges").is_some_and(truthy) {
+        auth_info.insert("authenticatedUserPrivileges", Vec::<Bson>::new());
+    }
+    Ok(doc! {"authInfo": auth_info})
+}
+
+fn host_info() -> CommandResult {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    Ok(doc! {
+        "system": {
+            "currentTime": DateTime::now(),
+            "hostname": hostname(),
+            "cpuAddrSize": 64,
+            "numCores": i32::try_from(cores).unwrap_or(i32::MAX),
+            "cpuArch": std::env::consts::ARCH,
+            "numaEnabled": false,
+        },
+        "os": {"type": std::env::consts::OS},
+        "extra": {},
+    })
+}
+
+fn whatsmyuri(request: &Request<'_>) -> CommandResult {
+    let you = request.connection.peer.clone().unwrap_or_default();
+    Ok(doc! {"you": you})
+}
+
+fn get_log(body: &Document) -> CommandResult {
+    let Some(Bson::String(name)) = body.get("getLog") else {
+        return Err(CommandError::new(
+            Code::TYPE_MISMATCH,
+            "Argument to getLog must be of type String",
+        ));
+    };
+    if name == "*" {
+        return Ok(doc! {"names": LOG_NAMES.to_vec()});
+    }
+    if !LOG_NAMES.contains(&name.as_str()) {
+        return Err(CommandError::new(
+            Code::OPERATION_FAILED,
+            format!("No log named '{name}'"),
+        ));
+    }
+    Ok(doc! {"totalLinesWritten": 0, "log": []})
+}
+
+fn repl_set_get_status(engine: &Engine) -> CommandResult {
+    let topology = &engine.options().topology;
+    let uptime_secs = i64::try_from(started_at().elapsed().as_secs()).unwrap_or(i64::MAX);
+    Ok(doc! {
+        "set": topology.set_name.clone(),
+        "date": DateTime::now(),
+        "myState": 1,
+        "term": 1i64,
+        "heartbeatIntervalMillis": 2000i64,
+        "majorityVoteCount": 1,
+        "writeMajorityCount": 1,
+        "votingMembersCount": 1,
+        "writableVotingMembersCount": 1,
+        "members": [{
+            "_id": 0,
+            "name": topology.advertise.clone(),
+            "health": 1.0,
+            "state": 1,
+            "stateStr": "PRIMARY",
+            "uptime": uptime_secs,
+            "electionId": ObjectId::from_bytes(ELECTION_ID),
+            "configVersion": 1,
+            "configTerm": 1i64,
+            "self": true,
+        }],
+    })
+}
+
+/// When this process started answering diagnostics. The engine handle does
+/// not record its open time, so uptime counts from the first diagnostic
+/// command, which a driver's handshake sends at once.
+fn started_at() -> Instant {
+    static STARTED_AT: OnceLock<Instant> = OnceLock::new();
+    *STARTED_AT.get_or_init(Instant::now)
+}
+
+/// The machine's name, as mongod reports `host`; Linux exposes it in /proc.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// BSON truthiness as mongod reads boolean options (`trueValue()`).
+fn truthy(value: &Bson) -> bool {
+    match value {
+        Bson::Boolean(flag) => *flag,
+        Bson::Int32(number) => *number != 0,
+        Bson::Int64(number) => *number != 0,
+        Bson::Double(number) => *number != 0.0,
+        Bson::Null | Bson::Undefined => false,
+        _ => true,
+    }
+}
+
+fn clamp(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

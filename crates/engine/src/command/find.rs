@@ -160,6 +160,14 @@ pub(super) fn get_more(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
             format!("Cannot run getMore on cursor {id}, which was created in a different session"),
         ));
     }
+    if cursor.txn_number.is_some() && cursor.txn_number != ctx.txn_number {
+        return Err(CommandError::new(
+            Code(50740),
+            format!(
+                "Cannot run getMore on cursor {id}, which was created in a different transaction"
+            ),
+        ));
+    }
     let batch = cursor_reply::take_batch(&mut cursor.docs, batch_size);
     let exhausted = cursor.docs.is_empty();
     drop(cursor);

@@ -112,11 +112,8 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
         }
     };
     let value = match (value, fields.filter(|f| !f.is_empty())) {
-        (Some(_), Some(_)) => {
-            return Err(CommandError::new(
-                Code::NOT_IMPLEMENTED,
-                "FIXME(projection): fields land with mql::projection",
-            ));
+        (Some(doc), Some(fields)) => {
+            Some(mql::projection::Projection::parse(fields)?.apply(&doc, None)?)
         }
         (value, _) => value,
     };

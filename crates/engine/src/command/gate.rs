@@ -14,9 +14,9 @@ use mql::Code;
 use super::ctx::Ctx;
 use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
-use crate::Engine;
 use crate::clock::Ts;
 use crate::session::{Active, RetryState, SessionState, TxnState, session_key};
+use crate::{Engine, Wait};
 
 /// The label drivers retry whole transactions on.
 pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
@@ -189,6 +189,7 @@ fn plain(
         session,
         txn_number: None,
         read_at,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -204,7 +205,7 @@ fn retryable_write(
 ) -> CommandResult {
     match state.highest_number {
         Some(highest) if number < highest => return Err(too_old(number, highest)),
-        Some(highest) if number == highest => {}
+        Some(highest) if number == highest && state.retry.number == number => {}
         _ => {
             end_active(engine, state);
             state.highest_number = Some(number);
@@ -214,13 +215,13 @@ fn retryable_write(
             };
         }
     }
-    if let Some(failpoint) = engine.failpoints().check_transactional_write() {
-        if let Some(code) = failpoint.fail_before_commit_code {
-            return Err(CommandError::new(
-                Code(code),
-                "Failing write via 'onPrimaryTransactionalWrite' failpoint",
-            ));
-        }
+    if let Some(failpoint) = engine.failpoints().check_transactional_write()
+        && let Some(code) = failpoint.fail_before_commit_code
+    {
+        return Err(CommandError::new(
+            Code(code),
+            "Failing write via 'onPrimaryTransactionalWrite' failpoint",
+        ));
     }
     let mut ctx = Ctx {
         engine,
@@ -231,6 +232,7 @@ fn retryable_write(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -291,10 +293,10 @@ fn transaction_statement(
             "writeConcern is not allowed within a multi-statement transaction",
         ));
     }
-    if let Some(highest) = state.highest_number {
-        if number < highest {
-            return Err(too_old(number, highest));
-        }
+    if let Some(highest) = state.highest_number
+        && number < highest
+    {
+        return Err(too_old(number, highest));
     }
     if envelope.start_transaction {
         start(engine, envelope, state, number)?;
@@ -322,11 +324,17 @@ fn transaction_statement(
                     )),
                 };
             }
+            TxnState::Aborted { number: aborted } if *aborted == number => {
+                return Err(CommandError::new(
+                    Code::NO_SUCH_TRANSACTION,
+                    format!("Transaction with txnNumber {number} has been aborted."),
+                ));
+            }
             _ => return Err(no_such_transaction(number)),
         }
     }
     match name {
-        "commitTransaction" => commit(engine, state),
+        "commitTransaction" => commit(engine, envelope, state),
         "abortTransaction" => {
             end_active(engine, state);
             Ok(Document::new())
@@ -355,12 +363,12 @@ fn start(
     }
     end_active(engine, state);
     state.highest_number = Some(number);
-    state.txn = TxnState::Active(Active {
+    state.txn = TxnState::Active(Box::new(Active {
         number,
         txn: None,
         started: Instant::now(),
         read_concern: envelope.read_concern.clone(),
-    });
+    }));
     Ok(())
 }
 
@@ -391,13 +399,16 @@ fn validate_transaction_read_concern(read_concern: &Document) -> Result<(), Comm
     }
 }
 
-fn commit(engine: &Engine, state: &mut SessionState) -> CommandResult {
+fn commit(engine: &Engine, envelope: &Envelope, state: &mut SessionState) -> CommandResult {
     let TxnState::Active(active) = std::mem::replace(&mut state.txn, TxnState::Idle) else {
         unreachable!("commit runs only on an active transaction");
     };
     let number = active.number;
     let commit_ts = match active.txn {
-        Some(txn) => match engine.commit_txn(txn) {
+        Some(txn) => match engine.commit_txn(
+            txn,
+            Wait::from_write_concern(envelope.write_concern.as_ref()),
+        ) {
             Ok(ts) => ts,
             Err(error) => {
                 state.txn = TxnState::Aborted { number };
@@ -442,6 +453,7 @@ fn statement(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
+        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {

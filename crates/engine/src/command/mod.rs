@@ -120,7 +120,7 @@ fn run_labelled(
     envelope: &Envelope,
 ) -> CommandResult {
     let result = match name {
-        "hello" | "isMaster" | "ismaster" => diag::hello(engine, request),
+        name if diag::handles(name) => diag::run(engine, name, request),
         _ => gate::run(engine, name, request, envelope),
     };
     match result {
@@ -166,7 +166,7 @@ fn run_failing(
             None => gate::error_labels(name, envelope, error.code, false),
         };
         if let Some(extra) = data.error_extra_info {
-            error.extra = extra;
+            error.extra = Box::new(extra);
         }
         return Err(error);
     }
@@ -209,7 +209,6 @@ pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandR
             .set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
         "onPrimaryTransactionalWrite" => {
             let write = failpoint::TransactionalWrite {
-                close_connection: data.get_bool("closeConnection").unwrap_or(true),
                 fail_before_commit_code: data.get_i32("failBeforeCommitExceptionCode").ok(),
             };
             engine.failpoints().set_transactional_write(mode, write);

@@ -15,9 +15,15 @@ pub(super) fn project_all(
             .into_iter()
             .map(|hit| std::sync::Arc::unwrap_or_clone(hit.doc))
             .collect()),
-        Some(_) => Err(CommandError::new(
-            mql::Code::NOT_IMPLEMENTED,
-            "FIXME(projection): find projections land with mql::projection",
-        )),
+        Some(spec) => {
+            let projection = mql::projection::Projection::parse(spec)?;
+            hits.iter()
+                .map(|hit| {
+                    projection
+                        .apply(&hit.doc, Some(&hit.matched))
+                        .map_err(CommandError::from)
+                })
+                .collect()
+        }
     }
 }

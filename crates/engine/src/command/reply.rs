@@ -11,7 +11,7 @@ pub struct CommandError {
     /// `errorLabels`, such as `TransientTransactionError`.
     pub labels: Vec<String>,
     /// Extra reply fields mongod adds for some codes (e.g. `keyPattern`).
-    pub extra: Document,
+    pub extra: Box<Document>,
 }
 
 impl CommandError {
@@ -20,7 +20,7 @@ impl CommandError {
             code,
             message: message.into(),
             labels: Vec::new(),
-            extra: Document::new(),
+            extra: Box::default(),
         }
     }
 }
@@ -55,7 +55,7 @@ pub(crate) fn finish(result: Result<Document, CommandError>) -> Document {
             if !error.labels.is_empty() {
                 body.insert("errorLabels", error.labels.clone());
             }
-            body.extend(error.extra);
+            body.extend(*error.extra);
             body
         }
     }

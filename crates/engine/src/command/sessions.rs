@@ -76,10 +76,10 @@ pub(super) fn end_sessions(ctx: &mut Ctx<'_>, body: &Document, command: &str) ->
 
 pub(super) fn refresh_sessions(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     for lsid in lsids(body, "refreshSessions")? {
-        if let Some(key) = session_key(lsid) {
-            if let Some(session) = ctx.engine.sessions().get(&key) {
-                session.touch();
-            }
+        if let Some(key) = session_key(lsid)
+            && let Some(session) = ctx.engine.sessions().get(&key)
+        {
+            session.touch();
         }
     }
     Ok(Document::new())

@@ -114,16 +114,16 @@ pub fn write_error_entry(
         return Err(error);
     }
     let mut entry = doc! {"index": index as i32, "code": error.code.0, "codeName": error.code.name().into_owned(), "errmsg": error.message};
-    entry.extend(error.extra);
+    entry.extend(*error.extra);
     Ok(entry)
 }
 
 /// The statement id of the `index`th statement of a batch.
 pub fn statement_id(body: &Document, index: usize) -> i32 {
-    if let Ok(ids) = body.get_array("stmtIds") {
-        if let Some(Bson::Int32(id)) = ids.get(index) {
-            return *id;
-        }
+    if let Ok(ids) = body.get_array("stmtIds")
+        && let Some(Bson::Int32(id)) = ids.get(index)
+    {
+        return *id;
     }
     let first = body.get_i32("stmtId").unwrap_or(0);
     first.saturating_add(i32::try_from(index).unwrap_or(i32::MAX))

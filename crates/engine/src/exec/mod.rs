@@ -57,19 +57,19 @@ pub fn find(
                 if !seen.insert(Arc::as_ptr(&record) as usize) {
                     continue;
                 }
-                if let Some(doc) = record.read(view) {
-                    if consider(id, doc, &mut hits) {
-                        break;
-                    }
+                if let Some(doc) = record.read(view)
+                    && consider(id, doc, &mut hits)
+                {
+                    break;
                 }
             }
         }
         Plan::CollectionScan => {
             for (key, record) in coll.records_from(None) {
-                if let Some(doc) = record.read(view) {
-                    if consider(key, doc, &mut hits) {
-                        break;
-                    }
+                if let Some(doc) = record.read(view)
+                    && consider(key, doc, &mut hits)
+                {
+                    break;
                 }
             }
         }

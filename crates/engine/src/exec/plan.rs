@@ -23,7 +23,7 @@ pub enum Plan {
 /// What a filter says about one top-level path.
 enum Predicate {
     Points(Vec<Bson>),
-    Range(Bound<Bson>, Bound<Bson>),
+    Range(Box<(Bound<Bson>, Bound<Bson>)>),
 }
 
 pub fn plan(coll: &Collection, filter: &Document) -> Plan {
@@ -51,7 +51,9 @@ pub fn plan(coll: &Collection, filter: &Document) -> Plan {
                     }
                     (0, ids)
                 }
-                Predicate::Range(low, high) => (1, index.scan_leading(low.as_ref(), high.as_ref())),
+                Predicate::Range(range) => {
+                    (1, index.scan_leading(range.0.as_ref(), range.1.as_ref()))
+                }
             };
             if best.as_ref().is_none_or(|(r, _)| rank < *r) {
                 best = Some((rank, ids));
@@ -144,7 +146,7 @@ fn predicate(value: &Bson) -> Option<Predicate> {
     if matches!(high, Bound::Unbounded) {
         high = type_high;
     }
-    Some(Predicate::Range(low, high))
+    Some(Predicate::Range(Box::new((low, high))))
 }
 
 /// The span of values of `value`'s canonical type: comparison operators

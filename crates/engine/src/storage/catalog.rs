@@ -22,7 +22,7 @@ pub enum Lookup {
     Found(Arc<Collection>),
     Created(Arc<Collection>),
     /// Being created by another, still open, transaction.
-    PendingElsewhere(TxnId),
+    PendingElsewhere,
 }
 
 impl Catalog {
@@ -129,6 +129,6 @@ fn classify(existing: &Arc<Collection>, creator: Option<TxnId>) -> Lookup {
     match existing.visibility() {
         Visibility::Committed => Lookup::Found(existing.clone()),
         Visibility::Pending(owner) if Some(owner) == creator => Lookup::Found(existing.clone()),
-        Visibility::Pending(owner) => Lookup::PendingElsewhere(owner),
+        Visibility::Pending(_) => Lookup::PendingElsewhere,
     }
 }

@@ -15,8 +15,17 @@ use crossbeam_skiplist::SkipMap;
 use parking_lot::{Mutex, RwLock};
 
 use super::index::{Index, IndexSpec};
-use super::key::Key;
+use super::key::{IndexKey, Key};
 use super::record::{Record, TxnId};
+
+/// Why an index could not be built.
+#[derive(Debug)]
+pub enum BuildError {
+    /// A document cannot be indexed (e.g. parallel arrays).
+    Invalid(mql::Error),
+    /// Two documents share this key in a unique index.
+    Duplicate(IndexKey),
+}
 
 /// Who can see a collection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,10 +112,6 @@ impl Collection {
             .map(|entry| (entry.key().clone(), entry.value().clone()))
     }
 
-    pub fn record_count(&self) -> usize {
-        self.records.len()
-    }
-
     /// The secondary indexes (not `_id_`).
     pub fn indexes(&self) -> Vec<Arc<Index>> {
         self.indexes.read().clone()
@@ -127,10 +132,44 @@ impl Collection {
         specs
     }
 
-    /// Runs `build` with the index list locked for writing, so that no writer
-    /// is between setting an intent and adding its index entries.
-    pub fn with_indexes_mut<T>(&self, build: impl FnOnce(&mut Vec<Arc<Index>>) -> T) -> T {
-        build(&mut self.indexes.write())
+    /// Builds `spec` over every version and intent of every record and adds
+    /// it. Runs with the index list locked, so no writer is between its
+    /// intent and its index entries. For a unique index, fails with the
+    /// first key two current documents share.
+    pub fn add_index(&self, spec: IndexSpec) -> Result<(), BuildError> {
+        let mut indexes = self.indexes.write();
+        let index = Arc::new(Index::new(spec));
+        let mut newest_keys: Vec<(IndexKey, Key)> = Vec::new();
+        for (id, record) in self.records_from(None) {
+            let state = record.lock();
+            let docs = state.versions().iter().filter_map(|v| v.doc.clone());
+            for doc in docs.chain(state.intent().and_then(|i| i.doc.clone())) {
+                for key in index.spec.keys(&doc).map_err(BuildError::Invalid)? {
+                    index.insert(key, id.clone());
+                }
+            }
+            if let Some(doc) = state.newest_doc() {
+                let keys = index.spec.keys(&doc).map_err(BuildError::Invalid)?;
+                newest_keys.extend(keys.into_iter().map(|k| (k, id.clone())));
+            }
+        }
+        if index.spec.unique {
+            newest_keys.sort();
+            for pair in newest_keys.windows(2) {
+                if pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1 {
+                    return Err(BuildError::Duplicate(pair[0].0.clone()));
+                }
+            }
+        }
+        indexes.push(index);
+        Ok(())
+    }
+
+    /// Removes the named secondary indexes.
+    pub fn drop_indexes(&self, names: &[String]) {
+        self.indexes
+            .write()
+            .retain(|i| !names.contains(&i.spec.name));
     }
 
     /// The `_id` of a document, as a key (`null` if it has none).

@@ -158,10 +158,10 @@ impl IndexSpec {
     /// The index keys `doc` generates; empty if the document is not indexed
     /// (sparse with every field missing, or outside the partial filter).
     pub fn keys(&self, doc: &Document) -> Result<Vec<IndexKey>, Error> {
-        if let Some(partial) = &self.partial {
-            if !partial.matches(doc) {
-                return Ok(Vec::new());
-            }
+        if let Some(partial) = &self.partial
+            && !partial.matches(doc)
+        {
+            return Ok(Vec::new());
         }
         let mut per_field: Vec<Vec<Bson>> = Vec::with_capacity(self.fields.len());
         let mut present = false;
@@ -272,10 +272,10 @@ fn collect_values(value: &Bson, parts: &[&str], out: &mut Vec<Bson>) -> bool {
         Bson::Document(doc) => collect_from_document(doc, parts, out),
         Bson::Array(items) => {
             let mut present = false;
-            if let Ok(position) = first.parse::<usize>() {
-                if let Some(item) = items.get(position) {
-                    present |= collect_values(item, rest, out);
-                }
+            if let Ok(position) = first.parse::<usize>()
+                && let Some(item) = items.get(position)
+            {
+                present |= collect_values(item, rest, out);
             }
             for item in items {
                 if let Bson::Document(_) = item {
@@ -396,14 +396,6 @@ impl Index {
             }
         }
         ids
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.read().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -71,10 +71,10 @@ impl Record {
 
 impl RecordState {
     pub fn read(&self, view: &View) -> Option<Doc> {
-        if let (Some(intent), Some(txn)) = (&self.intent, view.txn) {
-            if intent.txn == txn {
-                return intent.doc.clone();
-            }
+        if let (Some(intent), Some(txn)) = (&self.intent, view.txn)
+            && intent.txn == txn
+        {
+            return intent.doc.clone();
         }
         self.visible_at(view.snapshot)
     }
@@ -139,12 +139,14 @@ impl RecordState {
         self.prune(horizon);
     }
 
-    /// Installs a version directly (recovery and bulk load): no intent involved.
+    /// Installs a recovered version: it replaces all history (recovery
+    /// keeps no snapshot history), and no intent is involved.
     pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
         assert!(self.intent.is_none(), "install over an open intent");
         if let Some(newest) = self.versions.last() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
+        self.versions.clear();
         self.versions.push(Version { ts, doc });
     }
 
@@ -152,10 +154,10 @@ impl RecordState {
         // Keep the newest version at or below the horizon: a reader at the
         // horizon still needs it. Everything older is unreachable.
         let readable_from = self.versions.iter().rposition(|v| v.ts <= horizon);
-        if let Some(first_kept) = readable_from {
-            if first_kept > 0 {
-                self.versions.drain(..first_kept);
-            }
+        if let Some(first_kept) = readable_from
+            && first_kept > 0
+        {
+            self.versions.drain(..first_kept);
         }
     }
 }

@@ -16,7 +16,6 @@ use parking_lot::{Condvar, Mutex};
 
 use super::write::Txn;
 use crate::clock::{Clock, Ts};
-use crate::storage::record::TxnId;
 
 pub struct TxnManager {
     pub clock: Clock,
@@ -198,6 +197,24 @@ impl TxnManager {
         WaitOutcome::Ended
     }
 
+    /// Runs `f` under the commit lock with a fresh timestamp, which becomes
+    /// visible when `f` returns: catalog changes and their journal records
+    /// are ordered with commits this way.
+    pub fn with_commit_lock<T>(&self, f: impl FnOnce(Ts) -> T) -> T {
+        let _guard = self.commit_lock.lock();
+        let ts = self.clock.tick();
+        let out = f(ts);
+        self.visible.fetch_max(ts.0, Ordering::AcqRel);
+        out
+    }
+
+    /// Reads state that must not move while commits are installed (the
+    /// visible timestamp together with the journal's last record).
+    pub fn quiesced<T>(&self, f: impl FnOnce(Ts) -> T) -> T {
+        let _guard = self.commit_lock.lock();
+        f(self.visible())
+    }
+
     /// Makes `ts` visible: waits out commits in flight (they hold the commit
     /// lock), then moves the clock and the visible timestamp to at least `ts`.
     /// Later commits get higher timestamps, so nothing at or below `ts` is
@@ -211,13 +228,9 @@ impl TxnManager {
         self.visible.fetch_max(ts.0, Ordering::AcqRel);
     }
 
-    /// Installs a recovered version directly (recovery only).
+    /// Sets the clock and the visible timestamp after recovery.
     pub fn recover_to(&self, ts: Ts) {
         self.clock.advance(ts);
         self.visible.fetch_max(ts.0, Ordering::AcqRel);
-    }
-
-    pub fn next_txn_id(&self) -> TxnId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 }

@@ -19,4 +19,4 @@ mod manager;
 mod write;
 
 pub use manager::{TxnManager, WaitOutcome};
-pub use write::{Txn, WriteError, WriteKind};
+pub use write::{DuplicateKey, Txn, WriteError, WriteKind};

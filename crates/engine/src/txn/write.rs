@@ -27,17 +27,21 @@ pub enum WriteKind {
     Delete,
 }
 
+/// Which unique key a write collided on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateKey {
+    pub index: String,
+    pub key_pattern: Document,
+    pub key_value: Document,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteError {
     /// Another transaction holds the record or key (`holder`), or it changed
     /// after this transaction's snapshot (`holder: None`).
     Conflict { holder: Option<TxnId> },
     /// E11000.
-    DuplicateKey {
-        index: String,
-        key_pattern: Document,
-        key_value: Document,
-    },
+    DuplicateKey(Box<DuplicateKey>),
     /// The document cannot be indexed (e.g. parallel arrays).
     Invalid(Error),
 }
@@ -162,11 +166,11 @@ impl Txn {
                 }
             }
             if kind == WriteKind::Insert && state.read(&self.view()).is_some() {
-                return Err(WriteError::DuplicateKey {
+                return Err(WriteError::DuplicateKey(Box::new(DuplicateKey {
                     index: "_id_".to_owned(),
                     key_pattern: doc! {"_id": 1},
                     key_value: doc! {"_id": key.0.clone()},
-                });
+                })));
             }
             state.set_intent(self.id, new.clone());
         }
@@ -257,11 +261,11 @@ impl Txn {
                 }
             };
             if duplicate {
-                return Err(WriteError::DuplicateKey {
+                return Err(WriteError::DuplicateKey(Box::new(DuplicateKey {
                     index: index.spec.name.clone(),
                     key_pattern: index.spec.key.clone(),
                     key_value: index.spec.key_value(key),
-                });
+                })));
             }
         }
         Ok(())

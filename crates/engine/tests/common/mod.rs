@@ -11,6 +11,7 @@ pub fn engine() -> Engine {
         enable_test_commands: true,
         ..EngineOptions::default()
     })
+    .expect("in-memory engines always open")
 }
 
 /// Runs a command and returns the raw reply.

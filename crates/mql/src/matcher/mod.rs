@@ -12,8 +12,11 @@
 //! `$elemMatch` and the update operator `$pull` take it.
 //!
 //! Not here: `$expr` (the expression language is its own module), `$where`,
-//! `$text`, geospatial operators and collations; they are refused as unknown.
+//! `$text`, `$jsonSchema`, geospatial operators and collations; they are
+//! refused as unknown operators.
 
+mod bits;
+mod operand;
 mod parse;
 mod pred;
 mod regex;
@@ -25,12 +28,28 @@ mod tests;
 use bson::{Bson, Document};
 
 use crate::{Result, order};
-use pred::Op;
+use pred::{Op, Pred};
 use tree::Node;
 
 pub use parse::FILTER_DEPTH_MAX;
+pub(crate) use pred::type_name;
 
 /// A parsed query filter.
+///
+/// ```
+/// use bson::doc;
+/// use mql::matcher::Filter;
+///
+/// let filter = Filter::parse(&doc! {"tags": "red", "qty": {"$gt": 5}})?;
+/// assert!(filter.matches(&doc! {"tags": ["blank", "red"], "qty": 8}));
+/// assert!(!filter.matches(&doc! {"tags": "red", "qty": "8"}));
+///
+/// // The positional `$` refers to the element that matched.
+/// let grades = Filter::parse(&doc! {"grades": {"$gte": 85}})?;
+/// let matched = grades.matches_at(&doc! {"grades": [80, 85, 90]});
+/// assert_eq!(matched.and_then(|m| m.array_index), Some(1));
+/// # Ok::<(), mql::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Filter {
     root: Root,
@@ -89,6 +108,17 @@ impl Filter {
         }
     }
 
+    /// Whether some condition of the filter is on a path whose first part is
+    /// `field` (looking through logical operators), as mongod requires of a
+    /// positional projection's field.
+    pub fn filters_on_field(&self, field: &str) -> bool {
+        match &self.root {
+            Root::Document(node) => node.filters_on_field(field),
+            _ => false,
+        }
+    }
+
+    /// Tests a document.
     pub fn matches(&self, doc: &Document) -> bool {
         self.matches_at(doc).is_some()
     }
@@ -108,5 +138,31 @@ impl Filter {
                 .matches_element(&Bson::Document(doc.clone()))
                 .then(Match::default),
         }
+    }
+}
+
+/// An `$elemMatch` condition on its own, as a find projection uses it to pick
+/// the first matching element of an array.
+#[derive(Debug, Clone)]
+pub(crate) struct ElemMatch {
+    pred: Pred,
+}
+
+impl ElemMatch {
+    /// Parses the argument of `$elemMatch` (which must be a document).
+    pub(crate) fn parse(condition: &Bson) -> Result<ElemMatch> {
+        Ok(ElemMatch {
+            pred: parse::elem_match(condition, 1)?,
+        })
+    }
+
+    /// The position of the first element of `value` that matches, if `value`
+    /// is an array and one does.
+    pub(crate) fn first_match(&self, value: &Bson) -> Option<usize> {
+        let mut position = None;
+        self.pred
+            .test(Some(value), &mut position)
+            .then_some(position)
+            .flatten()
     }
 }

@@ -1,20 +1,22 @@
 //! Parsing filter documents into [`Node`] trees, with mongod's errors.
 //!
 //! A field's value is an operator document when its first key starts with
-//! `$` (and is not a DBRef's `$ref`/`$id`/`$db`); otherwise it is a literal
+//! `$` and it is not a DBRef (`$ref` with `$id`); otherwise it is a literal
 //! for equality (a regex literal is a `$regex`). Every nesting of logical
 //! operators, operator documents, `$not` and `$elemMatch` counts one level
 //! towards [`FILTER_DEPTH_MAX`], which also bounds evaluation's recursion.
+//! The operands of single operators are read in [`super::operand`].
 //!
-//! `$expr`, `$where`, `$text` and geo operators are not parsed here; they are
-//! refused as unknown operators.
+//! `$expr`, `$where`, `$text`, `$jsonSchema` and geo operators are not
+//! parsed here; they are refused as unknown operators.
 
 use bson::{Bson, Document};
 
-use super::pred::{Cmp, InSet, Op, Pred, TypeSet};
+use super::bits::Bits;
+use super::operand::{self, comparison};
+use super::pred::{Cmp, Op, Pred};
 use super::regex::Pattern;
 use super::tree::Node;
-use crate::order::Number;
 use crate::path::FieldPath;
 use crate::{Error, Result};
 
@@ -22,7 +24,25 @@ use crate::{Error, Result};
 /// parsing and matching recursion far from the end of the stack.
 pub const FILTER_DEPTH_MAX: usize = 100;
 
-/// Parses a filter document (the top level, or an `$and` entry, or an
+/// Operators that stand where a field name would; a document starting with
+/// one is a filter, never a list of operators on a value.
+const PATHLESS_OPERATORS: [&str; 13] = [
+    "$and",
+    "$or",
+    "$nor",
+    "$comment",
+    "$where",
+    "$expr",
+    "$text",
+    "$jsonSchema",
+    "$alwaysTrue",
+    "$alwaysFalse",
+    "$ref",
+    "$id",
+    "$db",
+];
+
+/// Parses a filter document (the top level, an `$and` entry, or an
 /// `$elemMatch` over documents).
 pub(super) fn document(filter: &Document, depth: usize) -> Result<Node> {
     check_depth(depth)?;
@@ -33,6 +53,13 @@ pub(super) fn document(filter: &Document, depth: usize) -> Result<Node> {
             "$or" => children.push(Node::Or(list(key, value, depth)?)),
             "$nor" => children.push(Node::Nor(list(key, value, depth)?)),
             "$comment" => {}
+            "$alwaysTrue" => children.push(always(key, value, Node::True)?),
+            "$alwaysFalse" => children.push(always(key, value, Node::Not(Box::new(Node::True)))?),
+            // mongod reads these as equalities on a DBRef's fields.
+            "$ref" | "$id" | "$db" => children.push(Node::Leaf {
+                path: FieldPath::new(key),
+                pred: comparison(key, Cmp::Eq, value)?,
+            }),
             _ if key.starts_with('$') => {
                 return Err(Error::bad_value(format!(
                     "unknown top level operator: {key}"
@@ -47,20 +74,32 @@ pub(super) fn document(filter: &Document, depth: usize) -> Result<Node> {
 /// Parses operators that apply to one value, as `$elemMatch` and `$pull` use
 /// them.
 pub(super) fn value_operators(condition: &Document, depth: usize) -> Result<Vec<Op>> {
-    operators(condition, depth)
+    operators("", condition, depth)
 }
 
 /// Whether `$elemMatch` (or `$pull`) reads this document as operators on the
 /// elements themselves rather than as a filter over embedded documents.
 pub(super) fn is_value_condition(condition: &Document) -> bool {
-    let logical = [
-        "$and", "$or", "$nor", "$where", "$expr", "$text", "$comment",
-    ];
-    is_operator_document(condition)
-        && condition
-            .keys()
-            .next()
-            .is_some_and(|first| !logical.contains(&first.as_str()))
+    let mentions_dbref = ["$ref", "$id", "$db"]
+        .iter()
+        .any(|key| condition.contains_key(key));
+    let starts_with_operator = condition.keys().next().is_some_and(|first| {
+        first.starts_with('$') && !PATHLESS_OPERATORS.contains(&first.as_str())
+    });
+    starts_with_operator && !mentions_dbref
+}
+
+/// Parses the argument of `$elemMatch` (value or document form).
+pub(super) fn elem_match(arg: &Bson, depth: usize) -> Result<Pred> {
+    let Bson::Document(condition) = arg else {
+        return Err(Error::bad_value("$elemMatch needs an Object"));
+    };
+    if is_value_condition(condition) {
+        Ok(Pred::ElemMatchValue(operators("", condition, depth + 1)?))
+    } else {
+        let filter = document(condition, depth + 1)?;
+        Ok(Pred::ElemMatchObject(Box::new(filter)))
+    }
 }
 
 fn check_depth(depth: usize) -> Result<()> {
@@ -98,17 +137,30 @@ fn list(name: &str, value: &Bson, depth: usize) -> Result<Vec<Node>> {
         .collect()
 }
 
-fn is_operator_document(doc: &Document) -> bool {
-    doc.keys().next().is_some_and(|first| {
-        first.starts_with('$') && !matches!(first.as_str(), "$ref" | "$id" | "$db")
-    })
+/// `$alwaysTrue: 1` and `$alwaysFalse: 1`.
+fn always(name: &str, value: &Bson, node: Node) -> Result<Node> {
+    match operand::integer(value) {
+        Some(1) => Ok(node),
+        _ => Err(Error::failed_to_parse(format!(
+            "{name} must be an integer value of 1"
+        ))),
+    }
+}
+
+/// Whether a field's value is a document of operators rather than a literal.
+pub(super) fn is_operator_document(doc: &Document) -> bool {
+    let is_dbref = doc.contains_key("$ref") && doc.contains_key("$id");
+    doc.keys()
+        .next()
+        .is_some_and(|first| first.starts_with('$'))
+        && !is_dbref
 }
 
 fn field(key: &str, value: &Bson, depth: usize, out: &mut Vec<Node>) -> Result<()> {
     let path = FieldPath::new(key);
     match value {
         Bson::Document(ops) if is_operator_document(ops) => {
-            for op in operators(ops, depth + 1)? {
+            for op in operators(key, ops, depth + 1)? {
                 out.push(bind(&path, op));
             }
         }
@@ -121,7 +173,7 @@ fn field(key: &str, value: &Bson, depth: usize, out: &mut Vec<Node>) -> Result<(
         }
         _ => out.push(Node::Leaf {
             path,
-            pred: comparison(Cmp::Eq, value)?,
+            pred: comparison(key, Cmp::Eq, value)?,
         }),
     }
     Ok(())
@@ -140,253 +192,93 @@ fn bind(path: &FieldPath, op: Op) -> Node {
     }
 }
 
-fn operators(doc: &Document, depth: usize) -> Result<Vec<Op>> {
+/// Parses a document of operators on the field `name` (empty inside
+/// `$elemMatch`); `name` only appears in error messages.
+fn operators(name: &str, doc: &Document, depth: usize) -> Result<Vec<Op>> {
     check_depth(depth)?;
-    let mut regex = regex_operator(doc)?;
+    let mut regex = operand::regex(doc)?;
     let mut ops = Vec::with_capacity(doc.len());
-    for (name, arg) in doc {
+    for (operator, arg) in doc {
         let pred = |pred: Pred| Op::Pred(pred);
         let negated = |pred: Pred| Op::Not(vec![Op::Pred(pred)]);
-        match name.as_str() {
-            "$eq" => ops.push(pred(comparison(Cmp::Eq, arg)?)),
-            "$ne" => ops.push(negated(comparison(Cmp::Eq, arg)?)),
-            "$lt" => ops.push(pred(comparison(Cmp::Lt, arg)?)),
-            "$lte" => ops.push(pred(comparison(Cmp::Lte, arg)?)),
-            "$gt" => ops.push(pred(comparison(Cmp::Gt, arg)?)),
-            "$gte" => ops.push(pred(comparison(Cmp::Gte, arg)?)),
-            "$in" => ops.push(pred(in_set(name, arg)?)),
-            "$nin" => ops.push(negated(in_set(name, arg)?)),
-            "$exists" if truthy(arg) => ops.push(pred(Pred::Exists)),
+        match operator.as_str() {
+            "$eq" => ops.push(pred(comparison(name, Cmp::Eq, arg)?)),
+            "$ne" if matches!(arg, Bson::RegularExpression(_)) => {
+                return Err(Error::bad_value("Can't have regex as arg to $ne."));
+            }
+            "$ne" => ops.push(negated(comparison(name, Cmp::Eq, arg)?)),
+            "$lt" => ops.push(pred(comparison(name, Cmp::Lt, arg)?)),
+            "$lte" => ops.push(pred(comparison(name, Cmp::Lte, arg)?)),
+            "$gt" => ops.push(pred(comparison(name, Cmp::Gt, arg)?)),
+            "$gte" => ops.push(pred(comparison(name, Cmp::Gte, arg)?)),
+            "$in" => ops.push(pred(operand::in_set(operator, arg)?)),
+            "$nin" => ops.push(negated(operand::in_set(operator, arg)?)),
+            "$exists" if operand::truthy(arg) => ops.push(pred(Pred::Exists)),
             "$exists" => ops.push(negated(Pred::Exists)),
-            "$type" => ops.push(pred(Pred::Type(type_set(arg)?))),
-            "$all" => ops.extend(all(arg, depth)?.into_iter().map(pred)),
+            "$type" => ops.push(pred(Pred::Type(operand::type_set(name, arg)?))),
+            "$all" => ops.extend(all(name, arg, depth)?.into_iter().map(pred)),
             "$elemMatch" => ops.push(pred(elem_match(arg, depth)?)),
-            "$size" => ops.push(pred(Pred::Size(size(arg)?))),
-            "$mod" => ops.push(pred(modulo(arg)?)),
+            "$size" => ops.push(pred(Pred::Size(operand::size(arg)?))),
+            "$mod" => ops.push(pred(operand::modulo(arg)?)),
             "$regex" => ops.extend(regex.take().map(|p| pred(Pred::Regex(p)))),
             "$options" => {}
-            "$not" => ops.push(Op::Not(not(arg, depth)?)),
-            _ => return Err(Error::bad_value(format!("unknown operator: {name}"))),
+            "$not" => ops.push(Op::Not(not(name, arg, depth)?)),
+            "$where" => return Err(Error::bad_value("$where cannot be applied to a field")),
+            _ => match Bits::parse(operator, name, arg)? {
+                Some(bits) => ops.push(pred(Pred::Bits(bits))),
+                None => {
+                    return Err(Error::bad_value(format!("unknown operator: {operator}")));
+                }
+            },
         }
     }
     Ok(ops)
 }
 
-fn comparison(cmp: Cmp, arg: &Bson) -> Result<Pred> {
-    if matches!(arg, Bson::Undefined) {
-        return Err(Error::bad_value("cannot compare to undefined"));
-    }
-    Ok(Pred::Compare(cmp, arg.clone()))
-}
-
-/// Reads `$regex` with its `$options`, wherever they sit in the document.
-fn regex_operator(doc: &Document) -> Result<Option<Pattern>> {
-    let options = match doc.get("$options") {
-        None => None,
-        Some(Bson::String(options)) => Some(options.as_str()),
-        Some(_) => return Err(Error::bad_value("$options has to be a string")),
-    };
-    match (doc.get("$regex"), options) {
-        (None, None) => Ok(None),
-        (None, Some(_)) => Err(Error::bad_value("$options needs a $regex")),
-        (Some(Bson::String(source)), options) => {
-            Pattern::new(source, options.unwrap_or("")).map(Some)
-        }
-        (Some(Bson::RegularExpression(regex)), options) => {
-            let own = regex.options.as_str();
-            if !own.is_empty() && options.is_some() {
-                return Err(Error::bad_value("options set in both $regex and $options"));
-            }
-            Pattern::new(regex.pattern.as_str(), options.unwrap_or(own)).map(Some)
-        }
-        (Some(_), _) => Err(Error::bad_value("$regex has to be a string")),
-    }
-}
-
-fn in_set(name: &str, arg: &Bson) -> Result<Pred> {
-    let Bson::Array(items) = arg else {
-        return Err(Error::bad_value(format!("{name} needs an array")));
-    };
-    let mut values = Vec::with_capacity(items.len());
-    let mut patterns = Vec::new();
-    for item in items {
-        match item {
-            Bson::RegularExpression(regex) => {
-                patterns.push(Pattern::new(
-                    regex.pattern.as_str(),
-                    regex.options.as_str(),
-                )?);
-            }
-            Bson::Document(doc) if is_operator_document(doc) => {
-                return Err(Error::bad_value("cannot nest $ under $in"));
-            }
-            Bson::Undefined => {
-                return Err(Error::bad_value(
-                    "InMatchExpression equality cannot be undefined",
-                ));
-            }
-            _ => values.push(item.clone()),
-        }
-    }
-    Ok(Pred::In(InSet::new(values, patterns)))
-}
-
-/// mongod's truthiness of an operand (`$exists: 0` is false).
-fn truthy(arg: &Bson) -> bool {
-    match arg {
-        Bson::Boolean(b) => *b,
-        Bson::Null | Bson::Undefined => false,
-        _ => Number::of(arg).is_none_or(|n| n.as_f64() != 0.0),
-    }
-}
-
-fn type_set(arg: &Bson) -> Result<TypeSet> {
-    let mut types = TypeSet::default();
-    match arg {
-        Bson::Array(items) => {
-            for item in items {
-                add_type(&mut types, item)?;
-            }
-        }
-        _ => add_type(&mut types, arg)?,
-    }
-    Ok(types)
-}
-
-fn add_type(types: &mut TypeSet, arg: &Bson) -> Result<()> {
-    if let Bson::String(alias) = arg {
-        return match types.insert_alias(alias) {
-            true => Ok(()),
-            false => Err(Error::bad_value(format!(
-                "Unknown type name alias: {alias}"
-            ))),
-        };
-    }
-    let Some(number) = Number::of(arg) else {
-        return Err(Error::type_mismatch(
-            "type must be represented as a number or a string",
-        ));
-    };
-    let invalid = || Error::bad_value(format!("Invalid numerical type code: {arg}"));
-    let code = whole_number(number).ok_or_else(invalid)?;
-    match types.insert_code(code) {
-        true => Ok(()),
-        false => Err(invalid()),
-    }
-}
-
-/// The value as an integer, if it is one exactly.
-fn whole_number(number: Number) -> Option<i64> {
-    match number {
-        Number::Int(i) => Some(i),
-        Number::Double(d) if d.fract() == 0.0 && d.abs() < 9.0e18 => Some(d as i64),
-        Number::Double(_) => None,
-    }
-}
-
-fn all(arg: &Bson, depth: usize) -> Result<Vec<Pred>> {
+fn all(name: &str, arg: &Bson, depth: usize) -> Result<Vec<Pred>> {
     let Bson::Array(items) = arg else {
         return Err(Error::bad_value("$all needs an array"));
     };
     let Some(first) = items.first() else {
         return Ok(vec![Pred::Never]);
     };
-    let inconsistent = || Error::bad_value("$all/$elemMatch has to be consistent");
-    let elem_match_of = |item: &Bson| match item {
-        Bson::Document(doc) if doc.keys().next().is_some_and(|k| k == "$elemMatch") => {
-            doc.get("$elemMatch").cloned()
-        }
+    let first_key = |item: &Bson| match item {
+        Bson::Document(doc) => doc.keys().next().cloned(),
         _ => None,
     };
-    if elem_match_of(first).is_some() {
+    if first_key(first).as_deref() == Some("$elemMatch") {
         return items
             .iter()
-            .map(|item| match elem_match_of(item) {
-                Some(inner) => elem_match(&inner, depth),
-                None => Err(inconsistent()),
+            .map(|item| match item {
+                Bson::Document(doc) if first_key(item).as_deref() == Some("$elemMatch") => {
+                    elem_match(doc.get("$elemMatch").unwrap_or(&Bson::Null), depth)
+                }
+                _ => Err(Error::bad_value("$all/$elemMatch has to be consistent")),
             })
             .collect();
     }
     items
         .iter()
         .map(|item| match item {
-            _ if elem_match_of(item).is_some() => Err(inconsistent()),
-            Bson::Document(doc) if is_operator_document(doc) => {
+            _ if first_key(item).is_some_and(|key| operand::is_field_operator(&key)) => {
                 Err(Error::bad_value("no $ expressions in $all"))
             }
             Bson::RegularExpression(regex) => {
                 Pattern::new(regex.pattern.as_str(), regex.options.as_str()).map(Pred::Regex)
             }
-            _ => comparison(Cmp::Eq, item),
+            _ => comparison(name, Cmp::Eq, item),
         })
         .collect()
 }
 
-fn elem_match(arg: &Bson, depth: usize) -> Result<Pred> {
-    let Bson::Document(condition) = arg else {
-        return Err(Error::bad_value("$elemMatch needs an Object"));
-    };
-    if is_value_condition(condition) {
-        Ok(Pred::ElemMatchValue(operators(condition, depth + 1)?))
-    } else {
-        Ok(Pred::ElemMatchObject(Box::new(document(
-            condition,
-            depth + 1,
-        )?)))
-    }
-}
-
-fn size(arg: &Bson) -> Result<usize> {
-    let Some(number) = Number::of(arg) else {
-        return Err(Error::bad_value("$size needs a number"));
-    };
-    let whole =
-        whole_number(number).ok_or_else(|| Error::bad_value("$size must be a whole number"))?;
-    if whole < 0 {
-        return Err(Error::bad_value("$size may not be negative"));
-    }
-    usize::try_from(whole).map_err(|_| Error::bad_value("$size must be a whole number"))
-}
-
-fn modulo(arg: &Bson) -> Result<Pred> {
-    let Bson::Array(items) = arg else {
-        return Err(Error::bad_value("malformed mod, needs to be an array"));
-    };
-    let (divisor, remainder) = match items.as_slice() {
-        [divisor, remainder] => (divisor, remainder),
-        [] | [_] => return Err(Error::bad_value("malformed mod, not enough elements")),
-        _ => return Err(Error::bad_value("malformed mod, too many elements")),
-    };
-    let divisor = mod_operand(divisor, "divisor")?;
-    let remainder = mod_operand(remainder, "remainder")?;
-    if divisor == 0 {
-        return Err(Error::bad_value("divisor cannot be 0"));
-    }
-    Ok(Pred::Mod { divisor, remainder })
-}
-
-/// A `$mod` operand truncated towards zero, as mongod takes it.
-fn mod_operand(value: &Bson, role: &str) -> Result<i64> {
-    match Number::of(value) {
-        None => Err(Error::bad_value(format!(
-            "malformed mod, {role} not a number"
-        ))),
-        Some(Number::Int(i)) => Ok(i),
-        Some(Number::Double(d)) if d.is_finite() => Ok(d as i64),
-        Some(Number::Double(_)) => Err(Error::bad_value(format!(
-            "malformed mod, {role} value is invalid"
-        ))),
-    }
-}
-
-fn not(arg: &Bson, depth: usize) -> Result<Vec<Op>> {
+fn not(name: &str, arg: &Bson, depth: usize) -> Result<Vec<Op>> {
     match arg {
         Bson::RegularExpression(regex) => {
             let pattern = Pattern::new(regex.pattern.as_str(), regex.options.as_str())?;
             Ok(vec![Op::Pred(Pred::Regex(pattern))])
         }
         Bson::Document(doc) if doc.is_empty() => Err(Error::bad_value("$not cannot be empty")),
-        Bson::Document(doc) => operators(doc, depth + 1),
+        Bson::Document(doc) => operators(name, doc, depth + 1),
         _ => Err(Error::bad_value("$not needs a regex or a document")),
     }
 }

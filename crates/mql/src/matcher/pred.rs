@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
+use super::bits::Bits;
 use super::regex::Pattern;
 use super::tree::Node;
 use crate::order::{self, canonical_type, decimal_to_f64};
@@ -35,6 +36,8 @@ pub(super) enum Pred {
     ElemMatchValue(Vec<Op>),
     /// `$elemMatch` over documents: some element matches the filter.
     ElemMatchObject(Box<Node>),
+    /// `$bitsAllSet` and its siblings.
+    Bits(Bits),
     /// `$all: []` matches nothing.
     Never,
 }
@@ -149,6 +152,33 @@ impl TypeSet {
     }
 }
 
+/// mongod's name of a value's BSON type, as it prints it in messages.
+pub(crate) fn type_name(value: &Bson) -> &'static str {
+    match value {
+        Bson::Double(_) => "double",
+        Bson::String(_) => "string",
+        Bson::Document(_) => "object",
+        Bson::Array(_) => "array",
+        Bson::Binary(_) => "binData",
+        Bson::Undefined => "undefined",
+        Bson::ObjectId(_) => "objectId",
+        Bson::Boolean(_) => "bool",
+        Bson::DateTime(_) => "date",
+        Bson::Null => "null",
+        Bson::RegularExpression(_) => "regex",
+        Bson::DbPointer(_) => "dbPointer",
+        Bson::JavaScriptCode(_) => "javascript",
+        Bson::Symbol(_) => "symbol",
+        Bson::JavaScriptCodeWithScope(_) => "javascriptWithScope",
+        Bson::Int32(_) => "int",
+        Bson::Timestamp(_) => "timestamp",
+        Bson::Int64(_) => "long",
+        Bson::Decimal128(_) => "decimal",
+        Bson::MinKey => "minKey",
+        Bson::MaxKey => "maxKey",
+    }
+}
+
 fn type_bit(value: &Bson) -> u32 {
     match value {
         Bson::Double(_) => 1,
@@ -199,6 +229,7 @@ impl Pred {
             Pred::Size(size) => matches!(value, Some(Bson::Array(items)) if items.len() == *size),
             Pred::ElemMatchValue(ops) => elements(value, at, |item| all_hold(ops, item)),
             Pred::ElemMatchObject(node) => elements(value, at, |item| object_matches(node, item)),
+            Pred::Bits(bits) => value.is_some_and(|v| bits.matches(v)),
             Pred::Never => false,
         }
     }

@@ -76,10 +76,9 @@ impl Pattern {
     }
 }
 
+/// Whether two option strings hold the same flags, in any order.
 fn same_flags(a: &str, b: &str) -> bool {
-    let mut a: Vec<char> = a.chars().collect();
-    let mut b: Vec<char> = b.chars().collect();
-    a.sort_unstable();
-    b.sort_unstable();
-    a == b
+    a.len() == b.len()
+        && a.chars().all(|flag| b.contains(flag))
+        && b.chars().all(|flag| a.contains(flag))
 }

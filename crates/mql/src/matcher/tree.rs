@@ -41,6 +41,20 @@ impl Node {
             Node::Leaf { path, pred } => leaf_matches(path, pred, doc, key),
         }
     }
+
+    pub(super) fn filters_on_field(&self, field: &str) -> bool {
+        match self {
+            Node::True => false,
+            Node::And(children) | Node::Or(children) | Node::Nor(children) => {
+                children.iter().any(|child| child.filters_on_field(field))
+            }
+            Node::Not(child) => child.filters_on_field(field),
+            Node::Leaf { path, .. } => path
+                .parts()
+                .first()
+                .is_some_and(|part| part.name() == field),
+        }
+    }
 }
 
 fn leaf_matches(path: &FieldPath, pred: &Pred, doc: &Document, key: &mut Option<usize>) -> bool {

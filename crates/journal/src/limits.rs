@@ -1,0 +1,36 @@
+//! The journal's limits and defaults, each with the reason for its value.
+//!
+//! Only constants live here; the checks that use them sit next to the code
+//! that reads or writes the bytes.
+
+use std::time::Duration;
+
+/// Largest payload one record may carry: 64 MiB. A commit record holds a
+/// transaction's writes; MongoDB caps one document at 16 MiB and a
+/// transaction's oplog entry at the same, so four full-size documents fit with
+/// room for the engine's framing. The cap also bounds the memory recovery
+/// allocates for one record when it reads a length field from disk.
+pub const RECORD_PAYLOAD_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Default size at which a log segment is closed and a new one begun: 64 MiB.
+/// Large enough that rotation (a file create plus a directory fsync) is rare,
+/// small enough that a checkpoint frees space in useful steps and recovery
+/// can read a whole segment into memory.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
+
+/// Default interval of the background flusher: 100 ms. Writes that never wait
+/// for durability (`j: false`) are on disk within this bound, mirroring
+/// mongod's default `commitIntervalMs` of 100.
+pub const SYNC_INTERVAL_DEFAULT: Duration = Duration::from_millis(100);
+
+/// Most flush rounds one group-commit leader runs before handing leadership
+/// on: 8. Extra rounds save a thread wake-up between syncs while followers
+/// wait, but each delays the leader's own caller by one sync, so it is bounded.
+pub const LEADER_ROUNDS_MAX: u32 = 8;
+
+/// Smallest segment size an [`crate::Options`] may ask for: a header plus one
+/// empty record, so that every segment can hold at least one record.
+pub const SEGMENT_BYTES_MIN: u64 = 64;
+
+// A record's length field is a u32; the cap must fit in it.
+const _: () = assert!(RECORD_PAYLOAD_BYTES_MAX < u32::MAX as usize);

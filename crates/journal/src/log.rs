@@ -1,0 +1,402 @@
+//! The write-ahead log's live half: appending records, group commit, segment
+//! rotation, and poisoning.
+//!
+//! Three locks, always taken in this order and never held across each other
+//! except as noted:
+//! - `appender` (short): assigns the next LSN, frames the record into the
+//!   pending buffer, and decides rotation. Appends never wait for I/O.
+//! - `group` (short): the group-commit flag saying a leader is flushing, and
+//!   the count of sleeping followers. Waiters that find a leader sleep on
+//!   `group_cv`; the first waiter that finds none becomes leader, takes *all*
+//!   pending records, writes them and issues one `fdatasync` for the lot.
+//!   Committers that arrive during that sync form the next batch, so the
+//!   batch size grows with concurrency. The leader flushes that next batch
+//!   itself while followers wait (a few rounds at most), waking them after
+//!   each sync, so no thread wake-up sits between two syncs.
+//! - `writer` (long, leader only): the open segment file, held across write
+//!   and sync. Appenders never touch it, so appends proceed during a sync.
+//!
+//! Invariants: `durable` only grows, and is set to an LSN only after every
+//! record up to it was written and synced; after any failed write or sync
+//! `poisoned` is set and stays set, and no LSN is reported durable after that.
+//!
+//! Deliberately not here: reading the log (that is recovery's job) and any
+//! bound on the pending buffer (the background flusher drains it every
+//! interval; the engine's own admission limits bound the rate).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::mem;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::dir::DataDir;
+use crate::error::{Error, Result, io_err};
+use crate::faults::Faults;
+use crate::format::{
+    Lsn, SEGMENT_HEADER_LEN, encode_record, record_len, segment_header, segment_name,
+};
+use crate::limits::{LEADER_ROUNDS_MAX, RECORD_PAYLOAD_BYTES_MAX};
+
+/// A segment as the appender sees it: its first LSN and its length in bytes,
+/// counting records still pending in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub first: Lsn,
+    pub len: u64,
+}
+
+/// The last segment, opened for appending, as recovery leaves it.
+#[derive(Debug)]
+pub struct OpenTail {
+    pub file: File,
+    pub path: PathBuf,
+    /// Valid length of the file; appends continue here.
+    pub len: u64,
+}
+
+/// The live log.
+#[derive(Debug)]
+pub struct Log {
+    dir: DataDir,
+    segment_bytes_max: u64,
+    faults: Option<Arc<Faults>>,
+    appender: Mutex<Appender>,
+    group: Mutex<Group>,
+    group_cv: Condvar,
+    writer: Mutex<Writer>,
+    durable: AtomicU64,
+    poisoned: AtomicBool,
+    /// Successful `fdatasync`s of segments, for monitoring.
+    syncs: AtomicU64,
+}
+
+/// Group-commit state, under the `group` lock.
+#[derive(Debug)]
+struct Group {
+    /// A leader is flushing; others wait on `group_cv`.
+    flushing: bool,
+    /// Followers asleep on `group_cv`.
+    waiting: usize,
+}
+
+#[derive(Debug)]
+struct Appender {
+    next_lsn: Lsn,
+    pending: Vec<Chunk>,
+    /// Every segment on disk or pending, oldest first; never empty.
+    segments: Vec<SegmentInfo>,
+}
+
+/// Framed records bound for one segment.
+#[derive(Debug)]
+struct Chunk {
+    segment: Lsn,
+    last: Lsn,
+    bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    segment: Lsn,
+    file: File,
+    path: PathBuf,
+    written: u64,
+    synced: u64,
+}
+
+impl Log {
+    /// Starts the log after recovery. `segments` lists the segments on disk,
+    /// oldest first, the last being `tail`; `next_lsn` is the LSN the next
+    /// append receives, and everything before it is already durable.
+    pub fn start(
+        dir: DataDir,
+        segments: Vec<SegmentInfo>,
+        tail: OpenTail,
+        next_lsn: Lsn,
+        segment_bytes_max: u64,
+        faults: Option<Arc<Faults>>,
+    ) -> Self {
+        let last = segments.last().copied();
+        assert_eq!(
+            last.map(|s| s.len),
+            Some(tail.len),
+            "tail segment length disagrees"
+        );
+        let segment = last.map_or(next_lsn, |s| s.first);
+        let writer = Writer {
+            segment,
+            file: tail.file,
+            path: tail.path,
+            written: tail.len,
+            synced: tail.len,
+        };
+        Self {
+            dir,
+            segment_bytes_max,
+            faults,
+            appender: Mutex::new(Appender {
+                next_lsn,
+                pending: Vec::new(),
+                segments,
+            }),
+            group: Mutex::new(Group {
+                flushing: false,
+                waiting: 0,
+            }),
+            group_cv: Condvar::new(),
+            writer: Mutex::new(writer),
+            durable: AtomicU64::new(next_lsn.0 - 1),
+            poisoned: AtomicBool::new(false),
+            syncs: AtomicU64::new(0),
+        }
+    }
+
+    pub fn dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// The newest LSN handed out by `append` (`Lsn(0)` if none ever was).
+    pub fn last_appended(&self) -> Lsn {
+        Lsn(self.appender.lock().next_lsn.0 - 1)
+    }
+
+    /// How many times a segment was synced since open.
+    pub fn sync_count(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+
+    /// The newest LSN known to be on stable storage.
+    pub fn durable(&self) -> Lsn {
+        Lsn(self.durable.load(Ordering::Acquire))
+    }
+
+    /// Frames `payload` as the next record and buffers it; no I/O.
+    pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
+        if payload.len() > RECORD_PAYLOAD_BYTES_MAX {
+            return Err(Error::RecordTooLarge {
+                len: payload.len(),
+                max: RECORD_PAYLOAD_BYTES_MAX,
+            });
+        }
+        let mut a = self.appender.lock();
+        // Checked under the lock so no append slips in after a leader that
+        // failed has set the flag and begun refusing.
+        if self.is_poisoned() {
+            return Err(Error::Poisoned);
+        }
+        let lsn = a.next_lsn;
+        let frame_len = record_len(payload.len());
+        let header_len = SEGMENT_HEADER_LEN as u64;
+        let current = *a.segments.last().expect("the log always has a segment");
+        if current.len > header_len && current.len + frame_len > self.segment_bytes_max {
+            a.segments.push(SegmentInfo {
+                first: lsn,
+                len: header_len,
+            });
+        }
+        let segment = a.segments.last_mut().expect("the log always has a segment");
+        segment.len += frame_len;
+        let segment_first = segment.first;
+        let chunk = match a.pending.last_mut() {
+            Some(chunk) if chunk.segment == segment_first => chunk,
+            _ => {
+                a.pending.push(Chunk {
+                    segment: segment_first,
+                    last: lsn,
+                    bytes: Vec::new(),
+                });
+                a.pending.last_mut().expect("just pushed")
+            }
+        };
+        encode_record(&mut chunk.bytes, lsn, payload);
+        chunk.last = lsn;
+        a.next_lsn = Lsn(lsn.0 + 1);
+        Ok(lsn)
+    }
+
+    /// Blocks until `lsn` is durable, leading a group flush if no one else is.
+    pub fn wait_durable(&self, lsn: Lsn) -> Result<()> {
+        let last = self.last_appended();
+        assert!(
+            lsn <= last,
+            "wait_durable({lsn}) for an lsn never appended (last {last})"
+        );
+        loop {
+            if self.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            if self.durable() >= lsn {
+                return Ok(());
+            }
+            let mut group = self.group.lock();
+            if self.durable() >= lsn {
+                return Ok(());
+            }
+            if group.flushing {
+                group.waiting += 1;
+                self.group_cv.wait(&mut group);
+                group.waiting -= 1;
+                continue;
+            }
+            group.flushing = true;
+            drop(group);
+            let led = self.lead(lsn);
+            let mut group = self.group.lock();
+            group.flushing = false;
+            self.group_cv.notify_all();
+            drop(group);
+            led?;
+        }
+    }
+
+    /// Leader only: flushes until `lsn` is durable, then keeps flushing for
+    /// followers while some wait and records are pending (up to
+    /// `LEADER_ROUNDS_MAX` rounds). Handing leadership to a sleeping follower
+    /// would put a thread wake-up between consecutive syncs; on a busy machine
+    /// that costs as much as the sync itself.
+    fn lead(&self, lsn: Lsn) -> Result<()> {
+        let mut rounds = 0;
+        loop {
+            let flushed_any = self.flush_pending()?;
+            rounds += 1;
+            let waiting = {
+                let group = self.group.lock();
+                self.group_cv.notify_all();
+                group.waiting
+            };
+            let mine_durable = self.durable() >= lsn;
+            if mine_durable && (!flushed_any || waiting == 0 || rounds >= LEADER_ROUNDS_MAX) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Makes every record appended so far durable.
+    pub fn sync_now(&self) -> Result<()> {
+        self.wait_durable(self.last_appended())
+    }
+
+    /// Leader only: writes every pending record and syncs once. Returns
+    /// whether there was anything to write.
+    fn flush_pending(&self) -> Result<bool> {
+        let pending = mem::take(&mut self.appender.lock().pending);
+        let Some(last) = pending.last().map(|c| c.last) else {
+            return Ok(false);
+        };
+        let mut writer = self.writer.lock();
+        let written = self.write_chunks(&mut writer, &pending);
+        match written {
+            Ok(()) => {
+                let before = self.durable.swap(last.0, Ordering::AcqRel);
+                assert!(
+                    before < last.0,
+                    "durable lsn went backwards: {before} -> {last}"
+                );
+                Ok(true)
+            }
+            Err(e) => {
+                self.poisoned.store(true, Ordering::Release);
+                tracing::error!(error = %e, "journal write failed; journal poisoned until reopened");
+                Err(e)
+            }
+        }
+    }
+
+    fn write_chunks(&self, writer: &mut Writer, pending: &[Chunk]) -> Result<()> {
+        for chunk in pending {
+            if chunk.segment != writer.segment {
+                self.sync(writer)?;
+                self.rotate(writer, chunk.segment)?;
+            }
+            self.write(writer, &chunk.bytes)?;
+        }
+        self.sync(writer)
+    }
+
+    fn write(&self, writer: &mut Writer, bytes: &[u8]) -> Result<()> {
+        let op = "write log segment";
+        if let Some(faults) = &self.faults {
+            faults.on_write().map_err(io_err(op, &writer.path))?;
+        }
+        writer
+            .file
+            .write_all(bytes)
+            .map_err(io_err(op, &writer.path))?;
+        writer.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&self, writer: &mut Writer) -> Result<()> {
+        if writer.synced == writer.written {
+            return Ok(());
+        }
+        let op = "fdatasync log segment";
+        if let Some(faults) = &self.faults {
+            faults.on_sync().map_err(io_err(op, &writer.path))?;
+        }
+        writer.file.sync_data().map_err(io_err(op, &writer.path))?;
+        writer.synced = writer.written;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Closes the current segment (already synced) and starts the segment
+    /// whose first record is `first`: create, header, fsync, directory fsync,
+    /// so the new file's name is durable before any record in it is acked.
+    fn rotate(&self, writer: &mut Writer, first: Lsn) -> Result<()> {
+        let path = self.dir.file(&segment_name(first));
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err("create log segment", &path))?;
+        *writer = Writer {
+            segment: first,
+            file,
+            path,
+            written: 0,
+            synced: 0,
+        };
+        self.write(writer, &segment_header(first))?;
+        self.sync(writer)?;
+        self.dir.sync()?;
+        tracing::debug!(segment = %writer.path.display(), "log segment started");
+        Ok(())
+    }
+
+    /// Forgets every segment whose records all have LSN <= `covers` (never the
+    /// newest segment), returning their paths for the caller to delete.
+    pub fn detach_covered(&self, covers: Lsn) -> Vec<PathBuf> {
+        let mut a = self.appender.lock();
+        let n_covered = a
+            .segments
+            .windows(2)
+            .take_while(|w| w[1].first.0 <= covers.0 + 1)
+            .count();
+        a.segments
+            .drain(..n_covered)
+            .map(|s| self.dir.file(&segment_name(s.first)))
+            .collect()
+    }
+
+    /// Models power loss: forgets pending records and cuts the open segment
+    /// back to its synced length plus up to `torn_bytes_kept` unsynced bytes.
+    pub fn simulate_crash(&self, torn_bytes_kept: u64) -> Result<()> {
+        self.poisoned.store(true, Ordering::Release);
+        self.appender.lock().pending.clear();
+        let writer = self.writer.lock();
+        let kept = writer.synced + torn_bytes_kept.min(writer.written - writer.synced);
+        writer
+            .file
+            .set_len(kept)
+            .map_err(io_err("truncate log segment", &writer.path))
+    }
+}

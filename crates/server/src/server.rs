@@ -1,0 +1,165 @@
+//! The listener: accepts connections, spawns one task per connection,
+//! counts them, and stops on SIGINT or SIGTERM.
+//!
+//! Invariant: at most `max_connections` connection tasks exist at once; a
+//! connection over the limit is closed as soon as it is accepted, as mongod
+//! does past `maxIncomingConnections`. Connections are tasks, not threads;
+//! engine calls go to tokio's blocking pool.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use engine::{Engine, EngineOptions, Storage, Topology};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::cli::ServeArgs;
+use crate::connection;
+
+/// What every connection task shares.
+pub struct Shared {
+    pub engine: Engine,
+    pub idle_timeout: Duration,
+    pub connections: ConnectionCounts,
+}
+
+/// Connection accounting for `serverStatus`'s `connections` section.
+pub struct ConnectionCounts {
+    next_id: AtomicU64,
+    current: AtomicU64,
+    pub max: u64,
+}
+
+impl ConnectionCounts {
+    fn new(max: u64) -> ConnectionCounts {
+        ConnectionCounts {
+            next_id: AtomicU64::new(1),
+            current: AtomicU64::new(0),
+            max,
+        }
+    }
+
+    /// Registers a new connection and returns its id; ids start at 1 and
+    /// are never reused.
+    pub fn open(&self) -> u64 {
+        self.current.fetch_add(1, Ordering::Relaxed);
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn close(&self) {
+        self.current.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn current(&self) -> u64 {
+        self.current.load(Ordering::Relaxed)
+    }
+
+    pub fn total_created(&self) -> u64 {
+        self.next_id.load(Ordering::Relaxed) - 1
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let listener = TcpListener::bind((args.bind.as_str(), args.port))
+        .await
+        .map_err(|error| format!("cannot listen on {}:{}: {error}", args.bind, args.port))?;
+    let local = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the listening address: {error}"))?;
+    let advertise = args
+        .advertise
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", args.bind, local.port()));
+    let mut options = EngineOptions::default();
+    configure(&mut options, &args, advertise.clone());
+    let engine = tokio::task::spawn_blocking(move || Engine::open(options))
+        .await
+        .map_err(|error| format!("engine failed to open: {error}"))?
+        .map_err(|error| format!("cannot open the database: {error}"))?;
+    let shared = Arc::new(Shared {
+        engine,
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        connections: ConnectionCounts::new(args.max_connections),
+    });
+    tracing::info!(replset = %args.replset, %advertise, "presenting a one-member replica set");
+    // The last word of this line is the address: scripts wait for it.
+    tracing::info!("rotor ready for connections on {local}");
+    accept_until_shutdown(listener, shared).await;
+    tracing::info!("rotor shut down");
+    Ok(())
+}
+
+fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
+    options.enable_test_commands = args.enable_test_commands;
+    options.storage = if args.in_memory {
+        Storage::InMemory
+    } else {
+        Storage::Directory(args.dbpath.clone())
+    };
+    options.topology = Topology {
+        set_name: args.replset.clone(),
+        advertise,
+    };
+}
+
+async fn accept_until_shutdown(listener: TcpListener, shared: Arc<Shared>) {
+    let permits = Arc::new(Semaphore::new(
+        usize::try_from(shared.connections.max)
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS),
+    ));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Usually out of file descriptors: back off instead of spinning.
+                tracing::warn!("accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(%peer, "refusing connection: {} connections already open", shared.connections.max);
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            connection::run(stream, peer, shared).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!("cannot watch SIGTERM: {error}");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down");
+}
