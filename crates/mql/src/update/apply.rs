@@ -3,9 +3,10 @@
 //! names do not start with `$`, and documents nest at most 100 levels.
 //!
 //! Work happens on a copy, so a failed update leaves the caller's document
-//! as it was. Whether the document changed is decided by byte identity of
-//! the result (see [`super::identity`]), which is what mongod's `nModified`
-//! counts.
+//! as it was. Whether the document counts as modified (mongod's
+//! `nModified`) is decided by byte identity (see [`super::identity`]): of
+//! the result for operators, except the few mongod always counts; of the
+//! replacement as given for a replacement.
 
 use bson::{Bson, Document};
 
@@ -14,7 +15,7 @@ use super::array_filters::ArrayFilters;
 use super::display;
 use super::identity;
 use super::parse::PathOp;
-use super::path::Part;
+use super::path::{self, Part};
 use super::targets::{self, Touched};
 use crate::{Code, Error, Result, order};
 
@@ -85,7 +86,7 @@ fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a Pa
             .iter()
             .any(|op| op.path.parts.contains(&Part::Positional))
         {
-            ordered.sort_by_cached_key(|op| key(op));
+            ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
         }
     }
     ordered

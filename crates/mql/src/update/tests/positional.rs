@@ -158,3 +158,15 @@ fn positional_and_its_index_on_one_leaf_conflict() {
         "Update created a conflict at 'a.0'",
     );
 }
+
+#[test]
+fn positional_sorts_numerically_among_numeric_siblings() {
+    check_with(
+        doc! {"_id": 1, "a": [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]},
+        doc! {"$set": {"a.$.x": 1, "a.9.y": 2}},
+        &[],
+        at(10),
+        doc! {"_id": 1, "a": [{}, {}, {}, {}, {}, {}, {}, {}, {}, {"y": 2}, {"x": 1}]},
+        true,
+    );
+}
