@@ -170,3 +170,15 @@ fn positional_sorts_numerically_among_numeric_siblings() {
         true,
     );
 }
+
+#[test]
+fn replacement_ignores_array_filters_as_mongod_does() {
+    check_with(
+        doc! {"_id": 1, "a": 1},
+        doc! {"b": 2},
+        &[doc! {"x": 1}],
+        ctx(),
+        doc! {"_id": 1, "b": 2},
+        true,
+    );
+}
