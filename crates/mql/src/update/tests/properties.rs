@@ -232,6 +232,20 @@ proptest! {
     }
 
     #[test]
+    fn upsert_seed_satisfies_the_equalities_it_came_from(
+        fields in prop::collection::vec(("[abc](\\.[abc]){0,2}", scalar()), 1..4),
+    ) {
+        let filter: Document = fields.into_iter().collect();
+        if let Ok(seed) = upsert_seed(&filter) {
+            let matcher = crate::matcher::Filter::parse(&filter);
+            prop_assert!(
+                matcher.is_ok_and(|m| m.matches(&seed)),
+                "seed {} does not match {}", seed, filter
+            );
+        }
+    }
+
+    #[test]
     fn upsert_seed_never_panics(filter in prop::collection::vec((path(), value()), 0..4)) {
         let filter: Document = filter.into_iter().collect();
         let _ = upsert_seed(&filter);
