@@ -232,6 +232,22 @@ proptest! {
     }
 
     #[test]
+    fn a_successful_set_is_found_by_an_equality_query(
+        start in document(),
+        path in "[abx](\\.[abx]){0,2}",
+        value in scalar(),
+    ) {
+        let Ok(spec) = UpdateSpec::parse(&bson::doc! {"$set": {path.clone(): value.clone()}}, &[]) else {
+            return Ok(());
+        };
+        let mut doc = start;
+        if spec.apply(&mut doc, &ctx()).is_ok() {
+            let query = crate::matcher::Filter::parse(&bson::doc! {path.clone(): value.clone()});
+            prop_assert!(query.is_ok_and(|q| q.matches(&doc)), "{} not found in {}", path, doc);
+        }
+    }
+
+    #[test]
     fn upsert_seed_satisfies_the_equalities_it_came_from(
         fields in prop::collection::vec(("[abc](\\.[abc]){0,2}", scalar()), 1..4),
     ) {
