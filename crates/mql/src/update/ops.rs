@@ -5,7 +5,8 @@
 //! malformed update fails even when it would match nothing. Applying follows
 //! mongod's per-operator rules for a target that exists, is missing (most
 //! operators create it; `$unset`, `$pop`, `$pull`, `$pullAll` and `$rename`
-//! of a missing source do nothing) or cannot exist (PathNotViable).
+//! of a missing source do nothing) or cannot exist (PathNotViable, which
+//! only `$unset` ignores).
 //! The array operators live in [`super::arrays`].
 
 use bson::Bson;

@@ -1,8 +1,9 @@
 //! The document an upsert starts from when its filter matched nothing.
 //!
 //! mongod seeds it with the filter's equality conditions: `{a: 5}`,
-//! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside `$and` (and a
-//! one-clause `$or`, which mongod's query normalisation unwraps). Dotted
+//! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside
+//! `$and` (and a one-clause `$or`, which mongod's query normalisation
+//! unwraps). Dotted
 //! paths build nested documents. The paths are applied in byte-wise order,
 //! as mongod iterates them from an ordered map, and `_id` goes first. Two
 //! equalities on one path, or on a path and its prefix, are an error
