@@ -4,8 +4,10 @@
 //! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside
 //! `$and` (and a one-clause `$or`, which mongod's query normalisation
 //! unwraps). Dotted
-//! paths build nested documents. The paths are applied in byte-wise order,
-//! as mongod iterates them from an ordered map, and `_id` goes first. Two
+//! paths build nested documents. The paths are applied in byte-wise order
+//! and `_id` goes first: older mongod iterated an ordered map; newer ones
+//! give an order that is neither sorted nor the filter's, so sorting is the
+//! deterministic choice. Two
 //! equalities on one path, or on a path and its prefix, are an error
 //! (NotSingleValueField), as in mongod.
 //!
