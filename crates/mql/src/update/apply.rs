@@ -3,9 +3,10 @@
 //! names do not start with `$`, and documents nest at most 100 levels.
 //!
 //! Work happens on a copy, so a failed update leaves the caller's document
-//! as it was. Whether the document changed is decided by byte identity of
-//! the result (see [`super::identity`]), which is what mongod's `nModified`
-//! counts.
+//! as it was. Whether the document counts as modified (mongod's
+//! `nModified`) is decided by byte identity (see [`super::identity`]): of
+//! the result for operators, except the few mongod always counts; of the
+//! replacement as given for a replacement.
 
 use bson::{Bson, Document};
 
@@ -14,7 +15,7 @@ use super::array_filters::ArrayFilters;
 use super::display;
 use super::identity;
 use super::parse::PathOp;
-use super::path::Part;
+use super::path::{self, Part};
 use super::targets::{self, Touched};
 use crate::{Code, Error, Result, order};
 
@@ -31,6 +32,7 @@ pub(crate) fn operators(
     let mut root = Bson::Document(doc.clone());
     // Every target is resolved before any is written: mongod matches array
     // filters against the elements as they were before the update.
+    let mut reported = false;
     let mut touched = Touched::default();
     let mut resolved = Vec::with_capacity(ops.len());
     for path_op in in_application_order(ops, ctx) {
@@ -46,6 +48,7 @@ pub(crate) fn operators(
                 && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
             let id_before = guards_id.then(|| id_of(&root));
             path_op.op.apply(&mut root, &target, ctx)?;
+            reported |= path_op.op.always_reports_modified();
             if let Some(before) = id_before
                 && !identity::values(&before, &id_of(&root))
             {
@@ -57,7 +60,7 @@ pub(crate) fn operators(
         return Ok(false);
     };
     check_top_level_names(doc, &updated)?;
-    let changed = !identity::documents(doc, &updated);
+    let changed = reported || !identity::documents(doc, &updated);
     finish(doc, &mut updated, ctx)?;
     Ok(changed)
 }
@@ -83,7 +86,7 @@ fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a Pa
             .iter()
             .any(|op| op.path.parts.contains(&Part::Positional))
         {
-            ordered.sort_by_cached_key(|op| key(op));
+            ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
         }
     }
     ordered

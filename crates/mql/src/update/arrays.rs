@@ -85,6 +85,10 @@ impl Push {
         Ok(push)
     }
 
+    pub(crate) fn sorts(&self) -> bool {
+        self.sort.is_some()
+    }
+
     fn perform(&self, items: &mut Vec<Bson>) {
         let len = i64::try_from(items.len()).unwrap_or(i64::MAX);
         let at = match self.position {

@@ -3,13 +3,15 @@
 //!
 //! [`UpdateSpec::parse`] checks an update once, before any document is read,
 //! as mongod does; [`UpdateSpec::apply`] then applies it to each matched
-//! document and reports whether the bytes changed (what `nModified` counts).
+//! document and reports whether mongod would count it as modified
+//! (`nModified`): when its bytes changed, and a few operators always.
 //! [`upsert_seed`] builds the document an upsert starts from.
 //!
 //! Invariants: `apply` never changes an existing `_id` (it fails with
 //! ImmutableField instead), leaves the document untouched when it fails,
 //! and preserves the order of existing fields; new fields are appended in
-//! the byte-wise order of their paths, as mongod appends them.
+//! the order of their paths (byte-wise, numeric components numerically), as
+//! mongod 5.0+ appends them.
 //!
 //! Not here: pipeline-style updates (arrays of stages; the engine rejects
 //! them), clocks (the caller supplies `now` in [`ApplyContext`]), and
@@ -39,6 +41,18 @@ use parse::PathOp;
 pub use upsert::upsert_seed;
 
 /// A parsed update, ready to apply to any number of documents.
+///
+/// ```
+/// use bson::doc;
+/// use mql::update::{ApplyContext, UpdateSpec};
+///
+/// let spec = UpdateSpec::parse(&doc! {"$inc": {"n": 1}, "$push": {"log": "hit"}}, &[])?;
+/// let ctx = ApplyContext::new(bson::DateTime::from_millis(0), bson::Timestamp { time: 0, increment: 0 });
+/// let mut stored = doc! {"_id": 7, "n": 1};
+/// assert!(spec.apply(&mut stored, &ctx)?);
+/// assert_eq!(stored, doc! {"_id": 7, "n": 2, "log": ["hit"]});
+/// # Ok::<(), mql::Error>(())
+/// ```
 pub struct UpdateSpec {
     form: Form,
 }
@@ -101,6 +115,16 @@ impl UpdateSpec {
         Ok(UpdateSpec {
             form: Form::Operators { ops, filters },
         })
+    }
+
+    /// The document an upsert with this update starts from: the filter's
+    /// equalities for operators ([`upsert_seed`]), only its `_id` for a
+    /// replacement, as mongod seeds them.
+    pub fn upsert_seed(&self, filter: &Document) -> Result<Document> {
+        match self.form {
+            Form::Replacement(_) => upsert::replacement_seed(filter),
+            Form::Operators { .. } => upsert_seed(filter),
+        }
     }
 
     /// Whether this is a replacement document rather than operators.

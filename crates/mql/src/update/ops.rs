@@ -5,7 +5,8 @@
 //! malformed update fails even when it would match nothing. Applying follows
 //! mongod's per-operator rules for a target that exists, is missing (most
 //! operators create it; `$unset`, `$pop`, `$pull`, `$pullAll` and `$rename`
-//! of a missing source do nothing) or cannot exist (PathNotViable).
+//! of a missing source do nothing) or cannot exist (PathNotViable, which
+//! only `$unset` ignores).
 //! The array operators live in [`super::arrays`].
 
 use bson::Bson;
@@ -132,6 +133,19 @@ impl Op {
             Op::PullAll(values) => arrays::cull(root, target, "$pull", |item| {
                 values.iter().any(|v| order::equal(v, item))
             }),
+        }
+    }
+}
+
+impl Op {
+    /// Whether mongod counts this operator as a modification even when the
+    /// bytes come out the same: `$currentDate` always writes, and `$push`
+    /// with `$sort` always re-sorts.
+    pub(crate) fn always_reports_modified(&self) -> bool {
+        match self {
+            Op::CurrentDate { .. } => true,
+            Op::Push(push) => push.sorts(),
+            _ => false,
         }
     }
 }
@@ -382,14 +396,4 @@ pub(crate) fn not_a_document(operator: &str, value: &Bson) -> Error {
         display::type_name(value),
         display::element(operator, value)
     ))
-}
-
-/// The error for an operator with no fields.
-pub(crate) fn empty_operator(operator: &str) -> Error {
-    Error::new(
-        Code::FAILED_TO_PARSE,
-        format!(
-            "'{operator}' is empty. You must specify a field like so: {{{operator}: {{<field>: ...}}}}"
-        ),
-    )
 }

@@ -2,21 +2,24 @@
 //! into a list of (path, operator) pairs in mongod's application order.
 //!
 //! Parsing enforces what mongod enforces before touching a document:
-//! known operators with non-empty document arguments, well-formed paths, no
+//! known operators with document arguments, well-formed paths, no
 //! two paths where one is a prefix of the other (mongod's update tree has no
 //! place for both), array-filter identifiers that exist and are all used,
 //! and `$rename`'s own rules.
 //!
-//! The pairs come out sorted by path component, byte-wise, because mongod
-//! applies its update tree's children in that order; that is also the order
-//! in which new fields are appended to a document.
+//! An operator with no fields (`{$set: {}}`) is a no-op, as in mongod 5.0+.
+//!
+//! The pairs come out sorted by path component (byte-wise, but numerically
+//! between two numeric components), because mongod 5.0+ applies its update
+//! tree's children in that order; that is also the order in which new fields
+//! are appended to a document.
 
 use bson::{Bson, Document};
 
 use super::array_filters::ArrayFilters;
 use super::display;
 use super::ops::{self, Op};
-use super::path::{FieldPath, Part};
+use super::path::{self, FieldPath, Part};
 use crate::{Code, Error, Result};
 
 /// Paths longer than this cannot name a storable field: documents nest at
@@ -32,6 +35,12 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
     let mut parsed: Vec<PathOp> = Vec::new();
     let mut seen: Vec<FieldPath> = Vec::new();
     let mut used: Vec<String> = Vec::new();
+    if update.contains_key("$v") {
+        // mongod reserves `$v` for the update format of its oplog.
+        return Err(Error::failed_to_parse(
+            "The $v update field is only recognized internally",
+        ));
+    }
     for (operator, argument) in update {
         if !ops::OPERATORS.contains(&operator.as_str()) {
             return Err(Error::failed_to_parse(format!(
@@ -41,9 +50,6 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
         let Bson::Document(fields) = argument else {
             return Err(ops::not_a_document(operator, argument));
         };
-        if fields.is_empty() {
-            return Err(ops::empty_operator(operator));
-        }
         for (field, value) in fields {
             let path = parse_path(field, filters, &mut used)?;
             if operator == "$rename" {
@@ -62,7 +68,7 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
         }
     }
     check_all_used(update, filters, &used)?;
-    parsed.sort_by(|a, b| a.path.sort_key().cmp(&b.path.sort_key()));
+    parsed.sort_by(|a, b| path::compare_components(&a.path.sort_key(), &b.path.sort_key()));
     Ok(parsed)
 }
 

@@ -128,6 +128,22 @@ impl FieldPath {
     }
 }
 
+/// mongod's order of sibling update paths: byte-wise, except that two
+/// numeric components compare as numbers (`a.2` before `a.10`).
+pub(crate) fn compare_components<S: AsRef<str>>(a: &[S], b: &[S]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.as_ref(), y.as_ref());
+        let ordering = match (array_index(x), array_index(y)) {
+            (Some(m), Some(n)) => m.cmp(&n).then_with(|| x.cmp(y)),
+            _ => x.as_bytes().cmp(y.as_bytes()),
+        };
+        if ordering != std::cmp::Ordering::Equal {
+            return ordering;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
 fn parse_part(raw: &str) -> Part {
     if raw == "$" {
         Part::Positional

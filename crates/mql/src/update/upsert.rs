@@ -1,12 +1,18 @@
 //! The document an upsert starts from when its filter matched nothing.
 //!
 //! mongod seeds it with the filter's equality conditions: `{a: 5}`,
-//! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside `$and` (and a
-//! one-clause `$or`, which mongod's query normalisation unwraps). Dotted
-//! paths build nested documents. The paths are applied in byte-wise order,
-//! as mongod iterates them from an ordered map, and `_id` goes first. Two
+//! `{a: {$eq: 5}}`, a one-element `$in` or `$all`, and the same inside
+//! `$and` (and a one-clause `$or`, which mongod's query normalisation
+//! unwraps). Dotted
+//! paths build nested documents. The paths are applied in byte-wise order
+//! and `_id` goes first: older mongod iterated an ordered map; newer ones
+//! give an order that is neither sorted nor the filter's, so sorting is the
+//! deterministic choice. Two
 //! equalities on one path, or on a path and its prefix, are an error
 //! (NotSingleValueField), as in mongod.
+//!
+//! A replacement-style upsert takes only `_id` from the filter
+//! ([`super::UpdateSpec::upsert_seed`]).
 //!
 //! Not seeded: ranges, regexes, `$elemMatch`, `$exists`, `$expr`, and any
 //! path with a `$`-prefixed component.
@@ -20,10 +26,23 @@ use crate::{Code, Error, Result};
 /// clauses are ignored rather than recursed into.
 const LOGICAL_DEPTH_MAX: usize = 100;
 
-/// The seed document of an upsert whose filter is `filter`.
+/// The seed document of an operator-style upsert whose filter is `filter`.
 pub fn upsert_seed(filter: &Document) -> Result<Document> {
     let mut equalities = Vec::new();
     collect(filter, &mut equalities, 0);
+    build(equalities)
+}
+
+/// The seed of a replacement-style upsert: mongod takes only the filter's
+/// `_id` equality, since the replacement supplies every other field.
+pub(crate) fn replacement_seed(filter: &Document) -> Result<Document> {
+    let mut equalities = Vec::new();
+    collect(filter, &mut equalities, 0);
+    equalities.retain(|(path, _)| path == "_id");
+    build(equalities)
+}
+
+fn build(mut equalities: Vec<(String, Bson)>) -> Result<Document> {
     equalities.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut paths: Vec<Vec<String>> = Vec::new();
     let mut root = Bson::Document(Document::new());

@@ -278,3 +278,19 @@ fn pull_all_removes_every_listed_value() {
         true,
     );
 }
+
+#[test]
+fn push_with_sort_counts_as_a_modification_even_when_nothing_moves() {
+    check(
+        doc! {"_id": 1, "a": [1, 2]},
+        doc! {"$push": {"a": {"$each": [], "$sort": 1}}},
+        doc! {"_id": 1, "a": [1, 2]},
+        true,
+    );
+    check(
+        doc! {"_id": 1, "a": [1, 2]},
+        doc! {"$push": {"a": {"$each": [], "$slice": 5}}},
+        doc! {"_id": 1, "a": [1, 2]},
+        false,
+    );
+}

@@ -22,9 +22,9 @@ fn parse_errors_name_the_bad_operator_or_argument() {
             "Unknown modifier: b. Expected a valid update modifier or pipeline-style update specified as an array",
         ),
         (
-            doc! {"$set": {}},
+            doc! {"$set": {"a": 1}, "$v": 1},
             Code::FAILED_TO_PARSE,
-            "'$set' is empty. You must specify a field like so: {$set: {<field>: ...}}",
+            "The $v update field is only recognized internally",
         ),
         (
             doc! {"$set": 1},

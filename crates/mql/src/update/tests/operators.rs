@@ -418,3 +418,29 @@ fn replacement_fills_top_level_zero_timestamps_with_the_current_time() {
         true,
     );
 }
+
+#[test]
+fn numeric_path_components_apply_in_numeric_order() {
+    check(
+        doc! {"_id": 1, "a": {}},
+        doc! {"$set": {"a.10": 1, "a.2": 2, "a.b": 3}},
+        doc! {"_id": 1, "a": {"2": 2, "10": 1, "b": 3}},
+        true,
+    );
+}
+
+#[test]
+fn an_operator_with_no_fields_is_a_no_op() {
+    check(
+        doc! {"_id": 1, "a": 1},
+        doc! {"$set": {}},
+        doc! {"_id": 1, "a": 1},
+        false,
+    );
+    check(
+        doc! {"_id": 1, "a": 1},
+        doc! {"$unset": {}, "$inc": {"a": 1}},
+        doc! {"_id": 1, "a": 2},
+        true,
+    );
+}

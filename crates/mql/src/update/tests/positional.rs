@@ -158,3 +158,27 @@ fn positional_and_its_index_on_one_leaf_conflict() {
         "Update created a conflict at 'a.0'",
     );
 }
+
+#[test]
+fn positional_sorts_numerically_among_numeric_siblings() {
+    check_with(
+        doc! {"_id": 1, "a": [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}]},
+        doc! {"$set": {"a.$.x": 1, "a.9.y": 2}},
+        &[],
+        at(10),
+        doc! {"_id": 1, "a": [{}, {}, {}, {}, {}, {}, {}, {}, {}, {"y": 2}, {"x": 1}]},
+        true,
+    );
+}
+
+#[test]
+fn replacement_ignores_array_filters_as_mongod_does() {
+    check_with(
+        doc! {"_id": 1, "a": 1},
+        doc! {"b": 2},
+        &[doc! {"x": 1}],
+        ctx(),
+        doc! {"_id": 1, "b": 2},
+        true,
+    );
+}

@@ -121,3 +121,51 @@ fn upsert_cannot_change_an_id_taken_from_the_filter() {
     let result = spec.and_then(|s| s.apply(&mut seed.clone(), &insert()));
     assert_eq!(result.err().map(|e| e.code), Some(Code::IMMUTABLE_FIELD));
 }
+
+#[test]
+fn replacement_upsert_seeds_only_the_filters_id() {
+    let spec = UpdateSpec::parse(&doc! {"b": 2}, &[]);
+    let seed = spec.and_then(|s| s.upsert_seed(&doc! {"a": 1, "a.b": 2, "_id": 5}));
+    assert_eq!(seed.map(|d| d.to_string()), Ok(doc! {"_id": 5}.to_string()));
+    let spec = UpdateSpec::parse(&doc! {"$set": {"b": 2}}, &[]);
+    let seed = spec.and_then(|s| s.upsert_seed(&doc! {"a": 1, "_id": 5}));
+    assert_eq!(
+        seed.map(|d| d.to_string()),
+        Ok(doc! {"_id": 5, "a": 1}.to_string())
+    );
+}
+
+#[test]
+fn upsert_all_positional_updates_the_array_seeded_from_the_filter() {
+    let filter = doc! {"myArray": [5, 8]};
+    let seed = upsert_seed(&filter).unwrap_or_default();
+    check_with(
+        seed,
+        doc! {"$set": {"myArray.$[]": 10}},
+        &[],
+        insert(),
+        doc! {"myArray": [10, 10]},
+        true,
+    );
+    let filtered = upsert_seed(&doc! {"myArray": [0, 1]}).unwrap_or_default();
+    check_with(
+        filtered,
+        doc! {"$set": {"myArray.$[element]": 2}},
+        &[doc! {"element": 0}],
+        insert(),
+        doc! {"myArray": [2, 1]},
+        true,
+    );
+}
+
+#[test]
+fn upsert_array_update_without_an_array_in_the_filter_fails() {
+    super::check_error_with(
+        doc! {},
+        doc! {"$set": {"myArray.$[element]": 10}},
+        &[doc! {"element": 9}],
+        insert(),
+        Code::BAD_VALUE,
+        "The path 'myArray' must exist in the document in order to apply array updates.",
+    );
+}
