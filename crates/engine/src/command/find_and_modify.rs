@@ -97,6 +97,7 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
                 update,
                 multi: false,
                 upsert,
+                command: "findAndModify",
             };
             let outcome = run_statement(ctx, name, &statement, sort)?;
             let value = if return_new {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bson::{Bson, Document, doc};
 use mql::Code;
 use mql::matcher::Filter;
-use mql::update::{ApplyContext, UpdateSpec, upsert_seed};
+use mql::update::{ApplyContext, UpdateSpec};
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
@@ -23,6 +23,20 @@ pub(super) struct Statement {
     pub update: UpdateSpec,
     pub multi: bool,
     pub upsert: bool,
+    /// The command, as mongod names it in errors raised while applying.
+    pub command: &'static str,
+}
+
+/// mongod 8 reports errors that depend on the stored document (not on
+/// parsing) with this prefix.
+fn executor_error(command: &str, error: mql::Error) -> CommandError {
+    CommandError::new(
+        error.code,
+        format!(
+            "Plan executor error during {command} :: caused by :: {}",
+            error.message
+        ),
+    )
 }
 
 /// What one statement did.
@@ -176,6 +190,7 @@ fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {
         update,
         multi,
         upsert,
+        command: "update",
     })
 }
 
@@ -266,7 +281,10 @@ fn update_one(
             now: date,
             now_timestamp: timestamp,
         };
-        let changed = statement.update.apply(&mut updated, &apply)?;
+        let changed = statement
+            .update
+            .apply(&mut updated, &apply)
+            .map_err(|e| executor_error(statement.command, e))?;
         before = Some((**doc).clone());
         if changed {
             write::validate_for_storage(&updated)?;
@@ -293,14 +311,17 @@ fn upsert(
     outcome: &mut Outcome,
 ) -> Result<(), CommandError> {
     let (date, timestamp) = now(ctx);
-    let mut doc = upsert_seed(&statement.filter_doc)?;
+    let mut doc = statement.update.upsert_seed(&statement.filter_doc)?;
     let apply = ApplyContext {
         positional: None,
         is_upsert_insert: true,
         now: date,
         now_timestamp: timestamp,
     };
-    statement.update.apply(&mut doc, &apply)?;
+    statement
+        .update
+        .apply(&mut doc, &apply)
+        .map_err(|e| executor_error(statement.command, e))?;
     let doc = write::with_id_first(&doc);
     write::validate_for_storage(&doc)?;
     let coll = ctx.collection_for_write(name)?;
