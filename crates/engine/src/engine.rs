@@ -81,6 +81,15 @@ pub(crate) enum Wait {
     Applied,
 }
 
+/// A reading of the engine's work counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Documents fetched and examined by queries (`scannedObjects`).
+    pub docs_examined: u64,
+    /// Index entries examined by queries (`scanned`).
+    pub keys_examined: u64,
+}
+
 /// Counters `serverStatus` reports; tests read them to check plans.
 #[derive(Default)]
 pub(crate) struct Stats {
@@ -130,6 +139,9 @@ impl Engine {
         if let Some(recovery) = recovery {
             durable::recover(&engine, recovery)?;
         }
+        // A cluster time is never zero on a running node: start from now.
+        let now = engine.txns().clock.tick();
+        engine.txns().recover_to(now);
         reaper::spawn(&engine.shared);
         Ok(engine)
     }
@@ -222,8 +234,12 @@ impl Engine {
         &self.shared.params
     }
 
-    pub(crate) fn stats(&self) -> &Stats {
-        &self.shared.stats
+    /// Counters of work done, as `serverStatus` reports them.
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            docs_examined: self.shared.stats.docs_examined.load(Ordering::Relaxed),
+            keys_examined: self.shared.stats.keys_examined.load(Ordering::Relaxed),
+        }
     }
 
     pub(crate) fn count_examined(&self, docs: u64, keys: u64) {

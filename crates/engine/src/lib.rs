@@ -24,7 +24,7 @@ mod txn;
 pub use command::{ConnectionInfo, Request, Response};
 pub use durable::RecoveryError;
 pub use engine::Engine;
-pub use engine::OpenError;
 pub(crate) use engine::Wait;
+pub use engine::{Metrics, OpenError};
 pub use mql::{Code, Error as MqlError};
 pub use options::{EngineOptions, Storage, Topology};

@@ -13,7 +13,6 @@
 //! `connections` section of `serverStatus`.
 
 use std::sync::OnceLock;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bson::oid::ObjectId;
@@ -155,7 +154,7 @@ fn get_cmd_line_opts(engine: &Engine) -> CommandResult {
 fn server_status(engine: &Engine) -> CommandResult {
     let topology = &engine.options().topology;
     let uptime = started_at().elapsed();
-    let stats = engine.stats();
+    let metrics = engine.metrics();
     Ok(doc! {
         "host": hostname(),
         "version": VERSION,
@@ -182,8 +181,8 @@ fn server_status(engine: &Engine) -> CommandResult {
         },
         "metrics": {
             "queryExecutor": {
-                "scanned": clamp(stats.keys_examined.load(Ordering::Relaxed)),
-                "scannedObjects": clamp(stats.docs_examined.load(Ordering::Relaxed)),
+                "scanned": clamp(metrics.keys_examined),
+                "scannedObjects": clamp(metrics.docs_examined),
             },
         },
     })

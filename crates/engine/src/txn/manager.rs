@@ -228,7 +228,8 @@ impl TxnManager {
         self.visible.fetch_max(ts.0, Ordering::AcqRel);
     }
 
-    /// Sets the clock and the visible timestamp after recovery.
+    /// Sets the clock and the visible timestamp when the engine opens (after
+    /// recovery, if any).
     pub fn recover_to(&self, ts: Ts) {
         self.clock.advance(ts);
         self.visible.fetch_max(ts.0, Ordering::AcqRel);
