@@ -11,7 +11,7 @@
 //! [`Filter::parse_element`] parses a condition on a single value, as
 //! `$elemMatch` and the update operator `$pull` take it.
 //!
-//! Not here: `$expr` (the expression language is its own module), `$where`,
+//! `$expr` evaluates an aggregation expression ([`crate::expr`]). Not here: `$where`,
 //! `$text`, `$jsonSchema`, geospatial operators and collations; they are
 //! refused as unknown operators.
 

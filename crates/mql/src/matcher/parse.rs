@@ -7,7 +7,7 @@
 //! towards [`FILTER_DEPTH_MAX`], which also bounds evaluation's recursion.
 //! The operands of single operators are read in [`super::operand`].
 //!
-//! `$expr`, `$where`, `$text`, `$jsonSchema` and geo operators are not
+//! `$where`, `$text`, `$jsonSchema` and geo operators are not
 //! parsed here; they are refused as unknown operators.
 
 use bson::{Bson, Document};
@@ -53,6 +53,7 @@ pub(super) fn document(filter: &Document, depth: usize) -> Result<Node> {
             "$or" => children.push(Node::Or(list(key, value, depth)?)),
             "$nor" => children.push(Node::Nor(list(key, value, depth)?)),
             "$comment" => {}
+            "$expr" => children.push(Node::Expr(Box::new(crate::expr::Expr::parse(value)?))),
             "$alwaysTrue" => children.push(always(key, value, Node::True)?),
             "$alwaysFalse" => children.push(always(key, value, Node::Not(Box::new(Node::True)))?),
             // mongod reads these as equalities on a DBRef's fields.

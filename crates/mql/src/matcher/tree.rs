@@ -27,6 +27,9 @@ pub(super) enum Node {
         path: FieldPath,
         pred: Pred,
     },
+    /// `$expr`: an aggregation expression, true when it evaluates truthy.
+    /// An evaluation error does not match (mongod fails the query instead).
+    Expr(Box<crate::expr::Expr>),
 }
 
 impl Node {
@@ -39,6 +42,7 @@ impl Node {
             Node::Nor(children) => !children.iter().any(|child| child.matches(doc, &mut None)),
             Node::Not(child) => !child.matches(doc, &mut None),
             Node::Leaf { path, pred } => leaf_matches(path, pred, doc, key),
+            Node::Expr(expr) => expr.is_true(doc).unwrap_or(false),
         }
     }
 
@@ -53,6 +57,7 @@ impl Node {
                 .parts()
                 .first()
                 .is_some_and(|part| part.name() == field),
+            Node::Expr(_) => false,
         }
     }
 }

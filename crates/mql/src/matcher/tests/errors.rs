@@ -14,11 +14,6 @@ fn unknown_operators_are_bad_values() {
         "unknown top level operator: $foo",
     );
     check_error(
-        doc! {"$expr": {"$eq": [1, 1]}},
-        Code::BAD_VALUE,
-        "unknown top level operator: $expr",
-    );
-    check_error(
         doc! {"$where": "true"},
         Code::BAD_VALUE,
         "unknown top level operator: $where",

@@ -557,3 +557,26 @@ fn bitwise_operators_test_numbers_and_bindata() {
         check_ids(filter, &docs, &expected);
     }
 }
+
+#[test]
+fn expr_compares_fields_of_the_same_document() {
+    // The manual's $expr example: budgets that were overspent.
+    check(
+        doc! {"$expr": {"$gt": ["$spent", "$budget"]}},
+        &[
+            (doc! {"budget": 400, "spent": 450}, true),
+            (doc! {"budget": 100, "spent": 65}, false),
+            (doc! {"budget": 20}, false),
+        ],
+    );
+    check(
+        doc! {"a": 1, "$expr": {"$eq": [{"$size": "$b"}, 2]}},
+        &[(doc! {"a": 1, "b": [1, 2]}, true), (doc! {"a": 2, "b": [1, 2]}, false)],
+    );
+}
+
+#[test]
+fn expr_with_an_unknown_operator_fails_to_parse() {
+    let error = crate::matcher::Filter::parse(&doc! {"$expr": {"$nope": 1}}).expect_err("unknown expression");
+    assert_eq!(error.code, crate::Code::INVALID_PIPELINE_OPERATOR);
+}
