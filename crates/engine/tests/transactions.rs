@@ -455,3 +455,59 @@ fn unsatisfiable_write_concern_is_reported_after_applying_the_write() {
     );
     assert_eq!(find(&db, "t", doc! {"find": "c"}).len(), 1);
 }
+
+#[test]
+fn snapshot_reads_outside_transactions_read_the_past_within_the_window() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "c", "documents": [{"_id": 1, "v": 1}]},
+    );
+    let reply = ok(
+        &db,
+        "t",
+        doc! {"find": "c", "readConcern": {"level": "snapshot"}},
+    );
+    let at = reply
+        .get_document("cursor")
+        .unwrap()
+        .get_timestamp("atClusterTime")
+        .expect("atClusterTime");
+    ok(
+        &db,
+        "t",
+        doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"v": 2}}}]},
+    );
+    let past = find(
+        &db,
+        "t",
+        doc! {"find": "c", "readConcern": {"level": "snapshot", "atClusterTime": at}},
+    );
+    assert_eq!(past, vec![doc! {"_id": 1, "v": 1}]);
+    let now = find(&db, "t", doc! {"find": "c"});
+    assert_eq!(now, vec![doc! {"_id": 1, "v": 2}]);
+    let too_old = bson::Timestamp {
+        time: at.time - 3600,
+        increment: 0,
+    };
+    let (code, _) = fails(
+        &db,
+        "t",
+        doc! {"find": "c", "readConcern": {"level": "snapshot", "atClusterTime": too_old}},
+    );
+    assert_eq!(code, 239, "SnapshotTooOld");
+}
+
+#[test]
+fn causal_reads_after_a_cluster_time_see_that_write() {
+    let db = engine();
+    let reply = ok(&db, "t", doc! {"insert": "c", "documents": [{"_id": 1}]});
+    let op_time = reply.get_timestamp("operationTime").unwrap();
+    let docs = find(
+        &db,
+        "t",
+        doc! {"find": "c", "readConcern": {"afterClusterTime": op_time}},
+    );
+    assert_eq!(docs.len(), 1);
+}

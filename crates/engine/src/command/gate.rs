@@ -486,6 +486,8 @@ fn read_timestamp(
     }
     let level = read_concern.get_str("level").unwrap_or("local");
     match read_concern.get("atClusterTime") {
+        // A snapshot read without a time reads at the newest and says when.
+        None if level == "snapshot" => Ok(Some(engine.txns().visible())),
         None => Ok(None),
         Some(_) if level != "snapshot" => Err(invalid_options(
             "atClusterTime is only allowed with readConcern level snapshot",

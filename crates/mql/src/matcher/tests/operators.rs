@@ -571,12 +571,16 @@ fn expr_compares_fields_of_the_same_document() {
     );
     check(
         doc! {"a": 1, "$expr": {"$eq": [{"$size": "$b"}, 2]}},
-        &[(doc! {"a": 1, "b": [1, 2]}, true), (doc! {"a": 2, "b": [1, 2]}, false)],
+        &[
+            (doc! {"a": 1, "b": [1, 2]}, true),
+            (doc! {"a": 2, "b": [1, 2]}, false),
+        ],
     );
 }
 
 #[test]
 fn expr_with_an_unknown_operator_fails_to_parse() {
-    let error = crate::matcher::Filter::parse(&doc! {"$expr": {"$nope": 1}}).expect_err("unknown expression");
+    let error = crate::matcher::Filter::parse(&doc! {"$expr": {"$nope": 1}})
+        .expect_err("unknown expression");
     assert_eq!(error.code, crate::Code::INVALID_PIPELINE_OPERATOR);
 }
