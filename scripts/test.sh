@@ -13,3 +13,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== PyMongo conformance: PyMongo's unified spec runner against rotor serve"
+bash scripts/pymongo/run.sh

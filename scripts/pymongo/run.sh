@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs PyMongo's own unified-format spec runner against `rotor serve`.
+#
+# On a fresh machine with no services: downloads the pinned PyMongo source
+# release (checked against a recorded sha256), builds a venv with PyMongo
+# and its test dependencies, builds rotor in release mode, starts it on a
+# free port, runs a smoke test and the transactions, convenient-API,
+# sessions and CRUD spec suites, and compares the outcome with
+# expected-failures.txt. Fails only on unexpected failures. The server is
+# stopped whatever happens.
+#
+#   bash scripts/pymongo/run.sh                    # check
+#   bash scripts/pymongo/run.sh --update-expected  # regenerate the list
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/scripts/pymongo"
+CACHE="$ROOT/.cache"
+
+PYMONGO_VERSION="4.20.0"
+PYMONGO_SHA256="f773b0aec28687587cdeda490463a82debc4566a4a3620dcc8dada9d2c0a1acd"
+# PyMongo's requirements.txt and requirements/test.txt, pinned; plus a per-test timeout.
+TEST_REQUIREMENTS=(
+  "dnspython==2.9.2"
+  "pytest==9.2.0"
+  "pytest-asyncio==1.5.0"
+  "pytest-timeout==2.4.0"
+)
+# A test still running after this long is failed, so one hang cannot eat the CI budget.
+TEST_TIMEOUT_SECS=60
+# How long the server may take to print its ready line.
+READY_TIMEOUT_SECS=60
+
+UPDATE_EXPECTED=0
+case "${1:-}" in
+  --update-expected) UPDATE_EXPECTED=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--update-expected]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$CACHE"
+TARBALL="$CACHE/pymongo-$PYMONGO_VERSION.tar.gz"
+SRC="$CACHE/pymongo-$PYMONGO_VERSION"
+VENV="$CACHE/venv"
+PYTHON="${PYTHON:-python3}"
+
+echo "== pymongo: fetch source $PYMONGO_VERSION"
+if [[ ! -f "$TARBALL" ]] || ! echo "$PYMONGO_SHA256  $TARBALL" | sha256sum --check --status; then
+  rm -f "$TARBALL"
+  "$PYTHON" -m pip download --quiet --no-binary :all: --no-deps "pymongo==$PYMONGO_VERSION" -d "$CACHE"
+fi
+echo "$PYMONGO_SHA256  $TARBALL" | sha256sum --check --quiet
+# Extract afresh every run: the suite modules below are copied into it.
+rm -rf "$SRC"
+tar -xzf "$TARBALL" -C "$CACHE"
+
+echo "== pymongo: venv"
+STAMP="$VENV/.rotor-stamp"
+WANT_STAMP="$PYMONGO_SHA256 ${TEST_REQUIREMENTS[*]}"
+if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT_STAMP" ]]; then
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet "${TEST_REQUIREMENTS[@]}" "$SRC"
+  echo "$WANT_STAMP" >"$STAMP"
+fi
+
+echo "== pymongo: build rotor"
+cargo build --release --quiet -p rotor-server
+ROTOR="$ROOT/target/release/rotor"
+
+PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+LOG="$CACHE/rotor-pymongo.log"
+"$ROTOR" serve --in-memory --enable-test-commands --bind 127.0.0.1 --port "$PORT" --log-level info >"$LOG" 2>&1 &
+SERVER_PID=$!
+stop_server() {
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+}
+trap stop_server EXIT INT TERM
+
+for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
+  grep -q "rotor ready for connections" "$LOG" && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "rotor exited before it was ready" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "rotor ready for connections" "$LOG" || { cat "$LOG"; echo "rotor not ready" >&2; exit 1; }
+echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
+
+echo "== pymongo: smoke test"
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+  --rootdir "$HERE" -c /dev/null "$HERE/test_smoke.py"
+
+echo "== pymongo: unified spec suites"
+cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"
+REPORT="$CACHE/pymongo-results.json"
+rm -f "$REPORT"
+set +e
+(
+  cd "$SRC"
+  # addopts is cleared: PyMongo's adds a junit file and marker filters we do not need.
+  DB_IP=127.0.0.1 DB_PORT="$PORT" ROTOR_REPORT="$REPORT" PYTHONPATH="$HERE" \
+    "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p rotor_report -o addopts="" \
+    --timeout "$TEST_TIMEOUT_SECS" --tb=short -rN \
+    test/test_rotor_transactions.py test/test_rotor_convenient_api.py \
+    test/test_rotor_sessions.py test/test_rotor_crud.py >"$CACHE/pymongo-pytest.log" 2>&1
+)
+STATUS=$?
+set -e
+tail -n 3 "$CACHE/pymongo-pytest.log"
+# pytest: 0 all passed, 1 some failed; anything else means the run itself broke.
+if [[ $STATUS -gt 1 || ! -s "$REPORT" ]]; then
+  tail -n 60 "$CACHE/pymongo-pytest.log"
+  echo "pytest could not run the suites (exit $STATUS)" >&2
+  exit 1
+fi
+
+COMPARE=("$VENV/bin/python" "$HERE/compare.py" --results "$REPORT" --expected "$HERE/expected-failures.txt")
+if [[ $UPDATE_EXPECTED == 1 ]]; then
+  COMPARE+=(--update)
+fi
+"${COMPARE[@]}"
