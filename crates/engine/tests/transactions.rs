@@ -511,3 +511,95 @@ fn causal_reads_after_a_cluster_time_see_that_write() {
     );
     assert_eq!(docs.len(), 1);
 }
+
+#[test]
+fn transactions_past_their_lifetime_limit_are_aborted_by_the_reaper() {
+    let db = engine();
+    ok(
+        &db,
+        "admin",
+        doc! {"setParameter": 1, "transactionLifetimeLimitSeconds": 1},
+    );
+    let mut s = Session::new();
+    s.start();
+    ok(
+        &db,
+        "t",
+        s.stmt(doc! {"insert": "c", "documents": [{"_id": 1}]}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_600));
+    let (code, labels) = fails(&db, "admin", s.commit());
+    assert_eq!((code, labels), (NO_SUCH_TRANSACTION, vec![TTE.to_owned()]));
+    assert!(find(&db, "t", doc! {"find": "c"}).is_empty());
+    // A plain write that waited on it went through.
+    ok(&db, "t", doc! {"insert": "c", "documents": [{"_id": 1}]});
+}
+
+#[test]
+fn in_process_failpoints_need_no_test_commands_flag() {
+    let db = engine::Engine::open(engine::EngineOptions::default()).expect("engine");
+    let (code, _) = fails(
+        &db,
+        "admin",
+        doc! {"configureFailPoint": "failCommand", "mode": "alwaysOn"},
+    );
+    assert_eq!(code, 59, "the command is off without enable_test_commands");
+    db.configure_fail_point(&doc! {
+        "configureFailPoint": "failCommand",
+        "mode": {"times": 2},
+        "data": {"failCommands": ["find"], "errorCode": 91, "appName": "mine"},
+    })
+    .expect("armed");
+    let other = engine::ConnectionInfo {
+        app_name: Some("other".into()),
+        ..Default::default()
+    };
+    let mine = engine::ConnectionInfo {
+        app_name: Some("mine".into()),
+        ..Default::default()
+    };
+    let find_as = |connection: &engine::ConnectionInfo| {
+        db.run_command(engine::Request {
+            db: "t",
+            body: doc! {"find": "c"},
+            connection,
+        })
+        .reply
+    };
+    assert_eq!(
+        find_as(&other).get_f64("ok").ok(),
+        Some(1.0),
+        "appName filters"
+    );
+    assert_eq!(find_as(&mine).get_i32("code").ok(), Some(91));
+    assert_eq!(find_as(&mine).get_i32("code").ok(), Some(91));
+    assert_eq!(
+        find_as(&mine).get_f64("ok").ok(),
+        Some(1.0),
+        "times: 2 is spent"
+    );
+}
+
+#[test]
+fn killed_sessions_lose_their_transaction_and_cursors() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "c", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]},
+    );
+    let mut s = Session::new();
+    s.start();
+    let reply = ok(&db, "t", s.stmt(doc! {"find": "c", "batchSize": 1}));
+    let cursor = reply.get_document("cursor").unwrap().get_i64("id").unwrap();
+    assert_ne!(cursor, 0);
+    ok(&db, "admin", doc! {"killSessions": [s.lsid.clone()]});
+    let (code, _) = fails(
+        &db,
+        "t",
+        s.stmt(doc! {"getMore": cursor, "collection": "c"}),
+    );
+    assert_eq!(code, NO_SUCH_TRANSACTION);
+    let (code, _) = fails(&db, "t", doc! {"getMore": cursor, "collection": "c"});
+    assert_eq!(code, 43, "CursorNotFound");
+}
