@@ -458,7 +458,9 @@ fn statement(
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {
         Err(_) => true,
-        Ok(reply) => reply.contains_key("writeErrors"),
+        Ok(reply) => {
+            reply.contains_key("writeErrors") || reply.get_i32("nErrors").is_ok_and(|n| n > 0)
+        }
     };
     if failed {
         end_active(engine, state);

@@ -69,7 +69,7 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
-fn insert_one(
+pub(super) fn insert_one(
     ctx: &mut Ctx<'_>,
     coll: &Arc<Collection>,
     doc: &Document,

@@ -11,6 +11,7 @@
 
 mod aggregate;
 mod args;
+mod bulk_write;
 mod ctx;
 mod cursor_reply;
 mod ddl;
@@ -249,7 +250,7 @@ fn execute(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
     ctx.check_deadline()?;
     let writes = matches!(
         name,
-        "insert" | "update" | "delete" | "findAndModify" | "findandmodify"
+        "insert" | "update" | "delete" | "findAndModify" | "findandmodify" | "bulkWrite"
     );
     let write_concern_error = if writes || name == "commitTransaction" || name == "abortTransaction"
     {
@@ -272,6 +273,7 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "delete" => delete::delete(ctx, body),
         "update" => update::update(ctx, body),
         "findAndModify" | "findandmodify" => find_and_modify::find_and_modify(ctx, body),
+        "bulkWrite" => bulk_write::bulk_write(ctx, body),
         "find" => find::find(ctx, body),
         "aggregate" => aggregate::aggregate(ctx, body),
         "getMore" => find::get_more(ctx, body),

@@ -121,7 +121,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
-fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {
+pub(super) fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {
     let args = Args::new("update.updates", statement);
     for field in statement.keys() {
         if !matches!(
