@@ -73,7 +73,9 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
-pub(super) fn parse_statement(statement: &Document) -> Result<(Document, Filter, bool), CommandError> {
+pub(super) fn parse_statement(
+    statement: &Document,
+) -> Result<(Document, Filter, bool), CommandError> {
     let args = Args::new("delete.deletes", statement);
     for field in statement.keys() {
         if !matches!(field.as_str(), "q" | "limit" | "collation" | "hint") {

@@ -178,7 +178,9 @@ fn run_op(ctx: &mut Ctx<'_>, request: &Request<'_>, op: &Op<'_>) -> Result<Done,
         Op::Delete { statement, .. } => {
             let (filter_doc, filter, multi) = delete::parse_statement(statement)?;
             let n = match ctx.collection(namespace.coll) {
-                Some(coll) => delete::delete_matching(&mut ctx, &coll, &filter_doc, &filter, multi)?,
+                Some(coll) => {
+                    delete::delete_matching(&mut ctx, &coll, &filter_doc, &filter, multi)?
+                }
                 None => 0,
             };
             Ok(Done {

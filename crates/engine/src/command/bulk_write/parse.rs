@@ -73,7 +73,10 @@ pub enum Op<'a> {
         sort: Option<&'a Document>,
     },
     /// `statement` is in the `delete` command's statement shape.
-    Delete { ns: usize, statement: Document },
+    Delete {
+        ns: usize,
+        statement: Document,
+    },
 }
 
 impl Op<'_> {
@@ -182,7 +185,11 @@ fn optional_document<'a>(
     match doc.get(field) {
         None => Ok(None),
         Some(Bson::Document(inner)) => Ok(Some(inner)),
-        Some(other) => Err(wrong_type(&format!("bulkWrite.ops.{field}"), "object", other)),
+        Some(other) => Err(wrong_type(
+            &format!("bulkWrite.ops.{field}"),
+            "object",
+            other,
+        )),
     }
 }
 
@@ -330,7 +337,8 @@ fn parse_update(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
     optional_document(op, "collation")?;
     optional_document(op, "constants")?;
     let sort = optional_document(op, "sort")?;
-    let mut statement = doc! {"q": filter.clone(), "u": update_mods.clone(), "multi": multi, "upsert": upsert};
+    let mut statement =
+        doc! {"q": filter.clone(), "u": update_mods.clone(), "multi": multi, "upsert": upsert};
     match op.get("arrayFilters") {
         None => {}
         Some(filters @ Bson::Array(_)) => {
