@@ -251,5 +251,9 @@ pub(super) fn distinct(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     }
     values.sort_by(mql::order::compare);
     values.dedup_by(|a, b| mql::order::equal(a, b));
-    Ok(doc! {"values": values})
+    let mut reply = doc! {"values": values};
+    if let Some(at) = ctx.read_at {
+        reply.insert("atClusterTime", at.to_bson());
+    }
+    Ok(reply)
 }

@@ -21,6 +21,7 @@ mod find;
 mod find_and_modify;
 mod gate;
 mod insert;
+mod modification;
 mod projection;
 mod reply;
 mod sessions;
