@@ -56,6 +56,19 @@ pub enum Expr {
         start: bool,
         end: bool,
     },
+    /// `$year`, `$month`, ...: one part of a date, in a time zone.
+    DatePart {
+        part: DatePart,
+        date: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+    },
+    /// `$dateToString`.
+    DateToString {
+        format: Option<Box<Expr>>,
+        date: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+        on_null: Option<Box<Expr>>,
+    },
     /// `$convert`.
     Convert {
         input: Box<Expr>,
@@ -63,6 +76,45 @@ pub enum Expr {
         on_error: Option<Box<Expr>>,
         on_null: Option<Box<Expr>>,
     },
+}
+
+/// The date-part operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    Month,
+    DayOfMonth,
+    Hour,
+    Minute,
+    Second,
+    Millisecond,
+    DayOfWeek,
+    DayOfYear,
+    Week,
+    IsoWeekYear,
+    IsoWeek,
+    IsoDayOfWeek,
+}
+
+impl DatePart {
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        Some(match name {
+            "$year" => DatePart::Year,
+            "$month" => DatePart::Month,
+            "$dayOfMonth" => DatePart::DayOfMonth,
+            "$hour" => DatePart::Hour,
+            "$minute" => DatePart::Minute,
+            "$second" => DatePart::Second,
+            "$millisecond" => DatePart::Millisecond,
+            "$dayOfWeek" => DatePart::DayOfWeek,
+            "$dayOfYear" => DatePart::DayOfYear,
+            "$week" => DatePart::Week,
+            "$isoWeekYear" => DatePart::IsoWeekYear,
+            "$isoWeek" => DatePart::IsoWeek,
+            "$isoDayOfWeek" => DatePart::IsoDayOfWeek,
+            _ => return None,
+        })
+    }
 }
 
 /// The variable a path starts from.

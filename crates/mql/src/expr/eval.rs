@@ -11,7 +11,7 @@ use bson::{Bson, Document};
 
 use super::ast::{Expr, Op, Var};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
-use super::{arith, arrays, convert, strings};
+use super::{arith, arrays, convert, dates, strings};
 use crate::{Error, Result, order};
 
 /// The variables in scope during one evaluation.
@@ -123,6 +123,27 @@ impl Expr {
                 };
                 strings::trim(input, chars, *start, *end)
             }
+            Expr::DatePart {
+                part,
+                date,
+                timezone,
+            } => {
+                let date = date.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                dates::date_part(*part, date, timezone)
+            }
+            Expr::DateToString {
+                format,
+                date,
+                timezone,
+                on_null,
+            } => {
+                let format = optional(format.as_deref(), scope)?;
+                let date = date.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                let on_null = optional(on_null.as_deref(), scope)?;
+                dates::date_to_string(format, date, timezone, on_null)
+            }
             Expr::Convert {
                 input,
                 to,
@@ -143,6 +164,11 @@ impl Expr {
             }
         }
     }
+}
+
+/// Evaluates an optional argument: `None` when absent, `Some(None)` when missing.
+fn optional<'a>(expr: Option<&'a Expr>, scope: &mut Scope<'a>) -> Result<Option<Option<Bson>>> {
+    expr.map(|e| e.evaluate(scope)).transpose()
 }
 
 fn with_bound<'a, T>(

@@ -7,7 +7,7 @@
 use bson::{Bson, Document};
 
 use super::EXPR_DEPTH_MAX;
-use super::ast::{Expr, Op, Var};
+use super::ast::{DatePart, Expr, Op, Var};
 use crate::{Code, Error, Result};
 
 impl Expr {
@@ -140,6 +140,8 @@ impl Parser {
             "$trim" | "$ltrim" | "$rtrim" => self.trim(name, value),
             "$convert" => self.convert(value),
             "$cond" if matches!(value, Bson::Document(_)) => self.cond_document(value),
+            "$dateToString" => self.date_to_string(value),
+            _ if DatePart::from_name(name).is_some() => self.date_part(name, value),
             _ => {
                 let op = name
                     .strip_prefix('$')
@@ -390,6 +392,71 @@ impl Parser {
             chars: spec.get("chars").map(|c| self.boxed(c)).transpose()?,
             start: name != "$rtrim",
             end: name != "$ltrim",
+        })
+    }
+
+    fn date_part(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Some(part) = DatePart::from_name(name) else {
+            return Err(Error::new(
+                Code::INVALID_PIPELINE_OPERATOR,
+                format!("Unrecognized expression '{name}'"),
+            ));
+        };
+        let (date, timezone) = match value {
+            Bson::Document(spec) if !spec.keys().next().is_some_and(|k| k.starts_with('$')) => {
+                check_keys(spec, &["date", "timezone"], |k| {
+                    err(40535, format!("unrecognized option to {name}: \"{k}\""))
+                })?;
+                let date = spec.get("date").ok_or_else(|| {
+                    err(
+                        40539,
+                        format!("missing 'date' argument to {name}, provided: {spec}"),
+                    )
+                })?;
+                (date, spec.get("timezone"))
+            }
+            Bson::Array(items) => match items.as_slice() {
+                [date] => (date, None),
+                _ => {
+                    return Err(err(
+                        40536,
+                        format!(
+                            "{name} accepts exactly one argument if given an array, but was given {}",
+                            items.len()
+                        ),
+                    ));
+                }
+            },
+            date => (date, None),
+        };
+        Ok(Expr::DatePart {
+            part,
+            date: self.boxed(date)?,
+            timezone: timezone.map(|t| self.boxed(t)).transpose()?,
+        })
+    }
+
+    fn date_to_string(&mut self, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                18629,
+                "$dateToString only supports an object as its argument",
+            ));
+        };
+        check_keys(spec, &["format", "date", "timezone", "onNull"], |k| {
+            err(
+                18534,
+                format!("Unrecognized argument to $dateToString: {k}"),
+            )
+        })?;
+        let date = spec
+            .get("date")
+            .ok_or_else(|| err(18628, "Missing 'date' parameter to $dateToString"))?;
+        Ok(Expr::DateToString {
+            format: spec.get("format").map(|f| self.boxed(f)).transpose()?,
+            date: self.boxed(date)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+            on_null: spec.get("onNull").map(|o| self.boxed(o)).transpose()?,
         })
     }
 

@@ -675,3 +675,88 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn date_operators_match_the_manual() {
+    let d = doc! {
+        "date": DateTime::from_millis(1_388_564_139_736), // 2014-01-01T08:15:39.736Z
+        "newYear2016": DateTime::from_millis(1_451_606_400_000), // 2016-01-01T00:00:00Z
+    };
+    check_all(
+        &d,
+        vec![
+            (bson!({"$year": "$date"}), bson!(2014)),
+            (bson!({"$month": "$date"}), bson!(1)),
+            (bson!({"$dayOfMonth": "$date"}), bson!(1)),
+            (bson!({"$hour": "$date"}), bson!(8)),
+            (bson!({"$minute": "$date"}), bson!(15)),
+            (bson!({"$second": "$date"}), bson!(39)),
+            (bson!({"$millisecond": "$date"}), bson!(736)),
+            (bson!({"$dayOfYear": "$date"}), bson!(1)),
+            (bson!({"$dayOfWeek": "$date"}), bson!(4)),
+            (bson!({"$week": "$date"}), bson!(0)),
+            (bson!({"$isoDayOfWeek": "$date"}), bson!(3)),
+            (bson!({"$isoWeek": "$date"}), bson!(1)),
+            (bson!({"$isoWeek": "$newYear2016"}), bson!(53)),
+            (bson!({"$isoWeekYear": "$newYear2016"}), bson!(2015)),
+            (bson!({"$year": ["$date"]}), bson!(2014)),
+            (
+                bson!({"$hour": {"date": "$date", "timezone": "+04:30"}}),
+                bson!(12),
+            ),
+            (
+                bson!({"$minute": {"date": "$date", "timezone": "+0430"}}),
+                bson!(45),
+            ),
+            (
+                bson!({"$dayOfMonth": {"date": "$date", "timezone": "-09"}}),
+                bson!(31),
+            ),
+            (bson!({"$year": "$missing"}), Bson::Null),
+            (
+                bson!({"$dateToString": {"format": "%Y-%m-%d", "date": "$date"}}),
+                bson!("2014-01-01"),
+            ),
+            (
+                bson!({"$dateToString": {"format": "%H:%M:%S:%L%z", "date": "$date"}}),
+                bson!("08:15:39:736+0000"),
+            ),
+            (
+                bson!({"$dateToString": {"format": "%H:%M %z", "date": "$date", "timezone": "-05:00"}}),
+                bson!("03:15 -0500"),
+            ),
+            (
+                bson!({"$dateToString": {"date": "$date"}}),
+                bson!("2014-01-01T08:15:39.736Z"),
+            ),
+            (
+                bson!({"$dateToString": {"format": "%j %w %u %U %V %G %%", "date": "$date"}}),
+                bson!("001 4 3 00 01 2014 %"),
+            ),
+            (
+                bson!({"$dateToString": {"date": "$missing", "onNull": "none"}}),
+                bson!("none"),
+            ),
+        ],
+    );
+    for (expr, code) in [
+        (bson!({"$year": "$$ROOT"}), 16006),
+        (bson!({"$year": {"date": "$date", "x": 1}}), 40535),
+        (bson!({"$year": {"timezone": "UTC"}}), 40539),
+        (
+            bson!({"$hour": {"date": "$date", "timezone": "America/New_York"}}),
+            40485,
+        ),
+        (
+            bson!({"$dateToString": {"format": "%Q", "date": "$date"}}),
+            18536,
+        ),
+        (
+            bson!({"$dateToString": {"format": "%", "date": "$date"}}),
+            18535,
+        ),
+        (bson!({"$dateToString": {"format": "%Y"}}), 18628),
+    ] {
+        check_error(&d, expr, code);
+    }
+}
