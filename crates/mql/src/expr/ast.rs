@@ -7,6 +7,8 @@
 
 use bson::Bson;
 
+use super::regex::{Compiled, RegexOp};
+
 /// A parsed aggregation expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -68,6 +70,15 @@ pub enum Expr {
         date: Box<Expr>,
         timezone: Option<Box<Expr>>,
         on_null: Option<Box<Expr>>,
+    },
+    /// `$regexMatch`, `$regexFind`, `$regexFindAll`; `compiled` holds the
+    /// pattern when it and the options were constants.
+    Regex {
+        op: RegexOp,
+        input: Box<Expr>,
+        regex: Box<Expr>,
+        options: Option<Box<Expr>>,
+        compiled: Option<Compiled>,
     },
     /// `$convert`.
     Convert {
@@ -219,6 +230,11 @@ ops! {
     ObjectToArray = "objectToArray", 1, Some(1);
     ArrayToObject = "arrayToObject", 1, Some(1);
     MergeObjects = "mergeObjects", 0, None;
+    SetUnion = "setUnion", 0, None;
+    SetIntersection = "setIntersection", 0, None;
+    SetDifference = "setDifference", 2, Some(2);
+    SetEquals = "setEquals", 2, None;
+    SetIsSubset = "setIsSubset", 2, Some(2);
     Sum = "sum", 0, None;
     Avg = "avg", 0, None;
     Min = "min", 0, None;

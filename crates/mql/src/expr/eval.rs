@@ -11,7 +11,7 @@ use bson::{Bson, Document};
 
 use super::ast::{Expr, Op, Var};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
-use super::{arith, arrays, convert, dates, strings};
+use super::{arith, arrays, convert, dates, regex, sets, strings};
 use crate::{Error, Result, order};
 
 /// The variables in scope during one evaluation.
@@ -131,6 +131,22 @@ impl Expr {
                 let date = date.evaluate(scope)?;
                 let timezone = optional(timezone.as_deref(), scope)?;
                 dates::date_part(*part, date, timezone)
+            }
+            Expr::Regex {
+                op,
+                input,
+                regex: pattern,
+                options,
+                compiled,
+            } => {
+                let input = input.evaluate(scope)?;
+                if let Some(compiled) = compiled {
+                    return regex::apply(*op, input.as_ref(), Some(compiled));
+                }
+                let pattern = pattern.evaluate(scope)?.unwrap_or(Bson::Null);
+                let options = optional(options.as_deref(), scope)?.flatten();
+                let compiled = regex::compile(*op, &pattern, options.as_ref())?;
+                regex::apply(*op, input.as_ref(), compiled.as_ref())
             }
             Expr::DateToString {
                 format,
@@ -316,6 +332,7 @@ fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
             .or_else(|| strings::apply(op, &values))
             .or_else(|| arrays::apply(op, &values))
             .or_else(|| convert::apply(op, &values))
+            .or_else(|| sets::apply(op, &values))
             .unwrap_or(Ok(None)),
     }
 }

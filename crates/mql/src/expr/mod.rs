@@ -11,7 +11,8 @@
 //! evaluation recursion is bounded too; operators that can grow a value
 //! check the result against [`VALUE_BYTES_MAX`]. Errors carry mongod's codes.
 //!
-//! Not here: time zones other than UTC and fixed offsets, regex operators, `$$NOW`, collation-aware
+//! Not here: time zones other than UTC and fixed offsets, PCRE-only regex
+//! syntax, `$$NOW`, collation-aware
 //! string comparison, and exact decimal128 arithmetic (decimal inputs are
 //! computed in double precision and returned as decimal128).
 
@@ -22,10 +23,13 @@ mod convert;
 mod dates;
 mod eval;
 mod parse;
+mod regex;
+mod sets;
 mod strings;
 mod value;
 
 pub use ast::{DatePart, Expr, Op};
+pub use regex::{Compiled as CompiledRegex, RegexOp};
 pub use value::{is_truthy, type_name};
 
 pub(crate) use arith::as_exact_i64 as exact_i64;

@@ -8,6 +8,7 @@ use bson::{Bson, Document};
 
 use super::EXPR_DEPTH_MAX;
 use super::ast::{DatePart, Expr, Op, Var};
+use super::regex::{RegexOp, compile};
 use crate::{Code, Error, Result};
 
 impl Expr {
@@ -141,6 +142,7 @@ impl Parser {
             "$convert" => self.convert(value),
             "$cond" if matches!(value, Bson::Document(_)) => self.cond_document(value),
             "$dateToString" => self.date_to_string(value),
+            "$regexMatch" | "$regexFind" | "$regexFindAll" => self.regex(name, value),
             _ if DatePart::from_name(name).is_some() => self.date_part(name, value),
             _ => {
                 let op = name
@@ -436,6 +438,48 @@ impl Parser {
         })
     }
 
+    fn regex(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Some(op) = RegexOp::from_name(name) else {
+            return Err(Error::new(
+                Code::INVALID_PIPELINE_OPERATOR,
+                format!("Unrecognized expression '{name}'"),
+            ));
+        };
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                51103,
+                format!(
+                    "{name} expects an object of named arguments but found: {}",
+                    super::value::type_name(Some(value))
+                ),
+            ));
+        };
+        check_keys(spec, &["input", "regex", "options"], |k| {
+            err(31024, format!("{name} found an unknown argument: {k}"))
+        })?;
+        let input = spec
+            .get("input")
+            .ok_or_else(|| err(31022, format!("{name} requires 'input' parameter")))?;
+        let regex = spec
+            .get("regex")
+            .ok_or_else(|| err(31023, format!("{name} requires 'regex' parameter")))?;
+        let options = spec.get("options");
+        let regex = self.boxed(regex)?;
+        let options = options.map(|o| self.boxed(o)).transpose()?;
+        let compiled = match (regex.as_ref(), options.as_deref()) {
+            (Expr::Literal(pattern), None) => compile(op, pattern, None)?,
+            (Expr::Literal(pattern), Some(Expr::Literal(o))) => compile(op, pattern, Some(o))?,
+            _ => None,
+        };
+        Ok(Expr::Regex {
+            op,
+            input: self.boxed(input)?,
+            regex,
+            options,
+            compiled,
+        })
+    }
+
     fn date_to_string(&mut self, value: &Bson) -> Result<Expr> {
         let Bson::Document(spec) = value else {
             return Err(err(
@@ -498,6 +542,10 @@ fn check_arity(op: Op, n: usize) -> Result<()> {
             format!(
                 "Expression {name} takes at least {min} arguments, and at most {max}, but {n} were passed in."
             ),
+        )),
+        None if n < min && op == Op::SetEquals => Err(err(
+            17045,
+            format!("{name} needs at least two arguments had: {n}"),
         )),
         None if n < min => Err(err(
             1257300,

@@ -760,3 +760,136 @@ fn date_operators_match_the_manual() {
         check_error(&d, expr, code);
     }
 }
+
+#[test]
+fn set_operators_match_the_manual() {
+    let d = sample();
+    check_all(
+        &d,
+        vec![
+            (
+                bson!({"$setUnion": [["a", "b", "a"], ["b", "a", "c"]]}),
+                bson!(["a", "b", "c"]),
+            ),
+            (bson!({"$setUnion": [["a"], "$missing"]}), Bson::Null),
+            (
+                bson!({"$setIntersection": [["a", "b", "a"], ["b", "a"]]}),
+                bson!(["a", "b"]),
+            ),
+            (
+                bson!({"$setIntersection": [["a", "b"], [["a", "b"]]]}),
+                bson!([]),
+            ),
+            (bson!({"$setIntersection": []}), bson!([])),
+            (
+                bson!({"$setDifference": [["a", "b", "a"], ["b", "a"]]}),
+                bson!([]),
+            ),
+            (
+                bson!({"$setDifference": [["a", "b"], ["c", "b"]]}),
+                bson!(["a"]),
+            ),
+            (
+                bson!({"$setEquals": [["a", "b", "a"], ["b", "a"]]}),
+                bson!(true),
+            ),
+            (
+                bson!({"$setEquals": [[1], [1.0], [Bson::Int64(1)]]}),
+                bson!(true),
+            ),
+            (
+                bson!({"$setIsSubset": [["a", "b", "a"], ["b", "a"]]}),
+                bson!(true),
+            ),
+            (
+                bson!({"$setIsSubset": [["a", "b"], [["a", "b"]]]}),
+                bson!(false),
+            ),
+        ],
+    );
+    for (expr, code) in [
+        (bson!({"$setUnion": [["a"], 1]}), 17043),
+        (bson!({"$setEquals": [["a"]]}), 17045),
+        (bson!({"$setEquals": [["a"], "$missing"]}), 17044),
+        (bson!({"$setIsSubset": [1, ["a"]]}), 17046),
+        (bson!({"$setDifference": [["a"], 1]}), 17049),
+    ] {
+        check_error(&d, expr, code);
+    }
+}
+
+#[test]
+fn regex_operators_match_the_manual() {
+    let d = doc! {"description": "Single LINE description.", "cafe": "cafétéria"};
+    let re = |pattern: &str, options: &str| {
+        Bson::RegularExpression(bson::Regex {
+            pattern: pattern.try_into().expect("no NUL in test patterns"),
+            options: options.try_into().expect("no NUL in test options"),
+        })
+    };
+    check_all(
+        &d,
+        vec![
+            (
+                bson!({"$regexMatch": {"input": "$description", "regex": "line"}}),
+                bson!(false),
+            ),
+            (
+                bson!({"$regexMatch": {"input": "$description", "regex": "line", "options": "i"}}),
+                bson!(true),
+            ),
+            (
+                bson!({"$regexMatch": {"input": "$description", "regex": re("line", "i")}}),
+                bson!(true),
+            ),
+            (
+                bson!({"$regexMatch": {"input": "$missing", "regex": "x"}}),
+                bson!(false),
+            ),
+            (
+                bson!({"$regexFind": {"input": "$description", "regex": re("line", "i")}}),
+                bson!({"match": "LINE", "idx": 7, "captures": []}),
+            ),
+            (
+                bson!({"$regexFind": {"input": "$cafe", "regex": "t(é)"}}),
+                bson!({"match": "té", "idx": 4, "captures": ["é"]}),
+            ),
+            (
+                bson!({"$regexFind": {"input": "$description", "regex": "zzz"}}),
+                Bson::Null,
+            ),
+            (
+                bson!({"$regexFindAll": {"input": "abc abc", "regex": "(b)(x)?"}}),
+                bson!([
+                    {"match": "b", "idx": 1, "captures": ["b", null]},
+                    {"match": "b", "idx": 5, "captures": ["b", null]},
+                ]),
+            ),
+            (
+                bson!({"$regexFindAll": {"input": "$missing", "regex": "a"}}),
+                bson!([]),
+            ),
+            (
+                bson!({"$regexMatch": {"input": "A", "regex": {"$concat": ["a", ""]}, "options": {"$literal": "i"}}}),
+                bson!(true),
+            ),
+        ],
+    );
+    for (expr, code) in [
+        (bson!({"$regexMatch": "x"}), 51103),
+        (bson!({"$regexMatch": {"input": 1, "regex": "a"}}), 51104),
+        (bson!({"$regexMatch": {"input": "a", "regex": 1}}), 51105),
+        (
+            bson!({"$regexMatch": {"input": "a", "regex": "a", "options": "q"}}),
+            51108,
+        ),
+        (bson!({"$regexMatch": {"input": "a", "regex": "("}}), 51111),
+        (
+            bson!({"$regexMatch": {"input": "a", "regex": re("a", "i"), "options": "m"}}),
+            51107,
+        ),
+        (bson!({"$regexMatch": {"regex": "a"}}), 31022),
+    ] {
+        check_error(&d, expr, code);
+    }
+}
