@@ -258,7 +258,60 @@ pub(crate) fn compare_optional(a: Option<&Bson>, b: Option<&Bson>) -> Ordering {
     }
 }
 
+/// Borrows an argument's value without evaluating it, when it is a constant
+/// or a path that runs through documents only: the common shape of `$expr`
+/// comparisons, which then compare without cloning. `None`: not borrowable.
+fn peek<'s>(expr: &'s Expr, scope: &'s Scope<'_>) -> Option<Option<&'s Bson>> {
+    match expr {
+        Expr::Literal(value) => Some(Some(value)),
+        Expr::Path { var, fields } => match var {
+            Var::Root | Var::Current => {
+                let (first, rest) = fields.split_first()?;
+                match scope.root.get(first) {
+                    Some(value) => walk(value, rest),
+                    None => Some(None),
+                }
+            }
+            Var::Remove => Some(None),
+            Var::User(name) => walk(scope.get(name)?, fields),
+        },
+        _ => None,
+    }
+}
+
+fn walk<'s>(mut current: &'s Bson, fields: &[String]) -> Option<Option<&'s Bson>> {
+    for field in fields {
+        match current {
+            Bson::Document(doc) => match doc.get(field) {
+                Some(next) => current = next,
+                None => return Some(None),
+            },
+            // Paths through arrays build new arrays; evaluate those normally.
+            Bson::Array(_) => return None,
+            _ => return Some(None),
+        }
+    }
+    Some(Some(current))
+}
+
+fn comparison(op: Op) -> Option<fn(Ordering) -> bool> {
+    Some(match op {
+        Op::Eq => |o| o == Ordering::Equal,
+        Op::Ne => |o| o != Ordering::Equal,
+        Op::Gt => |o| o == Ordering::Greater,
+        Op::Gte => |o| o != Ordering::Less,
+        Op::Lt => |o| o == Ordering::Less,
+        Op::Lte => |o| o != Ordering::Greater,
+        _ => return None,
+    })
+}
+
 fn operator<'a>(op: Op, args: &'a [Expr], scope: &mut Scope<'a>) -> Result<Option<Bson>> {
+    if let (Some(want), [left, right]) = (comparison(op), args) {
+        if let (Some(l), Some(r)) = (peek(left, scope), peek(right, scope)) {
+            return Ok(Some(Bson::Boolean(want(compare_optional(l, r)))));
+        }
+    }
     // Operators that must not evaluate every argument come first.
     match op {
         Op::And => {
@@ -310,17 +363,11 @@ fn operator<'a>(op: Op, args: &'a [Expr], scope: &mut Scope<'a>) -> Result<Optio
 }
 
 fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
-    let compared = |want: fn(Ordering) -> bool| -> Result<Option<Bson>> {
+    if let Some(want) = comparison(op) {
         let ord = compare_optional(arg(&values, 0), arg(&values, 1));
-        Ok(Some(Bson::Boolean(want(ord))))
-    };
+        return Ok(Some(Bson::Boolean(want(ord))));
+    }
     match op {
-        Op::Eq => compared(|o| o == Ordering::Equal),
-        Op::Ne => compared(|o| o != Ordering::Equal),
-        Op::Gt => compared(|o| o == Ordering::Greater),
-        Op::Gte => compared(|o| o != Ordering::Less),
-        Op::Lt => compared(|o| o == Ordering::Less),
-        Op::Lte => compared(|o| o != Ordering::Greater),
         Op::Cmp => {
             let ord = compare_optional(arg(&values, 0), arg(&values, 1));
             Ok(Some(Bson::Int32(ord as i32)))

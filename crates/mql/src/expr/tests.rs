@@ -893,3 +893,23 @@ fn regex_operators_match_the_manual() {
         check_error(&d, expr, code);
     }
 }
+
+proptest! {
+    /// Comparisons of paths and constants take a borrowing fast path; `$cmp`
+    /// always evaluates. They must agree.
+    #[test]
+    fn comparison_fast_path_agrees_with_cmp(value in arbitrary_bson(), other in arbitrary_bson()) {
+        let doc = doc! {"a": value.clone(), "n": {"b": other.clone()}, "arr": [{"b": value}]};
+        for (left, right) in [("$a", "$n.b"), ("$n.b", "$a"), ("$a", "$missing"), ("$arr.b", "$a"), ("$n", "$a.b")] {
+            let cmp = Expr::parse(&bson!({"$cmp": [left, right]})).and_then(|e| e.eval(&doc));
+            let Ok(Bson::Int32(cmp)) = cmp else { panic!("$cmp failed: {cmp:?}") };
+            for (op, expected) in [("$eq", cmp == 0), ("$ne", cmp != 0), ("$lt", cmp < 0), ("$lte", cmp <= 0), ("$gt", cmp > 0), ("$gte", cmp >= 0)] {
+                let got = Expr::parse(&bson!({op: [left, right]})).and_then(|e| e.eval(&doc));
+                prop_assert_eq!(got, Ok(Bson::Boolean(expected)), "{} {} {}", op, left, right);
+            }
+        }
+        let literal = Expr::parse(&bson!({"$eq": ["$a", {"$literal": other.clone()}]})).and_then(|e| e.eval(&doc));
+        let slow = Expr::parse(&bson!({"$eq": [{"$cond": [true, "$a", 0]}, {"$literal": other}]})).and_then(|e| e.eval(&doc));
+        prop_assert_eq!(literal, slow);
+    }
+}
