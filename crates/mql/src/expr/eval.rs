@@ -307,10 +307,10 @@ fn comparison(op: Op) -> Option<fn(Ordering) -> bool> {
 }
 
 fn operator<'a>(op: Op, args: &'a [Expr], scope: &mut Scope<'a>) -> Result<Option<Bson>> {
-    if let (Some(want), [left, right]) = (comparison(op), args) {
-        if let (Some(l), Some(r)) = (peek(left, scope), peek(right, scope)) {
-            return Ok(Some(Bson::Boolean(want(compare_optional(l, r)))));
-        }
+    if let (Some(want), [left, right]) = (comparison(op), args)
+        && let (Some(l), Some(r)) = (peek(left, scope), peek(right, scope))
+    {
+        return Ok(Some(Bson::Boolean(want(compare_optional(l, r)))));
     }
     // Operators that must not evaluate every argument come first.
     match op {
