@@ -18,6 +18,7 @@ mod lookup;
 mod project;
 mod sort;
 mod stage;
+mod sugar;
 mod unwind;
 
 pub use accumulator::{Accumulator, Kind as AccumulatorKind};

@@ -92,11 +92,30 @@ fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
             format!("Pipeline length must be no longer than {STAGES_MAX} stages."),
         ));
     }
-    let stages = stages
-        .iter()
-        .map(|s| parse_stage(s, depth))
-        .collect::<Result<_>>()?;
-    Ok(Pipeline { stages })
+    let mut parsed = Vec::with_capacity(stages.len());
+    for stage in stages {
+        match expansion(stage)? {
+            Some(expanded) => {
+                for stage in &expanded {
+                    parsed.push(parse_stage(stage, depth)?);
+                }
+            }
+            None => parsed.push(parse_stage(stage, depth)?),
+        }
+    }
+    Ok(Pipeline { stages: parsed })
+}
+
+/// The stages a shorthand stage stands for, or `None` for ordinary stages.
+fn expansion(stage: &Document) -> Result<Option<Vec<Document>>> {
+    let mut fields = stage.iter();
+    match (fields.next(), fields.next()) {
+        (Some((name, spec)), None) if name == "$sortByCount" => {
+            super::sugar::sort_by_count(spec).map(Some)
+        }
+        (Some((name, spec)), None) if name == "$bucket" => super::sugar::bucket(spec).map(Some),
+        _ => Ok(None),
+    }
 }
 
 fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {

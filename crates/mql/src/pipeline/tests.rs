@@ -676,3 +676,69 @@ fn match_evaluates_a_top_level_expr_beside_the_filter() {
         vec![doc! {"_id": 1}],
     );
 }
+
+#[test]
+fn sort_by_count_and_bucket_expand_as_the_manual_describes() {
+    let input = vec![
+        doc! {"_id": 1, "tags": "a", "price": 5},
+        doc! {"_id": 2, "tags": "b", "price": 150},
+        doc! {"_id": 3, "tags": "a", "price": 99},
+        doc! {"_id": 4, "tags": "c", "price": "free"},
+        doc! {"_id": 5, "tags": "a"},
+    ];
+    check(
+        &input,
+        vec![doc! {"$sortByCount": "$tags"}, doc! {"$limit": 1}],
+        vec![doc! {"_id": "a", "count": 3}],
+    );
+    check(
+        &input,
+        vec![doc! {"$bucket": {
+            "groupBy": "$price", "boundaries": [0, 100, 200], "default": "Other",
+            "output": {"count": {"$sum": 1}, "ids": {"$push": "$_id"}},
+        }}],
+        vec![
+            doc! {"_id": 0, "count": 2, "ids": [1, 3]},
+            doc! {"_id": 100, "count": 1, "ids": [2]},
+            doc! {"_id": "Other", "count": 2, "ids": [4, 5]},
+        ],
+    );
+    check(
+        &input,
+        vec![
+            doc! {"$match": {"price": {"$lt": 100}}},
+            doc! {"$bucket": {"groupBy": "$price", "boundaries": [0, 50, 100]}},
+        ],
+        vec![doc! {"_id": 0, "count": 1}, doc! {"_id": 50, "count": 1}],
+    );
+    for (stages, code) in [
+        (vec![doc! {"$sortByCount": "tags"}], 40148),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [0]}}],
+            40192,
+        ),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [0, "a"]}}],
+            40193,
+        ),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [5, 1]}}],
+            40194,
+        ),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [0, 10], "default": 5}}],
+            40199,
+        ),
+        (vec![doc! {"$bucket": {"boundaries": [0, 10]}}], 40198),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [0, 10], "x": 1}}],
+            40197,
+        ),
+        (
+            vec![doc! {"$bucket": {"groupBy": "$price", "boundaries": [0, 200]}}],
+            40066,
+        ),
+    ] {
+        check_error(&input, stages, code);
+    }
+}
