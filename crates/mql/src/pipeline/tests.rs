@@ -551,6 +551,10 @@ fn arbitrary_value() -> impl Strategy<Value = Bson> {
             "path",
             "newRoot",
             "includeArrayIndex",
+            "groupBy",
+            "boundaries",
+            "let",
+            "pipeline",
             "from",
             "localField",
             "foreignField",
@@ -587,6 +591,8 @@ fn arbitrary_stage() -> impl Strategy<Value = Document> {
         "$replaceWith",
         "$lookup",
         "$facet",
+        "$bucket",
+        "$sortByCount",
     ]);
     (names, arbitrary_value()).prop_map(|(name, spec)| doc! {name: spec})
 }
