@@ -19,6 +19,7 @@ mod project;
 mod sort;
 mod stage;
 mod sugar;
+mod union;
 mod unwind;
 
 pub use accumulator::{Accumulator, Kind as AccumulatorKind};
@@ -27,6 +28,7 @@ pub use lookup::Lookup;
 pub use project::Projection;
 pub use sort::{SortSpec, sort_key};
 pub use stage::{Pipeline, Stage};
+pub use union::UnionWith;
 pub use unwind::Unwind;
 
 use bson::Document;

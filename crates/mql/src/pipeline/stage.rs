@@ -11,6 +11,7 @@ use super::group::Group;
 use super::lookup::Lookup;
 use super::project::Projection;
 use super::sort::SortSpec;
+use super::union::UnionWith;
 use super::unwind::Unwind;
 use super::{PIPELINE_DEPTH_MAX, RunOptions, STAGES_MAX, memory_exceeded};
 use crate::expr::{Expr, approx_document_size, type_name};
@@ -36,6 +37,7 @@ pub enum Stage {
     ReplaceRoot(Expr),
     Lookup(Lookup),
     Facet(Vec<(String, Pipeline)>),
+    UnionWith(UnionWith),
 }
 
 /// A parsed aggregation pipeline.
@@ -77,7 +79,7 @@ impl Pipeline {
     }
 }
 
-fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
+pub(super) fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
     if depth > PIPELINE_DEPTH_MAX {
         return Err(Error::new(
             Code::OVERFLOW,
@@ -172,8 +174,9 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
         "$unwind" => Ok(Stage::Unwind(Unwind::parse(spec)?)),
         "$replaceRoot" => parse_replace_root(spec).map(Stage::ReplaceRoot),
         "$replaceWith" => Ok(Stage::ReplaceRoot(Expr::parse(spec)?)),
-        "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec)?)),
+        "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec, depth)?)),
         "$facet" => parse_facet(spec, depth).map(Stage::Facet),
+        "$unionWith" => Ok(Stage::UnionWith(UnionWith::parse(spec, depth)?)),
         _ => Err(err(
             40324,
             format!("Unrecognized pipeline stage name: '{name}'"),
@@ -368,6 +371,7 @@ fn run_stage(
             .map(|d| replace_root(expr, d))
             .collect::<Result<_>>()?,
         Stage::Lookup(lookup) => lookup.run(docs, options)?,
+        Stage::UnionWith(union) => union.run(docs, options)?,
         Stage::Facet(facets) => {
             let mut out = Document::new();
             for (name, pipeline) in facets {

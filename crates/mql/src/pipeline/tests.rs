@@ -748,3 +748,36 @@ fn sort_by_count_and_bucket_expand_as_the_manual_describes() {
         check_error(&input, stages, code);
     }
 }
+
+#[test]
+fn union_with_appends_another_collection() {
+    let colls = HashMap::from([(
+        "warehouses".to_string(),
+        vec![doc! {"_id": 10, "item": "b"}, doc! {"_id": 11, "item": "c"}],
+    )]);
+    let input = vec![doc! {"_id": 1, "item": "a"}];
+    let stages = vec![
+        doc! {"$unionWith": {"coll": "warehouses", "pipeline": [{"$match": {"item": "c"}}]}},
+        doc! {"$unionWith": "missing"},
+        doc! {"$project": {"item": 1, "_id": 0}},
+    ];
+    let out = run_with(&input, &stages, &colls, super::STAGE_MEMORY_BYTES_MAX).unwrap();
+    assert_eq!(out, vec![doc! {"item": "a"}, doc! {"item": "c"}]);
+    for (stages, code) in [
+        (vec![doc! {"$unionWith": {"pipeline": []}}], 40414),
+        (vec![doc! {"$unionWith": {"coll": 1}}], 14),
+        (vec![doc! {"$unionWith": {"coll": "a", "x": 1}}], 40415),
+    ] {
+        check_error(&input, stages, code);
+    }
+}
+
+#[test]
+fn nested_pipelines_are_bounded() {
+    let mut stage = doc! {"$limit": 1};
+    for _ in 0..=super::PIPELINE_DEPTH_MAX + 1 {
+        stage = doc! {"$unionWith": {"coll": "a", "pipeline": [stage]}};
+    }
+    let err = Pipeline::parse(&[stage]).err().map(|e| e.code);
+    assert_eq!(err, Some(crate::Code::OVERFLOW));
+}
