@@ -60,10 +60,15 @@ impl Expr {
         match self {
             Expr::Literal(value) => Ok(Some(value.clone())),
             Expr::Path { var, fields } => Ok(path(scope, var, fields)),
+            // Literals can repeat a variable, so nested ones could double a
+            // value at every level: their size is checked as they are built.
             Expr::Object(fields) => {
                 let mut doc = Document::new();
+                let mut bytes = 0;
                 for (name, expr) in fields {
                     if let Some(value) = expr.evaluate(scope)? {
+                        bytes += approx_size(&value);
+                        check_size("an object expression", bytes)?;
                         doc.insert(name.clone(), value);
                     }
                 }
@@ -71,8 +76,12 @@ impl Expr {
             }
             Expr::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
+                let mut bytes = 0;
                 for item in items {
-                    out.push(item.evaluate(scope)?.unwrap_or(Bson::Null));
+                    let value = item.evaluate(scope)?.unwrap_or(Bson::Null);
+                    bytes += approx_size(&value);
+                    check_size("an array expression", bytes)?;
+                    out.push(value);
                 }
                 Ok(Some(Bson::Array(out)))
             }

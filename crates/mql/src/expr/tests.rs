@@ -913,3 +913,18 @@ proptest! {
         prop_assert_eq!(literal, slow);
     }
 }
+
+#[test]
+fn literals_that_repeat_a_variable_are_bounded() {
+    for shape in [bson!(["$$x", "$$x"]), bson!({"l": "$$x", "r": "$$x"})] {
+        let mut expr = Bson::String("x".repeat(4096));
+        for _ in 0..40 {
+            expr = bson!({"$let": {"vars": {"x": expr}, "in": shape.clone()}});
+        }
+        let err = Expr::parse(&expr)
+            .and_then(|e| e.eval(&doc! {}))
+            .err()
+            .map(|e| e.code);
+        assert_eq!(err, Some(crate::Code::BSON_OBJECT_TOO_LARGE), "{shape}");
+    }
+}
