@@ -8,7 +8,7 @@
 use bson::{Bson, Document};
 use regex::{Regex, RegexBuilder};
 
-use super::value::{is_nullish, type_name};
+use super::value::{approx_size, check_size, is_nullish, type_name};
 use crate::{Error, Result};
 
 type Out = Result<Option<Bson>>;
@@ -155,19 +155,34 @@ pub(crate) fn apply(op: RegexOp, input: Option<&Bson>, regex: Option<&Compiled>)
     };
     Ok(Some(match op {
         RegexOp::Match => Bson::Boolean(regex.is_match(text)),
-        RegexOp::Find => regex.captures(text).map_or(Bson::Null, |c| found(text, &c)),
+        RegexOp::Find => regex.captures(text).map_or(Bson::Null, |c| {
+            let start = c.get(0).map_or(0, |m| m.start());
+            found(&c, text.get(..start).map_or(0, |p| p.chars().count()))
+        }),
         RegexOp::FindAll => {
-            Bson::Array(regex.captures_iter(text).map(|c| found(text, &c)).collect())
+            let mut out = Vec::new();
+            let mut bytes = 0;
+            // Code-point index of each match, counted incrementally.
+            let (mut seen_bytes, mut seen_chars) = (0, 0);
+            for captures in regex.captures_iter(text) {
+                let start = captures.get(0).map_or(seen_bytes, |m| m.start());
+                seen_chars += text.get(seen_bytes..start).map_or(0, |p| p.chars().count());
+                seen_bytes = start;
+                let one = found(&captures, seen_chars);
+                bytes += approx_size(&one);
+                check_size("$regexFindAll", bytes)?;
+                out.push(one);
+            }
+            Bson::Array(out)
         }
     }))
 }
 
-fn found(text: &str, captures: &regex::Captures<'_>) -> Bson {
+/// One match as mongod reports it; `idx` is its start in code points.
+fn found(captures: &regex::Captures<'_>, idx: usize) -> Bson {
     let whole = captures.get(0);
-    let start = whole.map_or(0, |m| m.start());
     let mut doc = Document::new();
     doc.insert("match", whole.map_or("", |m| m.as_str()));
-    let idx = text.get(..start).map_or(0, |prefix| prefix.chars().count());
     doc.insert("idx", i32::try_from(idx).unwrap_or(i32::MAX));
     let groups: Vec<Bson> = captures
         .iter()
