@@ -67,6 +67,27 @@ impl SortSpec {
         Ordering::Equal
     }
 
+    /// The first `n` documents in sorted order; ties keep input order, so
+    /// this equals a stable sort truncated to `n`.
+    pub fn top(&self, docs: Vec<Document>, n: usize) -> Vec<Document> {
+        if n >= docs.len() {
+            let mut docs = docs;
+            self.sort(&mut docs);
+            return docs;
+        }
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut keyed: Vec<(usize, Document)> = docs.into_iter().enumerate().collect();
+        let by_key = |a: &(usize, Document), b: &(usize, Document)| {
+            self.compare(&a.1, &b.1).then(a.0.cmp(&b.0))
+        };
+        keyed.select_nth_unstable_by(n - 1, by_key);
+        keyed.truncate(n);
+        keyed.sort_by(by_key);
+        keyed.into_iter().map(|(_, doc)| doc).collect()
+    }
+
     /// Sorts documents in place (stable).
     pub fn sort(&self, docs: &mut [Document]) {
         if self.keys.len() == 1 {

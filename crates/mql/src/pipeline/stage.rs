@@ -72,8 +72,16 @@ impl Pipeline {
     /// Runs the pipeline over `input`, returning the output documents.
     pub fn run(&self, input: Vec<Document>, options: &RunOptions<'_>) -> Result<Vec<Document>> {
         let mut docs = input;
-        for stage in &self.stages {
-            docs = run_stage(stage, docs, options)?;
+        for (i, stage) in self.stages.iter().enumerate() {
+            docs = match (stage, self.stages.get(i + 1)) {
+                // A $sort feeding a $limit keeps only the top documents, so
+                // only those count against the memory limit (as in mongod).
+                (Stage::Sort(spec), Some(Stage::Limit(n))) => {
+                    let keep = usize::try_from(*n).unwrap_or(usize::MAX);
+                    sort(spec, docs, keep, options)?
+                }
+                _ => run_stage(stage, docs, options)?,
+            };
         }
         Ok(docs)
     }
@@ -325,18 +333,7 @@ fn run_stage(
             .map(|d| projection.apply(d))
             .collect::<Result<_>>()?,
         Stage::Group(group) => group.run(docs, options.stage_memory_bytes)?,
-        Stage::Sort(spec) => {
-            let bytes: usize = docs.iter().map(approx_document_size).sum();
-            if bytes > options.stage_memory_bytes {
-                return Err(memory_exceeded(&format!(
-                    "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
-                    options.stage_memory_bytes
-                )));
-            }
-            let mut docs = docs;
-            spec.sort(&mut docs);
-            docs
-        }
+        Stage::Sort(spec) => sort(spec, docs, usize::MAX, options)?,
         Stage::Skip(n) => docs
             .into_iter()
             .skip(usize::try_from(*n).unwrap_or(usize::MAX))
@@ -384,6 +381,24 @@ fn run_stage(
             vec![out]
         }
     })
+}
+
+/// Sorts and keeps the first `keep` documents, within the memory limit.
+fn sort(
+    spec: &SortSpec,
+    docs: Vec<Document>,
+    keep: usize,
+    options: &RunOptions<'_>,
+) -> Result<Vec<Document>> {
+    let docs = spec.top(docs, keep);
+    let bytes: usize = docs.iter().map(approx_document_size).sum();
+    if bytes > options.stage_memory_bytes {
+        return Err(memory_exceeded(&format!(
+            "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
+            options.stage_memory_bytes
+        )));
+    }
+    Ok(docs)
 }
 
 fn replace_root(expr: &Expr, doc: &Document) -> Result<Document> {

@@ -781,3 +781,36 @@ fn nested_pipelines_are_bounded() {
     let err = Pipeline::parse(&[stage]).err().map(|e| e.code);
     assert_eq!(err, Some(crate::Code::OVERFLOW));
 }
+
+#[test]
+fn sort_then_limit_keeps_only_the_top_documents() {
+    let input: Vec<Document> = (0..200)
+        .map(|i| doc! {"_id": i, "k": i % 7, "pad": "x".repeat(100)})
+        .collect();
+    let colls = HashMap::new();
+    let stages = vec![
+        doc! {"$sort": {"k": -1}},
+        doc! {"$limit": 3},
+        doc! {"$project": {"_id": 1}},
+    ];
+    let out = run_with(&input, &stages, &colls, 10_000).unwrap();
+    // Ties on k = 6 keep input order: _id 6, 13, 20.
+    assert_eq!(
+        out,
+        vec![doc! {"_id": 6}, doc! {"_id": 13}, doc! {"_id": 20}]
+    );
+    let unlimited = run_with(&input, &[doc! {"$sort": {"k": -1}}], &colls, 10_000);
+    assert_eq!(unlimited.err().map(|e| e.code.0), Some(292));
+}
+
+proptest! {
+    #[test]
+    fn top_n_equals_a_stable_sort_truncated(values in prop::collection::vec(arbitrary_value(), 0..12), n in 0usize..14, descending in any::<bool>()) {
+        let docs: Vec<Document> = values.into_iter().enumerate().map(|(i, v)| doc! {"i": i as i32, "a": v}).collect();
+        let spec = super::SortSpec::parse(&doc! {"a": if descending { -1 } else { 1 }}).unwrap();
+        let mut sorted = docs.clone();
+        spec.sort(&mut sorted);
+        sorted.truncate(n);
+        prop_assert_eq!(spec.top(docs, n), sorted);
+    }
+}
