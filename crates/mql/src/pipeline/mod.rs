@@ -8,14 +8,15 @@
 //! (for `$lookup`) are reached only through the [`Collections`] trait, so
 //! this module stays pure.
 //!
-//! Not here: `$out`/`$merge` (writes belong to the engine), `$sample`
-//! (needs randomness), `$geoNear`, `$search`, change streams, and `let`
-//! variables in `$lookup` sub-pipelines.
+//! Not here: `$out`/`$merge` (writes belong to the engine), `$geoNear`,
+//! `$search`, `$redact`, `$setWindowFields`, `$densify`/`$fill`, and change
+//! streams.
 
 mod accumulator;
 mod group;
 mod lookup;
 mod project;
+mod sample;
 mod sort;
 mod stage;
 mod sugar;
@@ -26,6 +27,7 @@ pub use accumulator::{Accumulator, Kind as AccumulatorKind};
 pub use group::Group;
 pub use lookup::Lookup;
 pub use project::Projection;
+pub use sample::Sample;
 pub use sort::{SortSpec, sort_key};
 pub use stage::{Pipeline, Stage};
 pub use union::UnionWith;
@@ -61,6 +63,9 @@ pub trait Collections {
 pub struct RunOptions<'a> {
     pub collections: &'a dyn Collections,
     pub stage_memory_bytes: usize,
+    /// Seed for `$sample`'s choices; the caller supplies the randomness so
+    /// this crate stays deterministic (tests fix it, servers vary it).
+    pub random_seed: u64,
 }
 
 impl<'a> RunOptions<'a> {
@@ -69,6 +74,7 @@ impl<'a> RunOptions<'a> {
         RunOptions {
             collections,
             stage_memory_bytes: STAGE_MEMORY_BYTES_MAX,
+            random_seed: 0,
         }
     }
 
@@ -77,6 +83,7 @@ impl<'a> RunOptions<'a> {
         RunOptions {
             collections,
             stage_memory_bytes: DISK_USE_MEMORY_BYTES_MAX,
+            random_seed: 0,
         }
     }
 }

@@ -10,6 +10,7 @@ use bson::{Bson, Document};
 use super::group::Group;
 use super::lookup::Lookup;
 use super::project::Projection;
+use super::sample::Sample;
 use super::sort::SortSpec;
 use super::union::UnionWith;
 use super::unwind::Unwind;
@@ -38,6 +39,7 @@ pub enum Stage {
     Lookup(Lookup),
     Facet(Vec<(String, Pipeline)>),
     UnionWith(UnionWith),
+    Sample(Sample),
 }
 
 /// A parsed aggregation pipeline.
@@ -184,6 +186,7 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
         "$replaceWith" => Ok(Stage::ReplaceRoot(Expr::parse(spec)?)),
         "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec, depth)?)),
         "$facet" => parse_facet(spec, depth).map(Stage::Facet),
+        "$sample" => Ok(Stage::Sample(Sample::parse(spec)?)),
         "$unionWith" => Ok(Stage::UnionWith(UnionWith::parse(spec, depth)?)),
         _ => Err(err(
             40324,
@@ -369,6 +372,7 @@ fn run_stage(
             .collect::<Result<_>>()?,
         Stage::Lookup(lookup) => lookup.run(docs, options)?,
         Stage::UnionWith(union) => union.run(docs, options)?,
+        Stage::Sample(sample) => sample.run(docs, options.random_seed),
         Stage::Facet(facets) => {
             let mut out = Document::new();
             for (name, pipeline) in facets {

@@ -593,6 +593,8 @@ fn arbitrary_stage() -> impl Strategy<Value = Document> {
         "$facet",
         "$bucket",
         "$sortByCount",
+        "$sample",
+        "$unionWith",
     ]);
     (names, arbitrary_value()).prop_map(|(name, spec)| doc! {name: spec})
 }
@@ -812,5 +814,38 @@ proptest! {
         spec.sort(&mut sorted);
         sorted.truncate(n);
         prop_assert_eq!(spec.top(docs, n), sorted);
+    }
+}
+
+#[test]
+fn sample_picks_distinct_documents_reproducibly() {
+    let input: Vec<Document> = (0..50).map(|i| doc! {"_id": i}).collect();
+    let colls = HashMap::new();
+    let pipeline = Pipeline::parse(&[doc! {"$sample": {"size": 5}}]).unwrap();
+    let mut options = RunOptions::new(&colls);
+    options.random_seed = 42;
+    let first = pipeline.run(input.clone(), &options).unwrap();
+    let again = pipeline.run(input.clone(), &options).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(first.len(), 5);
+    let mut ids: Vec<i32> = first.iter().filter_map(|d| d.get_i32("_id").ok()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+    options.random_seed = 7;
+    assert_ne!(pipeline.run(input.clone(), &options).unwrap(), first);
+    let all = Pipeline::parse(&[doc! {"$sample": {"size": 500}}])
+        .unwrap()
+        .run(input.clone(), &options)
+        .unwrap();
+    assert_eq!(all.len(), 50);
+    for (stages, code) in [
+        (vec![doc! {"$sample": 1}], 28745),
+        (vec![doc! {"$sample": {"size": "a"}}], 28746),
+        (vec![doc! {"$sample": {"size": -1}}], 28747),
+        (vec![doc! {"$sample": {"n": 1}}], 28748),
+        (vec![doc! {"$sample": {}}], 28749),
+    ] {
+        check_error(&input, stages, code);
     }
 }
