@@ -22,7 +22,8 @@ use crate::{Code, Error, Result};
 /// One parsed stage.
 #[derive(Debug, Clone)]
 pub enum Stage {
-    /// `$match`; a top-level `$expr` is evaluated here, beside the filter.
+    /// `$match`; a top-level `$expr` is evaluated here, beside the filter,
+    /// and `spec` is the filter without it.
     Match {
         filter: Box<Filter>,
         expr: Option<Expr>,
@@ -62,8 +63,10 @@ impl Pipeline {
         &self.stages
     }
 
-    /// The filter of a leading `$match`, which an engine may answer from an
-    /// index before running the rest of the pipeline.
+    /// The query filter of a leading `$match`, which an engine may answer
+    /// from an index before running the pipeline (the `$match` runs again,
+    /// so this may select more than the stage keeps). A top-level `$expr`
+    /// is left out: the stage evaluates it itself.
     pub fn leading_match(&self) -> Option<&Document> {
         match self.stages.first() {
             Some(Stage::Match { spec, .. }) => Some(spec),
@@ -204,7 +207,7 @@ fn parse_match(spec: &Document) -> Result<Stage> {
     Ok(Stage::Match {
         filter: Box::new(Filter::parse(&rest)?),
         expr,
-        spec: spec.clone(),
+        spec: rest,
     })
 }
 

@@ -439,6 +439,8 @@ fn leading_match_is_exposed_for_index_use() {
     assert_eq!(p.leading_match(), Some(&doc! {"a": 1}));
     let p = Pipeline::parse(&[doc! {"$limit": 1}, doc! {"$match": {"a": 1}}]).unwrap();
     assert_eq!(p.leading_match(), None);
+    let p = Pipeline::parse(&[doc! {"$match": {"a": 1, "$expr": {"$gt": ["$b", 1]}}}]).unwrap();
+    assert_eq!(p.leading_match(), Some(&doc! {"a": 1}));
 }
 
 #[test]
