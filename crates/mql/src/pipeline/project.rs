@@ -241,7 +241,7 @@ impl Builder {
             ));
         };
         let mut level = &mut self.tree;
-        for part in init {
+        for (depth, part) in init.iter().enumerate() {
             let index = match level.iter().position(|(k, _)| k == part) {
                 Some(i) => i,
                 None => {
@@ -251,7 +251,14 @@ impl Builder {
             };
             level = match level.get_mut(index) {
                 Some((_, Node::Nested(children))) => children,
-                _ => return Err(err(31250, format!("Path collision at {path}"))),
+                // An earlier path ends where this one goes on.
+                _ => {
+                    let remaining = parts.get(depth + 1..).unwrap_or_default().join(".");
+                    return Err(err(
+                        31249,
+                        format!("Path collision at {path} remaining portion {remaining}"),
+                    ));
+                }
             };
         }
         if level.iter().any(|(k, _)| k == last) {

@@ -455,7 +455,16 @@ fn stage_errors_carry_mongod_codes() {
         (vec![doc! {"$project": {"a": 1, "b": 0}}], 31254),
         (vec![doc! {"$project": {"a": 0, "b": 1}}], 31253),
         (vec![doc! {"$project": {"a": 0, "b": "$x"}}], 31252),
-        (vec![doc! {"$project": {"a": 1, "a.b": 1}}], 31250),
+        (
+            vec![doc! {"$project": {"x": {"$add": [1]}, "x.b": 1}}],
+            31249,
+        ),
+        (
+            vec![doc! {"$project": {"x.b": 1, "x": {"$add": [1]}}}],
+            31250,
+        ),
+        (vec![doc! {"$project": {"x": {"b": 1}, "x.b": 1}}], 31250),
+        (vec![doc! {"$project": {"x.b": 1, "x": {"b": 1}}}], 31250),
         (vec![doc! {"$project": {"": 1}}], 40352),
         (vec![doc! {"$project": {"$a": 1}}], 16410),
         (vec![doc! {"$project": 1}], 15969),
