@@ -575,6 +575,12 @@ fn named_args<'a>(value: &'a Bson, op: &str, code: i32, known: &[&str]) -> Resul
 
 /// Splits and validates the dotted part of a field path.
 pub(crate) fn field_path(text: &str) -> Result<Vec<String>> {
+    if text.is_empty() {
+        return Err(err(
+            40352,
+            "FieldPath cannot be constructed with empty string",
+        ));
+    }
     text.split('.')
         .map(|part| {
             if part.is_empty() {

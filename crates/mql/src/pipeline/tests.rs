@@ -860,3 +860,143 @@ fn sample_picks_distinct_documents_reproducibly() {
         check_error(&input, stages, code);
     }
 }
+
+/// mongod's own `$unwind` table (jstests/core/query/unwind.js): every
+/// combination of the options over missing, null, empty and scalar values.
+#[test]
+fn unwind_follows_mongods_option_table() {
+    let p = |extra: Document| {
+        let mut spec = doc! {"path": "$a"};
+        spec.extend(extra);
+        spec
+    };
+    let keep = doc! {"preserveNullAndEmptyArrays": true};
+    let idx = |f: &str| doc! {"includeArrayIndex": f};
+    let both = |f: &str| doc! {"preserveNullAndEmptyArrays": true, "includeArrayIndex": f};
+    let cases: Vec<(Document, Document, Vec<Document>)> = vec![
+        (doc! {"_id": 0}, p(doc! {}), vec![]),
+        (doc! {"_id": 0}, p(keep.clone()), vec![doc! {"_id": 0}]),
+        (doc! {"_id": 0}, p(idx("i")), vec![]),
+        (
+            doc! {"_id": 0},
+            p(both("i")),
+            vec![doc! {"_id": 0, "i": null}],
+        ),
+        (
+            doc! {"_id": 0},
+            p(both("a")),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (doc! {"_id": 0, "a": null}, p(doc! {}), vec![]),
+        (
+            doc! {"_id": 0, "a": null},
+            p(keep.clone()),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": null},
+            p(both("i")),
+            vec![doc! {"_id": 0, "a": null, "i": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": null},
+            p(both("a")),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (doc! {"_id": 0, "a": []}, p(doc! {}), vec![]),
+        (
+            doc! {"_id": 0, "a": []},
+            p(keep.clone()),
+            vec![doc! {"_id": 0}],
+        ),
+        (
+            doc! {"_id": 0, "a": []},
+            p(both("i")),
+            vec![doc! {"_id": 0, "i": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": []},
+            p(both("a")),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": 1},
+            p(doc! {}),
+            vec![doc! {"_id": 0, "a": 1}],
+        ),
+        (
+            doc! {"_id": 0, "a": 1},
+            p(idx("i")),
+            vec![doc! {"_id": 0, "a": 1, "i": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": 1},
+            p(both("a")),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": {}},
+            p(idx("i")),
+            vec![doc! {"_id": 0, "a": {}, "i": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": [null]},
+            p(doc! {}),
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": [null]},
+            p(idx("i")),
+            vec![doc! {"_id": 0, "a": null, "i": 0_i64}],
+        ),
+        (
+            doc! {"_id": 0, "a": [null]},
+            p(both("a")),
+            vec![doc! {"_id": 0, "a": 0_i64}],
+        ),
+        (
+            doc! {"_id": 0, "a": [[]]},
+            p(doc! {}),
+            vec![doc! {"_id": 0, "a": []}],
+        ),
+        (
+            doc! {"_id": 0, "a": [[]]},
+            p(idx("i")),
+            vec![doc! {"_id": 0, "a": [], "i": 0_i64}],
+        ),
+        (
+            doc! {"_id": 0, "a": [1]},
+            p(both("i")),
+            vec![doc! {"_id": 0, "a": 1, "i": 0_i64}],
+        ),
+        (
+            doc! {"_id": 0},
+            doc! {"path": "$a.b", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "_id"},
+            vec![doc! {"_id": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": {}},
+            doc! {"path": "$a.b", "preserveNullAndEmptyArrays": true},
+            vec![doc! {"_id": 0, "a": {}}],
+        ),
+        (
+            doc! {"_id": 0, "a": {"b": []}},
+            doc! {"path": "$a.b", "preserveNullAndEmptyArrays": true},
+            vec![doc! {"_id": 0, "a": {}}],
+        ),
+        (
+            doc! {"_id": 0, "a": {"b": 1}},
+            doc! {"path": "$a.b", "includeArrayIndex": "i"},
+            vec![doc! {"_id": 0, "a": {"b": 1}, "i": null}],
+        ),
+        (
+            doc! {"_id": 0, "a": {"b": null}},
+            doc! {"path": "$a.b", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "a"},
+            vec![doc! {"_id": 0, "a": null}],
+        ),
+    ];
+    for (input, spec, expected) in cases {
+        check(&[input], vec![doc! {"$unwind": spec}], expected);
+    }
+    check_error(&[], vec![doc! {"$unwind": {"path": "$"}}], 40352);
+}
