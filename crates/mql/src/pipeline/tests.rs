@@ -1000,3 +1000,67 @@ fn unwind_follows_mongods_option_table() {
     }
     check_error(&[], vec![doc! {"$unwind": {"path": "$"}}], 40352);
 }
+
+/// mongod's dotted-path `$addFields` cases
+/// (jstests/aggregation/sources/addFields/dotted_paths.js).
+#[test]
+fn add_fields_through_dotted_paths_as_mongod() {
+    let input = [doc! {
+        "_id": 1,
+        "arrayField": [1, {"subField": [2, {}]}, [1]],
+        "objField": {"p": {"q": 1}, "subArr": [1]},
+        "otherField": "value",
+    }];
+    let nested = doc! {"newSubObj": [{"p": "newValue"}]};
+    let with = |field: &str, value: Bson| {
+        let mut out = input[0].clone();
+        out.insert(field, value);
+        vec![out]
+    };
+    check(
+        &input,
+        vec![doc! {"$addFields": {"objField.subArr": "newValue"}}],
+        with("objField", bson!({"p": {"q": 1}, "subArr": "newValue"})),
+    );
+    check(
+        &input,
+        vec![doc! {"$addFields": {"objField.newSubPath.b": {"$literal": "newValue"}}}],
+        with(
+            "objField",
+            bson!({"p": {"q": 1}, "subArr": [1], "newSubPath": {"b": "newValue"}}),
+        ),
+    );
+    check(
+        &input,
+        vec![doc! {"$addFields": {"objField.newSubPath.b": nested.clone()}}],
+        with(
+            "objField",
+            bson!({"p": {"q": 1}, "subArr": [1], "newSubPath": {"b": nested.clone()}}),
+        ),
+    );
+    let mut expected = input[0].clone();
+    expected.insert("newField", doc! {"newSubPath": {"b": "newValue"}});
+    check(
+        &input,
+        vec![doc! {"$addFields": {"newField.newSubPath.b": "newValue"}}],
+        vec![expected],
+    );
+    let sub = doc! {"newSubPath": {"b": "newValue"}};
+    check(
+        &input,
+        vec![doc! {"$addFields": {"arrayField.newSubPath.b": "newValue"}}],
+        with(
+            "arrayField",
+            bson!([sub.clone(), {"subField": [2, {}], "newSubPath": {"b": "newValue"}}, [sub]]),
+        ),
+    );
+    let sub = doc! {"subField": {"b": nested.clone()}};
+    check(
+        &input,
+        vec![doc! {"$addFields": {"arrayField.subField.b": {"$literal": nested.clone()}}}],
+        with(
+            "arrayField",
+            bson!([sub.clone(), {"subField": [{"b": nested.clone()}, {"b": nested.clone()}]}, [sub]]),
+        ),
+    );
+}
