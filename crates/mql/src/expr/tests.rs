@@ -928,3 +928,42 @@ fn literals_that_repeat_a_variable_are_bounded() {
         assert_eq!(err, Some(crate::Code::BSON_OBJECT_TOO_LARGE), "{shape}");
     }
 }
+
+/// mongod's overflow promotion cases (jstests/aggregation/expressions/arith_overflow.js)
+/// and date arithmetic with fractional milliseconds (add_with_date.js).
+#[test]
+fn arithmetic_overflow_promotes_as_mongod() {
+    let d = doc! {
+        "i": 2_000_000_000, "ni": -2_000_000_000, "l": 9_000_000_000_000_000_000_i64, "nl": -9_000_000_000_000_000_000_i64,
+        "date": DateTime::from_millis(1_548_833_410_137), "dbl": 819.536, "l820": 820_i64,
+    };
+    check_all(
+        &d,
+        vec![
+            (bson!({"$add": ["$i", "$i"]}), bson!(4_000_000_000_i64)),
+            (bson!({"$add": ["$l", "$l"]}), bson!(1.8e19)),
+            (
+                bson!({"$subtract": ["$i", "$ni"]}),
+                bson!(4_000_000_000_i64),
+            ),
+            (bson!({"$subtract": ["$l", "$nl"]}), bson!(1.8e19)),
+            (
+                bson!({"$multiply": ["$i", "$ni"]}),
+                bson!(-4_000_000_000_000_000_000_i64),
+            ),
+            (bson!({"$multiply": ["$l", "$nl"]}), bson!(-8.1e37)),
+            (
+                bson!({"$add": ["$date", "$dbl"]}),
+                Bson::DateTime(DateTime::from_millis(1_548_833_410_957)),
+            ),
+            (
+                bson!({"$add": ["$dbl", "$date"]}),
+                Bson::DateTime(DateTime::from_millis(1_548_833_410_957)),
+            ),
+            (
+                bson!({"$add": ["$date", "$l820"]}),
+                Bson::DateTime(DateTime::from_millis(1_548_833_410_957)),
+            ),
+        ],
+    );
+}
