@@ -257,13 +257,22 @@ fn lookup_value(value: &Bson, fields: &[String]) -> Option<Bson> {
     }
 }
 
-/// Orders two possibly-missing values: missing sorts below everything.
+/// Orders two possibly-missing values as mongod's value comparator does:
+/// missing ranks with undefined, above MinKey and below everything else.
 pub(crate) fn compare_optional(a: Option<&Bson>, b: Option<&Bson>) -> Ordering {
     match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
         (Some(a), Some(b)) => order::compare(a, b),
+        (None, None) => Ordering::Equal,
+        (None, Some(other)) => missing_versus(other),
+        (Some(other), None) => missing_versus(other).reverse(),
+    }
+}
+
+fn missing_versus(other: &Bson) -> Ordering {
+    match other {
+        Bson::MinKey => Ordering::Greater,
+        Bson::Undefined => Ordering::Equal,
+        _ => Ordering::Less,
     }
 }
 

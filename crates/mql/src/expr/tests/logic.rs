@@ -13,6 +13,13 @@ fn comparison_and_boolean_operators_use_bson_order() {
             (bson!({"$eq": ["$price", 10.0]}), bson!(true)),
             (bson!({"$eq": ["$missing", null]}), bson!(false)),
             (bson!({"$eq": ["$missing", "$alsoMissing"]}), bson!(true)),
+            (
+                bson!({"$eq": ["$missing", {"$literal": Bson::Undefined}]}),
+                bson!(true),
+            ),
+            (bson!({"$gt": ["$missing", Bson::MinKey]}), bson!(true)),
+            (bson!({"$lt": ["$missing", null]}), bson!(true)),
+            (bson!({"$in": ["$missing", [Bson::Undefined]]}), bson!(true)),
             (bson!({"$ne": ["$price", 10]}), bson!(false)),
             (bson!({"$gt": ["$price", 9]}), bson!(true)),
             (bson!({"$gt": ["$item", 9]}), bson!(true)),
