@@ -86,6 +86,9 @@ impl Parser {
             "ROOT" => Var::Root,
             "CURRENT" => Var::Current,
             "REMOVE" => Var::Remove,
+            // System variables whose values the caller supplies per run
+            // (see `Expr::eval_with`); unsupplied, they are missing.
+            "NOW" | "CLUSTER_TIME" => Var::User(name.to_string()),
             _ => {
                 validate_var_name(name, 16869, 16870, 16871)?;
                 if !self.vars.iter().any(|v| v == name) {

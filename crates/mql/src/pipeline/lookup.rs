@@ -158,7 +158,11 @@ impl Lookup {
                 (Join::Correlated { lets, stages }, None) => {
                     let mut values = Vec::with_capacity(lets.len());
                     for (name, expr) in lets {
-                        values.push((name.clone(), expr.eval(&doc)?));
+                        values.push((
+                            name.clone(),
+                            expr.eval_with(&doc, &options.variables)?
+                                .unwrap_or(Bson::Null),
+                        ));
                     }
                     let pipeline = Pipeline::parse(&substitute_stages(stages, &values))?;
                     pipeline.run(foreign_docs.clone(), options)?

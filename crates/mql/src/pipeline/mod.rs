@@ -66,6 +66,10 @@ pub struct RunOptions<'a> {
     /// Seed for `$sample`'s choices; the caller supplies the randomness so
     /// this crate stays deterministic (tests fix it, servers vary it).
     pub random_seed: u64,
+    /// System variables the caller supplies: `NOW` (a date) and
+    /// `CLUSTER_TIME` (a timestamp); expressions see them as `$$NOW` and
+    /// `$$CLUSTER_TIME`, and as missing when absent.
+    pub variables: Vec<(String, bson::Bson)>,
 }
 
 impl<'a> RunOptions<'a> {
@@ -75,6 +79,7 @@ impl<'a> RunOptions<'a> {
             collections,
             stage_memory_bytes: STAGE_MEMORY_BYTES_MAX,
             random_seed: 0,
+            variables: Vec::new(),
         }
     }
 
@@ -84,6 +89,7 @@ impl<'a> RunOptions<'a> {
             collections,
             stage_memory_bytes: DISK_USE_MEMORY_BYTES_MAX,
             random_seed: 0,
+            variables: Vec::new(),
         }
     }
 }

@@ -325,7 +325,9 @@ fn run_stage(
             for doc in docs {
                 let keep = filter.matches(&doc)
                     && match expr {
-                        Some(expr) => expr.is_true(&doc)?,
+                        Some(expr) => crate::expr::is_truthy(
+                            expr.eval_with(&doc, &options.variables)?.as_ref(),
+                        ),
                         None => true,
                     };
                 if keep {
@@ -336,9 +338,9 @@ fn run_stage(
         }
         Stage::Project(projection) => docs
             .iter()
-            .map(|d| projection.apply(d))
+            .map(|d| projection.apply_with(d, &options.variables))
             .collect::<Result<_>>()?,
-        Stage::Group(group) => group.run(docs, options.stage_memory_bytes)?,
+        Stage::Group(group) => group.run(docs, options.stage_memory_bytes, &options.variables)?,
         Stage::Sort(spec) => sort(spec, docs, usize::MAX, options)?,
         Stage::Skip(n) => docs
             .into_iter()
@@ -371,7 +373,7 @@ fn run_stage(
         }
         Stage::ReplaceRoot(expr) => docs
             .iter()
-            .map(|d| replace_root(expr, d))
+            .map(|d| replace_root(expr, d, &options.variables))
             .collect::<Result<_>>()?,
         Stage::Lookup(lookup) => lookup.run(docs, options)?,
         Stage::UnionWith(union) => union.run(docs, options)?,
@@ -408,8 +410,8 @@ fn sort(
     Ok(docs)
 }
 
-fn replace_root(expr: &Expr, doc: &Document) -> Result<Document> {
-    match expr.eval_optional(doc)? {
+fn replace_root(expr: &Expr, doc: &Document, vars: &[(String, Bson)]) -> Result<Document> {
+    match expr.eval_with(doc, vars)? {
         Some(Bson::Document(root)) => Ok(root),
         other => {
             let shown = other

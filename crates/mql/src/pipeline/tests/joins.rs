@@ -215,3 +215,30 @@ fn nested_pipelines_are_bounded() {
     let err = Pipeline::parse(&[stage]).err().map(|e| e.code);
     assert_eq!(err, Some(crate::Code::OVERFLOW));
 }
+
+#[test]
+fn system_variables_come_from_the_caller() {
+    let now = bson::DateTime::from_millis(1_700_000_000_000);
+    let input = vec![
+        doc! {"_id": 1, "expires": bson::DateTime::from_millis(1_600_000_000_000)},
+        doc! {"_id": 2, "expires": bson::DateTime::from_millis(1_800_000_000_000)},
+    ];
+    let colls = HashMap::new();
+    let pipeline = Pipeline::parse(&[
+        doc! {"$match": {"$expr": {"$gt": ["$expires", "$$NOW"]}}},
+        doc! {"$set": {"seen": "$$NOW", "year": {"$year": "$$NOW"}}},
+        doc! {"$project": {"expires": 0}},
+    ])
+    .unwrap();
+    let mut options = RunOptions::new(&colls);
+    options.variables = vec![("NOW".to_string(), Bson::DateTime(now))];
+    let out = pipeline.run(input.clone(), &options).unwrap();
+    assert_eq!(out, vec![doc! {"_id": 2, "seen": now, "year": 2023}]);
+    // Without a supplied NOW it is missing: nothing compares above it but
+    // MinKey, so every date passes and `seen` is not set.
+    let out = pipeline.run(input, &RunOptions::new(&colls)).unwrap();
+    assert_eq!(
+        out,
+        vec![doc! {"_id": 1, "year": null}, doc! {"_id": 2, "year": null}]
+    );
+}
