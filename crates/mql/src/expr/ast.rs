@@ -64,6 +64,22 @@ pub enum Expr {
         date: Box<Expr>,
         timezone: Option<Box<Expr>>,
     },
+    /// `$dateAdd` / `$dateSubtract`.
+    DateAdd {
+        subtract: bool,
+        start: Box<Expr>,
+        unit: Box<Expr>,
+        amount: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+    },
+    /// `$dateDiff`.
+    DateDiff {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        unit: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+        start_of_week: Option<Box<Expr>>,
+    },
     /// `$dateToString`.
     DateToString {
         format: Option<Box<Expr>>,

@@ -90,7 +90,7 @@ fn parts(millis: i64) -> Parts {
 }
 
 /// Milliseconds since the epoch of a date-like value; `None` for nullish.
-fn millis_of(op: &str, value: Option<&Bson>) -> Result<Option<i64>> {
+pub(crate) fn millis_of(op: &str, value: Option<&Bson>) -> Result<Option<i64>> {
     match value {
         v if is_nullish(v) => Ok(None),
         Some(Bson::DateTime(d)) => Ok(Some(d.timestamp_millis())),
@@ -107,7 +107,7 @@ fn millis_of(op: &str, value: Option<&Bson>) -> Result<Option<i64>> {
 }
 
 /// A time zone's offset from UTC in minutes; `None` for a nullish zone.
-fn offset_minutes(timezone: Option<Option<Bson>>) -> Result<Option<i64>> {
+pub(crate) fn offset_minutes(timezone: Option<Option<Bson>>) -> Result<Option<i64>> {
     let zone = match timezone {
         None => return Ok(Some(0)),
         Some(v) if is_nullish(v.as_ref()) => return Ok(None),

@@ -11,7 +11,7 @@ use bson::{Bson, Document};
 
 use super::ast::{Expr, Op, Var};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
-use super::{arith, arrays, convert, dates, regex, sets, strings};
+use super::{arith, arrays, convert, date_math, dates, regex, sets, strings};
 use crate::{Error, Result, order};
 
 /// The variables in scope during one evaluation.
@@ -156,6 +156,33 @@ impl Expr {
                 let options = optional(options.as_deref(), scope)?.flatten();
                 let compiled = regex::compile(*op, &pattern, options.as_ref())?;
                 regex::apply(*op, input.as_ref(), compiled.as_ref())
+            }
+            Expr::DateAdd {
+                subtract,
+                start,
+                unit,
+                amount,
+                timezone,
+            } => {
+                let start = start.evaluate(scope)?;
+                let unit = unit.evaluate(scope)?;
+                let amount = amount.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                date_math::add(*subtract, start, unit, amount, timezone)
+            }
+            Expr::DateDiff {
+                start,
+                end,
+                unit,
+                timezone,
+                start_of_week,
+            } => {
+                let start = start.evaluate(scope)?;
+                let end = end.evaluate(scope)?;
+                let unit = unit.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                let start_of_week = optional(start_of_week.as_deref(), scope)?;
+                date_math::diff(start, end, unit, timezone, start_of_week)
             }
             Expr::DateToString {
                 format,

@@ -11,7 +11,7 @@
 //! evaluation recursion is bounded too; operators that can grow a value
 //! check the result against [`VALUE_BYTES_MAX`]. Errors carry mongod's codes.
 //!
-//! Not here: time zones other than UTC and fixed offsets, PCRE-only regex
+//! Not here: time zones other than UTC and fixed offsets (Olson names), PCRE-only regex
 //! syntax, `$$NOW`, collation-aware
 //! string comparison, and exact decimal128 arithmetic (decimal inputs are
 //! computed in double precision and returned as decimal128).
@@ -20,6 +20,7 @@ mod arith;
 mod arrays;
 mod ast;
 mod convert;
+mod date_math;
 mod dates;
 mod eval;
 mod parse;

@@ -145,6 +145,8 @@ impl Parser {
             "$convert" => self.convert(value),
             "$cond" if matches!(value, Bson::Document(_)) => self.cond_document(value),
             "$dateToString" => self.date_to_string(value),
+            "$dateAdd" | "$dateSubtract" => self.date_add(name, value),
+            "$dateDiff" => self.date_diff(value),
             "$regexMatch" | "$regexFind" | "$regexFindAll" => self.regex(name, value),
             _ if DatePart::from_name(name).is_some() => self.date_part(name, value),
             _ => {
@@ -480,6 +482,73 @@ impl Parser {
             regex,
             options,
             compiled,
+        })
+    }
+
+    fn date_add(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                5166400,
+                format!("{name} expects an object as its argument"),
+            ));
+        };
+        check_keys(spec, &["startDate", "unit", "amount", "timezone"], |k| {
+            err(
+                5166401,
+                format!(
+                    "Unrecognized argument to {name}: {k}. Expected arguments are startDate, unit, amount, and optionally timezone."
+                ),
+            )
+        })?;
+        let required = |key: &str| {
+            spec.get(key).ok_or_else(|| {
+                err(
+                    5166402,
+                    format!("{name} requires startDate, unit, and amount to be present"),
+                )
+            })
+        };
+        let (start, unit, amount) = (
+            required("startDate")?,
+            required("unit")?,
+            required("amount")?,
+        );
+        Ok(Expr::DateAdd {
+            subtract: name == "$dateSubtract",
+            start: self.boxed(start)?,
+            unit: self.boxed(unit)?,
+            amount: self.boxed(amount)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+        })
+    }
+
+    fn date_diff(&mut self, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                5166301,
+                "$dateDiff only supports an object as its argument",
+            ));
+        };
+        check_keys(
+            spec,
+            &["startDate", "endDate", "unit", "timezone", "startOfWeek"],
+            |k| err(5166302, format!("Unrecognized argument to $dateDiff: {k}")),
+        )?;
+        let required = |key: &'static str, code: i32| {
+            spec.get(key)
+                .ok_or_else(|| err(code, format!("Missing '{key}' parameter to $dateDiff")))
+        };
+        let (start, end, unit) = (
+            required("startDate", 5166303)?,
+            required("endDate", 5166304)?,
+            required("unit", 5166305)?,
+        );
+        Ok(Expr::DateDiff {
+            start: self.boxed(start)?,
+            end: self.boxed(end)?,
+            unit: self.boxed(unit)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+            start_of_week: spec.get("startOfWeek").map(|t| self.boxed(t)).transpose()?,
         })
     }
 

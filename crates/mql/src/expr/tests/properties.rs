@@ -53,6 +53,12 @@ fn arbitrary_bson() -> impl Strategy<Value = Bson> {
             "$trim",
             "$convert",
             "$literal",
+            "$dateAdd",
+            "$dateDiff",
+            "$dateToString",
+            "$year",
+            "$regexFind",
+            "$setUnion",
             "$size",
             "$indexOfArray",
             "$log",
@@ -66,8 +72,23 @@ fn arbitrary_bson() -> impl Strategy<Value = Bson> {
             prop::collection::vec(
                 (
                     prop::sample::select(vec![
-                        "input", "as", "in", "cond", "vars", "if", "then", "else", "to",
-                        "branches", "case", "x"
+                        "input",
+                        "startDate",
+                        "unit",
+                        "amount",
+                        "date",
+                        "regex",
+                        "as",
+                        "in",
+                        "cond",
+                        "vars",
+                        "if",
+                        "then",
+                        "else",
+                        "to",
+                        "branches",
+                        "case",
+                        "x"
                     ]),
                     inner
                 ),

@@ -169,3 +169,105 @@ fn date_operators_match_the_manual() {
         check_error(&d, expr, code);
     }
 }
+
+#[test]
+fn date_arithmetic_clamps_months_and_counts_boundaries() {
+    let at = |millis: i64| Bson::DateTime(DateTime::from_millis(millis));
+    let d = doc! {
+        "oct31": at(1_604_146_205_000), "jan1": at(1_609_459_200_000), "mar31": at(1_617_148_800_000),
+        "nye": at(1_609_459_140_000), "newYear": at(1_609_459_260_000),
+        "jan1late": at(1_609_542_000_000), "jan2early": at(1_609_549_200_000),
+        "sat": at(1_609_588_800_000), "sun": at(1_609_675_200_000),
+        "jan31": at(1_580_428_800_000), "feb1": at(1_580_515_200_000),
+        "q1end": at(1_585_612_800_000), "q2start": at(1_585_699_200_000), "leapJan31": at(1_706_659_200_000),
+    };
+    check_all(
+        &d,
+        vec![
+            (
+                bson!({"$dateAdd": {"startDate": "$oct31", "unit": "month", "amount": 1}}),
+                at(1_606_738_205_000),
+            ),
+            (
+                bson!({"$dateAdd": {"startDate": "$jan1", "unit": "day", "amount": 3}}),
+                at(1_609_718_400_000),
+            ),
+            (
+                bson!({"$dateAdd": {"startDate": "$leapJan31", "unit": "month", "amount": 1}}),
+                at(1_709_164_800_000),
+            ),
+            (
+                bson!({"$dateAdd": {"startDate": "$jan1", "unit": "hour", "amount": -24}}),
+                at(1_609_372_800_000),
+            ),
+            (
+                bson!({"$dateSubtract": {"startDate": "$mar31", "unit": "month", "amount": 1}}),
+                at(1_614_470_400_000),
+            ),
+            (
+                bson!({"$dateAdd": {"startDate": "$missing", "unit": "day", "amount": 1}}),
+                Bson::Null,
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$nye", "endDate": "$newYear", "unit": "year"}}),
+                bson!(1_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$nye", "endDate": "$newYear", "unit": "minute"}}),
+                bson!(2_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$jan1late", "endDate": "$jan2early", "unit": "day"}}),
+                bson!(1_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$jan2early", "endDate": "$jan1late", "unit": "hour"}}),
+                bson!(-2_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$sat", "endDate": "$sun", "unit": "week"}}),
+                bson!(1_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$sat", "endDate": "$sun", "unit": "week", "startOfWeek": "monday"}}),
+                bson!(0_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$jan31", "endDate": "$feb1", "unit": "month"}}),
+                bson!(1_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$q1end", "endDate": "$q2start", "unit": "quarter"}}),
+                bson!(1_i64),
+            ),
+            (
+                bson!({"$dateDiff": {"startDate": "$jan1late", "endDate": "$jan2early", "unit": "day", "timezone": "+02:00"}}),
+                bson!(0_i64),
+            ),
+        ],
+    );
+    for (expr, code) in [
+        (
+            bson!({"$dateAdd": {"startDate": "$jan1", "unit": "day"}}),
+            5166402,
+        ),
+        (
+            bson!({"$dateAdd": {"startDate": "$jan1", "unit": "fortnight", "amount": 1}}),
+            2,
+        ),
+        (
+            bson!({"$dateAdd": {"startDate": "$jan1", "unit": "day", "amount": 1.5}}),
+            5166403,
+        ),
+        (
+            bson!({"$dateAdd": {"startDate": 1, "unit": "day", "amount": 1}}),
+            16006,
+        ),
+        (
+            bson!({"$dateDiff": {"startDate": "$jan1", "unit": "day"}}),
+            5166304,
+        ),
+    ] {
+        check_error(&d, expr, code);
+    }
+}
