@@ -11,10 +11,13 @@
 //! evaluation recursion is bounded too; operators that can grow a value
 //! check the result against [`VALUE_BYTES_MAX`]. Errors carry mongod's codes.
 //!
-//! Not here: time zones other than UTC and fixed offsets (Olson names), PCRE-only regex
-//! syntax, `$$NOW`, collation-aware
-//! string comparison, and exact decimal128 arithmetic (decimal inputs are
-//! computed in double precision and returned as decimal128).
+//! `$$NOW` and `$$CLUSTER_TIME` are variables the caller binds
+//! ([`Expr::eval_with`]); unbound, they are missing.
+//!
+//! Not here: time zones other than UTC and fixed offsets (Olson names),
+//! PCRE-only regex syntax, collation-aware string comparison, `$function`
+//! and `$accumulator` (JavaScript), and exact decimal128 arithmetic (decimal
+//! inputs are computed in double precision and returned as decimal128).
 
 mod arith;
 mod arrays;
