@@ -1,6 +1,8 @@
 //! `$group`, `$count`, `$sortByCount` and `$bucket`.
 
-use bson::{Bson, doc};
+use std::collections::HashMap;
+
+use bson::{Bson, bson, doc};
 
 use super::*;
 
@@ -157,4 +159,45 @@ fn sort_by_count_and_bucket_expand_as_the_manual_describes() {
     ] {
         check_error(&input, stages, code);
     }
+}
+
+#[test]
+fn group_statistics_and_merged_objects_match_the_manual() {
+    // Scores 62, 88, 92, 75: mean 79.25, squared deviations sum to 554.75.
+    let input = vec![
+        doc! {"quiz": 1, "score": 62, "meta": {"a": 1}},
+        doc! {"quiz": 1, "score": 88, "meta": {"b": 2}},
+        doc! {"quiz": 1, "score": 92, "meta": null},
+        doc! {"quiz": 1, "score": 75, "meta": {"a": 3}},
+    ];
+    let out = run_with(
+        &input,
+        &[doc! {"$group": {
+            "_id": "$quiz",
+            "pop": {"$stdDevPop": "$score"},
+            "samp": {"$stdDevSamp": "$score"},
+            "merged": {"$mergeObjects": "$meta"},
+        }}],
+        &HashMap::new(),
+        crate::pipeline::STAGE_MEMORY_BYTES_MAX,
+    )
+    .unwrap();
+    let [doc] = out.as_slice() else {
+        panic!("one group expected: {out:?}")
+    };
+    let pop = doc.get_f64("pop").unwrap_or(f64::NAN);
+    let samp = doc.get_f64("samp").unwrap_or(f64::NAN);
+    assert!((pop - (554.75_f64 / 4.0).sqrt()).abs() < 1e-12, "{pop}");
+    assert!((samp - (554.75_f64 / 3.0).sqrt()).abs() < 1e-12, "{samp}");
+    assert_eq!(doc.get("merged"), Some(&bson!({"a": 3, "b": 2})));
+    check(
+        &[doc! {"x": 1}],
+        vec![doc! {"$group": {"_id": null, "s": {"$stdDevSamp": "$x"}}}],
+        vec![doc! {"_id": null, "s": null}],
+    );
+    check_error(
+        &input,
+        vec![doc! {"$group": {"_id": null, "m": {"$mergeObjects": "$score"}}}],
+        40400,
+    );
 }
