@@ -320,7 +320,8 @@ pub(crate) fn date_to_string(date: DateTime) -> String {
     )
 }
 
-/// Parses `YYYY-MM-DD` with an optional `THH:MM[:SS[.mmm]]` and optional `Z`.
+/// Parses `YYYY-MM-DD` with an optional `THH:MM[:SS[.mmm]]` and an optional
+/// `Z` or UTC offset.
 fn parse_date(s: &str) -> Option<i64> {
     let (date, time) = match s.split_once(['T', ' ']) {
         Some((d, t)) => (d, Some(t.strip_suffix('Z').unwrap_or(t))),
@@ -334,7 +335,16 @@ fn parse_date(s: &str) -> Option<i64> {
         return None;
     }
     let mut millis_in_day = 0;
+    let mut offset_minutes = 0;
     if let Some(time) = time {
+        // A trailing UTC offset: "+05:30", "-0800", "+05".
+        let time = match time.rfind(['+', '-']) {
+            Some(at) => {
+                offset_minutes = super::dates::parse_offset(time.get(at..)?)?;
+                time.get(..at)?
+            }
+            None => time,
+        };
         let (hms, frac) = match time.split_once('.') {
             Some((hms, frac)) => (hms, Some(frac)),
             None => (time, None),
@@ -355,5 +365,5 @@ fn parse_date(s: &str) -> Option<i64> {
         };
         millis_in_day = ((h * 60 + m) * 60 + sec) * 1000 + ms;
     }
-    Some(days_from_civil(year, month, day) * 86_400_000 + millis_in_day)
+    Some(days_from_civil(year, month, day) * 86_400_000 + millis_in_day - offset_minutes * 60_000)
 }

@@ -130,7 +130,7 @@ pub(crate) fn offset_minutes(timezone: Option<Option<Bson>>) -> Result<Option<i6
     })
 }
 
-fn parse_offset(zone: &str) -> Option<i64> {
+pub(crate) fn parse_offset(zone: &str) -> Option<i64> {
     if matches!(zone, "UTC" | "GMT" | "Z" | "Etc/UTC" | "Etc/GMT") {
         return Some(0);
     }

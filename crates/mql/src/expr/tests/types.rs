@@ -42,6 +42,14 @@ fn type_operators_convert_as_mongod() {
                 Bson::DateTime(DateTime::from_millis(1_521_543_606_123)),
             ),
             (
+                bson!({"$toDate": "2018-03-20T16:30:06.123+05:30"}),
+                Bson::DateTime(DateTime::from_millis(1_521_543_606_123)),
+            ),
+            (
+                bson!({"$toDate": "2018-03-20T03:00:06.123-0800"}),
+                Bson::DateTime(DateTime::from_millis(1_521_543_606_123)),
+            ),
+            (
                 bson!({"$toDate": Bson::Int64(120_000_000_000)}),
                 Bson::DateTime(DateTime::from_millis(120_000_000_000)),
             ),
