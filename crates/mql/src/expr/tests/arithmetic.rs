@@ -3,6 +3,8 @@
 
 use bson::{Bson, DateTime, bson, doc};
 
+use crate::expr::Expr;
+
 use super::*;
 
 #[test]
@@ -150,4 +152,23 @@ fn arithmetic_overflow_promotes_as_mongod() {
             ),
         ],
     );
+}
+
+#[test]
+fn decimal_inputs_give_decimal_results_at_fifteen_digits() {
+    let dec = |s: &str| Bson::Decimal128(s.parse().expect("valid decimal literal"));
+    let d = doc! {"a": dec("0.1"), "b": dec("0.2"), "ten": dec("10")};
+    for (expr, expected) in [
+        (bson!({"$add": ["$a", "$b"]}), "0.3"),
+        (bson!({"$add": ["$ten", 20]}), "30"),
+        (bson!({"$multiply": ["$ten", 1.5]}), "15"),
+        (bson!({"$divide": ["$ten", 4]}), "2.5"),
+    ] {
+        let got = Expr::parse(&expr).and_then(|e| e.eval(&d));
+        assert_eq!(
+            got.map(|v| v.to_string()),
+            Ok(dec(expected).to_string()),
+            "{expr}"
+        );
+    }
 }
