@@ -138,3 +138,21 @@ fn field_paths_reach_through_arrays_and_variables() {
         check_error(&d, expr, code);
     }
 }
+
+#[test]
+fn caller_bound_variables_parse_and_evaluate() {
+    let names = vec!["limit".to_string()];
+    let expr = Expr::parse_with_vars(&bson!({"$lt": ["$qty", "$$limit"]}), &names)
+        .expect("limit is bound by the caller");
+    let vars = vec![("limit".to_string(), Bson::Int32(10))];
+    assert_eq!(
+        expr.eval_with(&doc! {"qty": 5}, &vars),
+        Ok(Some(Bson::Boolean(true)))
+    );
+    assert_eq!(
+        expr.eval_with(&doc! {"qty": 15}, &vars),
+        Ok(Some(Bson::Boolean(false)))
+    );
+    let unbound = Expr::parse(&bson!("$$limit")).err().map(|e| e.code.0);
+    assert_eq!(unbound, Some(17276));
+}
