@@ -13,6 +13,7 @@
 //! streams.
 
 mod accumulator;
+mod graph;
 mod group;
 mod lookup;
 mod project;
@@ -24,6 +25,7 @@ mod union;
 mod unwind;
 
 pub use accumulator::{Accumulator, Kind as AccumulatorKind};
+pub use graph::GraphLookup;
 pub use group::Group;
 pub use lookup::Lookup;
 pub use project::Projection;

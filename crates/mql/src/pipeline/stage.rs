@@ -7,6 +7,7 @@
 
 use bson::{Bson, Document};
 
+use super::graph::GraphLookup;
 use super::group::Group;
 use super::lookup::Lookup;
 use super::project::Projection;
@@ -41,6 +42,7 @@ pub enum Stage {
     Facet(Vec<(String, Pipeline)>),
     UnionWith(UnionWith),
     Sample(Sample),
+    GraphLookup(Box<GraphLookup>),
 }
 
 /// A parsed aggregation pipeline.
@@ -190,6 +192,7 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
         "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec, depth)?)),
         "$facet" => parse_facet(spec, depth).map(Stage::Facet),
         "$sample" => Ok(Stage::Sample(Sample::parse(spec)?)),
+        "$graphLookup" => Ok(Stage::GraphLookup(Box::new(GraphLookup::parse(spec)?))),
         "$unionWith" => Ok(Stage::UnionWith(UnionWith::parse(spec, depth)?)),
         _ => Err(err(
             40324,
@@ -378,6 +381,7 @@ fn run_stage(
         Stage::Lookup(lookup) => lookup.run(docs, options)?,
         Stage::UnionWith(union) => union.run(docs, options)?,
         Stage::Sample(sample) => sample.run(docs, options.random_seed),
+        Stage::GraphLookup(graph) => graph.run(docs, options)?,
         Stage::Facet(facets) => {
             let mut out = Document::new();
             for (name, pipeline) in facets {

@@ -242,3 +242,64 @@ fn system_variables_come_from_the_caller() {
         vec![doc! {"_id": 1, "year": null}, doc! {"_id": 2, "year": null}]
     );
 }
+
+#[test]
+fn graph_lookup_walks_the_manual_reporting_hierarchy() {
+    let employees = vec![
+        doc! {"_id": 1, "name": "Dev"},
+        doc! {"_id": 2, "name": "Eliot", "reportsTo": "Dev"},
+        doc! {"_id": 3, "name": "Ron", "reportsTo": "Eliot"},
+        doc! {"_id": 4, "name": "Andrew", "reportsTo": "Eliot"},
+        doc! {"_id": 5, "name": "Asya", "reportsTo": "Ron"},
+        doc! {"_id": 6, "name": "Dan", "reportsTo": "Andrew"},
+    ];
+    let colls = HashMap::from([("employees".to_string(), employees.clone())]);
+    let stage = |extra: Document| {
+        let mut spec = doc! {
+            "from": "employees", "startWith": "$reportsTo",
+            "connectFromField": "reportsTo", "connectToField": "name", "as": "chain",
+        };
+        spec.extend(extra);
+        vec![
+            doc! {"$graphLookup": spec},
+            doc! {"$project": {"names": "$chain.name", "depths": "$chain.d"}},
+        ]
+    };
+    let run = |stages: Vec<Document>| {
+        run_with(
+            &employees,
+            &stages,
+            &colls,
+            crate::pipeline::STAGE_MEMORY_BYTES_MAX,
+        )
+        .unwrap()
+    };
+    let out = run(stage(doc! {"depthField": "d"}));
+    assert_eq!(out[0], doc! {"_id": 1, "names": [], "depths": []});
+    assert_eq!(
+        out[4],
+        doc! {"_id": 5, "names": ["Ron", "Eliot", "Dev"], "depths": [0_i64, 1_i64, 2_i64]}
+    );
+    let out = run(stage(doc! {"maxDepth": 0}));
+    assert_eq!(out[4], doc! {"_id": 5, "names": ["Ron"], "depths": []});
+    let out = run(stage(
+        doc! {"restrictSearchWithMatch": {"name": {"$ne": "Eliot"}}},
+    ));
+    assert_eq!(out[4], doc! {"_id": 5, "names": ["Ron"], "depths": []});
+    for (spec, code) in [
+        (
+            doc! {"from": "employees", "startWith": "$x", "connectFromField": "a", "connectToField": "b"},
+            40105,
+        ),
+        (
+            doc! {"from": "e", "startWith": "$x", "connectFromField": "a", "connectToField": "b", "as": "c", "maxDepth": -1},
+            40101,
+        ),
+        (
+            doc! {"from": "e", "startWith": "$x", "connectFromField": "a", "connectToField": "b", "as": "c", "x": 1},
+            40104,
+        ),
+    ] {
+        check_error(&employees, vec![doc! {"$graphLookup": spec}], code);
+    }
+}

@@ -30,6 +30,9 @@ fn arbitrary_value() -> impl Strategy<Value = Bson> {
             "newRoot",
             "includeArrayIndex",
             "groupBy",
+            "startWith",
+            "connectFromField",
+            "connectToField",
             "boundaries",
             "let",
             "pipeline",
@@ -72,6 +75,7 @@ fn arbitrary_stage() -> impl Strategy<Value = Document> {
         "$bucket",
         "$sortByCount",
         "$sample",
+        "$graphLookup",
         "$unionWith",
     ]);
     (names, arbitrary_value()).prop_map(|(name, spec)| doc! {name: spec})
