@@ -34,6 +34,9 @@ enum Join {
     },
 }
 
+/// mongod's document size limit, which a joined `as` array must respect.
+const DOCUMENT_BYTES_MAX: usize = 16 * 1024 * 1024;
+
 /// How deep [`substitute`] rewrites; stage documents nest at most 100 levels.
 const SUBSTITUTE_DEPTH_MAX: usize = 200;
 
@@ -59,7 +62,8 @@ fn string_arg<'a>(key: &str, value: &'a Bson) -> Result<&'a str> {
 }
 
 impl Lookup {
-    pub fn parse(spec: &Bson) -> Result<Lookup> {
+    /// Parses the stage; `depth` is how deeply its pipeline is nested.
+    pub fn parse(spec: &Bson, depth: usize) -> Result<Lookup> {
         let Bson::Document(spec) = spec else {
             return Err(Error::failed_to_parse(
                 "the $lookup specification must be an Object",
@@ -103,12 +107,15 @@ impl Lookup {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 if lets.is_empty() {
-                    Join::Pipeline(Box::new(Pipeline::parse(&stages)?))
+                    Join::Pipeline(Box::new(super::stage::parse_nested(&stages, depth + 1)?))
                 } else {
                     // Parse once with placeholder values to report errors early.
                     let placeholders: Vec<(String, Bson)> =
                         lets.iter().map(|(n, _)| (n.clone(), Bson::Null)).collect();
-                    Pipeline::parse(&substitute_stages(&stages, &placeholders))?;
+                    super::stage::parse_nested(
+                        &substitute_stages(&stages, &placeholders),
+                        depth + 1,
+                    )?;
                     Join::Correlated { lets, stages }
                 }
             }
@@ -151,13 +158,27 @@ impl Lookup {
                 (Join::Correlated { lets, stages }, None) => {
                     let mut values = Vec::with_capacity(lets.len());
                     for (name, expr) in lets {
-                        values.push((name.clone(), expr.eval(&doc)?));
+                        values.push((
+                            name.clone(),
+                            expr.eval_with(&doc, &options.variables)?
+                                .unwrap_or(Bson::Null),
+                        ));
                     }
                     let pipeline = Pipeline::parse(&substitute_stages(stages, &values))?;
                     pipeline.run(foreign_docs.clone(), options)?
                 }
                 (Join::Pipeline(_), None) => Vec::new(),
             };
+            let bytes: usize = matches.iter().map(crate::expr::approx_document_size).sum();
+            if bytes > DOCUMENT_BYTES_MAX {
+                return Err(Error::location(
+                    4568,
+                    format!(
+                        "Total size of documents in {} matching pipeline's $lookup stage exceeds {DOCUMENT_BYTES_MAX} bytes",
+                        self.from
+                    ),
+                ));
+            }
             let matches = Bson::Array(matches.into_iter().map(Bson::Document).collect());
             super::unwind::set_path(&mut doc, &self.as_field, matches);
             out.push(doc);
