@@ -23,5 +23,6 @@ pub mod pipeline;
 pub mod projection;
 pub mod sort;
 pub mod update;
+pub mod vars;
 
 pub use error::{Code, Error, Result};
