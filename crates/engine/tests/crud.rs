@@ -152,3 +152,55 @@ fn unknown_commands_and_fields_get_mongods_errors() {
         53
     );
 }
+
+#[test]
+fn out_replaces_a_collection_atomically_and_merge_folds_into_one() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "src", "documents": [{"_id": 1, "k": "a", "n": 1}, {"_id": 2, "k": "b", "n": 2}]},
+    );
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "dst", "documents": [{"_id": 9, "old": true}]},
+    );
+    ok(
+        &db,
+        "t",
+        doc! {"createIndexes": "dst", "indexes": [{"key": {"k": 1}, "name": "k_1"}]},
+    );
+    ok(
+        &db,
+        "t",
+        doc! {"aggregate": "src", "pipeline": [{"$match": {"n": {"$gte": 1}}}, {"$out": "dst"}], "cursor": {}},
+    );
+    assert_eq!(
+        find(&db, "t", doc! {"find": "dst"}),
+        vec![
+            doc! {"_id": 1, "k": "a", "n": 1},
+            doc! {"_id": 2, "k": "b", "n": 2}
+        ]
+    );
+    assert_eq!(
+        find(&db, "t", doc! {"listIndexes": "dst"}).len(),
+        2,
+        "$out keeps the target's indexes"
+    );
+    ok(
+        &db,
+        "t",
+        doc! {"aggregate": "src", "pipeline": [{"$project": {"_id": 1, "n": {"$multiply": ["$n", 10]}}}, {"$merge": {"into": "dst", "whenMatched": "merge"}}], "cursor": {}},
+    );
+    assert_eq!(
+        find(&db, "t", doc! {"find": "dst", "filter": {"_id": 2}}),
+        vec![doc! {"_id": 2, "k": "b", "n": 20}]
+    );
+    let (code, _) = fails(
+        &db,
+        "t",
+        doc! {"aggregate": "src", "pipeline": [{"$out": "x"}, {"$match": {}}], "cursor": {}},
+    );
+    assert_eq!(code, 40601);
+}

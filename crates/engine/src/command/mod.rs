@@ -27,6 +27,7 @@ mod reply;
 mod sessions;
 mod update;
 mod write;
+mod write_stage;
 
 use bson::{Bson, Document, doc};
 use mql::Code;
