@@ -104,6 +104,17 @@ impl SortSpec {
         let all = std::mem::take(docs);
         *docs = self.top(all, usize::MAX);
     }
+
+    /// Sorts any items by the document each holds (query results that
+    /// carry more than the document), stably, computing each key once.
+    pub fn sort_by_document<T>(&self, items: &mut Vec<T>, doc_of: impl Fn(&T) -> &Document) {
+        let mut keyed: Vec<(Vec<Bson>, T)> = items
+            .drain(..)
+            .map(|item| (self.keys_of(doc_of(&item)), item))
+            .collect();
+        keyed.sort_by(|a, b| self.compare_keys(&a.0, &b.0));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
+    }
 }
 
 fn bad_direction() -> Error {
