@@ -276,15 +276,16 @@ impl Engine {
     }
 
     /// Applies a catalog change and journals it, ordered with commits.
-    /// `change` runs under the commit lock and returns the ops to journal.
+    /// `change` runs under the commit lock with the change's timestamp and
+    /// returns the ops to journal.
     pub(crate) fn catalog_change(
         &self,
-        change: impl FnOnce() -> Result<Vec<Op>, CommandError>,
+        change: impl FnOnce(Ts) -> Result<Vec<Op>, CommandError>,
     ) -> Result<(), CommandError> {
         let appended = self
             .txns()
             .with_commit_lock(|ts| -> Result<_, CommandError> {
-                let ops = change()?;
+                let ops = change(ts)?;
                 match &self.shared.durable {
                     Some(durable) if !ops.is_empty() => {
                         Ok(Some(durable.append(&durable::encode_ops(ts, &ops))?))

@@ -83,11 +83,15 @@ codes! {
     CURSOR_KILLED = 237, "CursorKilled";
     NOT_IMPLEMENTED = 238, "NotImplemented";
     SNAPSHOT_TOO_OLD = 239, "SnapshotTooOld";
+    SNAPSHOT_UNAVAILABLE = 246, "SnapshotUnavailable";
     NO_SUCH_TRANSACTION = 251, "NoSuchTransaction";
     TRANSACTION_COMMITTED = 256, "TransactionCommitted";
     TRANSACTION_TOO_LARGE = 257, "TransactionTooLarge";
     TOO_MANY_LOGICAL_SESSIONS = 261, "TooManyLogicalSessions";
     EXCEEDED_TIME_LIMIT = 262, "ExceededTimeLimit";
+    PREPARED_TRANSACTION_IN_PROGRESS = 267, "PreparedTransactionInProgress";
+    STALE_CHUNK_HISTORY = 280, "StaleChunkHistory";
+    MIGRATION_CONFLICT = 327, "MigrationConflict";
     OPERATION_NOT_SUPPORTED_IN_TRANSACTION = 263, "OperationNotSupportedInTransaction";
     TRANSACTION_EXCEEDED_LIFETIME_LIMIT_SECONDS = 290, "TransactionExceededLifetimeLimitSeconds";
     CANNOT_INDEX_PARALLEL_ARRAYS = 171, "CannotIndexParallelArrays";

@@ -8,7 +8,6 @@
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
 //! - [`path`]: dotted field paths and how they walk documents and arrays.
-//! - [`sort`]: sort specifications and MongoDB's sort keys.
 //! - [`update`]: update documents (replacement and operators) and upsert seeds.
 //! - [`projection`]: find projections (inclusion, exclusion, `$slice`, `$elemMatch`, `field.$`).
 //! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
@@ -21,7 +20,7 @@ pub mod order;
 pub mod path;
 pub mod pipeline;
 pub mod projection;
-pub mod sort;
 pub mod update;
+pub mod vars;
 
 pub use error::{Code, Error, Result};

@@ -50,7 +50,7 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
             ));
         }
     };
-    let stages: Vec<Document> = args
+    let mut stages: Vec<Document> = args
         .documents("pipeline")?
         .ok_or_else(|| {
             CommandError::new(
@@ -76,6 +76,7 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let batch_size = Args::new("cursor", cursor)
         .non_negative("batchSize")?
         .map(|n| n as usize);
+    let write_stage = super::write_stage::split(&mut stages, ctx.db)?;
     let pipeline = Pipeline::parse(&stages)?;
     let filter = pipeline.leading_match().cloned().unwrap_or_default();
     let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
@@ -91,5 +92,9 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         RunOptions::new(&collections)
     };
     let output = pipeline.run(input, &options)?;
+    if let Some(stage) = write_stage {
+        super::write_stage::write(ctx, stage, output)?;
+        return cursor_reply::first_batch(ctx, collection, Vec::new(), batch_size, false);
+    }
     cursor_reply::first_batch(ctx, collection, output, batch_size, false)
 }

@@ -53,6 +53,22 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The same statement context, for a command that also touches another
+    /// database (`$merge`, `bulkWrite`): same transaction, session and view.
+    pub fn on_db<'b>(&'b mut self, db: &'b str) -> Ctx<'b> {
+        Ctx {
+            engine: self.engine,
+            db,
+            deadline: self.deadline,
+            txn: self.txn.as_deref_mut(),
+            retry: self.retry.as_deref_mut(),
+            session: self.session.clone(),
+            txn_number: self.txn_number,
+            read_at: self.read_at,
+            wait: self.wait,
+        }
+    }
+
     /// The view this statement reads at.
     pub fn view(&self) -> View {
         match &self.txn {
@@ -91,7 +107,7 @@ impl Ctx<'_> {
                 Lookup::Created(coll) => {
                     match self.txn.as_deref_mut() {
                         Some(txn) => txn.note_created(coll.clone()),
-                        None => self.engine.catalog_change(|| Ok(vec![create_op(&coll)]))?,
+                        None => self.engine.catalog_change(|_| Ok(vec![create_op(&coll)]))?,
                     }
                     return Ok(coll);
                 }

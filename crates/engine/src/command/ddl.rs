@@ -63,7 +63,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         Lookup::Created(coll) => {
             match ctx.txn.as_deref_mut() {
                 Some(txn) => txn.note_created(coll),
-                None => ctx.engine.catalog_change(|| Ok(vec![create_op(&coll)]))?,
+                None => ctx.engine.catalog_change(|_| Ok(vec![create_op(&coll)]))?,
             }
             Ok(Document::new())
         }
@@ -100,7 +100,7 @@ pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     args.check_known(&[])?;
     let name = args.collection()?;
     let mut reply = Document::new();
-    ctx.engine.catalog_change(|| {
+    ctx.engine.catalog_change(|_| {
         let Some(coll) = ctx.engine.catalog().remove(ctx.db, name) else {
             return Ok(Vec::new());
         };
@@ -115,7 +115,7 @@ pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
 }
 
 pub(super) fn drop_database(ctx: &mut Ctx<'_>, _body: &Document) -> CommandResult {
-    ctx.engine.catalog_change(|| {
+    ctx.engine.catalog_change(|_| {
         ctx.engine.catalog().drop_database(ctx.db);
         Ok(vec![Op::DropDatabase {
             db: ctx.db.to_owned(),
@@ -237,7 +237,7 @@ pub(super) fn create_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResul
             add_index(&coll, spec)?;
         }
     } else {
-        ctx.engine.catalog_change(|| {
+        ctx.engine.catalog_change(|_| {
             let mut ops = Vec::new();
             for spec in specs {
                 let info = spec.info.clone();
@@ -376,7 +376,7 @@ pub(super) fn drop_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult 
             ));
         }
     }
-    ctx.engine.catalog_change(|| {
+    ctx.engine.catalog_change(|_| {
         coll.drop_indexes(&names);
         Ok(names
             .iter()

@@ -80,32 +80,7 @@ fn type_error(field: &str, expected: &str, value: &Bson) -> CommandError {
     )
 }
 
-/// mongod's name for a BSON type, as used in error messages.
-pub fn type_name(value: &Bson) -> &'static str {
-    match value {
-        Bson::Double(_) => "double",
-        Bson::String(_) => "string",
-        Bson::Document(_) => "object",
-        Bson::Array(_) => "array",
-        Bson::Binary(_) => "binData",
-        Bson::Undefined => "undefined",
-        Bson::ObjectId(_) => "objectId",
-        Bson::Boolean(_) => "bool",
-        Bson::DateTime(_) => "date",
-        Bson::Null => "null",
-        Bson::RegularExpression(_) => "regex",
-        Bson::DbPointer(_) => "dbPointer",
-        Bson::JavaScriptCode(_) => "javascript",
-        Bson::Symbol(_) => "symbol",
-        Bson::JavaScriptCodeWithScope(_) => "javascriptWithScope",
-        Bson::Int32(_) => "int",
-        Bson::Timestamp(_) => "timestamp",
-        Bson::Int64(_) => "long",
-        Bson::Decimal128(_) => "decimal",
-        Bson::MaxKey => "maxKey",
-        Bson::MinKey => "minKey",
-    }
-}
+pub use mql::order::type_name;
 
 fn deadline(value: &Bson) -> Result<Option<Instant>, CommandError> {
     let ms = match mql::order::Number::of(value) {

@@ -3,7 +3,7 @@
 use bson::{Bson, Document, doc};
 use mql::Code;
 use mql::matcher::Filter;
-use mql::sort::SortSpec;
+use mql::pipeline::SortSpec;
 
 use super::args::Args;
 use super::ctx::Ctx;
@@ -67,7 +67,7 @@ pub(super) fn query(
         stop_after,
     );
     if let Some(sort) = &sort {
-        sort.sort(&mut docs, |hit| &hit.doc);
+        sort.sort_by_document(&mut docs, |hit| &hit.doc);
     }
     let docs: Vec<exec::Hit> = docs
         .into_iter()
@@ -251,5 +251,9 @@ pub(super) fn distinct(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     }
     values.sort_by(mql::order::compare);
     values.dedup_by(|a, b| mql::order::equal(a, b));
-    Ok(doc! {"values": values})
+    let mut reply = doc! {"values": values};
+    if let Some(at) = ctx.read_at {
+        reply.insert("atClusterTime", at.to_bson());
+    }
+    Ok(reply)
 }

@@ -3,10 +3,10 @@
 use bson::{Bson, Document, doc};
 use mql::Code;
 use mql::matcher::Filter;
-use mql::update::UpdateSpec;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
+use super::modification::Modification;
 use super::update::{Statement, run_statement};
 use super::write;
 use super::{CommandError, CommandResult};
@@ -43,22 +43,10 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
         .into_iter()
         .cloned()
         .collect();
-    let update = match args.get("update") {
-        None => None,
-        Some(Bson::Document(u)) => Some(UpdateSpec::parse(u, &array_filters)?),
-        Some(Bson::Array(_)) => {
-            return Err(CommandError::new(
-                Code::NOT_IMPLEMENTED,
-                "Rotor does not support pipeline-style updates yet",
-            ));
-        }
-        Some(_) => {
-            return Err(CommandError::new(
-                Code::FAILED_TO_PARSE,
-                "Update argument must be either an object or an array",
-            ));
-        }
-    };
+    let update = args
+        .get("update")
+        .map(|u| Modification::parse(u, &array_filters))
+        .transpose()?;
     let filter = Filter::parse(&filter_doc)?;
     let (value, last_error) = match (remove, update) {
         (true, Some(_)) => {
@@ -98,8 +86,9 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
                 multi: false,
                 upsert,
                 command: "findAndModify",
+                sort: sort.cloned(),
             };
-            let outcome = run_statement(ctx, name, &statement, sort)?;
+            let outcome = run_statement(ctx, name, &statement)?;
             let value = if return_new {
                 outcome.after.clone()
             } else {

@@ -101,10 +101,18 @@ pub fn error_labels(
 
 /// mongod's rule for the TransientTransactionError label.
 fn is_transient(code: Code, has_write_concern_error: bool, commit_or_abort: bool) -> bool {
-    let transient = matches!(
+    let snapshot_error = matches!(
         code,
-        Code::WRITE_CONFLICT | Code::LOCK_TIMEOUT | Code::SNAPSHOT_TOO_OLD
+        Code::SNAPSHOT_TOO_OLD
+            | Code::SNAPSHOT_UNAVAILABLE
+            | Code::STALE_CHUNK_HISTORY
+            | Code::MIGRATION_CONFLICT
     );
+    let transient = snapshot_error
+        || matches!(
+            code,
+            Code::WRITE_CONFLICT | Code::LOCK_TIMEOUT | Code::PREPARED_TRANSACTION_IN_PROGRESS
+        );
     if commit_or_abort {
         transient || (code == Code::NO_SUCH_TRANSACTION && !has_write_concern_error)
     } else {
@@ -159,7 +167,17 @@ pub(super) fn run(
     };
     let mut state = session.state.lock();
     if envelope.in_transaction() {
-        return transaction_statement(engine, name, request, envelope, &mut state, key);
+        if !is_commit_or_abort(name) {
+            return transaction_statement(engine, name, request, envelope, &mut state, key);
+        }
+        // Commit and abort honour their write concern, as writes do.
+        let write_concern_error =
+            super::write::write_concern_error(request.body.get("writeConcern"))?;
+        let mut reply = transaction_statement(engine, name, request, envelope, &mut state, key)?;
+        if let Some(error) = write_concern_error {
+            reply.insert("writeConcernError", error);
+        }
+        return Ok(reply);
     }
     match envelope.txn_number {
         Some(number) if is_retryable_write(name) => {
@@ -179,6 +197,7 @@ fn plain(
     envelope: &Envelope,
     session: Option<Vec<u8>>,
 ) -> CommandResult {
+    check_snapshot_support(name, envelope)?;
     let read_at = read_timestamp(engine, envelope.read_concern.as_ref())?;
     let mut ctx = Ctx {
         engine,
@@ -203,6 +222,7 @@ fn retryable_write(
     session: Vec<u8>,
     number: i64,
 ) -> CommandResult {
+    check_snapshot_support(name, envelope)?;
     match state.highest_number {
         Some(highest) if number < highest => return Err(too_old(number, highest)),
         Some(highest) if number == highest && state.retry.number == number => {}
@@ -235,6 +255,25 @@ fn retryable_write(
         wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
     execute(&mut ctx, name, &request.body)
+}
+
+/// Outside transactions, only reads take `readConcern: {level: "snapshot"}`.
+fn check_snapshot_support(name: &str, envelope: &Envelope) -> Result<(), CommandError> {
+    let level = envelope
+        .read_concern
+        .as_ref()
+        .and_then(|rc| rc.get_str("level").ok());
+    if level == Some("snapshot")
+        && !matches!(
+            name,
+            "find" | "aggregate" | "distinct" | "getMore" | "killCursors"
+        )
+    {
+        return Err(invalid_options(format!(
+            "Command {name} does not support {{ readConcern: {{ level: \"snapshot\" }} }} outside a multi-document transaction"
+        )));
+    }
+    Ok(())
 }
 
 fn too_old(number: i64, highest: i64) -> CommandError {

@@ -22,11 +22,13 @@ mod find;
 mod find_and_modify;
 mod gate;
 mod insert;
+mod modification;
 mod projection;
 mod reply;
 mod sessions;
 mod update;
 mod write;
+mod write_stage;
 
 use bson::{Bson, Document, doc};
 use mql::Code;
@@ -258,11 +260,33 @@ fn execute(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
     } else {
         None
     };
+    let bound;
+    let body = match body.get("let") {
+        Some(lets) if name != "insert" => {
+            bound = bind_lets(body, lets)?;
+            &bound
+        }
+        _ => body,
+    };
     let mut reply = dispatch(ctx, name, body)?;
     if let Some(error) = write_concern_error {
         reply.insert("writeConcernError", error);
     }
     Ok(reply)
+}
+
+/// Evaluates a command's `let` variables and binds them into every
+/// filter, update and pipeline of the command (see [`mql::vars`]).
+fn bind_lets(body: &Document, lets: &Bson) -> Result<Document, CommandError> {
+    let parsed = mql::vars::parse_lets(lets)?;
+    let empty = Document::new();
+    let mut values = Vec::with_capacity(parsed.len());
+    for (name, expr) in parsed {
+        values.push((name, expr.eval(&empty)?));
+    }
+    let mut bound = mql::vars::bind_document(body, &values);
+    bound.remove("let");
+    Ok(bound)
 }
 
 fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {

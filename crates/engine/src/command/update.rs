@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bson::{Bson, Document, doc};
 use mql::Code;
 use mql::matcher::Filter;
-use mql::update::{ApplyContext, UpdateSpec};
+use mql::update::ApplyContext;
+
+use super::modification::Modification;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
@@ -20,11 +22,13 @@ use crate::storage::collection::Collection;
 pub(super) struct Statement {
     pub filter_doc: Document,
     pub filter: Filter,
-    pub update: UpdateSpec,
+    pub update: Modification,
     pub multi: bool,
     pub upsert: bool,
     /// The command, as mongod names it in errors raised while applying.
     pub command: &'static str,
+    /// Which document a single (non-multi) update takes, if several match.
+    pub sort: Option<Document>,
 }
 
 /// mongod 8 reports errors that depend on the stored document (not on
@@ -87,7 +91,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
             }
             continue;
         }
-        let outcome = parse_statement(statement).and_then(|s| run_statement(ctx, name, &s, None));
+        let outcome = parse_statement(statement).and_then(|s| run_statement(ctx, name, &s));
         match outcome {
             Ok(outcome) => {
                 let n = outcome.matched + i64::from(outcome.upserted.is_some());
@@ -155,19 +159,7 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
         .cloned()
         .collect();
     let update = match statement.get("u") {
-        Some(Bson::Document(u)) => UpdateSpec::parse(u, &array_filters)?,
-        Some(Bson::Array(_)) => {
-            return Err(CommandError::new(
-                Code::NOT_IMPLEMENTED,
-                "Rotor does not support pipeline-style updates yet",
-            ));
-        }
-        Some(_) => {
-            return Err(CommandError::new(
-                Code::FAILED_TO_PARSE,
-                "Update argument must be either an object or an array",
-            ));
-        }
+        Some(u) => Modification::parse(u, &array_filters)?,
         None => {
             return Err(CommandError::new(
                 Code::FAILED_TO_PARSE,
@@ -191,18 +183,21 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
         multi,
         upsert,
         command: "update",
+        sort: args.document("sort")?.cloned(),
     })
 }
 
-/// Applies one update statement; `sort` picks which document a single
-/// update (findAndModify) takes.
+/// Applies one update statement.
 pub(super) fn run_statement(
     ctx: &mut Ctx<'_>,
     name: &str,
     statement: &Statement,
-    sort: Option<&Document>,
 ) -> Result<Outcome, CommandError> {
     let mut outcome = Outcome::default();
+    let sort = statement
+        .sort
+        .as_ref()
+        .filter(|s| !s.is_empty() && !statement.multi);
     if let Some(coll) = ctx.collection(name) {
         let hits = match sort {
             Some(sort) => {

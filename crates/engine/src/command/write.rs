@@ -28,14 +28,6 @@ pub fn validate_for_storage(doc: &Document) -> Result<(), CommandError> {
             ),
         ));
     }
-    for key in doc.keys() {
-        if key.starts_with('$') {
-            return Err(CommandError::new(
-                Code::DOLLAR_PREFIXED_FIELD_NAME,
-                format!("Document can't have $ prefixed field names: {key}"),
-            ));
-        }
-    }
     if let Some(id) = doc.get("_id") {
         match id {
             Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined => {

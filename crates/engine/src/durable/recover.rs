@@ -106,14 +106,8 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
     match &op {
         Op::Put { db, coll, doc } => {
             let coll = collection(engine, db, coll);
-            let key = Collection::key_of(doc);
-            let record = coll.record_or_insert(key.clone());
-            record.lock().install(ts, Some(Arc::new(doc.clone())));
-            for index in coll.indexes() {
-                for index_key in index.spec.keys(doc).map_err(|e| fail(&op, e.to_string()))? {
-                    index.insert(index_key, key.clone());
-                }
-            }
+            coll.install(ts, doc.clone())
+                .map_err(|e| fail(&op, e.to_string()))?;
         }
         Op::Delete { db, coll, id } => {
             let coll = collection(engine, db, coll);

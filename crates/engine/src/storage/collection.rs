@@ -165,6 +165,25 @@ impl Collection {
         Ok(())
     }
 
+    /// Installs `doc` as committed at `ts` with its index entries, outside
+    /// any transaction: recovery, and collections built whole (`$out`).
+    pub fn install(&self, ts: crate::clock::Ts, doc: Document) -> Result<(), mql::Error> {
+        let key = Collection::key_of(&doc);
+        let mut keys = Vec::new();
+        for index in self.indexes() {
+            keys.push((index.clone(), index.spec.keys(&doc)?));
+        }
+        self.record_or_insert(key.clone())
+            .lock()
+            .install(ts, Some(Arc::new(doc)));
+        for (index, index_keys) in keys {
+            for index_key in index_keys {
+                index.insert(index_key, key.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Removes the named secondary indexes.
     pub fn drop_indexes(&self, names: &[String]) {
         self.indexes

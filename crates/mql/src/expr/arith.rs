@@ -70,13 +70,25 @@ impl Num {
     }
 }
 
+/// A double result as decimal128, rounded to 15 significant digits as mongod
+/// converts doubles to decimals (so 0.1 + 0.2 is `0.3`, and 30.0 is `30`).
 pub(crate) fn decimal(value: f64) -> Bson {
     let text = if value.is_nan() {
         "NaN".to_string()
     } else if value.is_infinite() {
         if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string()
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        // Whole and below 10^15, so the cast is exact.
+        format!("{}", value as i64)
     } else {
-        format!("{value:?}")
+        let scientific = format!("{value:.14e}");
+        match scientific.split_once('e') {
+            Some((mantissa, exponent)) if mantissa.contains('.') => {
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                format!("{mantissa}e{exponent}")
+            }
+            _ => scientific,
+        }
     };
     text.parse::<Decimal128>()
         .map(Bson::Decimal128)

@@ -5,7 +5,7 @@ use bson::{Bson, Document};
 
 use super::arith::{Num, as_exact_i64};
 use super::ast::Op;
-use super::eval::arg;
+use super::eval::{arg, compare_optional};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
 use crate::{Error, Result, order};
 
@@ -39,7 +39,7 @@ pub(super) fn apply(op: Op, values: &[Option<Bson>]) -> Option<Out> {
             Some(Bson::Array(items)) => Ok(Some(Bson::Boolean(
                 items
                     .iter()
-                    .any(|item| a.is_some_and(|a| order::equal(a, item))),
+                    .any(|item| compare_optional(a, Some(item)).is_eq()),
             ))),
             other => Err(err(
                 40081,
@@ -351,7 +351,7 @@ fn index_of_array(values: &[Option<Bson>]) -> Out {
         .enumerate()
         .take(end)
         .skip(start)
-        .find(|(_, item)| search.is_some_and(|s| order::equal(s, item)))
+        .find(|(_, item)| compare_optional(search, Some(item)).is_eq())
         .map_or(-1, |(i, _)| len32(i));
     Ok(Some(Bson::Int32(found)))
 }

@@ -7,6 +7,8 @@
 
 use bson::Bson;
 
+use super::regex::{Compiled, RegexOp};
+
 /// A parsed aggregation expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -56,6 +58,44 @@ pub enum Expr {
         start: bool,
         end: bool,
     },
+    /// `$year`, `$month`, ...: one part of a date, in a time zone.
+    DatePart {
+        part: DatePart,
+        date: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+    },
+    /// `$dateAdd` / `$dateSubtract`.
+    DateAdd {
+        subtract: bool,
+        start: Box<Expr>,
+        unit: Box<Expr>,
+        amount: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+    },
+    /// `$dateDiff`.
+    DateDiff {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        unit: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+        start_of_week: Option<Box<Expr>>,
+    },
+    /// `$dateToString`.
+    DateToString {
+        format: Option<Box<Expr>>,
+        date: Box<Expr>,
+        timezone: Option<Box<Expr>>,
+        on_null: Option<Box<Expr>>,
+    },
+    /// `$regexMatch`, `$regexFind`, `$regexFindAll`; `compiled` holds the
+    /// pattern when it and the options were constants.
+    Regex {
+        op: RegexOp,
+        input: Box<Expr>,
+        regex: Box<Expr>,
+        options: Option<Box<Expr>>,
+        compiled: Option<Compiled>,
+    },
     /// `$convert`.
     Convert {
         input: Box<Expr>,
@@ -63,6 +103,45 @@ pub enum Expr {
         on_error: Option<Box<Expr>>,
         on_null: Option<Box<Expr>>,
     },
+}
+
+/// The date-part operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    Month,
+    DayOfMonth,
+    Hour,
+    Minute,
+    Second,
+    Millisecond,
+    DayOfWeek,
+    DayOfYear,
+    Week,
+    IsoWeekYear,
+    IsoWeek,
+    IsoDayOfWeek,
+}
+
+impl DatePart {
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        Some(match name {
+            "$year" => DatePart::Year,
+            "$month" => DatePart::Month,
+            "$dayOfMonth" => DatePart::DayOfMonth,
+            "$hour" => DatePart::Hour,
+            "$minute" => DatePart::Minute,
+            "$second" => DatePart::Second,
+            "$millisecond" => DatePart::Millisecond,
+            "$dayOfWeek" => DatePart::DayOfWeek,
+            "$dayOfYear" => DatePart::DayOfYear,
+            "$week" => DatePart::Week,
+            "$isoWeekYear" => DatePart::IsoWeekYear,
+            "$isoWeek" => DatePart::IsoWeek,
+            "$isoDayOfWeek" => DatePart::IsoDayOfWeek,
+            _ => return None,
+        })
+    }
 }
 
 /// The variable a path starts from.
@@ -167,6 +246,11 @@ ops! {
     ObjectToArray = "objectToArray", 1, Some(1);
     ArrayToObject = "arrayToObject", 1, Some(1);
     MergeObjects = "mergeObjects", 0, None;
+    SetUnion = "setUnion", 0, None;
+    SetIntersection = "setIntersection", 0, None;
+    SetDifference = "setDifference", 2, Some(2);
+    SetEquals = "setEquals", 2, None;
+    SetIsSubset = "setIsSubset", 2, Some(2);
     Sum = "sum", 0, None;
     Avg = "avg", 0, None;
     Min = "min", 0, None;

@@ -11,6 +11,7 @@ use bson::{Bson, DateTime};
 
 use super::arith::{Num, decimal};
 use super::ast::Op;
+use super::dates::{civil_from_days, days_from_civil};
 use super::eval::arg;
 use super::value::{is_nullish, type_name};
 use crate::{Code, Error, Result};
@@ -304,30 +305,6 @@ pub(crate) fn double_to_string(d: f64) -> String {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as `$toString` prints dates.
 pub(crate) fn date_to_string(date: DateTime) -> String {
     let millis = date.timestamp_millis();
@@ -343,7 +320,8 @@ pub(crate) fn date_to_string(date: DateTime) -> String {
     )
 }
 
-/// Parses `YYYY-MM-DD` with an optional `THH:MM[:SS[.mmm]]` and optional `Z`.
+/// Parses `YYYY-MM-DD` with an optional `THH:MM[:SS[.mmm]]` and an optional
+/// `Z` or UTC offset.
 fn parse_date(s: &str) -> Option<i64> {
     let (date, time) = match s.split_once(['T', ' ']) {
         Some((d, t)) => (d, Some(t.strip_suffix('Z').unwrap_or(t))),
@@ -357,7 +335,16 @@ fn parse_date(s: &str) -> Option<i64> {
         return None;
     }
     let mut millis_in_day = 0;
+    let mut offset_minutes = 0;
     if let Some(time) = time {
+        // A trailing UTC offset: "+05:30", "-0800", "+05".
+        let time = match time.rfind(['+', '-']) {
+            Some(at) => {
+                offset_minutes = super::dates::parse_offset(time.get(at..)?)?;
+                time.get(..at)?
+            }
+            None => time,
+        };
         let (hms, frac) = match time.split_once('.') {
             Some((hms, frac)) => (hms, Some(frac)),
             None => (time, None),
@@ -378,5 +365,5 @@ fn parse_date(s: &str) -> Option<i64> {
         };
         millis_in_day = ((h * 60 + m) * 60 + sec) * 1000 + ms;
     }
-    Some(days_from_civil(year, month, day) * 86_400_000 + millis_in_day)
+    Some(days_from_civil(year, month, day) * 86_400_000 + millis_in_day - offset_minutes * 60_000)
 }

@@ -11,7 +11,7 @@ use bson::{Bson, Document};
 
 use super::ast::{Expr, Op, Var};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
-use super::{arith, arrays, convert, strings};
+use super::{arith, arrays, convert, date_math, dates, regex, sets, strings};
 use crate::{Error, Result, order};
 
 /// The variables in scope during one evaluation.
@@ -60,10 +60,15 @@ impl Expr {
         match self {
             Expr::Literal(value) => Ok(Some(value.clone())),
             Expr::Path { var, fields } => Ok(path(scope, var, fields)),
+            // Literals can repeat a variable, so nested ones could double a
+            // value at every level: their size is checked as they are built.
             Expr::Object(fields) => {
                 let mut doc = Document::new();
+                let mut bytes = 0;
                 for (name, expr) in fields {
                     if let Some(value) = expr.evaluate(scope)? {
+                        bytes += approx_size(&value);
+                        check_size("an object expression", bytes)?;
                         doc.insert(name.clone(), value);
                     }
                 }
@@ -71,8 +76,12 @@ impl Expr {
             }
             Expr::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
+                let mut bytes = 0;
                 for item in items {
-                    out.push(item.evaluate(scope)?.unwrap_or(Bson::Null));
+                    let value = item.evaluate(scope)?.unwrap_or(Bson::Null);
+                    bytes += approx_size(&value);
+                    check_size("an array expression", bytes)?;
+                    out.push(value);
                 }
                 Ok(Some(Bson::Array(out)))
             }
@@ -123,6 +132,70 @@ impl Expr {
                 };
                 strings::trim(input, chars, *start, *end)
             }
+            Expr::DatePart {
+                part,
+                date,
+                timezone,
+            } => {
+                let date = date.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                dates::date_part(*part, date, timezone)
+            }
+            Expr::Regex {
+                op,
+                input,
+                regex: pattern,
+                options,
+                compiled,
+            } => {
+                let input = input.evaluate(scope)?;
+                if let Some(compiled) = compiled {
+                    return regex::apply(*op, input.as_ref(), Some(compiled));
+                }
+                let pattern = pattern.evaluate(scope)?.unwrap_or(Bson::Null);
+                let options = optional(options.as_deref(), scope)?.flatten();
+                let compiled = regex::compile(*op, &pattern, options.as_ref())?;
+                regex::apply(*op, input.as_ref(), compiled.as_ref())
+            }
+            Expr::DateAdd {
+                subtract,
+                start,
+                unit,
+                amount,
+                timezone,
+            } => {
+                let start = start.evaluate(scope)?;
+                let unit = unit.evaluate(scope)?;
+                let amount = amount.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                date_math::add(*subtract, start, unit, amount, timezone)
+            }
+            Expr::DateDiff {
+                start,
+                end,
+                unit,
+                timezone,
+                start_of_week,
+            } => {
+                let start = start.evaluate(scope)?;
+                let end = end.evaluate(scope)?;
+                let unit = unit.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                let start_of_week = optional(start_of_week.as_deref(), scope)?;
+                date_math::diff(start, end, unit, timezone, start_of_week)
+            }
+            Expr::DateToString {
+                format,
+                date,
+                timezone,
+                on_null,
+            } => {
+                let format = optional(format.as_deref(), scope)?;
+                let date = date.evaluate(scope)?;
+                let timezone = optional(timezone.as_deref(), scope)?;
+                let on_null = optional(on_null.as_deref(), scope)?;
+                dates::date_to_string(format, date, timezone, on_null)
+            }
             Expr::Convert {
                 input,
                 to,
@@ -143,6 +216,11 @@ impl Expr {
             }
         }
     }
+}
+
+/// Evaluates an optional argument: `None` when absent, `Some(None)` when missing.
+fn optional<'a>(expr: Option<&'a Expr>, scope: &mut Scope<'a>) -> Result<Option<Option<Bson>>> {
+    expr.map(|e| e.evaluate(scope)).transpose()
 }
 
 fn with_bound<'a, T>(
@@ -206,17 +284,79 @@ fn lookup_value(value: &Bson, fields: &[String]) -> Option<Bson> {
     }
 }
 
-/// Orders two possibly-missing values: missing sorts below everything.
+/// Orders two possibly-missing values as mongod's value comparator does:
+/// missing ranks with undefined, above MinKey and below everything else.
 pub(crate) fn compare_optional(a: Option<&Bson>, b: Option<&Bson>) -> Ordering {
     match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
         (Some(a), Some(b)) => order::compare(a, b),
+        (None, None) => Ordering::Equal,
+        (None, Some(other)) => missing_versus(other),
+        (Some(other), None) => missing_versus(other).reverse(),
     }
 }
 
+fn missing_versus(other: &Bson) -> Ordering {
+    match other {
+        Bson::MinKey => Ordering::Greater,
+        Bson::Undefined => Ordering::Equal,
+        _ => Ordering::Less,
+    }
+}
+
+/// Borrows an argument's value without evaluating it, when it is a constant
+/// or a path that runs through documents only: the common shape of `$expr`
+/// comparisons, which then compare without cloning. `None`: not borrowable.
+fn peek<'s>(expr: &'s Expr, scope: &'s Scope<'_>) -> Option<Option<&'s Bson>> {
+    match expr {
+        Expr::Literal(value) => Some(Some(value)),
+        Expr::Path { var, fields } => match var {
+            Var::Root | Var::Current => {
+                let (first, rest) = fields.split_first()?;
+                match scope.root.get(first) {
+                    Some(value) => walk(value, rest),
+                    None => Some(None),
+                }
+            }
+            Var::Remove => Some(None),
+            Var::User(name) => walk(scope.get(name)?, fields),
+        },
+        _ => None,
+    }
+}
+
+fn walk<'s>(mut current: &'s Bson, fields: &[String]) -> Option<Option<&'s Bson>> {
+    for field in fields {
+        match current {
+            Bson::Document(doc) => match doc.get(field) {
+                Some(next) => current = next,
+                None => return Some(None),
+            },
+            // Paths through arrays build new arrays; evaluate those normally.
+            Bson::Array(_) => return None,
+            _ => return Some(None),
+        }
+    }
+    Some(Some(current))
+}
+
+fn comparison(op: Op) -> Option<fn(Ordering) -> bool> {
+    Some(match op {
+        Op::Eq => |o| o == Ordering::Equal,
+        Op::Ne => |o| o != Ordering::Equal,
+        Op::Gt => |o| o == Ordering::Greater,
+        Op::Gte => |o| o != Ordering::Less,
+        Op::Lt => |o| o == Ordering::Less,
+        Op::Lte => |o| o != Ordering::Greater,
+        _ => return None,
+    })
+}
+
 fn operator<'a>(op: Op, args: &'a [Expr], scope: &mut Scope<'a>) -> Result<Option<Bson>> {
+    if let (Some(want), [left, right]) = (comparison(op), args)
+        && let (Some(l), Some(r)) = (peek(left, scope), peek(right, scope))
+    {
+        return Ok(Some(Bson::Boolean(want(compare_optional(l, r)))));
+    }
     // Operators that must not evaluate every argument come first.
     match op {
         Op::And => {
@@ -268,17 +408,11 @@ fn operator<'a>(op: Op, args: &'a [Expr], scope: &mut Scope<'a>) -> Result<Optio
 }
 
 fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
-    let compared = |want: fn(Ordering) -> bool| -> Result<Option<Bson>> {
+    if let Some(want) = comparison(op) {
         let ord = compare_optional(arg(&values, 0), arg(&values, 1));
-        Ok(Some(Bson::Boolean(want(ord))))
-    };
+        return Ok(Some(Bson::Boolean(want(ord))));
+    }
     match op {
-        Op::Eq => compared(|o| o == Ordering::Equal),
-        Op::Ne => compared(|o| o != Ordering::Equal),
-        Op::Gt => compared(|o| o == Ordering::Greater),
-        Op::Gte => compared(|o| o != Ordering::Less),
-        Op::Lt => compared(|o| o == Ordering::Less),
-        Op::Lte => compared(|o| o != Ordering::Greater),
         Op::Cmp => {
             let ord = compare_optional(arg(&values, 0), arg(&values, 1));
             Ok(Some(Bson::Int32(ord as i32)))
@@ -290,6 +424,7 @@ fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
             .or_else(|| strings::apply(op, &values))
             .or_else(|| arrays::apply(op, &values))
             .or_else(|| convert::apply(op, &values))
+            .or_else(|| sets::apply(op, &values))
             .unwrap_or(Ok(None)),
     }
 }

@@ -11,20 +11,29 @@
 //! evaluation recursion is bounded too; operators that can grow a value
 //! check the result against [`VALUE_BYTES_MAX`]. Errors carry mongod's codes.
 //!
-//! Not here: date-part operators, regex operators, `$$NOW`, collation-aware
-//! string comparison, and exact decimal128 arithmetic (decimal inputs are
-//! computed in double precision and returned as decimal128).
+//! `$$NOW` and `$$CLUSTER_TIME` are variables the caller binds
+//! ([`Expr::eval_with`]); unbound, they are missing.
+//!
+//! Not here: time zones other than UTC and fixed offsets (Olson names),
+//! PCRE-only regex syntax, collation-aware string comparison, `$function`
+//! and `$accumulator` (JavaScript), and exact decimal128 arithmetic (decimal
+//! inputs are computed in double precision and returned as decimal128).
 
 mod arith;
 mod arrays;
 mod ast;
 mod convert;
+mod date_math;
+mod dates;
 mod eval;
 mod parse;
+mod regex;
+mod sets;
 mod strings;
 mod value;
 
-pub use ast::{Expr, Op};
+pub use ast::{DatePart, Expr, Op};
+pub use regex::{Compiled as CompiledRegex, RegexOp};
 pub use value::{is_truthy, type_name};
 
 pub(crate) use arith::as_exact_i64 as exact_i64;

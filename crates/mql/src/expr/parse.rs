@@ -7,7 +7,8 @@
 use bson::{Bson, Document};
 
 use super::EXPR_DEPTH_MAX;
-use super::ast::{Expr, Op, Var};
+use super::ast::{DatePart, Expr, Op, Var};
+use super::regex::{RegexOp, compile};
 use crate::{Code, Error, Result};
 
 impl Expr {
@@ -85,6 +86,9 @@ impl Parser {
             "ROOT" => Var::Root,
             "CURRENT" => Var::Current,
             "REMOVE" => Var::Remove,
+            // System variables whose values the caller supplies per run
+            // (see `Expr::eval_with`); unsupplied, they are missing.
+            "NOW" | "CLUSTER_TIME" => Var::User(name.to_string()),
             _ => {
                 validate_var_name(name, 16869, 16870, 16871)?;
                 if !self.vars.iter().any(|v| v == name) {
@@ -140,6 +144,11 @@ impl Parser {
             "$trim" | "$ltrim" | "$rtrim" => self.trim(name, value),
             "$convert" => self.convert(value),
             "$cond" if matches!(value, Bson::Document(_)) => self.cond_document(value),
+            "$dateToString" => self.date_to_string(value),
+            "$dateAdd" | "$dateSubtract" => self.date_add(name, value),
+            "$dateDiff" => self.date_diff(value),
+            "$regexMatch" | "$regexFind" | "$regexFindAll" => self.regex(name, value),
+            _ if DatePart::from_name(name).is_some() => self.date_part(name, value),
             _ => {
                 let op = name
                     .strip_prefix('$')
@@ -393,6 +402,180 @@ impl Parser {
         })
     }
 
+    fn date_part(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Some(part) = DatePart::from_name(name) else {
+            return Err(Error::new(
+                Code::INVALID_PIPELINE_OPERATOR,
+                format!("Unrecognized expression '{name}'"),
+            ));
+        };
+        let (date, timezone) = match value {
+            Bson::Document(spec) if !spec.keys().next().is_some_and(|k| k.starts_with('$')) => {
+                check_keys(spec, &["date", "timezone"], |k| {
+                    err(40535, format!("unrecognized option to {name}: \"{k}\""))
+                })?;
+                let date = spec.get("date").ok_or_else(|| {
+                    err(
+                        40539,
+                        format!("missing 'date' argument to {name}, provided: {spec}"),
+                    )
+                })?;
+                (date, spec.get("timezone"))
+            }
+            Bson::Array(items) => match items.as_slice() {
+                [date] => (date, None),
+                _ => {
+                    return Err(err(
+                        40536,
+                        format!(
+                            "{name} accepts exactly one argument if given an array, but was given {}",
+                            items.len()
+                        ),
+                    ));
+                }
+            },
+            date => (date, None),
+        };
+        Ok(Expr::DatePart {
+            part,
+            date: self.boxed(date)?,
+            timezone: timezone.map(|t| self.boxed(t)).transpose()?,
+        })
+    }
+
+    fn regex(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Some(op) = RegexOp::from_name(name) else {
+            return Err(Error::new(
+                Code::INVALID_PIPELINE_OPERATOR,
+                format!("Unrecognized expression '{name}'"),
+            ));
+        };
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                51103,
+                format!(
+                    "{name} expects an object of named arguments but found: {}",
+                    super::value::type_name(Some(value))
+                ),
+            ));
+        };
+        check_keys(spec, &["input", "regex", "options"], |k| {
+            err(31024, format!("{name} found an unknown argument: {k}"))
+        })?;
+        let input = spec
+            .get("input")
+            .ok_or_else(|| err(31022, format!("{name} requires 'input' parameter")))?;
+        let regex = spec
+            .get("regex")
+            .ok_or_else(|| err(31023, format!("{name} requires 'regex' parameter")))?;
+        let options = spec.get("options");
+        let regex = self.boxed(regex)?;
+        let options = options.map(|o| self.boxed(o)).transpose()?;
+        let compiled = match (regex.as_ref(), options.as_deref()) {
+            (Expr::Literal(pattern), None) => compile(op, pattern, None)?,
+            (Expr::Literal(pattern), Some(Expr::Literal(o))) => compile(op, pattern, Some(o))?,
+            _ => None,
+        };
+        Ok(Expr::Regex {
+            op,
+            input: self.boxed(input)?,
+            regex,
+            options,
+            compiled,
+        })
+    }
+
+    fn date_add(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                5166400,
+                format!("{name} expects an object as its argument"),
+            ));
+        };
+        check_keys(spec, &["startDate", "unit", "amount", "timezone"], |k| {
+            err(
+                5166401,
+                format!(
+                    "Unrecognized argument to {name}: {k}. Expected arguments are startDate, unit, amount, and optionally timezone."
+                ),
+            )
+        })?;
+        let required = |key: &str| {
+            spec.get(key).ok_or_else(|| {
+                err(
+                    5166402,
+                    format!("{name} requires startDate, unit, and amount to be present"),
+                )
+            })
+        };
+        let (start, unit, amount) = (
+            required("startDate")?,
+            required("unit")?,
+            required("amount")?,
+        );
+        Ok(Expr::DateAdd {
+            subtract: name == "$dateSubtract",
+            start: self.boxed(start)?,
+            unit: self.boxed(unit)?,
+            amount: self.boxed(amount)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+        })
+    }
+
+    fn date_diff(&mut self, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                5166301,
+                "$dateDiff only supports an object as its argument",
+            ));
+        };
+        check_keys(
+            spec,
+            &["startDate", "endDate", "unit", "timezone", "startOfWeek"],
+            |k| err(5166302, format!("Unrecognized argument to $dateDiff: {k}")),
+        )?;
+        let required = |key: &'static str, code: i32| {
+            spec.get(key)
+                .ok_or_else(|| err(code, format!("Missing '{key}' parameter to $dateDiff")))
+        };
+        let (start, end, unit) = (
+            required("startDate", 5166303)?,
+            required("endDate", 5166304)?,
+            required("unit", 5166305)?,
+        );
+        Ok(Expr::DateDiff {
+            start: self.boxed(start)?,
+            end: self.boxed(end)?,
+            unit: self.boxed(unit)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+            start_of_week: spec.get("startOfWeek").map(|t| self.boxed(t)).transpose()?,
+        })
+    }
+
+    fn date_to_string(&mut self, value: &Bson) -> Result<Expr> {
+        let Bson::Document(spec) = value else {
+            return Err(err(
+                18629,
+                "$dateToString only supports an object as its argument",
+            ));
+        };
+        check_keys(spec, &["format", "date", "timezone", "onNull"], |k| {
+            err(
+                18534,
+                format!("Unrecognized argument to $dateToString: {k}"),
+            )
+        })?;
+        let date = spec
+            .get("date")
+            .ok_or_else(|| err(18628, "Missing 'date' parameter to $dateToString"))?;
+        Ok(Expr::DateToString {
+            format: spec.get("format").map(|f| self.boxed(f)).transpose()?,
+            date: self.boxed(date)?,
+            timezone: spec.get("timezone").map(|t| self.boxed(t)).transpose()?,
+            on_null: spec.get("onNull").map(|o| self.boxed(o)).transpose()?,
+        })
+    }
+
     fn convert(&mut self, value: &Bson) -> Result<Expr> {
         let Bson::Document(spec) = value else {
             return Err(Error::failed_to_parse(
@@ -432,6 +615,10 @@ fn check_arity(op: Op, n: usize) -> Result<()> {
                 "Expression {name} takes at least {min} arguments, and at most {max}, but {n} were passed in."
             ),
         )),
+        None if n < min && op == Op::SetEquals => Err(err(
+            17045,
+            format!("{name} needs at least two arguments had: {n}"),
+        )),
         None if n < min => Err(err(
             1257300,
             format!("{name} needs at least {min} arguments, had: {n}"),
@@ -460,6 +647,12 @@ fn named_args<'a>(value: &'a Bson, op: &str, code: i32, known: &[&str]) -> Resul
 
 /// Splits and validates the dotted part of a field path.
 pub(crate) fn field_path(text: &str) -> Result<Vec<String>> {
+    if text.is_empty() {
+        return Err(err(
+            40352,
+            "FieldPath cannot be constructed with empty string",
+        ));
+    }
     text.split('.')
         .map(|part| {
             if part.is_empty() {

@@ -281,17 +281,12 @@ fn index_of(op: Op, values: &[Option<Bson>]) -> Out {
             ),
         ));
     };
-    // Work in units of bytes or code points as the operator counts.
-    let units: Vec<usize> = if op == Op::IndexOfBytes {
-        (0..=haystack.len()).collect()
+    let by_bytes = op == Op::IndexOfBytes;
+    let n_units = if by_bytes {
+        haystack.len()
     } else {
-        haystack
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain([haystack.len()])
-            .collect()
+        haystack.chars().count()
     };
-    let n_units = units.len() - 1;
     let start = match values.get(2) {
         Some(v) => index_bound(op, v.as_ref(), "starting")?,
         None => 0,
@@ -303,12 +298,35 @@ fn index_of(op: Op, values: &[Option<Bson>]) -> Out {
     if start > end || start > n_units {
         return Ok(Some(Bson::Int32(-1)));
     }
+    // (unit index, byte offset) of every position the operator counts.
+    let positions: Box<dyn Iterator<Item = (usize, usize)>> = if by_bytes {
+        Box::new((0..=haystack.len()).map(|i| (i, i)))
+    } else {
+        Box::new(
+            haystack
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([haystack.len()])
+                .enumerate(),
+        )
+    };
+    let end_byte = if by_bytes {
+        end
+    } else {
+        haystack
+            .char_indices()
+            .nth(end)
+            .map_or(haystack.len(), |(i, _)| i)
+    };
     let bytes = haystack.as_bytes();
-    let found = (start..=end).find(|&unit| {
-        let at = units[unit];
-        let stop = at + needle.len();
-        stop <= units[end] && bytes.get(at..stop) == Some(needle.as_bytes())
-    });
+    let found = positions
+        .skip(start)
+        .take_while(|(unit, _)| *unit <= end)
+        .find(|(_, at)| {
+            let stop = at + needle.len();
+            stop <= end_byte && bytes.get(*at..stop) == Some(needle.as_bytes())
+        })
+        .map(|(unit, _)| unit);
     let index = found.map_or(-1, |i| i32::try_from(i).unwrap_or(i32::MAX));
     Ok(Some(Bson::Int32(index)))
 }

@@ -68,12 +68,17 @@ impl Group {
         Ok(Group { id, accumulators })
     }
 
-    pub fn run(&self, input: Vec<Document>, memory_bytes_max: usize) -> Result<Vec<Document>> {
+    pub fn run(
+        &self,
+        input: Vec<Document>,
+        memory_bytes_max: usize,
+        vars: &[(String, Bson)],
+    ) -> Result<Vec<Document>> {
         let mut index: BTreeMap<Key, usize> = BTreeMap::new();
         let mut groups: Vec<(Bson, Vec<State>)> = Vec::new();
         let mut bytes = 0usize;
         for doc in &input {
-            let key = self.id.eval(doc)?;
+            let key = self.id.eval_with(doc, vars)?.unwrap_or(Bson::Null);
             let slot = match index.get(&Key(key.clone())) {
                 Some(&slot) => slot,
                 None => {
@@ -88,7 +93,7 @@ impl Group {
                 continue;
             };
             for (acc, state) in self.accumulators.iter().zip(states.iter_mut()) {
-                let value = acc.arg.eval_optional(doc)?;
+                let value = acc.arg.eval_with(doc, vars)?;
                 bytes += state.feed(acc.kind, value)?;
             }
             if bytes > memory_bytes_max {

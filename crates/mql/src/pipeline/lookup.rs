@@ -34,8 +34,8 @@ enum Join {
     },
 }
 
-/// How deep [`substitute`] rewrites; stage documents nest at most 100 levels.
-const SUBSTITUTE_DEPTH_MAX: usize = 200;
+/// mongod's document size limit, which a joined `as` array must respect.
+const DOCUMENT_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// A parsed `$lookup` stage.
 #[derive(Debug, Clone)]
@@ -59,7 +59,8 @@ fn string_arg<'a>(key: &str, value: &'a Bson) -> Result<&'a str> {
 }
 
 impl Lookup {
-    pub fn parse(spec: &Bson) -> Result<Lookup> {
+    /// Parses the stage; `depth` is how deeply its pipeline is nested.
+    pub fn parse(spec: &Bson, depth: usize) -> Result<Lookup> {
         let Bson::Document(spec) = spec else {
             return Err(Error::failed_to_parse(
                 "the $lookup specification must be an Object",
@@ -75,7 +76,7 @@ impl Lookup {
                 "foreignField" => foreign = Some(string_arg(key, value)?),
                 "as" => as_field = Some(string_arg(key, value)?),
                 "pipeline" => pipeline = Some(value),
-                "let" => lets = parse_lets(value)?,
+                "let" => lets = crate::vars::parse_lets(value)?,
                 _ => {
                     return Err(Error::failed_to_parse(format!(
                         "unknown argument to $lookup: {key}"
@@ -103,12 +104,15 @@ impl Lookup {
                     })
                     .collect::<Result<Vec<_>>>()?;
                 if lets.is_empty() {
-                    Join::Pipeline(Box::new(Pipeline::parse(&stages)?))
+                    Join::Pipeline(Box::new(super::stage::parse_nested(&stages, depth + 1)?))
                 } else {
                     // Parse once with placeholder values to report errors early.
                     let placeholders: Vec<(String, Bson)> =
                         lets.iter().map(|(n, _)| (n.clone(), Bson::Null)).collect();
-                    Pipeline::parse(&substitute_stages(&stages, &placeholders))?;
+                    super::stage::parse_nested(
+                        &crate::vars::bind_stages(&stages, &placeholders),
+                        depth + 1,
+                    )?;
                     Join::Correlated { lets, stages }
                 }
             }
@@ -151,13 +155,27 @@ impl Lookup {
                 (Join::Correlated { lets, stages }, None) => {
                     let mut values = Vec::with_capacity(lets.len());
                     for (name, expr) in lets {
-                        values.push((name.clone(), expr.eval(&doc)?));
+                        values.push((
+                            name.clone(),
+                            expr.eval_with(&doc, &options.variables)?
+                                .unwrap_or(Bson::Null),
+                        ));
                     }
-                    let pipeline = Pipeline::parse(&substitute_stages(stages, &values))?;
+                    let pipeline = Pipeline::parse(&crate::vars::bind_stages(stages, &values))?;
                     pipeline.run(foreign_docs.clone(), options)?
                 }
                 (Join::Pipeline(_), None) => Vec::new(),
             };
+            let bytes: usize = matches.iter().map(crate::expr::approx_document_size).sum();
+            if bytes > DOCUMENT_BYTES_MAX {
+                return Err(Error::location(
+                    4568,
+                    format!(
+                        "Total size of documents in {} matching pipeline's $lookup stage exceeds {DOCUMENT_BYTES_MAX} bytes",
+                        self.from
+                    ),
+                ));
+            }
             let matches = Bson::Array(matches.into_iter().map(Bson::Document).collect());
             super::unwind::set_path(&mut doc, &self.as_field, matches);
             out.push(doc);
@@ -186,70 +204,6 @@ fn equality_filter(doc: &Document, local: &[String], foreign: &str) -> Result<Fi
         return Filter::parse(&doc! {"$or": clauses});
     }
     Filter::parse(&doc! {foreign: {"$in": values}})
-}
-
-fn parse_lets(value: &Bson) -> Result<Vec<(String, Expr)>> {
-    let Bson::Document(vars) = value else {
-        return Err(Error::failed_to_parse(format!(
-            "$lookup argument 'let' must be an object, is type {}",
-            crate::expr::type_name(Some(value))
-        )));
-    };
-    let mut lets = Vec::with_capacity(vars.len());
-    for (name, definition) in vars {
-        // Binding the name through $let validates it as mongod does.
-        Expr::parse(&Bson::Document(
-            doc! {"$let": {"vars": {name: null}, "in": null}},
-        ))?;
-        lets.push((name.clone(), Expr::parse(definition)?));
-    }
-    Ok(lets)
-}
-
-fn substitute_stages(stages: &[Document], values: &[(String, Bson)]) -> Vec<Document> {
-    stages
-        .iter()
-        .map(
-            |stage| match substitute(&Bson::Document(stage.clone()), values, 0) {
-                Bson::Document(d) => d,
-                _ => stage.clone(),
-            },
-        )
-        .collect()
-}
-
-/// Replaces `"$$name"` and `"$$name.path"` with the variable's value.
-fn substitute(value: &Bson, values: &[(String, Bson)], depth: usize) -> Bson {
-    if depth > SUBSTITUTE_DEPTH_MAX {
-        return value.clone();
-    }
-    match value {
-        Bson::String(s) => {
-            let Some(rest) = s.strip_prefix("$$") else {
-                return value.clone();
-            };
-            let name = rest.split('.').next().unwrap_or_default();
-            match values.iter().find(|(n, _)| n == name) {
-                Some((_, v)) if rest == name => Bson::Document(doc! {"$literal": v.clone()}),
-                Some((_, v)) => Bson::Document(doc! {
-                    "$let": {"vars": {name: {"$literal": v.clone()}}, "in": s.clone()}
-                }),
-                None => value.clone(),
-            }
-        }
-        Bson::Array(items) => Bson::Array(
-            items
-                .iter()
-                .map(|item| substitute(item, values, depth + 1))
-                .collect(),
-        ),
-        Bson::Document(d) if !d.contains_key("$literal") => Bson::Document(
-            d.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, values, depth + 1)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 impl Collections for () {

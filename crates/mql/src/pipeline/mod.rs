@@ -8,24 +8,31 @@
 //! (for `$lookup`) are reached only through the [`Collections`] trait, so
 //! this module stays pure.
 //!
-//! Not here: `$out`/`$merge` (writes belong to the engine), `$sample`
-//! (needs randomness), `$geoNear`, `$search`, change streams, and `let`
-//! variables in `$lookup` sub-pipelines.
+//! Not here: `$out`/`$merge` (writes belong to the engine), `$geoNear`,
+//! `$search`, `$redact`, `$setWindowFields`, `$densify`/`$fill`, and change
+//! streams.
 
 mod accumulator;
+mod graph;
 mod group;
 mod lookup;
 mod project;
+mod sample;
 mod sort;
 mod stage;
+mod sugar;
+mod union;
 mod unwind;
 
 pub use accumulator::{Accumulator, Kind as AccumulatorKind};
+pub use graph::GraphLookup;
 pub use group::Group;
 pub use lookup::Lookup;
 pub use project::Projection;
+pub use sample::Sample;
 pub use sort::{SortSpec, sort_key};
 pub use stage::{Pipeline, Stage};
+pub use union::UnionWith;
 pub use unwind::Unwind;
 
 use bson::Document;
@@ -58,6 +65,13 @@ pub trait Collections {
 pub struct RunOptions<'a> {
     pub collections: &'a dyn Collections,
     pub stage_memory_bytes: usize,
+    /// Seed for `$sample`'s choices; the caller supplies the randomness so
+    /// this crate stays deterministic (tests fix it, servers vary it).
+    pub random_seed: u64,
+    /// System variables the caller supplies: `NOW` (a date) and
+    /// `CLUSTER_TIME` (a timestamp); expressions see them as `$$NOW` and
+    /// `$$CLUSTER_TIME`, and as missing when absent.
+    pub variables: Vec<(String, bson::Bson)>,
 }
 
 impl<'a> RunOptions<'a> {
@@ -66,6 +80,8 @@ impl<'a> RunOptions<'a> {
         RunOptions {
             collections,
             stage_memory_bytes: STAGE_MEMORY_BYTES_MAX,
+            random_seed: 0,
+            variables: Vec::new(),
         }
     }
 
@@ -74,6 +90,8 @@ impl<'a> RunOptions<'a> {
         RunOptions {
             collections,
             stage_memory_bytes: DISK_USE_MEMORY_BYTES_MAX,
+            random_seed: 0,
+            variables: Vec::new(),
         }
     }
 }

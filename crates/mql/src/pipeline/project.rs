@@ -128,16 +128,21 @@ impl Projection {
 
     /// Applies the projection to one document.
     pub fn apply(&self, doc: &Document) -> Result<Document> {
+        self.apply_with(doc, &[])
+    }
+
+    /// Applies the projection with system variables bound (`$$NOW`).
+    pub fn apply_with(&self, doc: &Document, vars: &[(String, Bson)]) -> Result<Document> {
         match self.mode {
             Mode::Exclusion => Ok(exclude_document(doc, &self.tree)),
             Mode::Inclusion => {
                 let mut out = include_document(doc, &self.tree);
-                compute_into(&mut out, &self.tree, doc)?;
+                compute_into(&mut out, &self.tree, doc, vars)?;
                 Ok(out)
             }
             Mode::AddFields => {
                 let mut out = doc.clone();
-                compute_into(&mut out, &self.tree, doc)?;
+                compute_into(&mut out, &self.tree, doc, vars)?;
                 Ok(out)
             }
         }
@@ -241,7 +246,7 @@ impl Builder {
             ));
         };
         let mut level = &mut self.tree;
-        for part in init {
+        for (depth, part) in init.iter().enumerate() {
             let index = match level.iter().position(|(k, _)| k == part) {
                 Some(i) => i,
                 None => {
@@ -251,7 +256,14 @@ impl Builder {
             };
             level = match level.get_mut(index) {
                 Some((_, Node::Nested(children))) => children,
-                _ => return Err(err(31250, format!("Path collision at {path}"))),
+                // An earlier path ends where this one goes on.
+                _ => {
+                    let remaining = parts.get(depth + 1..).unwrap_or_default().join(".");
+                    return Err(err(
+                        31249,
+                        format!("Path collision at {path} remaining portion {remaining}"),
+                    ));
+                }
             };
         }
         if level.iter().any(|(k, _)| k == last) {
@@ -332,10 +344,15 @@ fn has_computed(tree: &[(String, Node)]) -> bool {
 }
 
 /// Sets the computed fields of `tree` in `out`, evaluating against `root`.
-fn compute_into(out: &mut Document, tree: &[(String, Node)], root: &Document) -> Result<()> {
+fn compute_into(
+    out: &mut Document,
+    tree: &[(String, Node)],
+    root: &Document,
+    vars: &[(String, Bson)],
+) -> Result<()> {
     for (key, node) in tree {
         match node {
-            Node::Computed(expr) => match expr.eval_optional(root)? {
+            Node::Computed(expr) => match expr.eval_with(root, vars)? {
                 Some(value) => {
                     out.insert(key.clone(), value);
                 }
@@ -344,7 +361,7 @@ fn compute_into(out: &mut Document, tree: &[(String, Node)], root: &Document) ->
                 }
             },
             Node::Nested(sub) if has_computed(sub) => {
-                let value = compute_value(out.get(key), sub, root)?;
+                let value = compute_value(out.get(key), sub, root, vars)?;
                 out.insert(key.clone(), value);
             }
             _ => {}
@@ -357,21 +374,22 @@ fn compute_value(
     existing: Option<&Bson>,
     tree: &[(String, Node)],
     root: &Document,
+    vars: &[(String, Bson)],
 ) -> Result<Bson> {
     match existing {
         Some(Bson::Document(doc)) => {
             let mut doc = doc.clone();
-            compute_into(&mut doc, tree, root)?;
+            compute_into(&mut doc, tree, root, vars)?;
             Ok(Bson::Document(doc))
         }
         Some(Bson::Array(items)) => items
             .iter()
-            .map(|item| compute_value(Some(item), tree, root))
+            .map(|item| compute_value(Some(item), tree, root, vars))
             .collect::<Result<_>>()
             .map(Bson::Array),
         _ => {
             let mut doc = Document::new();
-            compute_into(&mut doc, tree, root)?;
+            compute_into(&mut doc, tree, root, vars)?;
             Ok(Bson::Document(doc))
         }
     }

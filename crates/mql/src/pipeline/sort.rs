@@ -55,10 +55,20 @@ impl SortSpec {
 
     /// Compares two documents by this specification.
     pub fn compare(&self, a: &Document, b: &Document) -> Ordering {
-        for (path, descending) in &self.keys {
-            let ka = sort_key(a, path, *descending);
-            let kb = sort_key(b, path, *descending);
-            let ord = order::compare(&ka, &kb);
+        self.compare_keys(&self.keys_of(a), &self.keys_of(b))
+    }
+
+    /// The document's key for every sort path, computed once per document.
+    fn keys_of(&self, doc: &Document) -> Vec<Bson> {
+        self.keys
+            .iter()
+            .map(|(path, descending)| sort_key(doc, path, *descending))
+            .collect()
+    }
+
+    fn compare_keys(&self, a: &[Bson], b: &[Bson]) -> Ordering {
+        for ((x, y), (_, descending)) in a.iter().zip(b).zip(&self.keys) {
+            let ord = order::compare(x, y);
             let ord = if *descending { ord.reverse() } else { ord };
             if ord != Ordering::Equal {
                 return ord;
@@ -67,35 +77,43 @@ impl SortSpec {
         Ordering::Equal
     }
 
-    /// Sorts documents in place (stable).
-    pub fn sort(&self, docs: &mut [Document]) {
-        if self.keys.len() == 1 {
-            // Precompute keys once per document for the common single-key case.
-            let Some((path, descending)) = self.keys.first() else {
-                return;
-            };
-            let mut keyed: Vec<(Bson, usize)> = docs
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (sort_key(d, path, *descending), i))
-                .collect();
-            keyed.sort_by(|(x, _), (y, _)| {
-                let ord = order::compare(x, y);
-                if *descending { ord.reverse() } else { ord }
-            });
-            let mut slots: Vec<Option<Document>> =
-                docs.iter_mut().map(|d| Some(std::mem::take(d))).collect();
-            for (target, (_, source)) in keyed.into_iter().enumerate() {
-                if let (Some(slot), Some(doc)) = (
-                    docs.get_mut(target),
-                    slots.get_mut(source).and_then(Option::take),
-                ) {
-                    *slot = doc;
-                }
-            }
-            return;
+    /// The first `n` documents in sorted order; ties keep input order, so
+    /// this equals a stable sort truncated to `n`.
+    pub fn top(&self, docs: Vec<Document>, n: usize) -> Vec<Document> {
+        if n == 0 {
+            return Vec::new();
         }
-        docs.sort_by(|a, b| self.compare(a, b));
+        let mut keyed: Vec<(Vec<Bson>, usize, Document)> = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, doc)| (self.keys_of(&doc), i, doc))
+            .collect();
+        let by_key = |a: &(Vec<Bson>, usize, Document), b: &(Vec<Bson>, usize, Document)| {
+            self.compare_keys(&a.0, &b.0).then(a.1.cmp(&b.1))
+        };
+        if n < keyed.len() {
+            keyed.select_nth_unstable_by(n - 1, by_key);
+            keyed.truncate(n);
+        }
+        keyed.sort_by(by_key);
+        keyed.into_iter().map(|(_, _, doc)| doc).collect()
+    }
+
+    /// Sorts documents (stable).
+    pub fn sort(&self, docs: &mut Vec<Document>) {
+        let all = std::mem::take(docs);
+        *docs = self.top(all, usize::MAX);
+    }
+
+    /// Sorts any items by the document each holds (query results that
+    /// carry more than the document), stably, computing each key once.
+    pub fn sort_by_document<T>(&self, items: &mut Vec<T>, doc_of: impl Fn(&T) -> &Document) {
+        let mut keyed: Vec<(Vec<Bson>, T)> = items
+            .drain(..)
+            .map(|item| (self.keys_of(doc_of(&item)), item))
+            .collect();
+        keyed.sort_by(|a, b| self.compare_keys(&a.0, &b.0));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
     }
 }
 

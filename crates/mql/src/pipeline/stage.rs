@@ -7,10 +7,13 @@
 
 use bson::{Bson, Document};
 
+use super::graph::GraphLookup;
 use super::group::Group;
 use super::lookup::Lookup;
 use super::project::Projection;
+use super::sample::Sample;
 use super::sort::SortSpec;
+use super::union::UnionWith;
 use super::unwind::Unwind;
 use super::{PIPELINE_DEPTH_MAX, RunOptions, STAGES_MAX, memory_exceeded};
 use crate::expr::{Expr, approx_document_size, type_name};
@@ -20,7 +23,8 @@ use crate::{Code, Error, Result};
 /// One parsed stage.
 #[derive(Debug, Clone)]
 pub enum Stage {
-    /// `$match`; a top-level `$expr` is evaluated here, beside the filter.
+    /// `$match`; a top-level `$expr` is evaluated here, beside the filter,
+    /// and `spec` is the filter without it.
     Match {
         filter: Box<Filter>,
         expr: Option<Expr>,
@@ -36,6 +40,9 @@ pub enum Stage {
     ReplaceRoot(Expr),
     Lookup(Lookup),
     Facet(Vec<(String, Pipeline)>),
+    UnionWith(UnionWith),
+    Sample(Sample),
+    GraphLookup(Box<GraphLookup>),
 }
 
 /// A parsed aggregation pipeline.
@@ -58,8 +65,10 @@ impl Pipeline {
         &self.stages
     }
 
-    /// The filter of a leading `$match`, which an engine may answer from an
-    /// index before running the rest of the pipeline.
+    /// The query filter of a leading `$match`, which an engine may answer
+    /// from an index before running the pipeline (the `$match` runs again,
+    /// so this may select more than the stage keeps). A top-level `$expr`
+    /// is left out: the stage evaluates it itself.
     pub fn leading_match(&self) -> Option<&Document> {
         match self.stages.first() {
             Some(Stage::Match { spec, .. }) => Some(spec),
@@ -70,14 +79,22 @@ impl Pipeline {
     /// Runs the pipeline over `input`, returning the output documents.
     pub fn run(&self, input: Vec<Document>, options: &RunOptions<'_>) -> Result<Vec<Document>> {
         let mut docs = input;
-        for stage in &self.stages {
-            docs = run_stage(stage, docs, options)?;
+        for (i, stage) in self.stages.iter().enumerate() {
+            docs = match (stage, self.stages.get(i + 1)) {
+                // A $sort feeding a $limit keeps only the top documents, so
+                // only those count against the memory limit (as in mongod).
+                (Stage::Sort(spec), Some(Stage::Limit(n))) => {
+                    let keep = usize::try_from(*n).unwrap_or(usize::MAX);
+                    sort(spec, docs, keep, options)?
+                }
+                _ => run_stage(stage, docs, options)?,
+            };
         }
         Ok(docs)
     }
 }
 
-fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
+pub(super) fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
     if depth > PIPELINE_DEPTH_MAX {
         return Err(Error::new(
             Code::OVERFLOW,
@@ -92,11 +109,30 @@ fn parse_nested(stages: &[Document], depth: usize) -> Result<Pipeline> {
             format!("Pipeline length must be no longer than {STAGES_MAX} stages."),
         ));
     }
-    let stages = stages
-        .iter()
-        .map(|s| parse_stage(s, depth))
-        .collect::<Result<_>>()?;
-    Ok(Pipeline { stages })
+    let mut parsed = Vec::with_capacity(stages.len());
+    for stage in stages {
+        match expansion(stage)? {
+            Some(expanded) => {
+                for stage in &expanded {
+                    parsed.push(parse_stage(stage, depth)?);
+                }
+            }
+            None => parsed.push(parse_stage(stage, depth)?),
+        }
+    }
+    Ok(Pipeline { stages: parsed })
+}
+
+/// The stages a shorthand stage stands for, or `None` for ordinary stages.
+fn expansion(stage: &Document) -> Result<Option<Vec<Document>>> {
+    let mut fields = stage.iter();
+    match (fields.next(), fields.next()) {
+        (Some((name, spec)), None) if name == "$sortByCount" => {
+            super::sugar::sort_by_count(spec).map(Some)
+        }
+        (Some((name, spec)), None) if name == "$bucket" => super::sugar::bucket(spec).map(Some),
+        _ => Ok(None),
+    }
 }
 
 fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
@@ -153,8 +189,11 @@ fn parse_stage(stage: &Document, depth: usize) -> Result<Stage> {
         "$unwind" => Ok(Stage::Unwind(Unwind::parse(spec)?)),
         "$replaceRoot" => parse_replace_root(spec).map(Stage::ReplaceRoot),
         "$replaceWith" => Ok(Stage::ReplaceRoot(Expr::parse(spec)?)),
-        "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec)?)),
+        "$lookup" => Ok(Stage::Lookup(Lookup::parse(spec, depth)?)),
         "$facet" => parse_facet(spec, depth).map(Stage::Facet),
+        "$sample" => Ok(Stage::Sample(Sample::parse(spec)?)),
+        "$graphLookup" => Ok(Stage::GraphLookup(Box::new(GraphLookup::parse(spec)?))),
+        "$unionWith" => Ok(Stage::UnionWith(UnionWith::parse(spec, depth)?)),
         _ => Err(err(
             40324,
             format!("Unrecognized pipeline stage name: '{name}'"),
@@ -171,7 +210,7 @@ fn parse_match(spec: &Document) -> Result<Stage> {
     Ok(Stage::Match {
         filter: Box::new(Filter::parse(&rest)?),
         expr,
-        spec: spec.clone(),
+        spec: rest,
     })
 }
 
@@ -289,7 +328,9 @@ fn run_stage(
             for doc in docs {
                 let keep = filter.matches(&doc)
                     && match expr {
-                        Some(expr) => expr.is_true(&doc)?,
+                        Some(expr) => crate::expr::is_truthy(
+                            expr.eval_with(&doc, &options.variables)?.as_ref(),
+                        ),
                         None => true,
                     };
                 if keep {
@@ -300,21 +341,10 @@ fn run_stage(
         }
         Stage::Project(projection) => docs
             .iter()
-            .map(|d| projection.apply(d))
+            .map(|d| projection.apply_with(d, &options.variables))
             .collect::<Result<_>>()?,
-        Stage::Group(group) => group.run(docs, options.stage_memory_bytes)?,
-        Stage::Sort(spec) => {
-            let bytes: usize = docs.iter().map(approx_document_size).sum();
-            if bytes > options.stage_memory_bytes {
-                return Err(memory_exceeded(&format!(
-                    "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
-                    options.stage_memory_bytes
-                )));
-            }
-            let mut docs = docs;
-            spec.sort(&mut docs);
-            docs
-        }
+        Stage::Group(group) => group.run(docs, options.stage_memory_bytes, &options.variables)?,
+        Stage::Sort(spec) => sort(spec, docs, usize::MAX, options)?,
         Stage::Skip(n) => docs
             .into_iter()
             .skip(usize::try_from(*n).unwrap_or(usize::MAX))
@@ -346,9 +376,12 @@ fn run_stage(
         }
         Stage::ReplaceRoot(expr) => docs
             .iter()
-            .map(|d| replace_root(expr, d))
+            .map(|d| replace_root(expr, d, &options.variables))
             .collect::<Result<_>>()?,
         Stage::Lookup(lookup) => lookup.run(docs, options)?,
+        Stage::UnionWith(union) => union.run(docs, options)?,
+        Stage::Sample(sample) => sample.run(docs, options.random_seed),
+        Stage::GraphLookup(graph) => graph.run(docs, options)?,
         Stage::Facet(facets) => {
             let mut out = Document::new();
             for (name, pipeline) in facets {
@@ -363,8 +396,26 @@ fn run_stage(
     })
 }
 
-fn replace_root(expr: &Expr, doc: &Document) -> Result<Document> {
-    match expr.eval_optional(doc)? {
+/// Sorts and keeps the first `keep` documents, within the memory limit.
+fn sort(
+    spec: &SortSpec,
+    docs: Vec<Document>,
+    keep: usize,
+    options: &RunOptions<'_>,
+) -> Result<Vec<Document>> {
+    let docs = spec.top(docs, keep);
+    let bytes: usize = docs.iter().map(approx_document_size).sum();
+    if bytes > options.stage_memory_bytes {
+        return Err(memory_exceeded(&format!(
+            "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
+            options.stage_memory_bytes
+        )));
+    }
+    Ok(docs)
+}
+
+fn replace_root(expr: &Expr, doc: &Document, vars: &[(String, Bson)]) -> Result<Document> {
+    match expr.eval_with(doc, vars)? {
         Some(Bson::Document(root)) => Ok(root),
         other => {
             let shown = other

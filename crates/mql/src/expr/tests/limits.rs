@@ -1,0 +1,44 @@
+//! Nesting and value-size limits.
+
+use bson::{Bson, bson, doc};
+
+use crate::expr::Expr;
+
+#[test]
+fn deep_nesting_is_refused_at_parse_time() {
+    let mut expr = bson!(1);
+    for _ in 0..crate::expr::EXPR_DEPTH_MAX + 5 {
+        expr = bson!({"$abs": expr});
+    }
+    let err = Expr::parse(&expr).err().map(|e| e.code);
+    assert_eq!(err, Some(crate::Code::OVERFLOW));
+}
+
+#[test]
+fn growing_values_are_bounded() {
+    // Doubling an array 30 times would need 2^30 elements.
+    let mut expr = bson!([1]);
+    for _ in 0..30 {
+        expr = bson!({"$let": {"vars": {"x": expr}, "in": {"$concatArrays": ["$$x", "$$x"]}}});
+    }
+    let err = Expr::parse(&expr)
+        .and_then(|e| e.eval(&doc! {}))
+        .err()
+        .map(|e| e.code);
+    assert_eq!(err, Some(crate::Code::BSON_OBJECT_TOO_LARGE));
+}
+
+#[test]
+fn literals_that_repeat_a_variable_are_bounded() {
+    for shape in [bson!(["$$x", "$$x"]), bson!({"l": "$$x", "r": "$$x"})] {
+        let mut expr = Bson::String("x".repeat(4096));
+        for _ in 0..40 {
+            expr = bson!({"$let": {"vars": {"x": expr}, "in": shape.clone()}});
+        }
+        let err = Expr::parse(&expr)
+            .and_then(|e| e.eval(&doc! {}))
+            .err()
+            .map(|e| e.code);
+        assert_eq!(err, Some(crate::Code::BSON_OBJECT_TOO_LARGE), "{shape}");
+    }
+}
