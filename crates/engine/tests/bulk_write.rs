@@ -404,3 +404,25 @@ fn bulk_write_cursor_batch_size_leaves_the_rest_on_a_cursor() {
     assert_eq!(next.len(), 1, "{more}");
     assert_eq!(next[0].as_document().unwrap().get_i32("idx").ok(), Some(1));
 }
+
+#[test]
+fn bulk_write_takes_pipeline_updates_and_let_variables() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "c", "documents": [{"_id": 1, "x": 1}, {"_id": 2, "x": 2}]},
+    );
+    let command = doc! {
+        "bulkWrite": 1,
+        "ops": [
+            {"update": 0, "filter": {"$expr": {"$eq": ["$_id", "$$one"]}}, "updateMods": [{"$set": {"y": {"$add": ["$x", 10]}}}]},
+            {"delete": 0, "filter": {"$expr": {"$eq": ["$_id", "$$two"]}}},
+        ],
+        "nsInfo": [{"ns": "t.c"}],
+        "let": {"one": 1, "two": 2},
+    };
+    let entries = vec![doc! {"n": 1, "nModified": 1}, doc! {"n": 1}];
+    check(&db, command, counts(0, 1, 1, 0, 1), entries);
+    assert_eq!(all(&db, "t", "c"), vec![doc! {"_id": 1, "x": 1, "y": 11}]);
+}

@@ -15,8 +15,11 @@
 //! the counters cover every op that ran, whether or not `errorsOnly` hides
 //! its entry.
 //!
+//! The command's `let` variables are bound by the command layer before this
+//! module sees the body (as for `update` and `delete`).
+//!
 //! Not here: `collation` and `hint` are accepted and ignored (as in
-//! `update` and `delete`); `let` and per-op `constants` are not applied.
+//! `update` and `delete`); per-op `constants` are not applied.
 
 mod parse;
 
@@ -127,27 +130,11 @@ pub(super) fn bulk_write(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
-/// A context for the op's database that shares the command's transaction,
-/// retry state, deadline and session.
-fn at_db<'b>(ctx: &'b mut Ctx<'_>, db: &'b str) -> Ctx<'b> {
-    Ctx {
-        engine: ctx.engine,
-        db,
-        deadline: ctx.deadline,
-        txn: ctx.txn.as_deref_mut(),
-        retry: ctx.retry.as_deref_mut(),
-        session: ctx.session.clone(),
-        txn_number: ctx.txn_number,
-        read_at: ctx.read_at,
-        wait: ctx.wait,
-    }
-}
-
 fn run_op(ctx: &mut Ctx<'_>, request: &Request<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
     let Some(namespace) = request.namespaces.get(op.ns()) else {
         unreachable!("parse checked every op's nsInfo index");
     };
-    let mut ctx = at_db(ctx, namespace.db);
+    let mut ctx = ctx.on_db(namespace.db);
     match op {
         Op::Insert { document, .. } => {
             let coll = ctx.collection_for_write(namespace.coll)?;
@@ -158,17 +145,15 @@ fn run_op(ctx: &mut Ctx<'_>, request: &Request<'_>, op: &Op<'_>) -> Result<Done,
                 upserted: None,
             })
         }
-        Op::Update {
-            statement, sort, ..
-        } => {
+        Op::Update { statement, .. } => {
             let statement = update::parse_statement(statement)?;
-            if sort.is_some() && statement.multi {
+            if statement.sort.is_some() && statement.multi {
                 return Err(CommandError::new(
                     mql::Code::FAILED_TO_PARSE,
                     "Cannot specify sort with multi=true",
                 ));
             }
-            let outcome = update::run_statement(&mut ctx, namespace.coll, &statement, *sort)?;
+            let outcome = update::run_statement(&mut ctx, namespace.coll, &statement)?;
             Ok(Done {
                 n: outcome.matched + i64::from(outcome.upserted.is_some()),
                 modified: outcome.modified,

@@ -70,7 +70,6 @@ pub enum Op<'a> {
     Update {
         ns: usize,
         statement: Document,
-        sort: Option<&'a Document>,
     },
     /// `statement` is in the `delete` command's statement shape.
     Delete {
@@ -346,11 +345,10 @@ fn parse_update(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
         }
         Some(other) => return Err(wrong_type("bulkWrite.ops.arrayFilters", "array", other)),
     }
-    Ok(Op::Update {
-        ns,
-        statement,
-        sort,
-    })
+    if let Some(sort) = sort {
+        statement.insert("sort", sort.clone());
+    }
+    Ok(Op::Update { ns, statement })
 }
 
 fn parse_delete(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
