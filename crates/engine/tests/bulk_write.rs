@@ -100,7 +100,23 @@ fn bulk_write_ordered_stops_at_the_first_error() {
     let mut want = counts(1, 0, 0, 0, 0);
     want.insert("nErrors", 1);
     let entries = vec![doc! {"ok": 1.0, "idx": 0}, dup];
-    check(&db, duplicate_batch(true), want, entries);
+    let reply = check(&db, duplicate_batch(true), want, entries);
+    let batch = reply
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    let keys: Vec<&str> = batch[1]
+        .as_document()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["ok", "idx", "code", "errmsg", "keyPattern", "keyValue", "n"],
+        "mongod's reply item layout"
+    );
     assert_eq!(all(&db, "t", "c"), vec![doc! {"_id": 1}]);
 }
 

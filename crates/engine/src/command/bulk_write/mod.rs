@@ -189,10 +189,15 @@ fn success_item(index: usize, op: &Op<'_>, done: Done) -> Document {
 }
 
 /// A failed op's entry, from the `writeErrors` entry the other write
-/// commands would report: `index` becomes `idx`, and the counts follow.
+/// commands would report: `index` becomes `idx`, the counts follow, and
+/// there is no `codeName` (mongod's reply item serializes only the code).
 fn error_item(index: usize, op: &Op<'_>, entry: Document) -> Document {
     let mut item = doc! {"ok": 0.0, "idx": index as i32};
-    item.extend(entry.into_iter().filter(|(key, _)| key != "index"));
+    item.extend(
+        entry
+            .into_iter()
+            .filter(|(key, _)| key != "index" && key != "codeName"),
+    );
     item.insert("n", 0);
     if op.is_update() {
         item.insert("nModified", 0);
