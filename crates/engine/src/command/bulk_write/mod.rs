@@ -88,7 +88,7 @@ pub(super) fn bulk_write(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
                     upserted,
                 })
             }
-            _ => run_op(ctx, &request, op).inspect(|done| {
+            _ => run_op(ctx, op).inspect(|done| {
                 let saved = RetryResult::Write {
                     n: done.n,
                     modified: done.modified,
@@ -130,10 +130,8 @@ pub(super) fn bulk_write(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
-fn run_op(ctx: &mut Ctx<'_>, request: &Request<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
-    let Some(namespace) = request.namespaces.get(op.ns()) else {
-        unreachable!("parse checked every op's nsInfo index");
-    };
+fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
+    let namespace = op.ns();
     let mut ctx = ctx.on_db(namespace.db);
     match op {
         Op::Insert { document, .. } => {

@@ -48,38 +48,38 @@ const NS_INFO_FIELDS: &[&str] = &[
 /// A parsed `bulkWrite` request.
 pub struct Request<'a> {
     pub ops: Vec<Op<'a>>,
-    pub namespaces: Vec<Namespace<'a>>,
     pub ordered: bool,
     pub errors_only: bool,
     pub batch_size: Option<usize>,
 }
 
 /// One `nsInfo` entry: `db.coll`, split at the first dot.
+#[derive(Clone, Copy)]
 pub struct Namespace<'a> {
     pub db: &'a str,
     pub coll: &'a str,
 }
 
-/// One op, with the index of the namespace it writes to.
+/// One op, with the namespace it writes to.
 pub enum Op<'a> {
     Insert {
-        ns: usize,
+        ns: Namespace<'a>,
         document: &'a Document,
     },
     /// `statement` is in the `update` command's statement shape.
     Update {
-        ns: usize,
+        ns: Namespace<'a>,
         statement: Document,
     },
     /// `statement` is in the `delete` command's statement shape.
     Delete {
-        ns: usize,
+        ns: Namespace<'a>,
         statement: Document,
     },
 }
 
-impl Op<'_> {
-    pub fn ns(&self) -> usize {
+impl<'a> Op<'a> {
+    pub fn ns(&self) -> Namespace<'a> {
         match self {
             Op::Insert { ns, .. } | Op::Update { ns, .. } | Op::Delete { ns, .. } => *ns,
         }
@@ -124,11 +124,10 @@ impl<'a> Request<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         let ops = ops
             .iter()
-            .map(|op| parse_op(op, namespaces.len()))
+            .map(|op| parse_op(op, &namespaces))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Request {
             ops,
-            namespaces,
             ordered,
             errors_only,
             batch_size,
@@ -228,7 +227,7 @@ fn parse_namespace(entry: &Bson) -> Result<Namespace<'_>, CommandError> {
     }
 }
 
-fn parse_op(op: &Bson, namespaces: usize) -> Result<Op<'_>, CommandError> {
+fn parse_op<'a>(op: &'a Bson, namespaces: &[Namespace<'a>]) -> Result<Op<'a>, CommandError> {
     let Bson::Document(op) = op else {
         return Err(wrong_type("bulkWrite.ops", "object", op));
     };
@@ -250,9 +249,9 @@ fn parse_op(op: &Bson, namespaces: usize) -> Result<Op<'_>, CommandError> {
         }
     }
     let ns = namespace_index(kind, index)?;
-    let ns = match usize::try_from(ns) {
-        Ok(ns) if ns < namespaces => ns,
-        _ => {
+    let ns = match usize::try_from(ns).ok().and_then(|ns| namespaces.get(ns)) {
+        Some(ns) => *ns,
+        None => {
             return Err(CommandError::new(
                 Code::BAD_VALUE,
                 format!(
@@ -318,7 +317,7 @@ fn filter_of(op: &Document) -> Result<&Document, CommandError> {
     optional_document(op, "filter")?.ok_or_else(|| missing("bulkWrite.ops.filter"))
 }
 
-fn parse_update(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
+fn parse_update<'a>(op: &'a Document, ns: Namespace<'a>) -> Result<Op<'a>, CommandError> {
     let filter = filter_of(op)?;
     let update_mods = match op.get("updateMods") {
         Some(mods @ (Bson::Document(_) | Bson::Array(_))) => mods,
@@ -351,7 +350,7 @@ fn parse_update(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
     Ok(Op::Update { ns, statement })
 }
 
-fn parse_delete(op: &Document, ns: usize) -> Result<Op<'_>, CommandError> {
+fn parse_delete<'a>(op: &'a Document, ns: Namespace<'a>) -> Result<Op<'a>, CommandError> {
     let filter = filter_of(op)?;
     let multi = strict_bool(op, "bulkWrite.ops", "multi")?.unwrap_or(false);
     check_hint(op)?;
