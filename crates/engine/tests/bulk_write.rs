@@ -7,6 +7,7 @@ mod common;
 use bson::{Bson, Document, doc};
 use common::{Session, engine, find, lsid, ok, run};
 use engine::Engine;
+use proptest::prelude::*;
 
 const DUPLICATE_KEY: i32 = 11000;
 const NO_SUCH_TRANSACTION: i32 = 251;
@@ -441,4 +442,88 @@ fn bulk_write_takes_pipeline_updates_and_let_variables() {
     let entries = vec![doc! {"n": 1, "nModified": 1}, doc! {"n": 1}];
     check(&db, command, counts(0, 1, 1, 0, 1), entries);
     assert_eq!(all(&db, "t", "c"), vec![doc! {"_id": 1, "x": 1, "y": 11}]);
+}
+
+fn value() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        Just(Bson::Int32(0)),
+        Just(Bson::Int32(-1)),
+        Just(Bson::Int32(3)),
+        Just(Bson::Double(0.5)),
+        Just(Bson::Boolean(true)),
+        Just(Bson::String("x".into())),
+        Just(Bson::Document(doc! {})),
+        Just(Bson::Document(doc! {"_id": 1})),
+        Just(Bson::Document(doc! {"$set": {"a": 1}})),
+        Just(Bson::Document(doc! {"$bad": 1})),
+        Just(Bson::Array(vec![Bson::Document(doc! {"$set": {"a": 1}})])),
+        Just(Bson::Array(vec![])),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Document> {
+    let kinds = prop::sample::select(vec!["insert", "update", "delete", "bogus"]);
+    let fields = prop::sample::select(vec![
+        "document",
+        "filter",
+        "updateMods",
+        "multi",
+        "upsert",
+        "sort",
+        "hint",
+        "arrayFilters",
+        "collation",
+        "other",
+    ]);
+    (
+        kinds,
+        value(),
+        prop::collection::vec((fields, value()), 0..5),
+    )
+        .prop_map(|(kind, index, fields)| {
+            let mut op = doc! {kind: index};
+            for (field, value) in fields {
+                op.insert(field, value);
+            }
+            op
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Any request gets a reply; a rejected one writes nothing; an accepted
+    /// one reports one entry per op run and counts its failures.
+    #[test]
+    fn bulk_write_replies_consistently_to_arbitrary_ops(
+        ops in prop::collection::vec(op(), 1..6),
+        ordered in any::<bool>(),
+    ) {
+        let db = engine();
+        let command = doc! {
+            "bulkWrite": 1,
+            "ops": ops.clone(),
+            "nsInfo": [{"ns": "t.c"}, {"ns": "u.d"}],
+            "ordered": ordered,
+        };
+        let reply = run(&db, "admin", command);
+        match reply.get_f64("ok") {
+            Ok(ok) if ok == 1.0 => {
+                let batch = reply.get_document("cursor").unwrap().get_array("firstBatch").unwrap();
+                prop_assert!(batch.len() <= ops.len());
+                let failed = batch
+                    .iter()
+                    .filter(|e| e.as_document().unwrap().get_f64("ok").ok() == Some(0.0))
+                    .count();
+                prop_assert_eq!(reply.get_i32("nErrors").ok(), Some(failed as i32));
+                if ordered {
+                    prop_assert!(failed <= 1);
+                }
+            }
+            _ => {
+                prop_assert!(reply.get_i32("code").is_ok(), "{}", reply);
+                prop_assert!(all(&db, "t", "c").is_empty() && all(&db, "u", "d").is_empty());
+            }
+        }
+    }
 }
