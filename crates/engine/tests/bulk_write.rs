@@ -508,7 +508,7 @@ proptest! {
         };
         let reply = run(&db, "admin", command);
         match reply.get_f64("ok") {
-            Ok(ok) if ok == 1.0 => {
+            Ok(1.0) => {
                 let batch = reply.get_document("cursor").unwrap().get_array("firstBatch").unwrap();
                 prop_assert!(batch.len() <= ops.len());
                 let failed = batch
