@@ -19,6 +19,7 @@ mod crash_support;
 use std::collections::BTreeSet;
 use std::io;
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::thread;
@@ -37,6 +38,12 @@ const CYCLES_DEFAULT: usize = 20;
 /// How long the clients run before the kill: long enough for many commits,
 /// short enough that kills land during startup-adjacent work too.
 const KILL_DELAY_MS: Range<u64> = 50..500;
+/// One cycle in this many also kills the restarted server while it recovers,
+/// so recovery itself must be crash-safe (idempotent over a torn tail).
+const RECOVERY_KILL_ONE_IN: u32 = 4;
+/// When that kill lands after the spawn: a debug build starts and replays a
+/// test journal within roughly this window, so some kills land mid-replay.
+const RECOVERY_KILL_MS: Range<u64> = 0..300;
 /// Upper bound of the pause after a conflict, so retries do not run in lockstep.
 const CONFLICT_BACKOFF_US_MAX: u64 = 2_000;
 /// Items per find/getMore batch when reading everything back.
@@ -312,6 +319,13 @@ fn run_and_kill(shared: &Shared, server: &mut Server, kill_after: Duration) {
     });
 }
 
+/// Starts a server and kills it `after` the spawn, ready or not.
+fn kill_while_starting(dbpath: &Path, port: u16, after: Duration) {
+    let mut server = Server::spawn(dbpath, port);
+    thread::sleep(after);
+    server.kill();
+}
+
 #[test]
 fn sigkill_loses_no_acknowledged_commit_and_exposes_no_partial_transaction() {
     let seed = env_or("ROTOR_CRASH_SEED", rand::random::<u64>());
@@ -335,8 +349,13 @@ fn sigkill_loses_no_acknowledged_commit_and_exposes_no_partial_transaction() {
         let kill_after = Duration::from_millis(rng.gen_range(KILL_DELAY_MS));
         run_and_kill(&shared, &mut server, kill_after);
         let killed_log = server.log();
+        let mut context = format!("seed {seed}, cycle {cycle}, killed after {kill_after:?}");
+        if rng.gen_ratio(1, RECOVERY_KILL_ONE_IN) {
+            let recovery_kill = Duration::from_millis(rng.gen_range(RECOVERY_KILL_MS));
+            kill_while_starting(dir.path(), port, recovery_kill);
+            context += &format!(", then killed {recovery_kill:?} into the restart");
+        }
         server = Server::start(dir.path(), port);
-        let context = format!("seed {seed}, cycle {cycle}, killed after {kill_after:?}");
         let ledger = shared.ledger.lock().unwrap();
         assert!(
             ledger.unexpected.is_empty(),
