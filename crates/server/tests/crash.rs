@@ -12,7 +12,15 @@
 //! keep a commit whose acknowledgement died with the server. The kill delays
 //! come from a seeded RNG and the seed is printed; `ROTOR_CRASH_SEED=<seed>`
 //! replays the kill timing (thread interleavings are not replayable).
-//! `ROTOR_CRASH_CYCLES=<n>` sets the number of kill/restart cycles.
+//! `ROTOR_CRASH_CYCLES=<n>` sets the number of kill/restart cycles, and
+//! `ROTOR_CRASH_KILL_DELAY_MS_MIN`/`_MAX` how long clients run before a kill.
+//!
+//! The second test pins that a data directory has one owner: a server
+//! started on a directory another live server holds refuses to start.
+//!
+//! Deliberately not tested here: power loss (SIGKILL keeps the OS page
+//! cache, so unsynced writes survive it); that belongs to a storage-level
+//! test that separates written from synced bytes.
 
 mod crash_support;
 
@@ -32,11 +40,12 @@ use rand::{Rng, SeedableRng};
 
 /// Concurrent clients: enough to make transactions conflict on the counter.
 const WORKERS: usize = 4;
-/// Kill/restart cycles by default: a few hundred commits in well under a
-/// minute of a debug build. Raise with ROTOR_CRASH_CYCLES for soak runs.
+/// Kill/restart cycles by default: about a thousand commits in ten seconds
+/// or so of a debug build. Raise with ROTOR_CRASH_CYCLES for soak runs.
 const CYCLES_DEFAULT: usize = 20;
-/// How long the clients run before the kill: long enough for many commits,
-/// short enough that kills land during startup-adjacent work too.
+/// How long the clients run before the kill by default: long enough for many
+/// commits, short enough for many cycles. ROTOR_CRASH_KILL_DELAY_MS_MIN and
+/// _MAX override it; soak runs over 60 s cross the engine's checkpoint interval.
 const KILL_DELAY_MS: Range<u64> = 50..500;
 /// One cycle in this many also kills the restarted server while it recovers,
 /// so recovery itself must be crash-safe (idempotent over a torn tail).
@@ -330,7 +339,16 @@ fn kill_while_starting(dbpath: &Path, port: u16, after: Duration) {
 fn sigkill_loses_no_acknowledged_commit_and_exposes_no_partial_transaction() {
     let seed = env_or("ROTOR_CRASH_SEED", rand::random::<u64>());
     let cycles = env_or("ROTOR_CRASH_CYCLES", CYCLES_DEFAULT);
-    println!("crash test: seed {seed}, {cycles} cycles (replay with ROTOR_CRASH_SEED={seed})");
+    let kill_delay_ms = env_or("ROTOR_CRASH_KILL_DELAY_MS_MIN", KILL_DELAY_MS.start)
+        ..env_or("ROTOR_CRASH_KILL_DELAY_MS_MAX", KILL_DELAY_MS.end);
+    assert!(
+        !kill_delay_ms.is_empty(),
+        "empty kill delay range {kill_delay_ms:?}"
+    );
+    println!(
+        "crash test: seed {seed}, {cycles} cycles, kill after {kill_delay_ms:?} ms \
+         (replay with ROTOR_CRASH_SEED={seed})"
+    );
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("a temporary dbpath");
     let port = free_port();
@@ -346,7 +364,7 @@ fn sigkill_loses_no_acknowledged_commit_and_exposes_no_partial_transaction() {
     let started = Instant::now();
     let mut present = BTreeSet::new();
     for cycle in 1..=cycles {
-        let kill_after = Duration::from_millis(rng.gen_range(KILL_DELAY_MS));
+        let kill_after = Duration::from_millis(rng.gen_range(kill_delay_ms.clone()));
         run_and_kill(&shared, &mut server, kill_after);
         let killed_log = server.log();
         let mut context = format!("seed {seed}, cycle {cycle}, killed after {kill_after:?}");
