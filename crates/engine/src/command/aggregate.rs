@@ -77,6 +77,16 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .non_negative("batchSize")?
         .map(|n| n as usize);
     let write_stage = super::write_stage::split(&mut stages, ctx.db)?;
+    let level = body
+        .get_document("readConcern")
+        .ok()
+        .and_then(|rc| rc.get_str("level").ok());
+    if write_stage.is_some() && level == Some("linearizable") {
+        return Err(CommandError::new(
+            Code::INVALID_OPTIONS,
+            "$out and $merge cannot be used with readConcern level 'linearizable'",
+        ));
+    }
     let pipeline = Pipeline::parse(&stages)?;
     let filter = pipeline.leading_match().cloned().unwrap_or_default();
     let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
