@@ -89,7 +89,7 @@ grep -q "rotor ready for connections" "$LOG" || { cat "$LOG"; echo "rotor not re
 echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
 
 echo "== pymongo: smoke test"
-ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:asyncio \
   --rootdir "$HERE" -c /dev/null "$HERE/test_smoke.py"
 
 echo "== pymongo: unified spec suites"
