@@ -53,6 +53,14 @@ pub struct ServeArgs {
     /// Refuse connections beyond this many open at once.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Seconds between checkpoints, which bound the journal and recovery
+    /// time (mongod's `--syncdelay`).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub checkpoint_interval_secs: u64,
+    /// Milliseconds within which writes that do not wait for the journal
+    /// (`j: false`) reach disk anyway (mongod's `--journalCommitInterval`).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub journal_commit_interval_ms: u64,
 }
 
 /// Accepts `host:port` with a non-empty host and a valid port, as drivers
