@@ -1,14 +1,13 @@
 //! Fuzzes the wire decoder with whole frames: any bytes must decode to a
-//! message or a typed error. A decoded message must also re-encode, and the
-//! re-encoded frame must decode to the same message.
+//! message or a typed error. Whatever decodes must re-encode, and the
+//! re-encoded frame must decode and re-encode to the same bytes. Bytes,
+//! not messages, are compared: a NaN in a document never equals itself.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|frame: &[u8]| {
-    let Ok(decoded) = wire::decode(frame) else {
-        return;
-    };
+fn reencode(frame: &[u8]) -> Option<Vec<u8>> {
+    let decoded = wire::decode(frame).ok()?;
     let again = wire::encode(
         decoded.header.request_id,
         decoded.header.response_to,
@@ -16,6 +15,13 @@ fuzz_target!(|frame: &[u8]| {
         decoded.compressor,
     )
     .expect("a decoded message re-encodes");
-    let redecoded = wire::decode(&again).expect("a re-encoded message decodes");
-    assert_eq!(redecoded.message, decoded.message);
+    Some(again)
+}
+
+fuzz_target!(|frame: &[u8]| {
+    let Some(first) = reencode(frame) else {
+        return;
+    };
+    let second = reencode(&first).expect("a re-encoded message decodes");
+    assert_eq!(first, second);
 });

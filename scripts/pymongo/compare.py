@@ -42,7 +42,10 @@ def load_expected(path: str) -> dict[str, str]:
     return expected
 
 
-# Causes recognised in a failure's text, first match wins.
+# mongod error messages appear in Python reprs, single- or double-quoted.
+_ERRMSG = r"""(?:"([^"]*)"|'([^']*)')"""
+# Causes recognised in a failure's text, first match wins; a template's
+# {0}, {1} are the pattern's groups that matched, in order.
 RULES = [
     (re.compile(r"no such command: \\?'([^'\\]+)"), "engine: {0} not implemented yet"),
     (
@@ -54,10 +57,14 @@ RULES = [
         "engine: {0} succeeds where the spec expects a server error",
     ),
     (
-        re.compile(r"'errmsg': [\"']([^\"']*)[\"'], 'code': \d+, 'codeName': '(\w+)'"),
+        re.compile(r"'errmsg': " + _ERRMSG + r", 'code': \d+, 'codeName': '(\w+)'"),
         "engine: {1}: {0}",
-    ),    (
-        re.compile(r"'writeErrors': \[\{'index': \d+, 'code': \d+, (?:'codeName': '\w+', )?(?:'errInfo': \{[^}]*\}, )?'errmsg': [\"']([^\"']*)"),
+    ),
+    (
+        re.compile(
+            r"'writeErrors': \[\{'index': \d+, 'code': \d+, (?:'codeName': '\w+', )?"
+            r"(?:'errInfo': \{[^}]*\}, )?'errmsg': " + _ERRMSG
+        ),
         "engine: write error: {0}",
     ),
     (re.compile(r"(?:WriteError|OperationFailure): (.+?), full error"), "engine: {0}"),
@@ -71,7 +78,8 @@ def cause(message: str) -> str:
     for pattern, template in RULES:
         match = pattern.search(message)
         if match:
-            return template.format(*match.groups())[:REASON_CHARS_MAX]
+            groups = [group for group in match.groups() if group is not None]
+            return template.format(*groups)[:REASON_CHARS_MAX]
     lines = ERROR_LINE_RE.findall(message)
     first = lines[0] if lines else (message.strip().splitlines() or ["unknown failure"])[-1]
     first = re.sub(r"0x[0-9a-f]+", "0x…", first)  # addresses vary per run

@@ -26,6 +26,9 @@ TEST_REQUIREMENTS=(
   "pytest-asyncio==1.5.0"
   "pytest-timeout==2.4.0"
 )
+# Motor, for the end-to-end test of the seed's examples; installed without
+# dependencies so that it runs on the PyMongo built from the pinned source.
+MOTOR="motor==3.7.1"
 # A test still running after this long is failed, so one hang cannot eat the CI budget.
 TEST_TIMEOUT_SECS=60
 # How long the server may take to print its ready line.
@@ -56,11 +59,12 @@ tar -xzf "$TARBALL" -C "$CACHE"
 
 echo "== pymongo: venv"
 STAMP="$VENV/.rotor-stamp"
-WANT_STAMP="$PYMONGO_SHA256 ${TEST_REQUIREMENTS[*]}"
+WANT_STAMP="$PYMONGO_SHA256 ${TEST_REQUIREMENTS[*]} $MOTOR"
 if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT_STAMP" ]]; then
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet "${TEST_REQUIREMENTS[@]}" "$SRC"
+  "$VENV/bin/python" -m pip install --quiet --no-deps "$MOTOR"
   echo "$WANT_STAMP" >"$STAMP"
 fi
 
@@ -89,8 +93,12 @@ grep -q "rotor ready for connections" "$LOG" || { cat "$LOG"; echo "rotor not re
 echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
 
 echo "== pymongo: smoke test"
-ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:asyncio \
   --rootdir "$HERE" -c /dev/null "$HERE/test_smoke.py"
+
+echo "== Motor runs the seed's examples"
+ROTOR_URI="mongodb://127.0.0.1:$PORT/?directConnection=true" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+  -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/test_motor_seed.py"
 
 echo "== pymongo: unified spec suites"
 cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"

@@ -40,6 +40,10 @@ pub(crate) struct Shared {
     pub(crate) last_checkpoint: Mutex<(Instant, journal::Lsn)>,
 }
 
+/// Replaying at least this many journal records at startup triggers a
+/// checkpoint right away, so repeated crashes cannot grow recovery time.
+const RECOVERY_CHECKPOINT_RECORDS_MIN: usize = 1_000;
+
 /// Why an engine could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -136,12 +140,18 @@ impl Engine {
                 last_checkpoint: Mutex::new((Instant::now(), checkpointed)),
             }),
         };
-        if let Some(recovery) = recovery {
-            durable::recover(&engine, recovery)?;
-        }
+        let replayed = match recovery {
+            Some(recovery) => durable::recover(&engine, recovery)?,
+            None => 0,
+        };
         // A cluster time is never zero on a running node: start from now.
         let now = engine.txns().clock.tick();
         engine.txns().recover_to(now);
+        // A server that keeps crashing before its first scheduled checkpoint
+        // would otherwise replay an ever longer journal at every start.
+        if replayed >= RECOVERY_CHECKPOINT_RECORDS_MIN {
+            engine.checkpoint()?;
+        }
         reaper::spawn(&engine.shared);
         Ok(engine)
     }

@@ -204,3 +204,39 @@ fn out_replaces_a_collection_atomically_and_merge_folds_into_one() {
     );
     assert_eq!(code, 40601);
 }
+
+#[test]
+fn set_field_writes_dotted_and_dollar_prefixed_names() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "c", "documents": [{"_id": 1, "foo": {}}]},
+    );
+    let set = |field: &str, input: &str| doc! {"replaceWith": {"$setField": {"field": {"$literal": field}, "value": 1, "input": input}}};
+    ok(
+        &db,
+        "t",
+        doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": [{"$replaceWith": set("$a", "$$ROOT").get("replaceWith").unwrap().clone()}]}]},
+    );
+    ok(
+        &db,
+        "t",
+        doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": [{"$replaceWith": set("a.b", "$$ROOT").get("replaceWith").unwrap().clone()}]}]},
+    );
+    assert_eq!(
+        find(&db, "t", doc! {"find": "c"}),
+        vec![doc! {"_id": 1, "foo": {}, "$a": 1, "a.b": 1}]
+    );
+    let got = ok(
+        &db,
+        "t",
+        doc! {"aggregate": "c", "pipeline": [{"$project": {"_id": 0, "v": {"$getField": {"$literal": "a.b"}}}}], "cursor": {}},
+    );
+    let batch = got
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    assert_eq!(batch[0].as_document().unwrap(), &doc! {"v": 1});
+}

@@ -39,7 +39,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "rs0")]
     pub replset: String,
     /// The `host:port` clients should dial, reported in `hello` (default: bind:port).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_host_port)]
     pub advertise: Option<String>,
     /// Enable test-only commands such as `configureFailPoint`.
     #[arg(long)]
@@ -53,4 +53,44 @@ pub struct ServeArgs {
     /// Refuse connections beyond this many open at once.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Seconds between checkpoints, which bound the journal and recovery
+    /// time (mongod's `--syncdelay`).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub checkpoint_interval_secs: u64,
+    /// Milliseconds within which writes that do not wait for the journal
+    /// (`j: false`) reach disk anyway (mongod's `--journalCommitInterval`).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
+    pub journal_commit_interval_ms: u64,
+}
+
+/// Accepts `host:port` with a non-empty host and a valid port, as drivers
+/// will dial exactly what `hello` reports.
+fn parse_host_port(value: &str) -> Result<String, String> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("expected HOST:PORT, got '{value}'"))?;
+    if host.is_empty() {
+        return Err(format!("missing host in '{value}'"));
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("invalid port in '{value}'"))?;
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_host_port;
+
+    #[test]
+    fn advertise_must_be_host_and_port() {
+        for (value, ok) in [
+            ("db:27017", true),
+            ("[::1]:27017", true),
+            ("db", false),
+            (":27017", false),
+            ("db:99999", false),
+        ] {
+            assert_eq!(parse_host_port(value).is_ok(), ok, "{value}");
+        }
+    }
 }

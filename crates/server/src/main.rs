@@ -22,8 +22,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => {
             init_logging(&args.log_level);
+            // Each connection runs at most one command at a time, so one
+            // blocking thread per allowed connection means a command that
+            // waits on another connection's transaction can never starve
+            // the command that would end it. Threads start only on demand.
+            let blocking_threads = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .max_blocking_threads(blocking_threads)
                 .build()
             {
                 Ok(runtime) => runtime,

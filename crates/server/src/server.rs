@@ -98,6 +98,8 @@ fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
     } else {
         Storage::Directory(args.dbpath.clone())
     };
+    options.checkpoint_interval = Duration::from_secs(args.checkpoint_interval_secs);
+    options.journal_commit_interval = Duration::from_millis(args.journal_commit_interval_ms);
     options.topology = Topology {
         set_name: args.replset.clone(),
         advertise,

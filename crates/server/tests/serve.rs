@@ -131,7 +131,11 @@ fn hello_presents_a_one_member_replica_set_primary() {
     }
     assert!(reply.get_object_id("electionId").is_ok(), "{reply}");
     assert!(reply.get_datetime("localTime").is_ok(), "{reply}");
-    assert!(reply.get_i64("connectionId").is_ok(), "{reply}");
+    assert!(reply.get_i32("connectionId").is_ok(), "{reply}");
+    assert!(
+        !reply.contains_key("helloOk"),
+        "helloOk only when asked: {reply}"
+    );
     assert!(
         !reply.contains_key("topologyVersion"),
         "no awaitable hello: {reply}"

@@ -342,3 +342,24 @@ fn header_reports_its_fields() {
     assert_eq!(header.request_id, 7);
     assert_eq!(header.message_length, HEADER_LEN);
 }
+
+#[test]
+fn decompression_stops_at_the_declared_size() {
+    // 8 MiB of zeros compresses to a few KiB: a bomb if decoded unbounded.
+    let bomb = vec![0u8; 8 * 1024 * 1024];
+    for compressor in [Compressor::Snappy, Compressor::Zlib, Compressor::Zstd] {
+        let compressed = compressor.compress(&bomb).unwrap();
+        let mut body = 2013i32.to_le_bytes().to_vec();
+        body.extend_from_slice(&100i32.to_le_bytes());
+        body.push(compressor.id());
+        body.extend(&compressed);
+        let result = decode(&raw_frame(2012, &body));
+        assert!(
+            matches!(
+                result,
+                Err(Error::UncompressedSizeMismatch { .. } | Error::Decompression { .. })
+            ),
+            "{compressor}: {result:?}"
+        );
+    }
+}

@@ -3,16 +3,38 @@
 
 use bson::doc;
 use proptest::prelude::*;
-use wire::{Message, MsgFlags, OpMsg, decode, encode};
+use wire::{Compressor, DocumentSequence, Message, MsgFlags, OpMsg, OpQuery, decode, encode};
 
-/// A valid frame to mutate, so mutations reach past the header checks.
-fn seed_frame() -> Vec<u8> {
-    let msg = OpMsg {
-        flags: MsgFlags(0),
-        body: doc! {"find": "c", "filter": {"a": {"$gt": 1}}, "$db": "test"},
-        sequences: Vec::new(),
-    };
-    encode(1, 0, &Message::Msg(msg), None).unwrap()
+/// Valid frames of every kind to mutate, so mutations reach past the
+/// header checks into each decoder, compressed ones included.
+fn seed_frames() -> Vec<Vec<u8>> {
+    let body = doc! {"find": "c", "filter": {"a": {"$gt": 1}}, "$db": "test"};
+    let plain = Message::Msg(OpMsg::new(body.clone()));
+    let checksummed = Message::Msg(OpMsg {
+        flags: MsgFlags(MsgFlags::CHECKSUM_PRESENT),
+        body: body.clone(),
+        sequences: vec![DocumentSequence {
+            identifier: "documents".to_owned(),
+            documents: vec![doc! {"_id": 1}],
+        }],
+    });
+    let query = Message::Query(OpQuery {
+        flags: 0,
+        full_collection_name: "admin.$cmd".to_owned(),
+        number_to_skip: 0,
+        number_to_return: -1,
+        query: doc! {"isMaster": 1},
+        return_fields_selector: None,
+    });
+    let mut frames = vec![
+        encode(1, 0, &plain, None).unwrap(),
+        encode(2, 0, &checksummed, None).unwrap(),
+        encode(3, 0, &query, None).unwrap(),
+    ];
+    for compressor in [Compressor::Snappy, Compressor::Zlib, Compressor::Zstd] {
+        frames.push(encode(4, 0, &plain, Some(compressor)).unwrap());
+    }
+    frames
 }
 
 proptest! {
@@ -22,8 +44,9 @@ proptest! {
     }
 
     #[test]
-    fn decode_mutated_frames_never_panics(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
-        let mut frame = seed_frame();
+    fn decode_mutated_frames_never_panics(seed in any::<prop::sample::Index>(), edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+        let seeds = seed_frames();
+        let mut frame = seed.get(&seeds).clone();
         for (at, byte) in edits {
             let len = frame.len();
             frame[at % len] = byte;

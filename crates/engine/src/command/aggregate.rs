@@ -38,15 +38,53 @@ impl Collections for AtView<'_, '_> {
     }
 }
 
+/// The input of a database-level aggregate, taken from (and removing) its
+/// first stage: `$documents` or `$listLocalSessions`.
+fn database_input(
+    ctx: &Ctx<'_>,
+    stages: &mut Vec<Document>,
+) -> Result<Vec<Document>, CommandError> {
+    let first = stages
+        .first()
+        .and_then(|s| s.iter().next())
+        .map(|(name, spec)| (name.clone(), spec.clone()));
+    let input = match first {
+        Some((name, Bson::Array(docs))) if name == "$documents" => docs
+            .into_iter()
+            .map(|d| match d {
+                Bson::Document(d) => Ok(d),
+                _ => Err(CommandError::new(Code::TYPE_MISMATCH, "$documents must be an array of objects")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some((name, _)) if name == "$listLocalSessions" => ctx
+            .engine
+            .sessions()
+            .all()
+            .iter()
+            .map(|session| bson::doc! {"_id": session.lsid.clone(), "lastUse": bson::DateTime::now()})
+            .collect(),
+        _ => {
+            return Err(CommandError::new(
+                Code::INVALID_NAMESPACE,
+                "{aggregate: 1} is only valid with a first stage of $documents or $listLocalSessions",
+            ));
+        }
+    };
+    stages.remove(0);
+    Ok(input)
+}
+
 pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("aggregate", body);
     args.check_known(AGGREGATE_FIELDS)?;
+    // `{aggregate: 1}` runs on the database: its first stage makes the input.
     let collection = match body.iter().next() {
-        Some((_, Bson::String(name))) => name.as_str(),
+        Some((_, Bson::String(name))) => Some(name.as_str()),
+        Some((_, one)) if mql::order::equal(one, &Bson::Int32(1)) => None,
         _ => {
             return Err(CommandError::new(
-                Code::NOT_IMPLEMENTED,
-                "Rotor supports aggregate on a collection only, not {aggregate: 1}",
+                Code::INVALID_NAMESPACE,
+                "aggregate requires a collection name or 1",
             ));
         }
     };
@@ -77,14 +115,35 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .non_negative("batchSize")?
         .map(|n| n as usize);
     let write_stage = super::write_stage::split(&mut stages, ctx.db)?;
+    let level = body
+        .get_document("readConcern")
+        .ok()
+        .and_then(|rc| rc.get_str("level").ok());
+    if write_stage.is_some() && level == Some("linearizable") {
+        return Err(CommandError::new(
+            Code::INVALID_OPTIONS,
+            "$out and $merge cannot be used with readConcern level 'linearizable'",
+        ));
+    }
+    let input = match collection {
+        Some(_) => None,
+        None => Some(database_input(ctx, &mut stages)?),
+    };
     let pipeline = Pipeline::parse(&stages)?;
-    let filter = pipeline.leading_match().cloned().unwrap_or_default();
-    let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
-    let input = input
-        .docs
-        .into_iter()
-        .map(|hit| std::sync::Arc::unwrap_or_clone(hit.doc))
-        .collect();
+    let input = match (input, collection) {
+        (Some(input), _) => input,
+        (None, Some(collection)) => {
+            let filter = pipeline.leading_match().cloned().unwrap_or_default();
+            let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
+            input
+                .docs
+                .into_iter()
+                .map(|hit| std::sync::Arc::unwrap_or_clone(hit.doc))
+                .collect()
+        }
+        (None, None) => unreachable!("a database aggregate always has its input"),
+    };
+    let collection = collection.unwrap_or("$cmd.aggregate");
     let collections = AtView { ctx };
     let options = if args.bool("allowDiskUse")?.unwrap_or(false) {
         RunOptions::allowing_disk_use(&collections)

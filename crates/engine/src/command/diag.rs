@@ -110,7 +110,9 @@ enum Form {
 fn hello(engine: &Engine, request: &Request<'_>, form: Form) -> CommandResult {
     let topology = &engine.options().topology;
     let mut reply = Document::new();
-    if form == Form::Legacy && request.body.get("helloOk").is_some_and(truthy) {
+    // Any `helloOk` in the request, whatever its value, tells the client
+    // this server understands `hello`, as mongod answers.
+    if request.body.contains_key("helloOk") {
         reply.insert("helloOk", true);
     }
     reply.insert("hosts", vec![topology.advertise.clone()]);
@@ -132,7 +134,7 @@ fn hello(engine: &Engine, request: &Request<'_>, form: Form) -> CommandResult {
         "logicalSessionTimeoutMinutes",
         LOGICAL_SESSION_TIMEOUT_MINUTES,
     );
-    reply.insert("connectionId", clamp(request.connection.id));
+    reply.insert("connectionId", small_number(request.connection.id));
     reply.insert("minWireVersion", 0);
     reply.insert("maxWireVersion", MAX_WIRE_VERSION);
     reply.insert("readOnly", false);
@@ -294,6 +296,14 @@ fn truthy(value: &Bson) -> bool {
         Bson::Double(number) => *number != 0.0,
         Bson::Null | Bson::Undefined => false,
         _ => true,
+    }
+}
+
+/// mongod's `appendNumber`: an int32 below 2^30, an int64 above.
+fn small_number(count: u64) -> Bson {
+    match i32::try_from(count) {
+        Ok(small) if small < 1 << 30 => Bson::Int32(small),
+        _ => Bson::Int64(clamp(count)),
     }
 }
 

@@ -274,7 +274,14 @@ fn merge_into(ctx: &mut Ctx<'_>, merge: &Merge, docs: Vec<Document>) -> Result<(
             Some(1),
         );
         match existing.into_iter().next() {
-            Some(hit) => merge_matched(&mut target, &coll, &hit.key, &merge.when_matched, &doc)?,
+            Some(hit) => merge_matched(
+                &mut target,
+                &coll,
+                &hit.key,
+                &merge.on,
+                &merge.when_matched,
+                &doc,
+            )?,
             None => match merge.when_not_matched {
                 WhenNotMatched::Discard => {}
                 WhenNotMatched::Fail => {
@@ -300,18 +307,28 @@ fn merge_matched(
     ctx: &mut Ctx<'_>,
     coll: &Arc<Collection>,
     key: &Key,
+    on: &[String],
     mode: &WhenMatched,
     doc: &Document,
 ) -> Result<(), CommandError> {
     match mode {
         WhenMatched::KeepExisting => Ok(()),
-        WhenMatched::Fail => Err(CommandError::new(
-            Code::DUPLICATE_KEY,
-            format!(
-                "$merge failed: a document with the same 'on' fields already exists in {}",
-                coll.namespace()
-            ),
-        )),
+        WhenMatched::Fail => {
+            let mut error = CommandError::new(
+                Code::DUPLICATE_KEY,
+                format!(
+                    "E11000 duplicate key error collection: {} (from $merge with whenMatched: fail)",
+                    coll.namespace()
+                ),
+            );
+            let key_pattern: Document = on.iter().map(|f| (f.clone(), Bson::Int32(1))).collect();
+            let key_value: Document = on
+                .iter()
+                .filter_map(|f| doc.get(f).map(|v| (f.clone(), v.clone())))
+                .collect();
+            error.extra = Box::new(bson::doc! {"keyPattern": key_pattern, "keyValue": key_value});
+            Err(error)
+        }
         WhenMatched::Replace | WhenMatched::Merge => {
             ctx.modify(coll, key, |current| {
                 let Some(current) = current else {

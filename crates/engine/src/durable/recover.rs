@@ -30,8 +30,9 @@ pub enum RecoveryError {
     Replay { op: Box<Op>, reason: String },
 }
 
-/// Applies a recovery to an empty engine.
-pub fn recover(engine: &Engine, recovery: journal::Recovery) -> Result<Ts, RecoveryError> {
+/// Applies a recovery to an empty engine; returns how many journal records
+/// it replayed after the checkpoint.
+pub fn recover(engine: &Engine, recovery: journal::Recovery) -> Result<usize, RecoveryError> {
     let mut last = Ts(0);
     if let Some(checkpoint) = recovery.checkpoint {
         let mut reader = checkpoint.reader;
@@ -57,7 +58,7 @@ pub fn recover(engine: &Engine, recovery: journal::Recovery) -> Result<Ts, Recov
     }
     engine.txns().recover_to(last);
     tracing::info!(records, "recovered");
-    Ok(last)
+    Ok(records)
 }
 
 fn bad_checkpoint(reason: &str) -> RecoveryError {

@@ -246,6 +246,9 @@ ops! {
     ObjectToArray = "objectToArray", 1, Some(1);
     ArrayToObject = "arrayToObject", 1, Some(1);
     MergeObjects = "mergeObjects", 0, None;
+    GetField = "getField", 2, Some(2);
+    SetField = "setField", 3, Some(3);
+    UnsetField = "unsetField", 2, Some(2);
     SetUnion = "setUnion", 0, None;
     SetIntersection = "setIntersection", 0, None;
     SetDifference = "setDifference", 2, Some(2);

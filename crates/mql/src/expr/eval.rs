@@ -420,6 +420,7 @@ fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
         Op::Not => Ok(Some(Bson::Boolean(!is_truthy(arg(&values, 0))))),
         Op::Type => Ok(Some(Bson::String(type_name(arg(&values, 0)).into()))),
         Op::MergeObjects => merge_objects(values),
+        Op::GetField | Op::SetField | Op::UnsetField => field_op(op, values),
         _ => arith::apply(op, &values)
             .or_else(|| strings::apply(op, &values))
             .or_else(|| arrays::apply(op, &values))
@@ -432,6 +433,56 @@ fn apply(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
 /// The `i`th argument, `None` when missing (or absent, which parsing rules out).
 pub(crate) fn arg(values: &[Option<Bson>], i: usize) -> Option<&Bson> {
     values.get(i).and_then(Option::as_ref)
+}
+
+/// `$getField` / `$setField` / `$unsetField` over `[field, input, value?]`.
+fn field_op(op: Op, values: Vec<Option<Bson>>) -> Result<Option<Bson>> {
+    let mut values = values.into_iter();
+    let field = match values.next().flatten() {
+        Some(Bson::String(field)) => field,
+        other => {
+            return Err(Error::location(
+                3041704,
+                format!(
+                    "{op:?} requires 'field' to evaluate to a string, found {}",
+                    type_name(other.as_ref())
+                ),
+            ));
+        }
+    };
+    let input = values.next().flatten();
+    let mut doc = match input {
+        Some(Bson::Document(doc)) => doc,
+        None | Some(Bson::Null) | Some(Bson::Undefined) if op == Op::GetField => return Ok(None),
+        None | Some(Bson::Null) | Some(Bson::Undefined) => return Ok(Some(Bson::Null)),
+        Some(other) => {
+            return Err(Error::location(
+                3041705,
+                format!(
+                    "{op:?} requires 'input' to evaluate to an object, found {}",
+                    type_name(Some(&other))
+                ),
+            ));
+        }
+    };
+    match op {
+        Op::GetField => Ok(doc.get(&field).cloned()),
+        Op::SetField => {
+            match values.next().flatten() {
+                Some(value) => {
+                    doc.insert(field, value);
+                }
+                None => {
+                    doc.remove(&field);
+                }
+            }
+            Ok(Some(Bson::Document(doc)))
+        }
+        _ => {
+            doc.remove(&field);
+            Ok(Some(Bson::Document(doc)))
+        }
+    }
 }
 
 fn merge_objects(values: Vec<Option<Bson>>) -> Result<Option<Bson>> {

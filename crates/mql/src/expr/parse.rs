@@ -148,6 +148,7 @@ impl Parser {
             "$dateAdd" | "$dateSubtract" => self.date_add(name, value),
             "$dateDiff" => self.date_diff(value),
             "$regexMatch" | "$regexFind" | "$regexFindAll" => self.regex(name, value),
+            "$getField" | "$setField" | "$unsetField" => self.field_op(name, value),
             _ if DatePart::from_name(name).is_some() => self.date_part(name, value),
             _ => {
                 let op = name
@@ -379,6 +380,53 @@ impl Parser {
             )
         })?;
         Ok((self.operand(case)?, self.operand(then)?))
+    }
+
+    /// `$getField`, `$setField`, `$unsetField`: read or write a field whose
+    /// name may hold `.` or start with `$`, which paths cannot express.
+    fn field_op(&mut self, name: &str, value: &Bson) -> Result<Expr> {
+        let current = || Expr::Path {
+            var: Var::Current,
+            fields: Vec::new(),
+        };
+        let shorthand = match value {
+            Bson::String(_) => true,
+            Bson::Document(spec) => spec.keys().next().is_some_and(|k| k.starts_with('$')),
+            _ => false,
+        };
+        if shorthand && name == "$getField" {
+            let args = vec![self.operand(value)?, current()];
+            return Ok(Expr::Op {
+                op: Op::GetField,
+                args,
+            });
+        }
+        let (op, known, code): (Op, &[&str], i32) = match name {
+            "$getField" => (Op::GetField, &["field", "input"], 3041701),
+            "$setField" => (Op::SetField, &["field", "input", "value"], 4161101),
+            _ => (Op::UnsetField, &["field", "input"], 4161101),
+        };
+        let spec = named_args(value, name, code, known)?;
+        let required = |key: &str| {
+            spec.get(key)
+                .ok_or_else(|| err(code, format!("{name} requires '{key}' to be specified")))
+        };
+        let field = self.operand(required("field")?)?;
+        let input = match spec.get("input") {
+            Some(input) => self.operand(input)?,
+            None if op == Op::GetField => current(),
+            None => {
+                return Err(err(
+                    code,
+                    format!("{name} requires 'input' to be specified"),
+                ));
+            }
+        };
+        let mut args = vec![field, input];
+        if op == Op::SetField {
+            args.push(self.operand(required("value")?)?);
+        }
+        Ok(Expr::Op { op, args })
     }
 
     fn trim(&mut self, name: &str, value: &Bson) -> Result<Expr> {
