@@ -70,10 +70,14 @@ impl Op {
 fn measure(db: &dyn Crud, build_ns_per_doc: f64) -> Vec<f64> {
     check_answers(db);
     let n_docs = db.n_docs();
-    OPS.iter()
+    // Inserts go last: the items they add are deleted again, but an MVCC
+    // store may keep their tombstones for a while, and the finds and the
+    // scan are meant to see the collection as built.
+    let mut costs: Vec<f64> = OPS
+        .iter()
         .map(|op| match op {
             Op::BulkInsert => build_ns_per_doc,
-            Op::Insert => measure_inserts(db),
+            Op::Insert => f64::NAN,
             Op::FindById => nanos_per_op(
                 SAMPLES,
                 POINT_OPS,
@@ -99,7 +103,11 @@ fn measure(db: &dyn Crud, build_ns_per_doc: f64) -> Vec<f64> {
                 || {},
             ),
         })
-        .collect()
+        .collect();
+    if let Some(insert) = OPS.iter().position(|op| *op == Op::Insert) {
+        costs[insert] = measure_inserts(db);
+    }
+    costs
 }
 
 fn measure_inserts(db: &dyn Crud) -> f64 {

@@ -216,6 +216,15 @@ pub fn sqlite_shared_transaction(conn: &Mutex<Connection>, sku: &str) -> u64 {
     sqlite_transaction(&conn, sku, Begin::Deferred)
 }
 
+/// One seed transaction on this thread's own `conn`, with the threads
+/// taking turns through `turn` instead of through SQLite's busy handler
+/// (which sleeps and polls): how an application that knows SQLite has one
+/// writer at a time would queue its writers.
+pub fn sqlite_queued_transaction(turn: &Mutex<()>, conn: &Connection, sku: &str) -> u64 {
+    let _turn = turn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    sqlite_transaction(conn, sku, Begin::Immediate)
+}
+
 /// The stock left for `sku` on SQLite.
 pub fn sqlite_stock(conn: &Connection, sku: &str) -> Option<i64> {
     conn.query_row(
