@@ -6,18 +6,21 @@
 //! should stay near flat, the scan should grow about 1000x.
 //!
 //! Each collection is built once per size (bulk inserts of 10,000 ordered
-//! documents; the per-document cost of that is the first row). Every cost is
-//! the median over samples of many operations.
+//! documents; the per-document cost of that is the first row, measured
+//! once). Every other cost is the median over samples of many operations;
+//! the samples of the four collections (two sizes, two databases) take
+//! turns, so a burst of load on the shared machine hits all four alike.
 //!
 //! Run: `cargo bench -p rotor-bench --bench crud`. `ROTOR_BENCH_LARGE` sets
 //! the large size (default 1000000) for a quicker look.
 
 use std::cell::RefCell;
 use std::hint::black_box;
+use std::rc::Rc;
 use std::time::Instant;
 
 use rotor_bench::crud::{Crud, Item, RotorCrud, SqliteCrud, probe, secondary};
-use rotor_bench::measure::{load_average, nanos_per_op};
+use rotor_bench::measure::{Target, interleaved_nanos_per_op, load_average};
 use rotor_bench::sqlite;
 use rotor_bench::table::{Table, nanos, ratio};
 
@@ -65,69 +68,72 @@ impl Op {
     }
 }
 
-/// Median nanoseconds per operation for one database at one size, in the
-/// order of [`OPS`].
-fn measure(db: &dyn Crud, build_ns_per_doc: f64) -> Vec<f64> {
-    check_answers(db);
-    let n_docs = db.n_docs();
-    // Inserts go last: the items they add are deleted again, but an MVCC
-    // store may keep their tombstones for a while, and the finds and the
-    // scan are meant to see the collection as built.
-    let mut costs: Vec<f64> = OPS
-        .iter()
-        .map(|op| match op {
-            Op::BulkInsert => build_ns_per_doc,
-            Op::Insert => f64::NAN,
-            Op::FindById => nanos_per_op(
-                SAMPLES,
-                POINT_OPS,
-                |i| {
-                    black_box(db.find_by_id(probe(i, n_docs)));
-                },
-                || {},
-            ),
-            Op::FindBySecondary => nanos_per_op(
-                SAMPLES,
-                POINT_OPS,
-                |i| {
-                    black_box(db.find_by_secondary(secondary(probe(i, n_docs))));
-                },
-                || {},
-            ),
-            Op::Scan => nanos_per_op(
-                SCAN_SAMPLES,
-                (SCAN_DOCS / n_docs).max(1),
-                |_| {
-                    black_box(db.scan());
-                },
-                || {},
-            ),
-        })
-        .collect();
-    if let Some(insert) = OPS.iter().position(|op| *op == Op::Insert) {
-        costs[insert] = measure_inserts(db);
-    }
-    costs
+/// Median nanoseconds per operation of `op` on each database, their
+/// samples interleaved.
+fn measure(op: Op, dbs: &[&dyn Crud]) -> Vec<f64> {
+    let mut targets: Vec<Target<'_>> = dbs.iter().map(|db| target(op, *db)).collect();
+    let samples = match op {
+        Op::Scan => SCAN_SAMPLES,
+        _ => SAMPLES,
+    };
+    interleaved_nanos_per_op(samples, &mut targets)
 }
 
-fn measure_inserts(db: &dyn Crud) -> f64 {
-    // Ids above every existing item; each sample's are removed after it.
-    let first_id = db.n_docs() as i64;
-    let inserted = RefCell::new(Vec::with_capacity(INSERT_OPS));
-    nanos_per_op(
-        SAMPLES,
-        INSERT_OPS,
-        |i| {
-            let id = first_id + i as i64;
-            db.insert(id);
-            inserted.borrow_mut().push(id);
-        },
-        || {
+/// One sample of `op` on `db`.
+fn target(op: Op, db: &dyn Crud) -> Target<'_> {
+    let n_docs = db.n_docs();
+    let mut next = 0;
+    let mut probes = move |n_ops: usize| {
+        let range = next..next + n_ops;
+        next += n_ops;
+        range.map(move |i| probe(i, n_docs))
+    };
+    match op {
+        Op::BulkInsert => unreachable!("the build is timed once, not sampled"),
+        Op::Insert => insert_target(db),
+        Op::FindById => Target::new(move || {
+            for id in probes(POINT_OPS) {
+                black_box(db.find_by_id(id));
+            }
+            POINT_OPS
+        }),
+        Op::FindBySecondary => Target::new(move || {
+            for id in probes(POINT_OPS) {
+                black_box(db.find_by_secondary(secondary(id)));
+            }
+            POINT_OPS
+        }),
+        Op::Scan => Target::new(move || {
+            let n_scans = (SCAN_DOCS / n_docs).max(1);
+            for _ in 0..n_scans {
+                black_box(db.scan());
+            }
+            n_scans
+        }),
+    }
+}
+
+/// Inserts above every existing id; each sample's are deleted after it.
+fn insert_target(db: &dyn Crud) -> Target<'_> {
+    let inserted = Rc::new(RefCell::new(Vec::with_capacity(INSERT_OPS)));
+    let mut next_id = db.n_docs() as i64;
+    let run_inserted = Rc::clone(&inserted);
+    Target {
+        run: Box::new(move || {
+            let mut inserted = run_inserted.borrow_mut();
+            for _ in 0..INSERT_OPS {
+                db.insert(next_id);
+                inserted.push(next_id);
+                next_id += 1;
+            }
+            INSERT_OPS
+        }),
+        after: Box::new(move || {
             let mut ids = inserted.borrow_mut();
             db.remove(&ids);
             ids.clear();
-        },
-    )
+        }),
+    }
 }
 
 /// Both databases must give the same answers before their costs compare.
@@ -166,16 +172,36 @@ fn main() {
         sqlite::version(),
         load_average()
     );
-    // costs[size][database][op]
-    let mut costs = Vec::new();
-    for n_docs in [SMALL, large] {
-        let (rotor, rotor_build) = build(n_docs, RotorCrud::build);
-        let rotor_costs = measure(&rotor, rotor_build);
-        drop(rotor);
-        let (sqlite, sqlite_build) = build(n_docs, SqliteCrud::build);
-        let sqlite_costs = measure(&sqlite, sqlite_build);
-        drop(sqlite);
-        costs.push([rotor_costs, sqlite_costs]);
+    // All four collections stay alive so that every operation's samples
+    // interleave across them: rotor small, rotor large, SQLite small,
+    // SQLite large.
+    let (rotor_small, rotor_small_build) = build(SMALL, RotorCrud::build);
+    let (rotor_large, rotor_large_build) = build(large, RotorCrud::build);
+    let (sqlite_small, sqlite_small_build) = build(SMALL, SqliteCrud::build);
+    let (sqlite_large, sqlite_large_build) = build(large, SqliteCrud::build);
+    let dbs: [&dyn Crud; 4] = [&rotor_small, &rotor_large, &sqlite_small, &sqlite_large];
+    for db in dbs {
+        check_answers(db);
+    }
+    let builds = vec![
+        rotor_small_build,
+        rotor_large_build,
+        sqlite_small_build,
+        sqlite_large_build,
+    ];
+    // Inserts go last: the items they add are deleted again, but an MVCC
+    // store may keep their tombstones, and the finds and the scan are meant
+    // to see the collections as built.
+    let mut costs: Vec<Vec<f64>> = OPS
+        .iter()
+        .map(|op| match op {
+            Op::BulkInsert => builds.clone(),
+            Op::Insert => Vec::new(),
+            _ => measure(*op, &dbs),
+        })
+        .collect();
+    if let Some(insert) = OPS.iter().position(|op| *op == Op::Insert) {
+        costs[insert] = measure(Op::Insert, &dbs);
     }
     let small_label = size_label(SMALL);
     let large_label = size_label(large);
@@ -190,9 +216,9 @@ fn main() {
         &format!("Rotor/SQLite {small_label}"),
         &format!("Rotor/SQLite {large_label}"),
     ]);
-    for (index, op) in OPS.iter().enumerate() {
-        let [small_rotor, small_sqlite] = [costs[0][0][index], costs[0][1][index]];
-        let [large_rotor, large_sqlite] = [costs[1][0][index], costs[1][1][index]];
+    for (op, costs) in OPS.iter().zip(&costs) {
+        let [small_rotor, large_rotor, small_sqlite, large_sqlite] =
+            [costs[0], costs[1], costs[2], costs[3]];
         table.row(vec![
             op.label().to_owned(),
             nanos(small_rotor),

@@ -69,28 +69,39 @@ pub fn median(samples: &[f64]) -> f64 {
     }
 }
 
-/// Times `ops_per_sample` calls of `op` per sample, `samples` times, and
-/// returns the median nanoseconds per call. `op` gets a running index (so
-/// each call can pick a different key); `after_sample` runs untimed after
-/// each sample (to undo what the sample added).
-pub fn nanos_per_op(
-    samples: usize,
-    ops_per_sample: usize,
-    mut op: impl FnMut(usize),
-    mut after_sample: impl FnMut(),
-) -> f64 {
-    let mut per_op = Vec::with_capacity(samples);
-    let mut index = 0;
-    for _ in 0..samples {
-        let start = Instant::now();
-        for _ in 0..ops_per_sample {
-            op(index);
-            index += 1;
+/// One thing to time in [`interleaved_nanos_per_op`]: `run` does one
+/// sample's operations and returns how many it did; `after` runs untimed
+/// after each sample (to undo what the sample added).
+pub struct Target<'a> {
+    pub run: Box<dyn FnMut() -> usize + 'a>,
+    pub after: Box<dyn FnMut() + 'a>,
+}
+
+impl<'a> Target<'a> {
+    /// A target with nothing to undo between samples.
+    pub fn new(run: impl FnMut() -> usize + 'a) -> Target<'a> {
+        Target {
+            run: Box::new(run),
+            after: Box::new(|| {}),
         }
-        per_op.push(start.elapsed().as_nanos() as f64 / ops_per_sample.max(1) as f64);
-        after_sample();
     }
-    median(&per_op)
+}
+
+/// Takes `samples` samples of every target, one sample of each in turn
+/// (so a burst of load on the machine hits all targets alike, and their
+/// ratios stay meaningful), and returns each target's median nanoseconds
+/// per operation.
+pub fn interleaved_nanos_per_op(samples: usize, targets: &mut [Target<'_>]) -> Vec<f64> {
+    let mut per_op = vec![Vec::with_capacity(samples); targets.len()];
+    for _ in 0..samples {
+        for (target, per_op) in targets.iter_mut().zip(&mut per_op) {
+            let start = Instant::now();
+            let n_ops = (target.run)();
+            per_op.push(start.elapsed().as_nanos() as f64 / n_ops.max(1) as f64);
+            (target.after)();
+        }
+    }
+    per_op.iter().map(|samples| median(samples)).collect()
 }
 
 /// What concurrent threads did in one round.
@@ -185,6 +196,28 @@ mod tests {
     #[test]
     fn median_of_nothing_is_nan() {
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn interleaved_runs_every_target_once_per_sample_and_undoes_after_each() {
+        let log = std::cell::RefCell::new(Vec::new());
+        let mut targets = [
+            Target {
+                run: Box::new(|| {
+                    log.borrow_mut().push("a");
+                    4
+                }),
+                after: Box::new(|| log.borrow_mut().push("undo a")),
+            },
+            Target::new(|| {
+                log.borrow_mut().push("b");
+                1
+            }),
+        ];
+        let costs = interleaved_nanos_per_op(2, &mut targets);
+        drop(targets);
+        assert_eq!(costs.len(), 2);
+        assert_eq!(log.into_inner(), ["a", "undo a", "b", "a", "undo a", "b"]);
     }
 
     #[test]
