@@ -18,21 +18,29 @@ pub const WRITE_CONFLICT: i32 = 112;
 /// The label drivers retry whole transactions on.
 pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
 
-/// Opens an engine that keeps nothing on disk.
+/// Opens an engine that keeps nothing on disk, with default options.
 pub fn open_in_memory() -> Engine {
-    open(Storage::InMemory)
+    open(EngineOptions::default())
 }
 
-/// Opens a durable engine journaling into `dir`.
-pub fn open_directory(dir: PathBuf) -> Engine {
-    open(Storage::Directory(dir))
-}
-
-fn open(storage: Storage) -> Engine {
-    let options = EngineOptions {
-        storage,
+/// Opens an in-memory engine that keeps `secs` seconds of snapshot history
+/// (mongod's `minSnapshotHistoryWindowInSeconds`; the default is 300).
+pub fn open_in_memory_with_history_window(secs: u64) -> Engine {
+    open(EngineOptions {
+        snapshot_history_window_secs: secs,
         ..EngineOptions::default()
-    };
+    })
+}
+
+/// Opens a durable engine journaling into `dir`, with default options.
+pub fn open_directory(dir: PathBuf) -> Engine {
+    open(EngineOptions {
+        storage: Storage::Directory(dir),
+        ..EngineOptions::default()
+    })
+}
+
+fn open(options: EngineOptions) -> Engine {
     match Engine::open(options) {
         Ok(engine) => engine,
         Err(error) => panic!("the benchmark's engine did not open: {error}"),
