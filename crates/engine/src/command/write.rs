@@ -119,35 +119,6 @@ fn decimal_digits(n: usize) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bson::doc;
-
-    #[test]
-    fn measured_size_equals_the_encoded_size() {
-        let docs = [
-            doc! {},
-            doc! {"a": 1, "b": "xyz", "c": [1, 2.5, {"d": null}, [true]], "e": bson::oid::ObjectId::new()},
-            doc! {"t": bson::Timestamp { time: 1, increment: 2 }, "d": bson::DateTime::from_millis(5)},
-            doc! {"big": (0..120).map(bson::Bson::Int32).collect::<Vec<_>>(), "bin": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1, 2, 3] }},
-        ];
-        for doc in docs {
-            let encoded = bson::RawDocumentBuf::try_from(&doc)
-                .unwrap()
-                .as_bytes()
-                .len();
-            assert_eq!(measure(&doc, 1).0, encoded, "{doc}");
-        }
-    }
-
-    #[test]
-    fn measured_depth_counts_nesting_levels() {
-        assert_eq!(measure(&doc! {"a": 1}, 1).1, 1);
-        assert_eq!(measure(&doc! {"a": {"b": [1]}}, 1).1, 3);
-    }
-}
-
 /// Puts `_id` first, generating an ObjectId when the document has none.
 pub fn with_id_first(doc: &Document) -> Document {
     let mut out = Document::new();
@@ -244,5 +215,34 @@ pub fn write_concern_error(write_concern: Option<&Bson>) -> Result<Option<Docume
                 "w has to be a number or a string",
             )),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn measured_size_equals_the_encoded_size() {
+        let docs = [
+            doc! {},
+            doc! {"a": 1, "b": "xyz", "c": [1, 2.5, {"d": null}, [true]], "e": bson::oid::ObjectId::new()},
+            doc! {"t": bson::Timestamp { time: 1, increment: 2 }, "d": bson::DateTime::from_millis(5)},
+            doc! {"big": (0..120).map(bson::Bson::Int32).collect::<Vec<_>>(), "bin": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1, 2, 3] }},
+        ];
+        for doc in docs {
+            let encoded = bson::RawDocumentBuf::try_from(&doc)
+                .unwrap()
+                .as_bytes()
+                .len();
+            assert_eq!(measure(&doc, 1).0, encoded, "{doc}");
+        }
+    }
+
+    #[test]
+    fn measured_depth_counts_nesting_levels() {
+        assert_eq!(measure(&doc! {"a": 1}, 1).1, 1);
+        assert_eq!(measure(&doc! {"a": {"b": [1]}}, 1).1, 3);
     }
 }
