@@ -81,10 +81,10 @@ impl RecordState {
 
     /// The newest version committed at or below `snapshot`.
     pub fn visible_at(&self, snapshot: Ts) -> Option<Doc> {
-        self.versions
-            .iter()
-            .rev()
-            .find(|v| v.ts <= snapshot)
+        let newer = self.versions.partition_point(|v| v.ts <= snapshot);
+        newer
+            .checked_sub(1)
+            .and_then(|i| self.versions.get(i))
             .and_then(|v| v.doc.clone())
     }
 
@@ -153,11 +153,11 @@ impl RecordState {
     fn prune(&mut self, horizon: Ts) {
         // Keep the newest version at or below the horizon: a reader at the
         // horizon still needs it. Everything older is unreachable.
-        let readable_from = self.versions.iter().rposition(|v| v.ts <= horizon);
-        if let Some(first_kept) = readable_from
-            && first_kept > 0
-        {
-            self.versions.drain(..first_kept);
+        // Versions are in commit order, so a binary search finds it: a hot
+        // document with a long history costs O(log n) per commit, not O(n).
+        let newer = self.versions.partition_point(|v| v.ts <= horizon);
+        if newer > 1 {
+            self.versions.drain(..newer - 1);
         }
     }
 }
