@@ -175,6 +175,13 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
             "multi update is not supported for replacement-style update",
         ));
     }
+    let sort = args.document("sort")?.cloned();
+    if sort.is_some() && multi {
+        return Err(CommandError::new(
+            Code::FAILED_TO_PARSE,
+            "Cannot specify sort with multi=true",
+        ));
+    }
     let filter = Filter::parse(&filter_doc)?;
     Ok(Statement {
         filter_doc,
@@ -183,7 +190,7 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
         multi,
         upsert,
         command: "update",
-        sort: args.document("sort")?.cloned(),
+        sort,
     })
 }
 

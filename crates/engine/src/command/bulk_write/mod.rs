@@ -145,12 +145,6 @@ fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
         }
         Op::Update { statement, .. } => {
             let statement = update::parse_statement(statement)?;
-            if statement.sort.is_some() && statement.multi {
-                return Err(CommandError::new(
-                    mql::Code::FAILED_TO_PARSE,
-                    "Cannot specify sort with multi=true",
-                ));
-            }
             let outcome = update::run_statement(&mut ctx, namespace.coll, &statement)?;
             Ok(Done {
                 n: outcome.matched + i64::from(outcome.upserted.is_some()),
