@@ -2,16 +2,15 @@
 
 use std::sync::Arc;
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document};
 use mql::Code;
 use mql::matcher::Filter;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, WRITE_BATCH_MAX};
+use super::write::{self, Done, WRITE_BATCH_MAX};
 use super::{CommandError, CommandResult};
 use crate::exec;
-use crate::session::RetryResult;
 use crate::storage::collection::Collection;
 
 pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
@@ -32,45 +31,18 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     }
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let coll = ctx.collection(name);
-    let mut n = 0i64;
-    let mut write_errors = Vec::new();
-    for (index, statement) in statements.into_iter().enumerate() {
-        let stmt_id = write::statement_id(body, index);
-        if let Some(RetryResult::Write { n: done, .. }) = write::already_done(ctx, stmt_id) {
-            n += done;
-            continue;
-        }
-        let outcome =
-            parse_statement(statement).and_then(|(filter_doc, filter, multi)| match &coll {
-                Some(coll) => delete_matching(ctx, coll, &filter_doc, &filter, multi),
-                None => Ok(0),
-            });
-        match outcome {
-            Ok(deleted) => {
-                n += deleted;
-                write::remember(
-                    ctx,
-                    stmt_id,
-                    RetryResult::Write {
-                        n: deleted,
-                        modified: 0,
-                        upserted: None,
-                    },
-                );
-            }
-            Err(error) => {
-                write_errors.push(write::write_error_entry(ctx, index, error)?);
-                if ordered || ctx.in_transaction() {
-                    break;
-                }
-            }
-        }
-    }
-    let mut reply = doc! {"n": n as i32};
-    if !write_errors.is_empty() {
-        reply.insert("writeErrors", write_errors);
-    }
-    Ok(reply)
+    let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
+        let (filter_doc, filter, multi) = parse_statement(statement)?;
+        let n = match &coll {
+            Some(coll) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
+            None => 0,
+        };
+        Ok(Done {
+            n,
+            ..Done::default()
+        })
+    })?;
+    Ok(batch.reply(false))
 }
 
 pub(super) fn parse_statement(

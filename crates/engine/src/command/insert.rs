@@ -2,14 +2,13 @@
 
 use std::sync::Arc;
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document};
 use mql::Code;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, WRITE_BATCH_MAX};
+use super::write::{self, Done, WRITE_BATCH_MAX};
 use super::{CommandError, CommandResult};
-use crate::session::RetryResult;
 use crate::storage::collection::Collection;
 
 pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
@@ -33,40 +32,14 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     }
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let coll = ctx.collection_for_write(name)?;
-    let mut n = 0i64;
-    let mut write_errors = Vec::new();
-    for (index, doc) in documents.into_iter().enumerate() {
-        let stmt_id = write::statement_id(body, index);
-        if let Some(RetryResult::Write { n: done, .. }) = write::already_done(ctx, stmt_id) {
-            n += done;
-            continue;
-        }
-        match insert_one(ctx, &coll, doc) {
-            Ok(()) => {
-                n += 1;
-                write::remember(
-                    ctx,
-                    stmt_id,
-                    RetryResult::Write {
-                        n: 1,
-                        modified: 0,
-                        upserted: None,
-                    },
-                );
-            }
-            Err(error) => {
-                write_errors.push(write::write_error_entry(ctx, index, error)?);
-                if ordered || ctx.in_transaction() {
-                    break;
-                }
-            }
-        }
-    }
-    let mut reply = doc! {"n": n as i32};
-    if !write_errors.is_empty() {
-        reply.insert("writeErrors", write_errors);
-    }
-    Ok(reply)
+    let batch = write::run_batch(ctx, body, &documents, ordered, |ctx, doc| {
+        insert_one(ctx, &coll, doc)?;
+        Ok(Done {
+            n: 1,
+            ..Done::default()
+        })
+    })?;
+    Ok(batch.reply(false))
 }
 
 pub(super) fn insert_one(

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document};
 use mql::Code;
 use mql::matcher::Filter;
 use mql::update::ApplyContext;
@@ -12,10 +12,9 @@ use super::modification::Modification;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, WRITE_BATCH_MAX};
+use super::write::{self, Done, WRITE_BATCH_MAX};
 use super::{CommandError, CommandResult};
 use crate::exec;
-use crate::session::RetryResult;
 use crate::storage::collection::Collection;
 
 /// One parsed update statement.
@@ -72,57 +71,16 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         ));
     }
     let ordered = args.bool("ordered")?.unwrap_or(true);
-    let mut matched = 0i64;
-    let mut modified = 0i64;
-    let mut upserted = Vec::new();
-    let mut write_errors = Vec::new();
-    for (index, statement) in statements.into_iter().enumerate() {
-        let stmt_id = write::statement_id(body, index);
-        if let Some(RetryResult::Write {
-            n,
-            modified: m,
-            upserted: u,
-        }) = write::already_done(ctx, stmt_id)
-        {
-            matched += n;
-            modified += m;
-            if let Some(id) = u {
-                upserted.push(doc! {"index": index as i32, "_id": id});
-            }
-            continue;
-        }
-        let outcome = parse_statement(statement).and_then(|s| run_statement(ctx, name, &s));
-        match outcome {
-            Ok(outcome) => {
-                let n = outcome.matched + i64::from(outcome.upserted.is_some());
-                matched += n;
-                modified += outcome.modified;
-                if let Some(id) = &outcome.upserted {
-                    upserted.push(doc! {"index": index as i32, "_id": id.clone()});
-                }
-                let saved = RetryResult::Write {
-                    n,
-                    modified: outcome.modified,
-                    upserted: outcome.upserted,
-                };
-                write::remember(ctx, stmt_id, saved);
-            }
-            Err(error) => {
-                write_errors.push(write::write_error_entry(ctx, index, error)?);
-                if ordered || ctx.in_transaction() {
-                    break;
-                }
-            }
-        }
-    }
-    let mut reply = doc! {"n": matched as i32, "nModified": modified as i32};
-    if !upserted.is_empty() {
-        reply.insert("upserted", upserted);
-    }
-    if !write_errors.is_empty() {
-        reply.insert("writeErrors", write_errors);
-    }
-    Ok(reply)
+    let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
+        let statement = parse_statement(statement)?;
+        let outcome = run_statement(ctx, name, &statement)?;
+        Ok(Done {
+            n: outcome.matched + i64::from(outcome.upserted.is_some()),
+            modified: outcome.modified,
+            upserted: outcome.upserted,
+        })
+    })?;
+    Ok(batch.reply(true))
 }
 
 pub(super) fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {

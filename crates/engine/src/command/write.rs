@@ -153,6 +153,96 @@ pub fn write_error_entry(
     Ok(entry)
 }
 
+/// What one write statement did, as retries replay it.
+#[derive(Clone, Debug, Default)]
+pub struct Done {
+    pub n: i64,
+    pub modified: i64,
+    pub upserted: Option<Bson>,
+}
+
+/// The reply of an insert, update or delete batch.
+#[derive(Default)]
+pub struct Batch {
+    pub n: i64,
+    pub modified: i64,
+    /// `upserted` entries: `{index, _id}`.
+    pub upserted: Vec<Document>,
+    pub write_errors: Vec<Document>,
+}
+
+impl Batch {
+    /// `n`, then `nModified` when `with_modified`, `upserted` and
+    /// `writeErrors` when present, as mongod orders them.
+    pub fn reply(self, with_modified: bool) -> Document {
+        let mut reply = doc! {"n": self.n as i32};
+        if with_modified {
+            reply.insert("nModified", self.modified as i32);
+        }
+        if !self.upserted.is_empty() {
+            reply.insert("upserted", self.upserted);
+        }
+        if !self.write_errors.is_empty() {
+            reply.insert("writeErrors", self.write_errors);
+        }
+        reply
+    }
+}
+
+/// Runs a write batch's statements in order: a retried statement replays its
+/// saved result, a new one is remembered for retries, an error becomes a
+/// `writeErrors` entry, and the batch stops at the first error when ordered
+/// or inside a transaction.
+pub fn run_batch<S>(
+    ctx: &mut Ctx<'_>,
+    body: &Document,
+    statements: &[S],
+    ordered: bool,
+    mut run: impl FnMut(&mut Ctx<'_>, &S) -> Result<Done, CommandError>,
+) -> Result<Batch, CommandError> {
+    let mut batch = Batch::default();
+    for (index, statement) in statements.iter().enumerate() {
+        let stmt_id = statement_id(body, index);
+        let done = match already_done(ctx, stmt_id) {
+            Some(RetryResult::Write {
+                n,
+                modified,
+                upserted,
+            }) => Done {
+                n,
+                modified,
+                upserted,
+            },
+            _ => match run(ctx, statement) {
+                Ok(done) => {
+                    let saved = RetryResult::Write {
+                        n: done.n,
+                        modified: done.modified,
+                        upserted: done.upserted.clone(),
+                    };
+                    remember(ctx, stmt_id, saved);
+                    done
+                }
+                Err(error) => {
+                    batch
+                        .write_errors
+                        .push(write_error_entry(ctx, index, error)?);
+                    if ordered || ctx.in_transaction() {
+                        break;
+                    }
+                    continue;
+                }
+            },
+        };
+        batch.n += done.n;
+        batch.modified += done.modified;
+        if let Some(id) = done.upserted {
+            batch.upserted.push(doc! {"index": index as i32, "_id": id});
+        }
+    }
+    Ok(batch)
+}
+
 /// The statement id of the `index`th statement of a batch.
 pub fn statement_id(body: &Document, index: usize) -> i32 {
     if let Ok(ids) = body.get_array("stmtIds")
