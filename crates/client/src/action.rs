@@ -78,9 +78,16 @@ impl<'a, R> Action<'a, R> {
     }
 
     /// Runs the operation in `session` (and in its transaction, if any).
-    pub fn session(mut self, session: &'a mut ClientSession) -> Self {
-        self.session = Some(session);
-        self
+    pub fn session<'b>(self, session: &'b mut ClientSession) -> Action<'b, R> {
+        Action {
+            client: self.client,
+            db: self.db,
+            command: self.command,
+            kind: self.kind,
+            session: Some(session),
+            finish: self.finish,
+            error: self.error,
+        }
     }
 
     /// Inserts an option into the update or delete statement if there is

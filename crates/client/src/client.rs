@@ -34,7 +34,7 @@ const END_SESSIONS_BATCH_MAX: usize = 10_000;
 /// # #[tokio::main] async fn main() -> rotor::Result<()> {
 /// let client = rotor::Client::in_memory()?;
 /// let reply = client.database("admin").run_command(bson::doc! {"ping": 1}).await?;
-/// assert_eq!(reply.get_f64("ok"), Ok(1.0));
+/// assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -208,10 +208,10 @@ impl Client {
 
     /// Records a cluster time seen in a reply, keeping the highest.
     pub(crate) fn advance_cluster_time(&self, seen: &Document) {
-        if let Ok(mut time) = self.inner.cluster_time.lock() {
-            if crate::exec::is_later(seen, time.as_ref()) {
-                *time = Some(seen.clone());
-            }
+        if let Ok(mut time) = self.inner.cluster_time.lock()
+            && crate::exec::is_later(seen, time.as_ref())
+        {
+            *time = Some(seen.clone());
         }
     }
 

@@ -110,7 +110,7 @@ impl<T> Collection<T> {
         command: Document,
         kind: Kind,
         finish: crate::action::Finish<R>,
-    ) -> Action<'_, R> {
+    ) -> Action<'static, R> {
         Action::new(
             self.db.client().clone(),
             self.db.name(),
@@ -126,7 +126,7 @@ impl<T> Collection<T> {
         &self,
         filter: Document,
         update: impl Into<Bson>,
-    ) -> Action<'_, UpdateResult> {
+    ) -> Action<'static, UpdateResult> {
         self.update(filter, update.into(), false)
     }
 
@@ -135,11 +135,11 @@ impl<T> Collection<T> {
         &self,
         filter: Document,
         update: impl Into<Bson>,
-    ) -> Action<'_, UpdateResult> {
+    ) -> Action<'static, UpdateResult> {
         self.update(filter, update.into(), true)
     }
 
-    fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'_, UpdateResult> {
+    fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'static, UpdateResult> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
             doc! {"update": &self.name, "updates": [statement]},
@@ -162,16 +162,16 @@ impl<T> Collection<T> {
     }
 
     /// Deletes the first document matching `filter`.
-    pub fn delete_one(&self, filter: Document) -> Action<'_, DeleteResult> {
+    pub fn delete_one(&self, filter: Document) -> Action<'static, DeleteResult> {
         self.delete(filter, 1)
     }
 
     /// Deletes every document matching `filter`.
-    pub fn delete_many(&self, filter: Document) -> Action<'_, DeleteResult> {
+    pub fn delete_many(&self, filter: Document) -> Action<'static, DeleteResult> {
         self.delete(filter, 0)
     }
 
-    fn delete(&self, filter: Document, limit: i32) -> Action<'_, DeleteResult> {
+    fn delete(&self, filter: Document, limit: i32) -> Action<'static, DeleteResult> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
             doc! {"delete": &self.name, "deletes": [statement]},
@@ -186,7 +186,7 @@ impl<T> Collection<T> {
 
     /// Counts the documents matching `filter` exactly, as drivers do: an
     /// aggregate of `$match` and `$group`.
-    pub fn count_documents(&self, filter: Document) -> Action<'_, u64> {
+    pub fn count_documents(&self, filter: Document) -> Action<'static, u64> {
         let pipeline = vec![
             doc! {"$match": filter},
             doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
@@ -206,14 +206,14 @@ impl<T> Collection<T> {
     }
 
     /// The collection's size from its metadata (the `count` command).
-    pub fn estimated_document_count(&self) -> Action<'_, u64> {
+    pub fn estimated_document_count(&self) -> Action<'static, u64> {
         self.action(doc! {"count": &self.name}, Kind::Read, |f| {
             Ok(reply::count(&f.reply, "n"))
         })
     }
 
     /// The distinct values of `field` among documents matching `filter`.
-    pub fn distinct(&self, field: &str, filter: Document) -> Action<'_, Vec<Bson>> {
+    pub fn distinct(&self, field: &str, filter: Document) -> Action<'static, Vec<Bson>> {
         let command = doc! {"distinct": &self.name, "key": field, "query": filter};
         self.action(command, Kind::Read, |f| {
             f.reply
@@ -224,13 +224,13 @@ impl<T> Collection<T> {
     }
 
     /// Runs an aggregation pipeline.
-    pub fn aggregate(&self, pipeline: Vec<Document>) -> Action<'_, Cursor<Document>> {
+    pub fn aggregate(&self, pipeline: Vec<Document>) -> Action<'static, Cursor<Document>> {
         let command = doc! {"aggregate": &self.name, "pipeline": pipeline, "cursor": {}};
         self.action(command, Kind::Read, Cursor::from_reply)
     }
 
     /// Creates an index; returns its name.
-    pub fn create_index(&self, index: IndexModel) -> Action<'_, String> {
+    pub fn create_index(&self, index: IndexModel) -> Action<'static, String> {
         let mut spec = doc! {"key": index.keys.clone()};
         spec.extend(index.options);
         if !spec.contains_key("name") {
@@ -256,7 +256,7 @@ impl<T> Collection<T> {
     }
 
     /// Drops the collection; dropping a missing one is not an error.
-    pub fn drop(&self) -> Action<'_, ()> {
+    pub fn drop(&self) -> Action<'static, ()> {
         self.action(doc! {"drop": &self.name}, Kind::Other, |_| Ok(()))
     }
 }
@@ -274,7 +274,7 @@ fn index_value(value: &Bson) -> String {
 
 impl<T: Serialize> Collection<T> {
     /// Inserts one document, giving it an `ObjectId` `_id` if it has none.
-    pub fn insert_one(&self, document: T) -> Action<'_, InsertOneResult> {
+    pub fn insert_one(&self, document: T) -> Action<'static, InsertOneResult> {
         let (command, error) = self.insert_command(std::slice::from_ref(&document));
         let action = self.action(command, Kind::RetryableWrite, |f| {
             let inserted_id = inserted_ids(&f.command)
@@ -287,7 +287,7 @@ impl<T: Serialize> Collection<T> {
     }
 
     /// Inserts documents in order, stopping at the first error.
-    pub fn insert_many(&self, documents: Vec<T>) -> Action<'_, InsertManyResult> {
+    pub fn insert_many(&self, documents: Vec<T>) -> Action<'static, InsertManyResult> {
         let (command, error) = self.insert_command(&documents);
         let action = self.action(command, Kind::RetryableWrite, |f| {
             Ok(InsertManyResult {
@@ -312,7 +312,7 @@ impl<T: Serialize> Collection<T> {
     }
 
     /// Replaces the first document matching `filter` with `replacement`.
-    pub fn replace_one(&self, filter: Document, replacement: T) -> Action<'_, UpdateResult> {
+    pub fn replace_one(&self, filter: Document, replacement: T) -> Action<'static, UpdateResult> {
         match bson::serialize_to_document(&replacement) {
             Ok(replacement) => self.update(filter, Bson::Document(replacement), false),
             Err(error) => self.update(filter, Bson::Null, false).fail(error.into()),
@@ -320,7 +320,7 @@ impl<T: Serialize> Collection<T> {
     }
 }
 
-fn with_error<R>(action: Action<'_, R>, error: Option<Error>) -> Action<'_, R> {
+fn with_error<R>(action: Action<'static, R>, error: Option<Error>) -> Action<'static, R> {
     match error {
         Some(error) => action.fail(error),
         None => action,
@@ -350,7 +350,7 @@ fn with_id<T: Serialize>(document: &T) -> Result<Document> {
 
 impl<T: DeserializeOwned + Send> Collection<T> {
     /// Finds the documents matching `filter`.
-    pub fn find(&self, filter: Document) -> Action<'_, Cursor<T>> {
+    pub fn find(&self, filter: Document) -> Action<'static, Cursor<T>> {
         self.action(
             doc! {"find": &self.name, "filter": filter},
             Kind::Read,
@@ -359,7 +359,7 @@ impl<T: DeserializeOwned + Send> Collection<T> {
     }
 
     /// The first document matching `filter`, if any.
-    pub fn find_one(&self, filter: Document) -> Action<'_, Option<T>> {
+    pub fn find_one(&self, filter: Document) -> Action<'static, Option<T>> {
         let command = doc! {"find": &self.name, "filter": filter, "limit": 1, "singleBatch": true};
         self.action(command, Kind::Read, |f| {
             let first = f
@@ -382,16 +382,16 @@ impl<T: DeserializeOwned + Send> Collection<T> {
         &self,
         filter: Document,
         update: impl Into<Bson>,
-    ) -> Action<'_, Option<T>> {
+    ) -> Action<'static, Option<T>> {
         self.find_and_modify(doc! {"query": filter, "update": update.into()})
     }
 
     /// Deletes the first document matching `filter` and returns it.
-    pub fn find_one_and_delete(&self, filter: Document) -> Action<'_, Option<T>> {
+    pub fn find_one_and_delete(&self, filter: Document) -> Action<'static, Option<T>> {
         self.find_and_modify(doc! {"query": filter, "remove": true})
     }
 
-    fn find_and_modify(&self, fields: Document) -> Action<'_, Option<T>> {
+    fn find_and_modify(&self, fields: Document) -> Action<'static, Option<T>> {
         let mut command = doc! {"findAndModify": &self.name};
         command.extend(fields);
         self.action(command, Kind::RetryableWrite, value)
@@ -400,7 +400,11 @@ impl<T: DeserializeOwned + Send> Collection<T> {
 
 impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
     /// Replaces the first document matching `filter` and returns it.
-    pub fn find_one_and_replace(&self, filter: Document, replacement: T) -> Action<'_, Option<T>> {
+    pub fn find_one_and_replace(
+        &self,
+        filter: Document,
+        replacement: T,
+    ) -> Action<'static, Option<T>> {
         match bson::serialize_to_document(&replacement) {
             Ok(replacement) => self.find_and_modify(doc! {"query": filter, "update": replacement}),
             Err(error) => self

@@ -38,6 +38,8 @@ pub struct Cursor<T> {
     id: i64,
     buffer: VecDeque<Document>,
     session_fields: Document,
+    /// The query's batch size, which every `getMore` repeats.
+    batch_size: Option<i32>,
     pending: Option<BoxFuture<'static, Result<Document>>>,
     _type: PhantomData<fn() -> T>,
 }
@@ -60,6 +62,10 @@ impl<T: DeserializeOwned> Cursor<T> {
             client: finished.client,
             db: finished.db,
             collection,
+            batch_size: finished.command.get_i32("batchSize").ok().or_else(|| {
+                let cursor = finished.command.get_document("cursor").ok()?;
+                cursor.get_i32("batchSize").ok()
+            }),
             session_fields: finished.cursor_fields,
             pending: None,
             _type: PhantomData,
@@ -94,6 +100,9 @@ impl<T: DeserializeOwned> Cursor<T> {
             }
             let pending = self.pending.get_or_insert_with(|| {
                 let mut command = doc! {"getMore": self.id, "collection": self.collection.clone()};
+                if let Some(batch_size) = self.batch_size {
+                    command.insert("batchSize", batch_size);
+                }
                 command.extend(self.session_fields.clone());
                 let client = self.client.clone();
                 let db = self.db.clone();

@@ -40,7 +40,7 @@ impl Database {
 
     /// Runs any command on this database and returns its reply; `ok: 0`
     /// replies become errors.
-    pub fn run_command(&self, command: Document) -> Action<'_, Document> {
+    pub fn run_command(&self, command: Document) -> Action<'static, Document> {
         Action::new(
             self.client.clone(),
             &self.name,
@@ -51,7 +51,7 @@ impl Database {
     }
 
     /// Drops the database and all its collections.
-    pub fn drop(&self) -> Action<'_, ()> {
+    pub fn drop(&self) -> Action<'static, ()> {
         Action::new(
             self.client.clone(),
             &self.name,

@@ -143,9 +143,7 @@ impl Client {
                 session.advance_cluster_time(time);
             }
         }
-        if let (Some(session), Ok(time)) =
-            (session.as_deref_mut(), raw.get_timestamp("operationTime"))
-        {
+        if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
             session.advance_operation_time(time);
         }
         let checked = reply::check(raw.clone());

@@ -15,7 +15,7 @@
 //! let orders = client.database("shop").collection::<bson::Document>("orders");
 //! orders.insert_one(doc! {"sku": "abc123", "qty": 100}).await?;
 //! let found = orders.find_one(doc! {"sku": "abc123"}).await?;
-//! assert_eq!(found.unwrap().get_i32("qty"), Ok(100));
+//! assert_eq!(found.unwrap().get_i32("qty").ok(), Some(100));
 //! # Ok(()) }
 //! ```
 

@@ -229,12 +229,12 @@ impl ClientSession {
             return Err(Error::invalid_state("transaction already in progress"));
         }
         let options = options.or(&self.options.default_transaction_options);
-        if let Some(preference) = &options.read_preference {
-            if preference.get_str("mode").unwrap_or("primary") != "primary" {
-                return Err(Error::invalid_state(
-                    "read preference in a transaction must be primary",
-                ));
-            }
+        if let Some(preference) = &options.read_preference
+            && preference.get_str("mode").unwrap_or("primary") != "primary"
+        {
+            return Err(Error::invalid_state(
+                "read preference in a transaction must be primary",
+            ));
         }
         server.txn_number += 1;
         self.txn_options = options;
@@ -297,15 +297,10 @@ impl ClientSession {
             TxnState::InProgress => {
                 self.state = TxnState::Aborted;
                 let command = self.end_command("abortTransaction", false);
-                if let Err(error) = self
-                    .client
-                    .clone()
-                    .send("admin", command.clone(), Some(self))
-                    .await
-                {
-                    if error.is_retryable() {
-                        let _ignored = self.client.clone().send("admin", command, Some(self)).await;
-                    }
+                let client = self.client.clone();
+                let first = client.send("admin", command.clone(), Some(self)).await;
+                if first.is_err_and(|error| error.is_retryable()) {
+                    let _ignored = client.send("admin", command, Some(self)).await;
                 }
                 Ok(())
             }
