@@ -166,8 +166,7 @@ impl Client {
     }
 
     /// Ends every pooled server session on the server (`endSessions`).
-    /// Sessions still checked out are ended when they return... to a pool
-    /// that then ends them with the next `shutdown`.
+    /// Sessions still in use are not ended; the server times them out.
     pub async fn shutdown(&self) -> Result<()> {
         let ids: Vec<Bson> = match self.inner.pool.lock() {
             Ok(mut pool) => pool.drain(..).map(|s| Bson::Document(s.id)).collect(),

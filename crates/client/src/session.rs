@@ -463,29 +463,27 @@ fn label_commit_error(mut error: Error) -> Error {
 impl Drop for ClientSession {
     /// Returns the server session to the pool; an open transaction is
     /// aborted first, on the runtime if there is one (otherwise the server
-    /// aborts it when the session's next transaction starts or it times out).
+    /// aborts it when the session times out). The spawned task owns only
+    /// the client and the server session, so nothing it drops can spawn
+    /// again.
     fn drop(&mut self) {
+        let abort = (self.state == TxnState::InProgress)
+            .then(|| self.end_command("abortTransaction", false));
         let Some(server) = self.server.take() else {
             return;
         };
-        if self.state != TxnState::InProgress {
+        let Some(command) = abort else {
             self.client.check_in(server);
             return;
-        }
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut orphan = ClientSession {
-            client: self.client.clone(),
-            id: self.id.clone(),
-            server: Some(server),
-            options: self.options.clone(),
-            cluster_time: self.cluster_time.clone(),
-            operation_time: self.operation_time,
-            snapshot_time: None,
-            state: TxnState::InProgress,
-            txn_options: self.txn_options.clone(),
-        };
-        runtime.spawn(async move { orphan.end_session().await });
+        let client = self.client.clone();
+        runtime.spawn(async move {
+            if client.send("admin", command, None).await.is_ok() {
+                client.check_in(server);
+            }
+        });
     }
 }

@@ -190,6 +190,12 @@ async fn with_transaction_times_out_with_the_last_error_and_its_labels() {
     );
     assert!(error.has_label(TRANSIENT_TRANSACTION_ERROR));
     assert_eq!(error.code(), Some(112));
+    let source = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<Error>());
+    assert_eq!(
+        source.and_then(Error::code),
+        Some(112),
+        "the last error is the source"
+    );
     // 5, 7.5, 11.25, 16.875, 25.3125 ms: the sixth (37.97 ms) would pass 100 ms.
     let expected: Vec<Duration> = [5.0, 7.5, 11.25, 16.875, 25.3125]
         .iter()
