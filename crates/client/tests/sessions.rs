@@ -353,3 +353,57 @@ async fn cursors_fetch_later_batches_with_get_more() {
     assert_eq!(all, docs);
     assert_eq!(named(&sent, "getMore").len(), 2);
 }
+
+#[tokio::test]
+async fn snapshot_sessions_read_one_point_in_time() {
+    let (client, sent) = recorded();
+    coll(&client).insert_one(doc! {"_id": 1}).await.unwrap();
+    let options = SessionOptions {
+        snapshot: true,
+        ..SessionOptions::default()
+    };
+    let mut session = client.start_session(options).unwrap();
+    assert_eq!(
+        coll(&client)
+            .find(doc! {})
+            .session(&mut session)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    coll(&client).insert_one(doc! {"_id": 2}).await.unwrap();
+    let later = coll(&client)
+        .find(doc! {})
+        .session(&mut session)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        later.len(),
+        1,
+        "the second read sees the first read's snapshot"
+    );
+    let finds = named(&sent, "find");
+    assert!(
+        !finds[0]
+            .get_document("readConcern")
+            .unwrap()
+            .contains_key("atClusterTime")
+    );
+    assert!(
+        finds[1]
+            .get_document("readConcern")
+            .unwrap()
+            .contains_key("atClusterTime")
+    );
+    assert!(
+        session.start_transaction(Default::default()).is_err(),
+        "no transactions in snapshot sessions"
+    );
+}
