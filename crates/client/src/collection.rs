@@ -153,7 +153,8 @@ impl<T> Collection<T> {
                     .and_then(Bson::as_document)
                     .and_then(|u| u.get("_id").cloned());
                 Ok(UpdateResult {
-                    matched_count: reply::count(&f.reply, "n") - u64::from(upserted_id.is_some()),
+                    matched_count: reply::count(&f.reply, "n")
+                        .saturating_sub(u64::from(upserted_id.is_some())),
                     modified_count: reply::count(&f.reply, "nModified"),
                     upserted_id,
                 })

@@ -115,6 +115,11 @@ impl ClientSession {
     /// its value is returned with no further action. Labels are read from
     /// the first [`Error`] in the callback error's source chain.
     ///
+    /// The returned future is not `Send` (stable Rust cannot yet require an
+    /// async closure's future to be `Send`), so await it rather than
+    /// `tokio::spawn` it directly; spawn a task that owns the session and
+    /// awaits it from a `LocalSet` if that is needed.
+    ///
     /// ```
     /// # #[tokio::main] async fn main() -> rotor::Result<()> {
     /// use bson::doc;

@@ -148,13 +148,12 @@ impl Client {
         }
         let checked = reply::check(raw.clone());
         match &checked {
-            Err(error) if error.code().is_some() && raw.get_f64("ok").ok() != Some(1.0) => self
-                .emit(CommandEvent::Failed {
-                    command_name,
-                    failure: error.to_string(),
-                    duration,
-                    request_id,
-                }),
+            Err(error) if !reply::is_ok(&raw) => self.emit(CommandEvent::Failed {
+                command_name,
+                failure: error.to_string(),
+                duration,
+                request_id,
+            }),
             _ => self.emit(CommandEvent::Succeeded {
                 command_name,
                 reply: raw,

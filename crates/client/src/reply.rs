@@ -42,10 +42,17 @@ pub(crate) fn check(reply: Document) -> Result<Document> {
     Ok(reply)
 }
 
-fn is_ok(reply: &Document) -> bool {
+/// Whether the reply says `ok: 1` (in any numeric type).
+pub(crate) fn is_ok(reply: &Document) -> bool {
     reply
         .get("ok")
-        .is_some_and(|ok| matches!(ok, Bson::Double(v) if *v == 1.0) || *ok == Bson::Int32(1))
+        .and_then(|ok| match ok {
+            Bson::Double(v) => Some(*v),
+            Bson::Int32(v) => Some(f64::from(*v)),
+            Bson::Int64(v) => Some(*v as f64),
+            _ => None,
+        })
+        .is_some_and(|ok| ok == 1.0)
 }
 
 fn string(doc: &Document, key: &str) -> String {
