@@ -1,0 +1,424 @@
+//! [`Collection`]: CRUD over one collection, each method building one
+//! mongod command (as the CRUD spec maps them) and returning an [`Action`].
+
+use std::marker::PhantomData;
+
+use bson::{Bson, Document, doc, oid::ObjectId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::action::{Action, Finished};
+use crate::cursor::Cursor;
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::exec::Kind;
+use crate::reply;
+
+/// A collection whose documents are read and written as `T`.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> rotor::Result<()> {
+/// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+/// struct Item { sku: String, qty: i32 }
+/// let client = rotor::Client::in_memory()?;
+/// let items = client.database("db").collection::<Item>("items");
+/// items.insert_one(Item { sku: "abc".into(), qty: 5 }).await?;
+/// let found = items.find_one(bson::doc! {"sku": "abc"}).projection(bson::doc! {"_id": 0}).await?;
+/// assert_eq!(found, Some(Item { sku: "abc".into(), qty: 5 }));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Collection<T = Document> {
+    db: Database,
+    name: String,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        Collection::new(self.db.clone(), &self.name)
+    }
+}
+
+/// The outcome of `insert_one`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InsertOneResult {
+    /// The `_id` of the inserted document (generated if it had none).
+    pub inserted_id: Bson,
+}
+
+/// The outcome of `insert_many`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct InsertManyResult {
+    /// The `_id`s of the inserted documents, in order.
+    pub inserted_ids: Vec<Bson>,
+}
+
+/// The outcome of an update or replace.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UpdateResult {
+    /// How many documents matched the filter.
+    pub matched_count: u64,
+    /// How many were changed.
+    pub modified_count: u64,
+    /// The `_id` of the upserted document, if one was inserted.
+    pub upserted_id: Option<Bson>,
+}
+
+/// The outcome of a delete.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DeleteResult {
+    /// How many documents were deleted.
+    pub deleted_count: u64,
+}
+
+/// An index to create: its key pattern and options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IndexModel {
+    /// The key pattern, e.g. `{sku: 1}`.
+    pub keys: Document,
+    /// Index options as mongod spells them (`unique`, `name`, ...). A
+    /// missing `name` is derived from the keys as mongod does (`sku_1`).
+    pub options: Document,
+}
+
+impl<T> Collection<T> {
+    pub(crate) fn new(db: Database, name: &str) -> Collection<T> {
+        Collection {
+            db,
+            name: name.to_owned(),
+            _type: PhantomData,
+        }
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The database the collection is in.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn action<R>(
+        &self,
+        command: Document,
+        kind: Kind,
+        finish: crate::action::Finish<R>,
+    ) -> Action<'static, R> {
+        Action::new(
+            self.db.client().clone(),
+            self.db.name(),
+            command,
+            kind,
+            finish,
+        )
+    }
+
+    /// Updates the first document matching `filter` with `update`
+    /// (operators or a pipeline).
+    pub fn update_one(
+        &self,
+        filter: Document,
+        update: impl Into<Bson>,
+    ) -> Action<'static, UpdateResult> {
+        self.update(filter, update.into(), false)
+    }
+
+    /// Updates every document matching `filter`.
+    pub fn update_many(
+        &self,
+        filter: Document,
+        update: impl Into<Bson>,
+    ) -> Action<'static, UpdateResult> {
+        self.update(filter, update.into(), true)
+    }
+
+    fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'static, UpdateResult> {
+        let statement = doc! {"q": filter, "u": update, "multi": multi};
+        self.action(
+            doc! {"update": &self.name, "updates": [statement]},
+            Kind::RetryableWrite,
+            |f| {
+                let upserted_id = f
+                    .reply
+                    .get_array("upserted")
+                    .ok()
+                    .and_then(|u| u.first())
+                    .and_then(Bson::as_document)
+                    .and_then(|u| u.get("_id").cloned());
+                Ok(UpdateResult {
+                    matched_count: reply::count(&f.reply, "n")
+                        .saturating_sub(u64::from(upserted_id.is_some())),
+                    modified_count: reply::count(&f.reply, "nModified"),
+                    upserted_id,
+                })
+            },
+        )
+    }
+
+    /// Deletes the first document matching `filter`.
+    pub fn delete_one(&self, filter: Document) -> Action<'static, DeleteResult> {
+        self.delete(filter, 1)
+    }
+
+    /// Deletes every document matching `filter`.
+    pub fn delete_many(&self, filter: Document) -> Action<'static, DeleteResult> {
+        self.delete(filter, 0)
+    }
+
+    fn delete(&self, filter: Document, limit: i32) -> Action<'static, DeleteResult> {
+        let statement = doc! {"q": filter, "limit": limit};
+        self.action(
+            doc! {"delete": &self.name, "deletes": [statement]},
+            Kind::RetryableWrite,
+            |f| {
+                Ok(DeleteResult {
+                    deleted_count: reply::count(&f.reply, "n"),
+                })
+            },
+        )
+    }
+
+    /// Counts the documents matching `filter` exactly, as drivers do: an
+    /// aggregate of `$match` and `$group`.
+    pub fn count_documents(&self, filter: Document) -> Action<'static, u64> {
+        let pipeline = vec![
+            doc! {"$match": filter},
+            doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
+        ];
+        let command = doc! {"aggregate": &self.name, "pipeline": pipeline, "cursor": {}};
+        self.action(command, Kind::Read, |f| {
+            let first = f
+                .reply
+                .get_document("cursor")
+                .and_then(|c| c.get_array("firstBatch"))
+                .map_err(|_| reply::malformed(&f.reply))?
+                .first()
+                .and_then(Bson::as_document)
+                .map_or(0, |d| reply::count(d, "n"));
+            Ok(first)
+        })
+    }
+
+    /// The collection's size from its metadata (the `count` command).
+    pub fn estimated_document_count(&self) -> Action<'static, u64> {
+        self.action(doc! {"count": &self.name}, Kind::Read, |f| {
+            Ok(reply::count(&f.reply, "n"))
+        })
+    }
+
+    /// The distinct values of `field` among documents matching `filter`.
+    pub fn distinct(&self, field: &str, filter: Document) -> Action<'static, Vec<Bson>> {
+        let command = doc! {"distinct": &self.name, "key": field, "query": filter};
+        self.action(command, Kind::Read, |f| {
+            f.reply
+                .get_array("values")
+                .cloned()
+                .map_err(|_| reply::malformed(&f.reply))
+        })
+    }
+
+    /// Runs an aggregation pipeline.
+    pub fn aggregate(&self, pipeline: Vec<Document>) -> Action<'static, Cursor<Document>> {
+        let command = doc! {"aggregate": &self.name, "pipeline": pipeline, "cursor": {}};
+        self.action(command, Kind::Read, Cursor::from_reply)
+    }
+
+    /// Creates an index; returns its name.
+    pub fn create_index(&self, index: IndexModel) -> Action<'static, String> {
+        let mut spec = doc! {"key": index.keys.clone()};
+        spec.extend(index.options);
+        if !spec.contains_key("name") {
+            let name: Vec<String> = index
+                .keys
+                .iter()
+                .map(|(k, v)| format!("{k}_{}", index_value(v)))
+                .collect();
+            spec.insert("name", name.join("_"));
+        }
+        let command = doc! {"createIndexes": &self.name, "indexes": [spec]};
+        self.action(command, Kind::Other, |f| {
+            let name = f
+                .command
+                .get_array("indexes")
+                .ok()
+                .and_then(|i| i.first())
+                .and_then(Bson::as_document)
+                .and_then(|i| i.get_str("name").ok())
+                .unwrap_or_default();
+            Ok(name.to_owned())
+        })
+    }
+
+    /// Drops the collection; dropping a missing one is not an error.
+    pub fn drop(&self) -> Action<'static, ()> {
+        self.action(doc! {"drop": &self.name}, Kind::Other, |_| Ok(()))
+    }
+}
+
+/// How mongod spells a key pattern value in a generated index name.
+fn index_value(value: &Bson) -> String {
+    match value {
+        Bson::String(s) => s.clone(),
+        Bson::Int32(n) => n.to_string(),
+        Bson::Int64(n) => n.to_string(),
+        Bson::Double(n) if n.fract() == 0.0 => format!("{n:.0}"),
+        other => other.to_string(),
+    }
+}
+
+impl<T: Serialize> Collection<T> {
+    /// Inserts one document, giving it an `ObjectId` `_id` if it has none.
+    pub fn insert_one(&self, document: T) -> Action<'static, InsertOneResult> {
+        let (command, error) = self.insert_command(std::slice::from_ref(&document));
+        let action = self.action(command, Kind::RetryableWrite, |f| {
+            let inserted_id = inserted_ids(&f.command)
+                .into_iter()
+                .next()
+                .unwrap_or(Bson::Null);
+            Ok(InsertOneResult { inserted_id })
+        });
+        with_error(action, error)
+    }
+
+    /// Inserts documents in order, stopping at the first error.
+    pub fn insert_many(&self, documents: Vec<T>) -> Action<'static, InsertManyResult> {
+        let (command, error) = self.insert_command(&documents);
+        let action = self.action(command, Kind::RetryableWrite, |f| {
+            Ok(InsertManyResult {
+                inserted_ids: inserted_ids(&f.command),
+            })
+        });
+        with_error(action, error)
+    }
+
+    fn insert_command(&self, documents: &[T]) -> (Document, Option<Error>) {
+        match documents
+            .iter()
+            .map(with_id)
+            .collect::<Result<Vec<Document>>>()
+        {
+            Ok(docs) => (
+                doc! {"insert": &self.name, "documents": docs, "ordered": true},
+                None,
+            ),
+            Err(error) => (Document::new(), Some(error)),
+        }
+    }
+
+    /// Replaces the first document matching `filter` with `replacement`.
+    pub fn replace_one(&self, filter: Document, replacement: T) -> Action<'static, UpdateResult> {
+        match bson::serialize_to_document(&replacement) {
+            Ok(replacement) => self.update(filter, Bson::Document(replacement), false),
+            Err(error) => self.update(filter, Bson::Null, false).fail(error.into()),
+        }
+    }
+}
+
+fn with_error<R>(action: Action<'static, R>, error: Option<Error>) -> Action<'static, R> {
+    match error {
+        Some(error) => action.fail(error),
+        None => action,
+    }
+}
+
+fn inserted_ids(command: &Document) -> Vec<Bson> {
+    command
+        .get_array("documents")
+        .map(|docs| {
+            docs.iter()
+                .filter_map(|d| d.as_document()?.get("_id").cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn with_id<T: Serialize>(document: &T) -> Result<Document> {
+    let mut doc = bson::serialize_to_document(document).map_err(Error::from)?;
+    if !doc.contains_key("_id") {
+        let mut with = doc! {"_id": ObjectId::new()};
+        with.extend(doc);
+        doc = with;
+    }
+    Ok(doc)
+}
+
+impl<T: DeserializeOwned + Send> Collection<T> {
+    /// Finds the documents matching `filter`.
+    pub fn find(&self, filter: Document) -> Action<'static, Cursor<T>> {
+        self.action(
+            doc! {"find": &self.name, "filter": filter},
+            Kind::Read,
+            Cursor::from_reply,
+        )
+    }
+
+    /// The first document matching `filter`, if any.
+    pub fn find_one(&self, filter: Document) -> Action<'static, Option<T>> {
+        let command = doc! {"find": &self.name, "filter": filter, "limit": 1, "singleBatch": true};
+        self.action(command, Kind::Read, |f| {
+            let first = f
+                .reply
+                .get_document("cursor")
+                .and_then(|c| c.get_array("firstBatch"))
+                .map_err(|_| reply::malformed(&f.reply))?
+                .first()
+                .and_then(Bson::as_document)
+                .cloned();
+            first
+                .map(|d| bson::deserialize_from_document(d).map_err(Error::from))
+                .transpose()
+        })
+    }
+
+    /// Updates the first document matching `filter` and returns it (as it
+    /// was, unless `.return_document(ReturnDocument::After)`).
+    pub fn find_one_and_update(
+        &self,
+        filter: Document,
+        update: impl Into<Bson>,
+    ) -> Action<'static, Option<T>> {
+        self.find_and_modify(doc! {"query": filter, "update": update.into()})
+    }
+
+    /// Deletes the first document matching `filter` and returns it.
+    pub fn find_one_and_delete(&self, filter: Document) -> Action<'static, Option<T>> {
+        self.find_and_modify(doc! {"query": filter, "remove": true})
+    }
+
+    fn find_and_modify(&self, fields: Document) -> Action<'static, Option<T>> {
+        let mut command = doc! {"findAndModify": &self.name};
+        command.extend(fields);
+        self.action(command, Kind::RetryableWrite, value)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
+    /// Replaces the first document matching `filter` and returns it.
+    pub fn find_one_and_replace(
+        &self,
+        filter: Document,
+        replacement: T,
+    ) -> Action<'static, Option<T>> {
+        match bson::serialize_to_document(&replacement) {
+            Ok(replacement) => self.find_and_modify(doc! {"query": filter, "update": replacement}),
+            Err(error) => self
+                .find_and_modify(doc! {"query": filter})
+                .fail(error.into()),
+        }
+    }
+}
+
+/// The `value` of a `findAndModify` reply.
+fn value<T: DeserializeOwned>(f: Finished) -> Result<Option<T>> {
+    match f.reply.get("value") {
+        Some(Bson::Document(doc)) => Ok(Some(bson::deserialize_from_document(doc.clone())?)),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,211 @@
+//! The one error type of the client: what went wrong ([`ErrorKind`]) plus
+//! the error labels mongod or the driver attached to it.
+//!
+//! Labels live beside the kind, not inside it, because the driver adds
+//! labels of its own (`UnknownTransactionCommitResult`,
+//! `TransientTransactionError` after network errors) to errors of any kind.
+
+use bson::Document;
+
+/// The label on errors after which a whole transaction may be retried.
+pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
+/// The label on commit errors after which the commit may be retried.
+pub const UNKNOWN_TRANSACTION_COMMIT_RESULT: &str = "UnknownTransactionCommitResult";
+/// The label mongod puts on errors after which a write may be retried.
+pub const RETRYABLE_WRITE_ERROR: &str = "RetryableWriteError";
+
+/// A `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Any failure of a client operation.
+///
+/// ```
+/// # #[tokio::main] async fn main() {
+/// let client = rotor::Client::in_memory().unwrap();
+/// let error = client.database("db").run_command(bson::doc! {"nosuchcommand": 1}).await.unwrap_err();
+/// assert_eq!(error.code(), Some(59));
+/// assert_eq!(error.code_name(), Some("CommandNotFound"));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+    labels: Vec<String>,
+}
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The command failed (`ok: 0`).
+    #[error("{code_name} ({code}): {message}")]
+    Command {
+        /// mongod's numeric code.
+        code: i32,
+        /// mongod's code name, e.g. `WriteConflict`.
+        code_name: String,
+        /// The server's `errmsg`.
+        message: String,
+    },
+    /// A write failed for one of its documents (`writeErrors`).
+    #[error("write error at index {index}: {code_name} ({code}): {message}")]
+    Write {
+        /// Which document or statement of the batch failed.
+        index: usize,
+        /// mongod's numeric code, e.g. 11000 for a duplicate key.
+        code: i32,
+        /// mongod's code name, where the reply carries one.
+        code_name: String,
+        /// The server's `errmsg`.
+        message: String,
+    },
+    /// The write was applied but its write concern was not satisfied.
+    #[error("write concern error: {code_name} ({code}): {message}")]
+    WriteConcern {
+        /// mongod's numeric code.
+        code: i32,
+        /// mongod's code name.
+        code_name: String,
+        /// The server's `errmsg`.
+        message: String,
+    },
+    /// The connection to the server failed or was closed.
+    #[error("network error: {message}")]
+    Network {
+        /// What happened.
+        message: String,
+    },
+    /// The API was used in a way the session state machine forbids, e.g. a
+    /// session used after `end_session`.
+    #[error("{message}")]
+    InvalidState {
+        /// Why the call was refused.
+        message: String,
+    },
+    /// The server's reply was not what the command promises.
+    #[error("malformed reply: {reply}")]
+    MalformedReply {
+        /// The reply as received.
+        reply: Document,
+    },
+    /// `with_transaction` ran out of time; the source is the last error.
+    #[error("with_transaction timed out")]
+    Timeout {
+        /// The error that made the last attempt fail.
+        #[source]
+        last: Error,
+    },
+    /// A document could not be converted to BSON.
+    #[error("cannot serialize a document")]
+    Serialize(#[from] bson::error::Error),
+    /// The embedded engine could not be opened.
+    #[error("cannot open the engine")]
+    Open(#[from] engine::OpenError),
+    /// A blocking engine call did not complete (its task panicked or the
+    /// runtime is shutting down).
+    #[error("the engine task failed")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    /// An error of this kind with no labels.
+    pub fn new(kind: ErrorKind) -> Error {
+        Error {
+            kind: Box::new(kind),
+            labels: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_labels(mut self, labels: Vec<String>) -> Error {
+        self.labels = labels;
+        self
+    }
+
+    pub(crate) fn invalid_state(message: &str) -> Error {
+        Error::new(ErrorKind::InvalidState {
+            message: message.to_owned(),
+        })
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// mongod's numeric error code, if the server reported one (for a
+    /// timeout, the code of the last error).
+    pub fn code(&self) -> Option<i32> {
+        match &*self.kind {
+            ErrorKind::Command { code, .. }
+            | ErrorKind::Write { code, .. }
+            | ErrorKind::WriteConcern { code, .. } => Some(*code),
+            ErrorKind::Timeout { last } => last.code(),
+            _ => None,
+        }
+    }
+
+    /// mongod's code name, e.g. `"WriteConflict"`, if the server sent one.
+    pub fn code_name(&self) -> Option<&str> {
+        match &*self.kind {
+            ErrorKind::Command { code_name, .. }
+            | ErrorKind::Write { code_name, .. }
+            | ErrorKind::WriteConcern { code_name, .. } => Some(code_name),
+            ErrorKind::Timeout { last } => last.code_name(),
+            _ => None,
+        }
+    }
+
+    /// The error labels, from the server and from the driver.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Whether the error carries `label`.
+    pub fn has_label(&self, label: &str) -> bool {
+        self.labels.iter().any(|l| l == label)
+    }
+
+    pub(crate) fn add_label(&mut self, label: &str) {
+        if !self.has_label(label) {
+            self.labels.push(label.to_owned());
+        }
+    }
+
+    pub(crate) fn is_network(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Network { .. })
+    }
+
+    /// The error the server reported in a `writeConcernError`, if any.
+    pub(crate) fn is_write_concern(&self) -> bool {
+        matches!(*self.kind, ErrorKind::WriteConcern { .. })
+    }
+
+    /// A timeout wrapping `last`, keeping its labels so callers can still
+    /// tell a transient failure.
+    pub(crate) fn timeout(last: Error) -> Error {
+        let labels = last.labels.clone();
+        Error::new(ErrorKind::Timeout { last }).with_labels(labels)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if !self.labels.is_empty() {
+            write!(f, " (labels: {})", self.labels.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+impl<K: Into<ErrorKind>> From<K> for Error {
+    fn from(kind: K) -> Error {
+        Error::new(kind.into())
+    }
+}

@@ -1,0 +1,223 @@
+//! Running one operation: adding the session, transaction, causal and
+//! cluster-time fields a driver adds, sending it, learning the times from
+//! the reply, and retrying a retryable write once.
+//!
+//! Invariants: a retryable write outside a transaction carries a fresh
+//! `txnNumber`, and its retry reuses it (so the server runs it at most
+//! once); statements inside a transaction carry no read or write concern
+//! except the first statement's read concern; `$clusterTime` is the
+//! highest the client or the session has seen.
+
+use std::time::Instant;
+
+use bson::{Bson, Document, Timestamp};
+
+use crate::client::Client;
+use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
+use crate::event::CommandEvent;
+use crate::reply;
+use crate::session::{ClientSession, SessionOptions};
+
+/// How an operation may be retried and which concerns it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Takes a read concern (causal and snapshot reads).
+    Read,
+    /// A retryable write: a `txnNumber` outside transactions, one retry.
+    RetryableWrite,
+    /// Anything else: sent as is.
+    Other,
+}
+
+/// mongod codes after which a write or commit may be retried, for replies
+/// that lack the `RetryableWriteError` label.
+const RETRYABLE_CODES: [i32; 12] = [
+    11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262,
+];
+
+impl Error {
+    /// Whether the retryable-writes spec allows one retry after this error.
+    pub(crate) fn is_retryable(&self) -> bool {
+        self.is_network()
+            || self.has_label(RETRYABLE_WRITE_ERROR)
+            || (!self.is_write_concern()
+                && self.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)))
+    }
+}
+
+impl Client {
+    /// Runs an operation, in `session` if given; a retryable write without
+    /// one runs in an implicit session so that it can be retried safely.
+    pub(crate) async fn execute(
+        &self,
+        db: &str,
+        command: Document,
+        kind: Kind,
+        session: Option<&mut ClientSession>,
+    ) -> Result<Document> {
+        match session {
+            Some(session) => self.execute_in(db, command, kind, session).await,
+            None if kind == Kind::RetryableWrite => {
+                let implicit = SessionOptions {
+                    causal_consistency: Some(false),
+                    ..SessionOptions::default()
+                };
+                let mut session = ClientSession::new(self.clone(), implicit)?;
+                let result = self.execute_in(db, command, kind, &mut session).await;
+                session.end_session().await;
+                result
+            }
+            None => self.send(db, command, None).await,
+        }
+    }
+
+    async fn execute_in(
+        &self,
+        db: &str,
+        mut command: Document,
+        kind: Kind,
+        session: &mut ClientSession,
+    ) -> Result<Document> {
+        let in_transaction = session.in_transaction();
+        session.prepare(&mut command, kind)?;
+        let result = self.send(db, command.clone(), Some(session)).await;
+        let retry = kind == Kind::RetryableWrite && !in_transaction;
+        match result {
+            Err(error) if retry && error.is_retryable() => {
+                self.send(db, command, Some(session)).await
+            }
+            Err(mut error) if in_transaction && error.is_network() => {
+                error.add_label(TRANSIENT_TRANSACTION_ERROR);
+                Err(error)
+            }
+            other => other,
+        }
+    }
+
+    /// Sends one command as is, apart from `$clusterTime`; learns the times
+    /// from the reply and reports events.
+    pub(crate) async fn send(
+        &self,
+        db: &str,
+        mut command: Document,
+        mut session: Option<&mut ClientSession>,
+    ) -> Result<Document> {
+        let session_time = session.as_ref().and_then(|s| s.cluster_time().cloned());
+        let client_time = self.cluster_time();
+        let gossip = match (client_time, session_time) {
+            (Some(a), Some(b)) => Some(if is_later(&b, Some(&a)) { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        if let Some(time) = gossip {
+            command.insert("$clusterTime", time);
+        }
+        let command_name = command.keys().next().cloned().unwrap_or_default();
+        let request_id = self.request_id();
+        self.emit(CommandEvent::Started {
+            command_name: command_name.clone(),
+            database: db.to_owned(),
+            command: command.clone(),
+            request_id,
+        });
+        let started = Instant::now();
+        let sent = self.inner.transport.run_command(db, command).await;
+        let duration = started.elapsed();
+        let raw = match sent {
+            Ok(raw) => raw,
+            Err(error) => {
+                if let Some(session) = session.as_deref_mut() {
+                    session.mark_dirty();
+                }
+                self.emit(CommandEvent::Failed {
+                    command_name,
+                    failure: error.to_string(),
+                    duration,
+                    request_id,
+                });
+                return Err(error);
+            }
+        };
+        if let Ok(time) = raw.get_document("$clusterTime") {
+            self.advance_cluster_time(time);
+            if let Some(session) = session.as_deref_mut() {
+                session.advance_cluster_time(time);
+            }
+        }
+        if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
+            session.advance_operation_time(time);
+        }
+        let checked = reply::check(raw.clone());
+        match &checked {
+            Err(error) if !reply::is_ok(&raw) => self.emit(CommandEvent::Failed {
+                command_name,
+                failure: error.to_string(),
+                duration,
+                request_id,
+            }),
+            _ => self.emit(CommandEvent::Succeeded {
+                command_name,
+                reply: raw,
+                duration,
+                request_id,
+            }),
+        }
+        checked
+    }
+}
+
+/// Whether `$clusterTime` document `a` is later than `b`.
+pub(crate) fn is_later(a: &Document, b: Option<&Document>) -> bool {
+    let time = |d: &Document| d.get_timestamp("clusterTime").ok().map(key);
+    match b {
+        None => true,
+        Some(b) => time(a) > time(b),
+    }
+}
+
+/// A timestamp's order key.
+pub(crate) fn key(t: Timestamp) -> (u32, u32) {
+    (t.time, t.increment)
+}
+
+/// Merges `afterClusterTime` into an existing read concern.
+pub(crate) fn with_after_cluster_time(
+    read_concern: Option<&Document>,
+    time: Timestamp,
+) -> Document {
+    let mut read_concern = read_concern.cloned().unwrap_or_default();
+    read_concern.insert("afterClusterTime", Bson::Timestamp(time));
+    read_concern
+}
+
+/// The write concern for a commit retry: the transaction's, with
+/// `w: "majority"` and a `wtimeout` so the retry cannot hang.
+pub(crate) fn majority(write_concern: Option<&Document>) -> Document {
+    let mut concern = write_concern.cloned().unwrap_or_default();
+    concern.insert("w", "majority");
+    if !concern.contains_key("wtimeout") {
+        concern.insert("wtimeout", 10_000);
+    }
+    concern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn majority_keeps_other_fields_and_adds_a_wtimeout() {
+        let check = |input: Option<Document>, expected: Document| {
+            assert_eq!(majority(input.as_ref()), expected);
+        };
+        check(None, doc! {"w": "majority", "wtimeout": 10_000});
+        check(
+            Some(doc! {"w": 1, "j": true}),
+            doc! {"w": "majority", "j": true, "wtimeout": 10_000},
+        );
+        check(
+            Some(doc! {"wtimeout": 5}),
+            doc! {"wtimeout": 5, "w": "majority"},
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! Rotor's async Rust client, modelled on MongoDB drivers and Motor's
+//! `AsyncIOMotorClientSession`: a [`Client`] with [`Database`]s and typed
+//! [`Collection`]s, [`ClientSession`]s with causal consistency and
+//! multi-statement transactions, and [`ClientSession::with_transaction`]
+//! following the Convenient API for Transactions specification.
+//!
+//! Every operation becomes one mongod command document sent through a
+//! [`Transport`]; this first version ships the in-process transport over an
+//! embedded engine ([`Client::in_memory`], [`Client::open`]).
+//!
+//! ```
+//! use bson::doc;
+//! # #[tokio::main] async fn main() -> rotor::Result<()> {
+//! let client = rotor::Client::in_memory()?;
+//! let orders = client.database("shop").collection::<bson::Document>("orders");
+//! orders.insert_one(doc! {"sku": "abc123", "qty": 100}).await?;
+//! let found = orders.find_one(doc! {"sku": "abc123"}).await?;
+//! assert_eq!(found.unwrap().get_i32("qty").ok(), Some(100));
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+mod action;
+mod client;
+mod collection;
+mod convenient;
+mod cursor;
+mod database;
+mod error;
+mod event;
+mod exec;
+mod reply;
+mod session;
+mod transport;
+
+pub use action::{Action, ReturnDocument};
+pub use client::Client;
+pub use collection::{
+    Collection, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
+};
+pub use convenient::{Clock, RetryPolicy, TokioClock};
+pub use cursor::Cursor;
+pub use database::Database;
+pub use error::{
+    Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR,
+    UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
+pub use event::CommandEvent;
+pub use session::{ClientSession, SessionOptions, TransactionOptions};
+pub use transport::{BoxFuture, Transport};

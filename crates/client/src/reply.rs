@@ -1,0 +1,89 @@
+//! Turning mongod's reply documents into `Result`s: `ok: 0` into a command
+//! error, `writeErrors` and `writeConcernError` into write errors, with the
+//! reply's `errorLabels` kept on the error.
+
+use bson::{Bson, Document};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The reply if the command fully succeeded; otherwise its first failure.
+pub(crate) fn check(reply: Document) -> Result<Document> {
+    let labels = labels(&reply);
+    if !is_ok(&reply) {
+        let kind = ErrorKind::Command {
+            code: reply.get_i32("code").unwrap_or(0),
+            code_name: string(&reply, "codeName"),
+            message: string(&reply, "errmsg"),
+        };
+        return Err(Error::new(kind).with_labels(labels));
+    }
+    if let Some(first) = reply
+        .get_array("writeErrors")
+        .ok()
+        .and_then(|errors| errors.first())
+        .and_then(Bson::as_document)
+    {
+        let kind = ErrorKind::Write {
+            index: first.get_i32("index").map_or(0, |i| i.max(0) as usize),
+            code: first.get_i32("code").unwrap_or(0),
+            code_name: string(first, "codeName"),
+            message: string(first, "errmsg"),
+        };
+        return Err(Error::new(kind).with_labels(labels));
+    }
+    if let Ok(concern) = reply.get_document("writeConcernError") {
+        let kind = ErrorKind::WriteConcern {
+            code: concern.get_i32("code").unwrap_or(0),
+            code_name: string(concern, "codeName"),
+            message: string(concern, "errmsg"),
+        };
+        return Err(Error::new(kind).with_labels(labels));
+    }
+    Ok(reply)
+}
+
+/// Whether the reply says `ok: 1` (in any numeric type).
+pub(crate) fn is_ok(reply: &Document) -> bool {
+    reply
+        .get("ok")
+        .and_then(|ok| match ok {
+            Bson::Double(v) => Some(*v),
+            Bson::Int32(v) => Some(f64::from(*v)),
+            Bson::Int64(v) => Some(*v as f64),
+            _ => None,
+        })
+        .is_some_and(|ok| ok == 1.0)
+}
+
+fn string(doc: &Document, key: &str) -> String {
+    doc.get_str(key).unwrap_or_default().to_owned()
+}
+
+fn labels(reply: &Document) -> Vec<String> {
+    reply
+        .get_array("errorLabels")
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|l| l.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A reply that lacks a field the command promises.
+pub(crate) fn malformed(reply: &Document) -> Error {
+    Error::new(ErrorKind::MalformedReply {
+        reply: reply.clone(),
+    })
+}
+
+/// A count field (`n`, `nModified`), whatever integer type it came as.
+pub(crate) fn count(reply: &Document, key: &str) -> u64 {
+    match reply.get(key) {
+        Some(Bson::Int32(n)) => (*n).max(0) as u64,
+        Some(Bson::Int64(n)) => (*n).max(0) as u64,
+        Some(Bson::Double(n)) if *n >= 0.0 => *n as u64,
+        _ => 0,
+    }
+}
