@@ -310,12 +310,15 @@ impl Engine {
     }
 
     /// Aborts `txn` and forgets collections it created.
+    ///
+    /// The collections go first: aborting wakes writers waiting for this
+    /// transaction, and one waiting to create the same collection must find
+    /// it gone, or it would wait again for an end that already happened.
     pub(crate) fn abort_txn(&self, txn: Txn) {
-        let created = txn.created_collections().to_vec();
-        self.txns().abort(txn);
-        for coll in created {
-            self.catalog().remove_exact(&coll);
+        for coll in txn.created_collections() {
+            self.catalog().remove_exact(coll);
         }
+        self.txns().abort(txn);
     }
 }
 

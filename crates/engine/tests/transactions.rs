@@ -603,3 +603,33 @@ fn killed_sessions_lose_their_transaction_and_cursors() {
     let (code, _) = fails(&db, "t", doc! {"getMore": cursor, "collection": "c"});
     assert_eq!(code, 43, "CursorNotFound");
 }
+
+/// Regression: a plain insert waiting for a transaction that created its
+/// collection could miss the abort's wake-up (the collection was removed
+/// from the catalog after waiters were woken) and wait forever.
+#[test]
+fn a_write_waiting_on_a_pending_collection_sees_the_abort() {
+    for _ in 0..3_000 {
+        let db = engine();
+        let mut s = Session::new();
+        s.start();
+        ok(
+            &db,
+            "t",
+            s.stmt(doc! {"insert": "fresh", "documents": [{"_id": 1}]}),
+        );
+        let writer = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                ok(
+                    &db,
+                    "t",
+                    doc! {"insert": "fresh", "documents": [{"_id": 1}], "maxTimeMS": 10_000},
+                )
+            })
+        };
+        ok(&db, "admin", s.abort());
+        writer.join().expect("the waiting insert finished");
+        assert_eq!(find(&db, "t", doc! {"find": "fresh"}).len(), 1);
+    }
+}
