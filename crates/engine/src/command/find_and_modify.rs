@@ -89,11 +89,12 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
                 sort: sort.cloned(),
             };
             let outcome = run_statement(ctx, name, &statement)?;
-            let value = if return_new {
-                outcome.after.clone()
+            let image = if return_new {
+                &outcome.after
             } else {
-                outcome.before.clone()
+                &outcome.before
             };
+            let value = image.as_deref().cloned();
             let mut last_error = doc! {"n": (outcome.matched + i64::from(outcome.upserted.is_some())) as i32, "updatedExisting": outcome.matched > 0};
             if let Some(id) = outcome.upserted {
                 last_error.insert("upserted", id);

@@ -16,6 +16,7 @@ use super::write::{self, Done, WRITE_BATCH_MAX};
 use super::{CommandError, CommandResult};
 use crate::exec;
 use crate::storage::collection::Collection;
+use crate::storage::record::Doc;
 
 /// One parsed update statement.
 pub(super) struct Statement {
@@ -49,9 +50,9 @@ pub(super) struct Outcome {
     pub modified: i64,
     pub upserted: Option<Bson>,
     /// The document before (for findAndModify's `new: false`).
-    pub before: Option<Document>,
+    pub before: Option<Doc>,
     /// The document after (for findAndModify's `new: true`).
-    pub after: Option<Document>,
+    pub after: Option<Doc>,
 }
 
 pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
@@ -245,13 +246,15 @@ fn update_one(
             .update
             .apply(&mut updated, &apply)
             .map_err(|e| executor_error(statement.command, e))?;
-        before = Some((**doc).clone());
+        // The images findAndModify returns share the stored documents.
+        before = Some(doc.clone());
         if changed {
             write::validate_for_storage(&updated)?;
+            let updated = Arc::new(updated);
             after = Some(updated.clone());
-            Ok(Change::Replace(Arc::new(updated)))
+            Ok(Change::Replace(updated))
         } else {
-            after = Some(updated);
+            after = Some(doc.clone());
             Ok(Change::Keep)
         }
     })?;
@@ -287,9 +290,9 @@ fn upsert(
     let coll = ctx.collection_for_write(name)?;
     let key = Collection::key_of(&doc);
     let id = super::insert::id_of(&doc);
-    let stored = Arc::new(doc.clone());
+    let stored = Arc::new(doc);
     ctx.modify(&coll, &key, |_| Ok(Change::Insert(stored.clone())))?;
     outcome.upserted = Some(id);
-    outcome.after = Some(doc);
+    outcome.after = Some(stored);
     Ok(())
 }
