@@ -8,7 +8,7 @@ use mql::matcher::Filter;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, Done, WRITE_BATCH_MAX};
+use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::exec;
 use crate::storage::collection::Collection;
@@ -17,18 +17,7 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("delete", body);
     args.check_known(&["deletes", "ordered"])?;
     let name = args.collection()?;
-    let statements = args.documents("deletes")?.ok_or_else(|| {
-        CommandError::new(
-            Code::FAILED_TO_PARSE,
-            "BSON field 'delete.deletes' is missing but a required field",
-        )
-    })?;
-    if statements.len() > WRITE_BATCH_MAX {
-        return Err(CommandError::new(
-            Code::INVALID_LENGTH,
-            "Write batch is too large",
-        ));
-    }
+    let statements = write::batch_statements(&args, "delete", "deletes")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let coll = ctx.collection(name);
     let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {

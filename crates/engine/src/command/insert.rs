@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use bson::{Bson, Document};
-use mql::Code;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, Done, WRITE_BATCH_MAX};
+use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::storage::collection::Collection;
 
@@ -15,21 +14,7 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("insert", body);
     args.check_known(&["documents", "ordered", "bypassDocumentValidation"])?;
     let name = args.collection()?;
-    let documents = args.documents("documents")?.ok_or_else(|| {
-        CommandError::new(
-            Code::FAILED_TO_PARSE,
-            "BSON field 'insert.documents' is missing but a required field",
-        )
-    })?;
-    if documents.len() > WRITE_BATCH_MAX {
-        return Err(CommandError::new(
-            Code::INVALID_LENGTH,
-            format!(
-                "Write batch sizes must be between 1 and {WRITE_BATCH_MAX}. Got {} operations.",
-                documents.len()
-            ),
-        ));
-    }
+    let documents = write::batch_statements(&args, "insert", "documents")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let coll = ctx.collection_for_write(name)?;
     let batch = write::run_batch(ctx, body, &documents, ordered, |ctx, doc| {

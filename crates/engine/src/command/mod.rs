@@ -250,10 +250,7 @@ fn cluster_time_doc(ts: Ts) -> Document {
 /// Runs the command itself, once the gate has bound its context.
 fn execute(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
     ctx.check_deadline()?;
-    let writes = matches!(
-        name,
-        "insert" | "update" | "delete" | "findAndModify" | "findandmodify" | "bulkWrite"
-    );
+    let writes = gate::is_retryable_write(name);
     let write_concern_error = if writes || name == "commitTransaction" || name == "abortTransaction"
     {
         write::write_concern_error(body.get("writeConcern"))?

@@ -12,7 +12,7 @@ use super::modification::Modification;
 
 use super::args::Args;
 use super::ctx::{Change, Ctx};
-use super::write::{self, Done, WRITE_BATCH_MAX};
+use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::exec;
 use crate::storage::collection::Collection;
@@ -59,18 +59,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("update", body);
     args.check_known(&["updates", "ordered", "bypassDocumentValidation"])?;
     let name = args.collection()?;
-    let statements = args.documents("updates")?.ok_or_else(|| {
-        CommandError::new(
-            Code::FAILED_TO_PARSE,
-            "BSON field 'update.updates' is missing but a required field",
-        )
-    })?;
-    if statements.len() > WRITE_BATCH_MAX {
-        return Err(CommandError::new(
-            Code::INVALID_LENGTH,
-            "Write batch is too large",
-        ));
-    }
+    let statements = write::batch_statements(&args, "update", "updates")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
         let statement = parse_statement(statement)?;

@@ -5,6 +5,7 @@ use bson::{Bson, Document, doc};
 use mql::Code;
 
 use super::CommandError;
+use super::args::Args;
 use super::ctx::Ctx;
 use crate::session::RetryResult;
 
@@ -151,6 +152,31 @@ pub fn write_error_entry(
     let mut entry = doc! {"index": index as i32, "code": error.code.0, "codeName": error.code.name().into_owned(), "errmsg": error.message};
     entry.extend(*error.extra);
     Ok(entry)
+}
+
+/// The statements of a write batch (`documents`, `updates`, `deletes`):
+/// required, and at most [`WRITE_BATCH_MAX`] of them.
+pub fn batch_statements<'a>(
+    args: &Args<'a>,
+    command: &str,
+    field: &str,
+) -> Result<Vec<&'a Document>, CommandError> {
+    let statements = args.documents(field)?.ok_or_else(|| {
+        CommandError::new(
+            Code::FAILED_TO_PARSE,
+            format!("BSON field '{command}.{field}' is missing but a required field"),
+        )
+    })?;
+    if statements.len() > WRITE_BATCH_MAX {
+        return Err(CommandError::new(
+            Code::INVALID_LENGTH,
+            format!(
+                "Write batch sizes must be between 1 and {WRITE_BATCH_MAX}. Got {} operations.",
+                statements.len()
+            ),
+        ));
+    }
+    Ok(statements)
 }
 
 /// What one write statement did, as retries replay it.
