@@ -63,6 +63,23 @@ pub struct ServeArgs {
     pub journal_commit_interval_ms: u64,
 }
 
+impl ServeArgs {
+    /// The arguments `rotor serve ARGS...` would get, for tests and
+    /// embedders: `ServeArgs::parse(["--in-memory", "--port", "0"])`.
+    pub fn parse<I, T>(args: I) -> Result<ServeArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command_line = ["rotor".into(), "serve".into()]
+            .into_iter()
+            .chain(args.into_iter().map(Into::into));
+        match Cli::try_parse_from(command_line)?.command {
+            Command::Serve(args) => Ok(args),
+        }
+    }
+}
+
 /// Accepts `host:port` with a non-empty host and a valid port, as drivers
 /// will dial exactly what `hello` reports.
 fn parse_host_port(value: &str) -> Result<String, String> {

@@ -1,18 +1,13 @@
 //! The `rotor` binary: `rotor serve` runs the engine behind MongoDB's wire
 //! protocol. Parses the command line, sets up logging and the runtime, and
-//! hands over to [`server`]. Nothing here touches a socket.
-
-mod cli;
-mod connection;
-mod handshake;
-mod server;
+//! hands over to the library's `serve`. Nothing here touches a socket.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use rotor_server::cli::{Cli, Command};
 
 /// How long shutdown waits for in-flight commands before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -38,7 +33,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let outcome = runtime.block_on(server::serve(args));
+            let outcome = runtime.block_on(rotor_server::serve(args));
             runtime.shutdown_timeout(SHUTDOWN_GRACE);
             match outcome {
                 Ok(()) => ExitCode::SUCCESS,

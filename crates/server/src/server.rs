@@ -62,6 +62,44 @@ impl ConnectionCounts {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let running = start(args).await?;
+    shutdown_signal().await;
+    running.shutdown().await;
+    tracing::info!("rotor shut down");
+    Ok(())
+}
+
+/// A server accepting connections in the background.
+pub struct RunningServer {
+    local: std::net::SocketAddr,
+    engine: Engine,
+    stop: Arc<tokio::sync::Notify>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address the listener is bound to (the real port when 0 was asked).
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local
+    }
+
+    /// The engine behind the server, for tests that arm failpoints or read
+    /// metrics in-process.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    /// Open connections end with the runtime.
+    pub async fn shutdown(self) {
+        self.stop.notify_one();
+        let _ = self.accept.await;
+    }
+}
+
+/// Binds, opens the engine, logs the ready line, and accepts connections in
+/// a background task until [`RunningServer::shutdown`].
+pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .map_err(|error| format!("cannot listen on {}:{}: {error}", args.bind, args.port))?;
@@ -84,11 +122,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         connections: ConnectionCounts::new(args.max_connections),
     });
     tracing::info!(replset = %args.replset, %advertise, "presenting a one-member replica set");
+    let engine = shared.engine.clone();
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let accept = tokio::spawn(accept_until_stopped(listener, shared, Arc::clone(&stop)));
     // The last word of this line is the address: scripts wait for it.
     tracing::info!("rotor ready for connections on {local}");
-    accept_until_shutdown(listener, shared).await;
-    tracing::info!("rotor shut down");
-    Ok(())
+    Ok(RunningServer {
+        local,
+        engine,
+        stop,
+        accept,
+    })
 }
 
 fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
@@ -106,18 +150,20 @@ fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
     };
 }
 
-async fn accept_until_shutdown(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_until_stopped(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let permits = Arc::new(Semaphore::new(
         usize::try_from(shared.connections.max)
             .unwrap_or(usize::MAX)
             .min(Semaphore::MAX_PERMITS),
     ));
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut shutdown => return,
+            () = stop.notified() => return,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
