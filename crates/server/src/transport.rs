@@ -1,8 +1,10 @@
 //! What carries one accepted connection: plain TCP, or TLS over it. The
-//! TLS mode decides; in `allow` and `prefer` the client's first bytes do.
+//! client's first bytes say which it speaks; the TLS mode says whether
+//! that is welcome (`require` refuses plaintext, `disabled` refuses TLS,
+//! `allow` and `prefer` take both).
 //!
-//! Invariants: the TLS handshake, and in `allow`/`prefer` the wait for the
-//! first bytes, end by the handshake deadline, and the same deadline then
+//! Invariants: the wait for the first bytes and the TLS handshake end by
+//! the handshake deadline, and the same deadline then
 //! bounds the first frame, so a client that connects and stalls holds its
 //! connection slot for at most `--handshake-timeout-secs`. A failed
 //! handshake closes that connection only, with one log line.
@@ -41,30 +43,27 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     // Replies are single writes; waiting to coalesce them only adds latency.
     let _ = tcp.set_nodelay(true);
     let deadline = Instant::now() + shared.handshake_timeout;
-    let Some(acceptor) = shared.tls.acceptor().cloned() else {
-        return connection::run(tcp, peer, shared, deadline).await;
+    let Some(opens_tls) = opens_with_tls(&tcp, deadline).await else {
+        tracing::debug!(%peer, "connection closed or silent before its first bytes");
+        return;
     };
-    let wants_tls = match shared.tls.mode() {
-        TlsMode::Require => true,
-        TlsMode::Disabled | TlsMode::Allow | TlsMode::Prefer => {
-            match opens_with_tls(&tcp, deadline).await {
-                Some(wants_tls) => wants_tls,
-                None => {
-                    tracing::debug!(%peer, "connection closed or silent before its first bytes");
-                    return;
+    match (opens_tls, shared.tls.acceptor().cloned()) {
+        (false, _) if shared.tls.mode() == TlsMode::Require => {
+            tracing::info!(%peer, "refusing a plaintext connection: --tls-mode require");
+        }
+        (false, _) => connection::run(tcp, peer, shared, deadline).await,
+        (true, None) => {
+            tracing::info!(%peer, "refusing a TLS connection: TLS is disabled (no --tls-cert)");
+        }
+        (true, Some(acceptor)) => {
+            match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => connection::run(stream, peer, shared, deadline).await,
+                Ok(Err(error)) => {
+                    tracing::info!(%peer, "closing connection: TLS handshake failed: {error}");
                 }
+                Err(_) => tracing::info!(%peer, "closing connection: TLS handshake timed out"),
             }
         }
-    };
-    if !wants_tls {
-        return connection::run(tcp, peer, shared, deadline).await;
-    }
-    match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
-        Ok(Ok(stream)) => connection::run(stream, peer, shared, deadline).await,
-        Ok(Err(error)) => {
-            tracing::info!(%peer, "closing connection: TLS handshake failed: {error}")
-        }
-        Err(_) => tracing::info!(%peer, "closing connection: TLS handshake timed out"),
     }
 }
 

@@ -196,6 +196,14 @@ async fn tls_allow_and_prefer_serve_tls_and_plaintext_on_one_port() {
 }
 
 #[tokio::test]
+async fn tls_disabled_server_closes_tls_clients_and_serves_plaintext() {
+    let pki = Pki::new();
+    let server = Server::start(&[]);
+    assert!(!pki.served(&server, "localhost", None).await);
+    assert!(plaintext_served(&server).await);
+}
+
+#[tokio::test]
 async fn tls_key_may_share_the_certificate_file() {
     let pki = Pki::new();
     let combined = path_str(&pki.path("combined.pem"));
