@@ -103,11 +103,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Reads one whole frame; `None` on a clean end of stream or timeout.
     async fn read_frame(&mut self) -> Result<Option<Vec<u8>>, BadFrame> {
-        let idle = self.shared.idle_timeout;
-        let header_by = match self.first_frame_by.take() {
-            Some(deadline) => deadline.min(Instant::now() + idle),
-            None => Instant::now() + idle,
-        };
+        let first_frame_by = self.first_frame_by.take();
+        let header_by = self.read_by(first_frame_by);
         let mut header = [0u8; HEADER_LEN];
         match tokio::time::timeout_at(header_by, self.stream.read_exact(&mut header)).await {
             Err(_) => {
@@ -124,11 +121,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let body_len = parsed.message_length.saturating_sub(HEADER_LEN);
         let mut frame = Vec::with_capacity(HEADER_LEN + body_len.min(FRAME_PREALLOC_BYTES_MAX));
         frame.extend_from_slice(&header);
+        let body_by = self.read_by(first_frame_by);
         let mut body = (&mut self.stream).take(u64::try_from(body_len).unwrap_or(u64::MAX));
-        match tokio::time::timeout(idle, body.read_to_end(&mut frame)).await {
+        match tokio::time::timeout_at(body_by, body.read_to_end(&mut frame)).await {
             Ok(Ok(read)) if read == body_len => Ok(Some(frame)),
             Ok(_) | Err(_) => Ok(None),
         }
+    }
+
+    /// When a read starting now must be done: within the idle timeout, and
+    /// for the first frame also by the handshake deadline.
+    fn read_by(&self, first_frame_by: Option<Instant>) -> Instant {
+        let idle_by = Instant::now() + self.shared.idle_timeout;
+        first_frame_by.map_or(idle_by, |deadline| deadline.min(idle_by))
     }
 
     async fn handle(&mut self, decoded: Decoded) -> Next {

@@ -1,7 +1,8 @@
 //! Limits against exhaustion in `rotor serve`, end to end over real
 //! sockets: a connection flood beyond `--max-conns` is refused while open
-//! clients keep working; a client that connects and says nothing is closed
-//! after `--handshake-timeout-secs`; a client that stops reading its
+//! clients keep working; a client that connects and says nothing, or
+//! leaves its first message unfinished, is closed after
+//! `--handshake-timeout-secs`; a client that stops reading its
 //! replies is closed after `--write-timeout-secs`; pipelined `moreToCome`
 //! requests run one at a time, in order.
 
@@ -81,8 +82,21 @@ async fn limits_silent_new_connection_is_closed_after_the_handshake_timeout() {
     let mut talker = server.connect().await;
     assert!(pings(&mut talker).await);
     let mut silent = server.connect().await;
+    // A header promising a body that never comes.
+    let mut unfinished = server.connect().await;
+    let frame = wire::encode(
+        1,
+        0,
+        &Message::Msg(OpMsg::new(doc! {"ping": 1, "$db": "admin"})),
+        None,
+    )
+    .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut unfinished, &frame[..frame.len() - 1])
+        .await
+        .unwrap();
     let started = Instant::now();
     assert!(is_closed(&mut silent).await);
+    assert!(is_closed(&mut unfinished).await);
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),

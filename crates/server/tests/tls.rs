@@ -184,6 +184,22 @@ async fn tls_require_serves_tls_clients_by_name_and_address_and_refuses_plaintex
     assert!(pki.served(&explicit, "localhost", None).await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_many_concurrent_clients_are_served() {
+    const CLIENTS: usize = 200;
+    let pki = Arc::new(Pki::new());
+    let server = Arc::new(start(&pki.flags(&[])));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (pki, server) = (Arc::clone(&pki), Arc::clone(&server));
+            tokio::spawn(async move { pki.served(&server, "localhost", None).await })
+        })
+        .collect();
+    for (index, client) in clients.into_iter().enumerate() {
+        assert!(client.await.unwrap(), "client {index}");
+    }
+}
+
 #[tokio::test]
 async fn tls_allow_and_prefer_serve_tls_and_plaintext_on_one_port() {
     let pki = Pki::new();
