@@ -52,7 +52,7 @@ pub struct ServeArgs {
     pub idle_timeout_secs: u64,
     /// Refuse connections beyond this many open at once (mongod's
     /// `--maxConns`); `--max-connections` is an older name for it.
-    #[arg(long = "max-conns", alias = "max-connections", default_value_t = 10_000,
+    #[arg(long = "max-conns", alias = "max-connections", value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
     /// Seconds between checkpoints, which bound the journal and recovery
@@ -67,8 +67,8 @@ pub struct ServeArgs {
     /// both arrived within this many seconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub handshake_timeout_secs: u64,
-    /// Close a connection that accepts no part of a reply for this many
-    /// seconds (a peer that stopped reading).
+    /// Close a connection whose peer takes longer than this many seconds
+    /// to accept a 64 KiB piece of a reply (it stopped reading).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub write_timeout_secs: u64,
     /// Whether connections use TLS: disabled, allow or prefer (both TLS and
