@@ -4,7 +4,8 @@
 # On a fresh machine with no services: downloads the pinned PyMongo source
 # release (checked against a recorded sha256), builds a venv with PyMongo
 # and its test dependencies, builds rotor in release mode, starts it on a
-# free port, runs a smoke test and the transactions, convenient-API,
+# free port, runs a smoke test, a TLS test (against a second server with
+# openssl-made test certificates), and the transactions, convenient-API,
 # sessions and CRUD spec suites, and compares the outcome with
 # expected-failures.txt. Fails only on unexpected failures. The server is
 # stopped whatever happens.
@@ -72,29 +73,69 @@ echo "== pymongo: build rotor"
 cargo build --release --quiet -p rotor-server
 ROTOR="$ROOT/target/release/rotor"
 
-PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-LOG="$CACHE/rotor-pymongo.log"
-"$ROTOR" serve --in-memory --enable-test-commands --bind 127.0.0.1 --port "$PORT" --log-level info >"$LOG" 2>&1 &
-SERVER_PID=$!
-stop_server() {
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+SERVER_PIDS=()
+stop_servers() {
+  for pid in "${SERVER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
-trap stop_server EXIT INT TERM
+trap stop_servers EXIT INT TERM
 
-for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
-  grep -q "rotor ready for connections" "$LOG" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "rotor exited before it was ready" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q "rotor ready for connections" "$LOG" || { cat "$LOG"; echo "rotor not ready" >&2; exit 1; }
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_rotor LOG PORT ARGS...: `rotor serve --in-memory` on 127.0.0.1:PORT
+# with ARGS, logging to LOG; returns once it is ready, exits if it is not.
+start_rotor() {
+  local log="$1" port="$2"
+  shift 2
+  "$ROTOR" serve --in-memory --bind 127.0.0.1 --port "$port" --log-level info "$@" >"$log" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
+    grep -q "rotor ready for connections" "$log" && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "rotor exited before it was ready" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat "$log"; echo "rotor not ready" >&2; exit 1
+}
+
+PORT="$(free_port)"
+LOG="$CACHE/rotor-pymongo.log"
+start_rotor "$LOG" "$PORT" --enable-test-commands
 echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
 
 echo "== pymongo: smoke test"
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:asyncio \
   --rootdir "$HERE" -c /dev/null "$HERE/test_smoke.py"
+
+echo "== pymongo: TLS"
+# make_test_certs DIR: a throwaway CA, and a server (localhost, 127.0.0.1)
+# and a client certificate signed by it; the client's key and certificate
+# share one file, as PyMongo's tlsCertificateKeyFile wants.
+make_test_certs() {
+  local dir="$1"
+  rm -rf "$dir" && mkdir -p "$dir"
+  local new=(req -x509 -batch -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2)
+  local signed=(-CA "$dir/ca.pem" -CAkey "$dir/ca.key" -addext basicConstraints=critical,CA:FALSE)
+  openssl "${new[@]}" -keyout "$dir/ca.key" -out "$dir/ca.pem" -subj /CN=rotor-test-ca 2>/dev/null
+  openssl "${new[@]}" -keyout "$dir/server.key" -out "$dir/server.pem" -subj /CN=localhost "${signed[@]}" \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -addext extendedKeyUsage=serverAuth 2>/dev/null
+  openssl "${new[@]}" -keyout "$dir/client.key" -out "$dir/client.pem" -subj /CN=rotor-test-client "${signed[@]}" \
+    -addext extendedKeyUsage=clientAuth 2>/dev/null
+  cat "$dir/client.pem" "$dir/client.key" >"$dir/client-combined.pem"
+}
+TLS_DIR="$CACHE/tls"
+make_test_certs "$TLS_DIR"
+TLS_PORT="$(free_port)"
+start_rotor "$CACHE/rotor-pymongo-tls.log" "$TLS_PORT" \
+  --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" --tls-ca "$TLS_DIR/ca.pem"
+ROTOR_HOST=127.0.0.1 ROTOR_TLS_PORT="$TLS_PORT" ROTOR_TLS_DIR="$TLS_DIR" "$VENV/bin/python" -m pytest -q \
+  -p no:cacheprovider -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/tls_test.py"
 
 echo "== Motor runs the seed's examples"
 ROTOR_URI="mongodb://127.0.0.1:$PORT/?directConnection=true" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \

@@ -50,8 +50,10 @@ pub struct ServeArgs {
     /// Close a connection that sends nothing for this many seconds.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_secs: u64,
-    /// Refuse connections beyond this many open at once.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    /// Refuse connections beyond this many open at once (mongod's
+    /// `--maxConns`); `--max-connections` is an older name for it.
+    #[arg(long = "max-conns", alias = "max-connections", value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
     /// Seconds between checkpoints, which bound the journal and recovery
     /// time (mongod's `--syncdelay`).
@@ -61,6 +63,45 @@ pub struct ServeArgs {
     /// (`j: false`) reach disk anyway (mongod's `--journalCommitInterval`).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
     pub journal_commit_interval_ms: u64,
+    /// Close a connection whose TLS handshake and first message have not
+    /// both arrived within this many seconds.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub handshake_timeout_secs: u64,
+    /// Close a connection whose peer takes longer than this many seconds
+    /// to accept a 64 KiB piece of a reply (it stopped reading).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub write_timeout_secs: u64,
+    /// Whether connections use TLS: disabled, allow or prefer (both TLS and
+    /// plaintext on the same port), require. Default: require when
+    /// `--tls-cert` is given, else disabled.
+    #[arg(long, value_enum)]
+    pub tls_mode: Option<TlsMode>,
+    /// PEM file with the server's certificate chain, leaf first.
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the server's private key (default: the `--tls-cert`
+    /// file, which then holds both, as mongod's `--tlsCertificateKeyFile`).
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of CA certificates: clients must present a certificate
+    /// signed by one of them (mongod's `--tlsCAFile`).
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// With `--tls-ca`, still accept TLS clients that present no
+    /// certificate; one that does present one must pass verification.
+    #[arg(long)]
+    pub tls_allow_connections_without_certificates: bool,
+}
+
+/// mongod's `--tlsMode`. With a single server there are no outgoing
+/// connections, so `allow` and `prefer` behave alike: both accept TLS and
+/// plaintext clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    Disabled,
+    Allow,
+    Prefer,
+    Require,
 }
 
 impl ServeArgs {
@@ -96,7 +137,16 @@ fn parse_host_port(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_host_port;
+    use super::{ServeArgs, parse_host_port};
+
+    #[test]
+    fn max_conns_has_the_old_name_max_connections_as_an_alias() {
+        for flag in ["--max-conns", "--max-connections"] {
+            let args = ServeArgs::parse([flag, "7"]).unwrap();
+            assert_eq!(args.max_connections, 7, "{flag}");
+        }
+        assert!(ServeArgs::parse(["--max-conns", "0"]).is_err());
+    }
 
     #[test]
     fn advertise_must_be_host_and_port() {

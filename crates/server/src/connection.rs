@@ -1,20 +1,28 @@
 //! One client connection: read a frame, decode it, run the command on the
-//! blocking pool, write the reply, repeat.
+//! blocking pool, write the reply, repeat. Generic over the byte stream, so
+//! plaintext TCP and TLS share every line of protocol handling.
 //!
 //! Invariants: commands on one connection run one at a time, in order, as
-//! with mongod. A frame is read only after its header has been checked
-//! against the message size limit. A malformed frame gets an error reply
-//! when its request id is known, then this connection (only) is closed. A
-//! connection silent for the idle timeout is closed. Replies to compressed
-//! requests are compressed the same way.
+//! with mongod; the next frame is not read until the previous command has
+//! finished and its reply is written, so a client pipelining requests
+//! (`moreToCome` or not) queues nothing here: its bytes wait in the
+//! kernel's socket buffer, bounded by TCP flow control. A frame is read
+//! only after its header has been checked against the message size limit,
+//! and its buffer grows with the bytes that actually arrive, so a header
+//! that merely claims a large message costs no memory. A malformed frame
+//! gets an error reply when its request id is known, then this connection
+//! (only) is closed. The first frame must arrive by the handshake
+//! deadline, later ones within the idle timeout; a reply whose peer accepts
+//! no part of it within the write timeout closes the connection.
+//! Replies to compressed requests are compressed the same way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bson::{Document, doc};
 use engine::{Code, ConnectionInfo, Request, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 use wire::{Compressor, Decoded, HEADER_LEN, Message, OpMsg, OpReply};
 
 use crate::handshake::{self, Kind};
@@ -26,12 +34,22 @@ const MISSING_DB_CODE: i32 = 40571;
 const UNSUPPORTED_OP_QUERY_CODE: i32 = 352;
 /// mongod's code for an OP_QUERY on a collection (removed in 5.1).
 const OP_QUERY_FIND_REMOVED_CODE: i32 = 5739101;
+/// Memory reserved for a frame before its bytes arrive: enough for the
+/// usual command in one allocation, small enough that headers claiming
+/// 48 MB cost nothing until the bytes are really sent.
+const FRAME_PREALLOC_BYTES_MAX: usize = 64 * 1024;
+/// Replies are written in pieces of this size, each within the write
+/// timeout, so a slow but live reader of a large reply is not cut off
+/// while one that stopped reading is.
+const WRITE_CHUNK_BYTES: usize = 64 * 1024;
 
-struct Connection {
-    stream: TcpStream,
+struct Connection<S> {
+    stream: S,
     shared: Arc<Shared>,
     info: ConnectionInfo,
     next_request_id: i32,
+    /// When the first frame must have arrived; `None` once it has.
+    first_frame_by: Option<Instant>,
 }
 
 /// What to do after one frame.
@@ -40,10 +58,13 @@ enum Next {
     Close,
 }
 
-pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serves one connection until it closes; its first frame must arrive by
+/// `first_frame_by`.
+pub async fn run<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>, first_frame_by: Instant)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let id = shared.connections.open();
-    // Replies are single writes; waiting to coalesce them only adds latency.
-    let _ = stream.set_nodelay(true);
     tracing::debug!(id, %peer, "connection accepted");
     let mut connection = Connection {
         stream,
@@ -54,13 +75,14 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             peer: Some(peer.to_string()),
         },
         next_request_id: 1,
+        first_frame_by: Some(first_frame_by),
     };
     while let Next::Continue = connection.serve_one().await {}
     shared.connections.close();
     tracing::debug!(id, %peer, "connection closed");
 }
 
-impl Connection {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn serve_one(&mut self) -> Next {
         let frame = match self.read_frame().await {
             Ok(Some(frame)) => frame,
@@ -79,13 +101,14 @@ impl Connection {
         }
     }
 
-    /// Reads one whole frame; `None` on a clean end of stream or idle timeout.
+    /// Reads one whole frame; `None` on a clean end of stream or timeout.
     async fn read_frame(&mut self) -> Result<Option<Vec<u8>>, BadFrame> {
-        let idle = self.shared.idle_timeout;
+        let first_frame_by = self.first_frame_by.take();
+        let header_by = self.read_by(first_frame_by);
         let mut header = [0u8; HEADER_LEN];
-        match tokio::time::timeout(idle, self.stream.read_exact(&mut header)).await {
+        match tokio::time::timeout_at(header_by, self.stream.read_exact(&mut header)).await {
             Err(_) => {
-                tracing::debug!(id = self.info.id, "closing idle connection");
+                tracing::debug!(id = self.info.id, "closing silent connection");
                 return Ok(None);
             }
             Ok(Err(_)) => return Ok(None),
@@ -95,12 +118,22 @@ impl Connection {
             request_id: raw_request_id(&header),
             error,
         })?;
-        let mut frame = vec![0u8; parsed.message_length];
-        frame[..HEADER_LEN].copy_from_slice(&header);
-        match tokio::time::timeout(idle, self.stream.read_exact(&mut frame[HEADER_LEN..])).await {
-            Ok(Ok(_)) => Ok(Some(frame)),
-            Ok(Err(_)) | Err(_) => Ok(None),
+        let body_len = parsed.message_length.saturating_sub(HEADER_LEN);
+        let mut frame = Vec::with_capacity(HEADER_LEN + body_len.min(FRAME_PREALLOC_BYTES_MAX));
+        frame.extend_from_slice(&header);
+        let body_by = self.read_by(first_frame_by);
+        let mut body = (&mut self.stream).take(u64::try_from(body_len).unwrap_or(u64::MAX));
+        match tokio::time::timeout_at(body_by, body.read_to_end(&mut frame)).await {
+            Ok(Ok(read)) if read == body_len => Ok(Some(frame)),
+            Ok(_) | Err(_) => Ok(None),
         }
+    }
+
+    /// When a read starting now must be done: within the idle timeout, and
+    /// for the first frame also by the handshake deadline.
+    fn read_by(&self, first_frame_by: Option<Instant>) -> Instant {
+        let idle_by = Instant::now() + self.shared.idle_timeout;
+        first_frame_by.map_or(idle_by, |deadline| deadline.min(idle_by))
     }
 
     async fn handle(&mut self, decoded: Decoded) -> Next {
@@ -228,9 +261,36 @@ impl Connection {
                 }
             }
         };
-        match self.stream.write_all(&frame).await {
-            Ok(()) => Next::Continue,
-            Err(_) => Next::Close,
+        self.write_frame(&frame).await
+    }
+
+    /// Writes a frame, closing the connection if the peer accepts no part
+    /// of it within the write timeout (it stopped reading, or vanished
+    /// without a FIN).
+    async fn write_frame(&mut self, frame: &[u8]) -> Next {
+        let limit = self.shared.write_timeout;
+        for chunk in frame.chunks(WRITE_CHUNK_BYTES) {
+            let written = tokio::time::timeout(limit, self.stream.write_all(chunk)).await;
+            if let Next::Close = self.after_write(written) {
+                return Next::Close;
+            }
+        }
+        // TLS holds written bytes until flushed; plain TCP has nothing to flush.
+        let flushed = tokio::time::timeout(limit, self.stream.flush()).await;
+        self.after_write(flushed)
+    }
+
+    fn after_write(
+        &self,
+        outcome: Result<std::io::Result<()>, tokio::time::error::Elapsed>,
+    ) -> Next {
+        match outcome {
+            Ok(Ok(())) => Next::Continue,
+            Ok(Err(_)) => Next::Close,
+            Err(_) => {
+                tracing::info!(id = self.info.id, peer = ?self.info.peer, "closing connection: the peer read none of its reply within the write timeout");
+                Next::Close
+            }
         }
     }
 

@@ -13,6 +13,8 @@ pub mod cli;
 mod connection;
 mod handshake;
 mod server;
+mod tls;
+mod transport;
 
 pub use cli::ServeArgs;
 pub use server::{RunningServer, serve, start};

@@ -1,9 +1,12 @@
 //! The listener: accepts connections, spawns one task per connection,
 //! counts them, and stops on SIGINT or SIGTERM.
 //!
-//! Invariant: at most `max_connections` connection tasks exist at once; a
-//! connection over the limit is closed as soon as it is accepted, as mongod
-//! does past `maxIncomingConnections`. Connections are tasks, not threads;
+//! Invariant: at most `max_connections` connection tasks exist at once,
+//! counting those still in their TLS handshake; a connection over the limit
+//! is closed as soon as it is accepted, as mongod does past
+//! `maxIncomingConnections`, and the connections already open are not
+//! disturbed. Refusals are logged at most once per `REFUSAL_LOG_INTERVAL`,
+//! so a flood cannot fill the log. Connections are tasks, not threads;
 //! engine calls go to tokio's blocking pool.
 
 use std::sync::Arc;
@@ -15,12 +18,21 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::cli::ServeArgs;
-use crate::connection;
+use crate::tls::Tls;
+use crate::transport;
+
+/// Refused connections are reported in one log line per interval.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What every connection task shares.
 pub struct Shared {
     pub engine: Engine,
     pub idle_timeout: Duration,
+    /// Bound on the TLS handshake plus the first frame.
+    pub handshake_timeout: Duration,
+    /// Bound on the peer accepting each piece of a reply.
+    pub write_timeout: Duration,
+    pub tls: Tls,
     pub connections: ConnectionCounts,
 }
 
@@ -100,6 +112,7 @@ impl RunningServer {
 /// Binds, opens the engine, logs the ready line, and accepts connections in
 /// a background task until [`RunningServer::shutdown`].
 pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
+    let tls = Tls::from_args(&args)?;
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .map_err(|error| format!("cannot listen on {}:{}: {error}", args.bind, args.port))?;
@@ -119,9 +132,17 @@ pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
     let shared = Arc::new(Shared {
         engine,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
+        write_timeout: Duration::from_secs(args.write_timeout_secs),
+        tls,
         connections: ConnectionCounts::new(args.max_connections),
     });
     tracing::info!(replset = %args.replset, %advertise, "presenting a one-member replica set");
+    tracing::info!(
+        mode = ?shared.tls.mode(),
+        max_conns = args.max_connections,
+        "TLS and connection limits"
+    );
     let engine = shared.engine.clone();
     let stop = Arc::new(tokio::sync::Notify::new());
     let accept = tokio::spawn(accept_until_stopped(listener, shared, Arc::clone(&stop)));
@@ -160,6 +181,7 @@ async fn accept_until_stopped(
             .unwrap_or(usize::MAX)
             .min(Semaphore::MAX_PERMITS),
     ));
+    let mut refusals = Refusals::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -175,14 +197,48 @@ async fn accept_until_stopped(
             }
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            tracing::warn!(%peer, "refusing connection: {} connections already open", shared.connections.max);
+            drop(stream);
+            refusals.count(peer, shared.connections.max);
             continue;
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            connection::run(stream, peer, shared).await;
+            transport::serve(stream, peer, shared).await;
             drop(permit);
         });
+    }
+}
+
+/// Connections refused for being over the limit, reported in batches.
+struct Refusals {
+    unreported: u64,
+    last_report: Option<tokio::time::Instant>,
+}
+
+impl Refusals {
+    fn new() -> Refusals {
+        Refusals {
+            unreported: 0,
+            last_report: None,
+        }
+    }
+
+    fn count(&mut self, peer: std::net::SocketAddr, max: u64) {
+        self.unreported += 1;
+        let now = tokio::time::Instant::now();
+        if self
+            .last_report
+            .is_some_and(|last| now.duration_since(last) < REFUSAL_LOG_INTERVAL)
+        {
+            return;
+        }
+        tracing::warn!(
+            %peer,
+            refused = self.unreported,
+            "refusing connections: {max} connections already open (--max-conns)"
+        );
+        self.unreported = 0;
+        self.last_report = Some(now);
     }
 }
 
