@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bson::{Bson, Document, doc};
 
 use crate::database::Database;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::event::{CommandEvent, Listener};
 use crate::session::{ClientSession, ServerSession, SessionOptions};
 use crate::tcp::Tcp;
@@ -143,12 +143,6 @@ impl Client {
     /// A client of the deployment `options` describe (see
     /// [`Client::connect`]); fails only if the TLS files cannot be read.
     pub fn with_options(options: ClientOptions) -> Result<Client> {
-        if options.credential.is_some() {
-            return Err(Error::new(ErrorKind::InvalidArgument {
-                message: "authentication is not supported by this build of the client yet"
-                    .to_owned(),
-            }));
-        }
         let transport = Tcp::new(&options)?;
         let defaults = Defaults {
             write_concern: options.write_concern,

@@ -23,8 +23,9 @@ use wire::{HEADER_LEN, Message, OpMsg};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply;
+use crate::tcp::auth;
 use crate::tcp::handshake::Hello;
-use crate::uri::ServerAddress;
+use crate::uri::{Credential, ServerAddress};
 
 /// What every connection of a client is opened with.
 pub(crate) struct Settings {
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     /// The handshake command (see `handshake::command`).
     pub(crate) hello: Document,
+    /// Who every pooled connection authenticates as.
+    pub(crate) credential: Option<Credential>,
 }
 
 /// Request ids are unique per process, as drivers make them, so a reply
@@ -83,26 +86,33 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Opens a connection and runs the handshake, all within the connect
-    /// timeout.
+    /// Opens a connection for the pool: the handshake, then
+    /// authentication when the client has a credential, all within the
+    /// connect timeout.
     pub(crate) async fn open(
         address: &ServerAddress,
         settings: &Settings,
         generation: u64,
     ) -> Result<Connection> {
-        let opening = Connection::open_unbounded(address, settings, generation);
-        match settings.connect_timeout {
-            None => opening.await,
-            Some(limit) => tokio::time::timeout(limit, opening).await.map_err(|_| {
-                network(format!(
-                    "connecting to {address} took longer than {} ms",
-                    limit.as_millis()
-                ))
-            })?,
-        }
+        let opening = async {
+            let mut connection = Connection::handshake(address, settings, generation).await?;
+            if let Some(credential) = &settings.credential {
+                auth::authenticate(&mut connection, credential).await?;
+            }
+            Ok(connection)
+        };
+        within_connect_timeout(address, settings, opening).await
     }
 
-    async fn open_unbounded(
+    /// Opens a connection only to read its `hello` (discovery), within the
+    /// connect timeout; it is not authenticated.
+    pub(crate) async fn probe(address: &ServerAddress, settings: &Settings) -> Result<Hello> {
+        let opening = Connection::handshake(address, settings, 0);
+        let connection = within_connect_timeout(address, settings, opening).await?;
+        Ok(connection.hello)
+    }
+
+    async fn handshake(
         address: &ServerAddress,
         settings: &Settings,
         generation: u64,
@@ -202,6 +212,22 @@ impl Connection {
     /// drivers treat as a network error.
     fn protocol(&self, error: &dyn std::fmt::Display) -> Error {
         network(format!("malformed reply from {}: {error}", self.address))
+    }
+}
+
+async fn within_connect_timeout<T>(
+    address: &ServerAddress,
+    settings: &Settings,
+    opening: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match settings.connect_timeout {
+        None => opening.await,
+        Some(limit) => tokio::time::timeout(limit, opening).await.map_err(|_| {
+            network(format!(
+                "connecting to {address} took longer than {} ms",
+                limit.as_millis()
+            ))
+        })?,
     }
 }
 

@@ -13,6 +13,7 @@
 //! not this module's business: the client above decides what is safe to
 //! send twice.
 
+mod auth;
 mod connection;
 mod handshake;
 mod pool;
@@ -54,6 +55,7 @@ impl Tcp {
             connect_timeout: options.connect_timeout,
             tls,
             hello: handshake::command(options),
+            credential: options.credential.clone(),
         });
         Ok(Tcp {
             topology: Topology::new(options, settings),

@@ -242,9 +242,7 @@ impl Topology {
         for address in batch {
             let settings = Arc::clone(&self.settings);
             checks.spawn(async move {
-                let hello = Connection::open(&address, &settings, 0)
-                    .await
-                    .map(|connection| connection.hello);
+                let hello = Connection::probe(&address, &settings).await;
                 (address, hello)
             });
         }
