@@ -253,19 +253,24 @@ impl Client {
     }
 
     /// Ends every pooled server session on the server (`endSessions`) and
-    /// closes idle connections. Sessions still in use are not ended; the
-    /// server times them out. The client stays usable.
+    /// closes idle connections, even when `endSessions` fails (its error is
+    /// returned). Sessions still in use are not ended; the server times
+    /// them out. The client stays usable.
     pub async fn shutdown(&self) -> Result<()> {
         let ids: Vec<Bson> = match self.inner.pool.lock() {
             Ok(mut pool) => pool.drain(..).map(|s| Bson::Document(s.id)).collect(),
             Err(_) => Vec::new(),
         };
+        let mut outcome = Ok(());
         for batch in ids.chunks(END_SESSIONS_BATCH_MAX) {
-            self.send("admin", doc! {"endSessions": batch.to_vec()}, None)
-                .await?;
+            let ended = self.send("admin", doc! {"endSessions": batch.to_vec()}, None);
+            if let Err(error) = ended.await {
+                outcome = Err(error);
+                break;
+            }
         }
         self.inner.transport.close();
-        Ok(())
+        outcome
     }
 
     /// A server session from the pool, or a new one.

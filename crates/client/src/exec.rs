@@ -15,7 +15,7 @@ use std::time::Instant;
 use bson::{Bson, Document, Timestamp};
 
 use crate::client::Client;
-use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
+use crate::error::{Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::event::CommandEvent;
 use crate::reply;
 use crate::session::{ClientSession, SessionOptions};
@@ -89,7 +89,10 @@ impl Client {
                 result
             }
             None => match self.send(db, command.clone(), None).await {
-                Err(error) if self.may_retry(kind, &error) => self.send(db, command, None).await,
+                Err(error) if self.may_retry(kind, &error) => {
+                    let retried = self.send(db, command, None).await;
+                    keep_first_if_unsent(error, retried)
+                }
                 other => other,
             },
         }
@@ -107,7 +110,13 @@ impl Client {
         let result = self.send(db, command.clone(), Some(session)).await;
         match result {
             Err(error) if !in_transaction && self.may_retry(kind, &error) => {
-                self.send(db, command, Some(session)).await
+                let retried = self.send(db, command, Some(session)).await;
+                keep_first_if_unsent(error, retried)
+            }
+            Err(error)
+                if kind == Kind::RetryableWrite && is_retryable_writes_unsupported(&error) =>
+            {
+                Err(retryable_writes_unsupported(error))
             }
             Err(mut error)
                 if in_transaction && (error.is_network() || error.is_server_selection()) =>
@@ -229,6 +238,37 @@ impl Client {
     }
 }
 
+/// The retry's outcome, except that a retry that found no server to go to
+/// reports the first error instead, which says more (the retryable-reads
+/// and -writes specs).
+fn keep_first_if_unsent(first: Error, retried: Result<Document>) -> Result<Document> {
+    match retried {
+        Err(error) if error.is_server_selection() => Err(first),
+        other => other,
+    }
+}
+
+/// IllegalOperation "Transaction numbers are only allowed on a replica set
+/// member or mongos": a standalone mongod refusing a retryable write.
+fn is_retryable_writes_unsupported(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Command { code: 20, message, .. } if message.starts_with("Transaction numbers")
+    )
+}
+
+/// The retryable-writes spec's replacement message for that error.
+fn retryable_writes_unsupported(error: Error) -> Error {
+    let labels = error.labels().to_vec();
+    let code_name = error.code_name().unwrap_or("IllegalOperation").to_owned();
+    Error::new(ErrorKind::Command {
+        code: 20,
+        code_name,
+        message: "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.".to_owned(),
+    })
+    .with_labels(labels)
+}
+
 /// Whether `$clusterTime` document `a` is later than `b`.
 pub(crate) fn is_later(a: &Document, b: Option<&Document>) -> bool {
     let time = |d: &Document| d.get_timestamp("clusterTime").ok().map(key);
@@ -268,6 +308,26 @@ pub(crate) fn majority(write_concern: Option<&Document>) -> Document {
 mod tests {
     use super::*;
     use bson::doc;
+
+    #[test]
+    fn standalone_refusing_txn_numbers_gets_the_specs_message() {
+        let error = |code: i32, message: &str| {
+            Error::new(ErrorKind::Command {
+                code,
+                code_name: "IllegalOperation".to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        let check = |input: Error, expected: bool| {
+            assert_eq!(is_retryable_writes_unsupported(&input), expected, "{input}");
+        };
+        let refused = "Transaction numbers are only allowed on a replica set member or mongos";
+        check(error(20, refused), true);
+        check(error(20, "something else"), false);
+        check(error(2, refused), false);
+        let rewritten = retryable_writes_unsupported(error(20, refused)).to_string();
+        assert!(rewritten.contains("retryWrites=false"), "{rewritten}");
+    }
 
     #[test]
     fn majority_keeps_other_fields_and_adds_a_wtimeout() {

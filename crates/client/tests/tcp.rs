@@ -458,3 +458,30 @@ async fn tcp_network_error_inside_a_transaction_is_transient() {
     session.abort_transaction().await.unwrap();
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connection_of_an_abandoned_request_is_not_reused() {
+    let server = server().await;
+    let client = connect(&server, "maxPoolSize=1").await;
+    let c = coll(&client);
+    c.insert_many(vec![doc! {"_id": 1}, doc! {"_id": 2}])
+        .await
+        .unwrap();
+    let before = connections_created(&client).await;
+    client
+        .configure_fail_point(doc! {
+            "configureFailPoint": "failCommand",
+            "mode": {"times": 1},
+            "data": {"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 300},
+        })
+        .await
+        .unwrap();
+    let abandoned = tokio::time::timeout(Duration::from_millis(50), c.find_one(doc! {"_id": 1}));
+    assert!(abandoned.await.is_err(), "the blocked find timed out");
+    // The blocked reply is still on its way on the old connection; the
+    // next command must not read it.
+    let found = c.find_one(doc! {"_id": 2}).await.unwrap();
+    assert_eq!(found, Some(doc! {"_id": 2}));
+    assert_eq!(connections_created(&client).await, before + 1);
+    server.shutdown().await;
+}
