@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use bson::{Bson, Document, doc};
 use rotor::{Client, ClientSession, CommandEvent, ErrorKind, SessionOptions};
 use rotor_server::{RunningServer, ServeArgs};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 async fn server() -> RunningServer {
     let args = ServeArgs::parse(["--in-memory", "--port", "0", "--enable-test-commands"])
@@ -483,5 +485,78 @@ async fn tcp_connection_of_an_abandoned_request_is_not_reused() {
     let found = c.find_one(doc! {"_id": 2}).await.unwrap();
     assert_eq!(found, Some(doc! {"_id": 2}));
     assert_eq!(connections_created(&client).await, before + 1);
+    server.shutdown().await;
+}
+
+/// A replica set member that is not the primary: it answers `hello` with
+/// the set's members and the primary's address, and anything else with
+/// NotWritablePrimary.
+async fn fake_secondary(primary: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let me = listener.local_addr().unwrap().to_string();
+    let hello = doc! {
+        "ok": 1.0, "isWritablePrimary": false, "secondary": true, "setName": "rs0",
+        "hosts": [&primary, &me], "primary": &primary, "me": &me, "maxWireVersion": 21,
+    };
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let hello = hello.clone();
+            tokio::spawn(async move {
+                let mut header = [0u8; wire::HEADER_LEN];
+                while stream.read_exact(&mut header).await.is_ok() {
+                    let parsed = wire::Header::parse(&header).unwrap();
+                    let mut frame = vec![0u8; parsed.message_length];
+                    frame[..wire::HEADER_LEN].copy_from_slice(&header);
+                    stream
+                        .read_exact(&mut frame[wire::HEADER_LEN..])
+                        .await
+                        .unwrap();
+                    let wire::Message::Msg(msg) = wire::decode(&frame).unwrap().message else {
+                        return;
+                    };
+                    let reply = match msg.body.keys().next().map(String::as_str) {
+                        Some("hello") => hello.clone(),
+                        _ => {
+                            doc! {"ok": 0.0, "code": 10107, "codeName": "NotWritablePrimary", "errmsg": "not primary"}
+                        }
+                    };
+                    let out = wire::Message::Msg(wire::OpMsg::new(reply));
+                    let bytes = wire::encode(1, parsed.request_id, &out, None).unwrap();
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    me
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_discovery_follows_a_secondary_to_the_primary() {
+    let server = server().await;
+    let primary = server.local_addr().to_string();
+    let secondary = fake_secondary(primary.clone()).await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    for seeds in [secondary.clone(), format!("{closed},{secondary}")] {
+        let uri = format!("mongodb://{seeds}/?replicaSet=rs0&serverSelectionTimeoutMS=2000");
+        let client = Client::connect(&uri).await.unwrap();
+        coll(&client).insert_one(doc! {}).await.unwrap();
+    }
+    assert_eq!(
+        coll(&connect(&server, "").await)
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        2
+    );
+    let direct =
+        format!("mongodb://{secondary}/?directConnection=true&serverSelectionTimeoutMS=2000");
+    let client = Client::connect(&direct).await.unwrap();
+    let error = coll(&client).insert_one(doc! {}).await.unwrap_err();
+    assert_eq!(error.code(), Some(10107), "{error}");
     server.shutdown().await;
 }

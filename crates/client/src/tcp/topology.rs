@@ -52,6 +52,7 @@ pub(crate) struct Selected {
 }
 
 /// What a `hello` reply makes of a server.
+#[derive(Debug, PartialEq)]
 enum Verdict {
     /// It may be selected.
     Selectable,
@@ -326,5 +327,104 @@ impl Topology {
                 self.selection_timeout.as_millis()
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::doc;
+
+    use super::*;
+
+    fn topology(uri: &str) -> Topology {
+        let options = ClientOptions::parse(uri).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let settings = Settings {
+            connect_timeout: None,
+            tls: None,
+            hello: doc! {},
+            credential: None,
+        };
+        Topology::new(&options, Arc::new(settings))
+    }
+
+    fn check(uri: &str, address: &str, reply: bson::Document, expected: Verdict) {
+        let address = ServerAddress::parse(address).unwrap_or_else(|e| panic!("{e}"));
+        let mut reply = reply;
+        reply.insert("maxWireVersion", 21);
+        let hello = Hello::parse(&address, &reply).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            topology(uri).judge(&address, &hello),
+            expected,
+            "{uri} {reply}"
+        );
+    }
+
+    fn rejected(reason: &str) -> Verdict {
+        Verdict::Rejected(reason.to_owned())
+    }
+
+    #[test]
+    fn judge_follows_the_sdam_rules_for_each_kind_of_server() {
+        let primary = doc! {"isWritablePrimary": true, "setName": "rs0", "hosts": ["a:1", "b:1"]};
+        let secondary = doc! {"isWritablePrimary": false, "secondary": true, "setName": "rs0", "hosts": ["a:1", "b:1"], "primary": "a:1"};
+        let standalone = doc! {"isWritablePrimary": true};
+        let mongos = doc! {"isWritablePrimary": true, "msg": "isdbgrid"};
+        check("mongodb://a:1", "a:1", primary.clone(), Verdict::Selectable);
+        check(
+            "mongodb://a:1/?replicaSet=rs0",
+            "a:1",
+            primary.clone(),
+            Verdict::Selectable,
+        );
+        check(
+            "mongodb://a:1/?replicaSet=rs1",
+            "a:1",
+            primary.clone(),
+            rejected("replica set name is 'rs0', not 'rs1'"),
+        );
+        check(
+            "mongodb://alias:1",
+            "alias:1",
+            primary,
+            rejected("primary, but its hosts list does not contain this address"),
+        );
+        check("mongodb://b:1", "b:1", secondary.clone(), Verdict::Member);
+        check(
+            "mongodb://b:1/?directConnection=true",
+            "b:1",
+            secondary.clone(),
+            Verdict::Selectable,
+        );
+        check(
+            "mongodb://b:1/?directConnection=true&replicaSet=x",
+            "b:1",
+            secondary,
+            rejected("replica set name is 'rs0', not 'x'"),
+        );
+        check(
+            "mongodb://s:1",
+            "s:1",
+            standalone.clone(),
+            Verdict::Selectable,
+        );
+        check(
+            "mongodb://s:1,t:1",
+            "s:1",
+            standalone.clone(),
+            rejected("a standalone server in a seed list of several hosts"),
+        );
+        check(
+            "mongodb://s:1/?replicaSet=rs0",
+            "s:1",
+            standalone,
+            rejected("replica set name is 'none', not 'rs0'"),
+        );
+        check("mongodb://m:1,n:1", "m:1", mongos, Verdict::Selectable);
+        check(
+            "mongodb://g:1",
+            "g:1",
+            doc! {"isWritablePrimary": false},
+            rejected("not a replica set member yet"),
+        );
     }
 }
