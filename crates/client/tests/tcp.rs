@@ -488,6 +488,45 @@ async fn tcp_connection_of_an_abandoned_request_is_not_reused() {
     server.shutdown().await;
 }
 
+/// A fake server on a free port: each command gets the reply listed for
+/// its name, anything else `otherwise`.
+async fn fake_server(
+    listener: TcpListener,
+    replies: Vec<(&'static str, Document)>,
+    otherwise: Document,
+) {
+    let replies = Arc::new(replies);
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let replies = replies.clone();
+        let otherwise = otherwise.clone();
+        tokio::spawn(async move {
+            let mut header = [0u8; wire::HEADER_LEN];
+            while stream.read_exact(&mut header).await.is_ok() {
+                let parsed = wire::Header::parse(&header).unwrap();
+                let mut frame = vec![0u8; parsed.message_length];
+                frame[..wire::HEADER_LEN].copy_from_slice(&header);
+                stream
+                    .read_exact(&mut frame[wire::HEADER_LEN..])
+                    .await
+                    .unwrap();
+                let wire::Message::Msg(msg) = wire::decode(&frame).unwrap().message else {
+                    return;
+                };
+                let name = msg.body.keys().next().cloned().unwrap_or_default();
+                let reply = replies
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or_else(|| otherwise.clone(), |(_, reply)| reply.clone());
+                let out = wire::Message::Msg(wire::OpMsg::new(reply));
+                let bytes = wire::encode(1, parsed.request_id, &out, None).unwrap();
+                if stream.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
 /// A replica set member that is not the primary: it answers `hello` with
 /// the set's members and the primary's address, and anything else with
 /// NotWritablePrimary.
@@ -498,38 +537,40 @@ async fn fake_secondary(primary: String) -> String {
         "ok": 1.0, "isWritablePrimary": false, "secondary": true, "setName": "rs0",
         "hosts": [&primary, &me], "primary": &primary, "me": &me, "maxWireVersion": 21,
     };
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let hello = hello.clone();
-            tokio::spawn(async move {
-                let mut header = [0u8; wire::HEADER_LEN];
-                while stream.read_exact(&mut header).await.is_ok() {
-                    let parsed = wire::Header::parse(&header).unwrap();
-                    let mut frame = vec![0u8; parsed.message_length];
-                    frame[..wire::HEADER_LEN].copy_from_slice(&header);
-                    stream
-                        .read_exact(&mut frame[wire::HEADER_LEN..])
-                        .await
-                        .unwrap();
-                    let wire::Message::Msg(msg) = wire::decode(&frame).unwrap().message else {
-                        return;
-                    };
-                    let reply = match msg.body.keys().next().map(String::as_str) {
-                        Some("hello") => hello.clone(),
-                        _ => {
-                            doc! {"ok": 0.0, "code": 10107, "codeName": "NotWritablePrimary", "errmsg": "not primary"}
-                        }
-                    };
-                    let out = wire::Message::Msg(wire::OpMsg::new(reply));
-                    let bytes = wire::encode(1, parsed.request_id, &out, None).unwrap();
-                    if stream.write_all(&bytes).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    let not_primary =
+        doc! {"ok": 0.0, "code": 10107, "codeName": "NotWritablePrimary", "errmsg": "not primary"};
+    tokio::spawn(fake_server(listener, vec![("hello", hello)], not_primary));
     me
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_old_servers_get_is_master_and_their_message_size_is_honoured() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let not_found = doc! {"ok": 0.0, "code": 59, "codeName": "CommandNotFound", "errmsg": "no such command: 'hello'"};
+    let is_master =
+        doc! {"ok": 1.0, "ismaster": true, "maxWireVersion": 8, "maxMessageSizeBytes": 2000};
+    let replies = vec![("hello", not_found), ("isMaster", is_master)];
+    tokio::spawn(fake_server(listener, replies, doc! {"ok": 1.0, "n": 1}));
+    let client = Client::connect(&format!("mongodb://{address}/?retryWrites=false"))
+        .await
+        .unwrap();
+    coll(&client)
+        .insert_one(doc! {"small": true})
+        .await
+        .unwrap();
+    let error = coll(&client)
+        .insert_one(doc! {"large": "x".repeat(3000)})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::InvalidArgument { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("maxMessageSizeBytes of 2000"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,7 @@ use wire::{HEADER_LEN, Message, OpMsg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply;
 use crate::tcp::auth;
-use crate::tcp::handshake::Hello;
+use crate::tcp::handshake::{self, Hello};
 use crate::uri::{Credential, ServerAddress};
 
 /// What every connection of a client is opened with.
@@ -141,7 +141,12 @@ impl Connection {
             broken: false,
             last_used: Instant::now(),
         };
-        let reply = connection.command("admin", settings.hello.clone()).await?;
+        let mut reply = connection.command("admin", settings.hello.clone()).await?;
+        if handshake::is_command_not_found(&reply) {
+            // MongoDB before 4.4.2 knows the handshake only as `isMaster`.
+            let legacy = handshake::legacy(&settings.hello);
+            reply = connection.command("admin", legacy).await?;
+        }
         let reply = reply::check(reply)?;
         connection.hello = Hello::parse(address, &reply)?;
         Ok(connection)

@@ -54,6 +54,25 @@ pub(crate) fn command(options: &ClientOptions) -> Document {
     hello
 }
 
+/// CommandNotFound: the server predates the `hello` command.
+const COMMAND_NOT_FOUND: i32 = 59;
+
+/// Whether a reply to `hello` says the server does not know it.
+pub(crate) fn is_command_not_found(reply: &Document) -> bool {
+    reply
+        .get_i32("code")
+        .is_ok_and(|code| code == COMMAND_NOT_FOUND)
+}
+
+/// The same handshake as the legacy `isMaster` command.
+pub(crate) fn legacy(hello: &Document) -> Document {
+    let mut legacy = doc! {"isMaster": 1};
+    for (key, value) in hello.iter().filter(|(key, _)| key.as_str() != "hello") {
+        legacy.insert(key, value.clone());
+    }
+    legacy
+}
+
 /// The handshake spec's `client` document.
 fn metadata(app_name: Option<&str>) -> Document {
     let os_type = match std::env::consts::OS {
@@ -240,5 +259,11 @@ mod tests {
         );
         let plain = command(&ClientOptions::default());
         assert!(!plain.contains_key("saslSupportedMechs"));
+        let legacy = legacy(&hello);
+        assert_eq!(legacy.keys().next().map(String::as_str), Some("isMaster"));
+        assert!(!legacy.contains_key("hello"));
+        assert_eq!(legacy.get("client"), hello.get("client"));
+        assert!(is_command_not_found(&doc! {"ok": 0, "code": 59}));
+        assert!(!is_command_not_found(&doc! {"ok": 0, "code": 2}));
     }
 }
