@@ -601,3 +601,23 @@ async fn tcp_discovery_follows_a_secondary_to_the_primary() {
     assert_eq!(error.code(), Some(10107), "{error}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connect_timeout_bounds_a_server_that_never_answers() {
+    // Accepted by the kernel's backlog, never read: the handshake hangs.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap();
+    let uri = format!("mongodb://{address}/?connectTimeoutMS=100&serverSelectionTimeoutMS=700");
+    let client = Client::connect(&uri).await.unwrap();
+    let error = client
+        .database("admin")
+        .run_command(doc! {"ping": 1})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::ServerSelection { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("longer than 100 ms"), "{error}");
+    drop(silent);
+}

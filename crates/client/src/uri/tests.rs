@@ -282,3 +282,18 @@ fn uri_credential_debug_hides_the_password() {
     assert!(printed.contains("user"), "{printed}");
     assert!(!printed.contains("hunter2"), "{printed}");
 }
+
+proptest::proptest! {
+    #[test]
+    fn uri_parsing_never_panics(tail in "\\PC{0,80}") {
+        let _ = ClientOptions::parse(&format!("mongodb://{tail}"));
+    }
+
+    #[test]
+    fn uri_parsing_never_panics_on_option_soup(
+        pairs in proptest::collection::vec(("[a-zA-Z%0-9]{0,12}", "[a-z%0-9:/\\[\\]@,.-]{0,12}"), 0..6),
+    ) {
+        let options: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = ClientOptions::parse(&format!("mongodb://u:p@h:1/db?{}", options.join("&")));
+    }
+}
