@@ -7,7 +7,10 @@
 //! as the specification says. Options that change behaviour and that this
 //! client does not implement are refused (silently ignoring `loadBalanced`
 //! or `readPreference=secondary` would be a lie); options that only tune
-//! performance are accepted and listed in [`ClientOptions::warnings`].
+//! performance are accepted and listed in [`ClientOptions::warnings`], as
+//! are repeated options. An invalid value is an error, where the
+//! specification lets drivers warn and ignore it: a typo in `w` or
+//! `retryWrites` should not silently change what the client does.
 //!
 //! Not supported: `mongodb+srv://` (it needs DNS SRV and TXT lookups),
 //! Unix domain sockets, and authentication mechanisms other than SCRAM.
@@ -52,16 +55,34 @@ const IGNORED_OPTIONS: [&str; 13] = [
     "waitqueuemultiple",
 ];
 
+/// Pairs of TLS options the URI Options spec forbids together, whatever
+/// their values.
+const TLS_CONFLICTS: [(&str, &str); 6] = [
+    ("tlsinsecure", "tlsallowinvalidcertificates"),
+    ("tlsinsecure", "tlsallowinvalidhostnames"),
+    ("tlsinsecure", "tlsdisablecertificaterevocationcheck"),
+    ("tlsinsecure", "tlsdisableocspendpointcheck"),
+    (
+        "tlsallowinvalidcertificates",
+        "tlsdisablecertificaterevocationcheck",
+    ),
+    ("tlsallowinvalidcertificates", "tlsdisableocspendpointcheck"),
+];
+/// Revocation options: rustls here checks no revocation, so turning the
+/// check off changes nothing (accepted with a warning).
+const TLS_REVOCATION_OPTIONS: [&str; 2] = [
+    "tlsdisablecertificaterevocationcheck",
+    "tlsdisableocspendpointcheck",
+];
+
 /// Options that change behaviour in ways this client does not implement.
-const UNSUPPORTED_OPTIONS: [&str; 9] = [
-    "loadbalanced",
+const UNSUPPORTED_OPTIONS: [&str; 7] = [
     "readpreferencetags",
     "maxstalenessseconds",
     "tlscertificatekeyfilepassword",
     "authmechanismproperties",
     "srvmaxhosts",
     "srvservicename",
-    "tlsdisableocspendpointcheck",
     "timeoutms",
 ];
 
@@ -315,8 +336,15 @@ impl ClientOptions {
         };
         let mut auth = AuthOptions::default();
         let mut tls = TlsSettings::default();
+        let mut seen = Vec::new();
         for (key, value) in pairs(parts.options.unwrap_or_default())? {
+            if seen.contains(&key) {
+                let warning =
+                    format!("option '{key}' is given more than once; the last value wins");
+                options.warnings.push(warning);
+            }
             options.apply(&key, &value, &mut auth, &mut tls)?;
+            seen.push(key);
         }
         options.tls = tls.finish()?;
         options.credential = auth.finish(parts.userinfo, options.default_database.as_deref())?;
@@ -372,10 +400,21 @@ impl ClientOptions {
             }
             "authsource" => auth.source = Some(non_empty(key, value)?),
             "authmechanism" => auth.mechanism = Some(mechanism(value)?),
+            "loadbalanced" => {
+                if boolean(key, value)? {
+                    return Err(invalid(
+                        "loadBalanced=true is not supported by this client".to_owned(),
+                    ));
+                }
+            }
+            key if IGNORED_OPTIONS.contains(&key) || TLS_REVOCATION_OPTIONS.contains(&key) => {
+                if key.starts_with("tls") {
+                    tls.apply(key, value)?;
+                }
+                self.warnings
+                    .push(format!("option '{key}' is accepted but has no effect"));
+            }
             key if key.starts_with("tls") || key == "ssl" => tls.apply(key, value)?,
-            key if IGNORED_OPTIONS.contains(&key) => self
-                .warnings
-                .push(format!("option '{key}' is accepted but has no effect")),
             key if UNSUPPORTED_OPTIONS.contains(&key) => {
                 return Err(invalid(format!(
                     "option '{key}' is not supported by this client"
@@ -466,6 +505,8 @@ struct TlsSettings {
     /// Whether any option other than `tls`/`ssl` was given.
     tuned: bool,
     insecure: Option<bool>,
+    /// Every `tls*` option given, for [`TLS_CONFLICTS`].
+    given: Vec<String>,
 }
 
 impl TlsSettings {
@@ -482,6 +523,9 @@ impl TlsSettings {
             "tlsallowinvalidhostnames" => {
                 self.options.allow_invalid_hostnames = boolean(key, value)?;
             }
+            key if TLS_REVOCATION_OPTIONS.contains(&key) => {
+                boolean(key, value)?;
+            }
             "tlsinsecure" => self.insecure = Some(boolean(key, value)?),
             key if UNSUPPORTED_OPTIONS.contains(&key) => {
                 return Err(invalid(format!(
@@ -494,9 +538,10 @@ impl TlsSettings {
                 )));
             }
         }
-        if !matches!(key, "tls" | "ssl") {
+        if !matches!(key, "tls" | "ssl") && !TLS_REVOCATION_OPTIONS.contains(&key) {
             self.tuned = true;
         }
+        self.given.push(key.to_owned());
         Ok(())
     }
 
@@ -504,12 +549,18 @@ impl TlsSettings {
         if self.enabled.windows(2).any(|w| w[0] != w[1]) {
             return Err(invalid("tls and ssl must agree".to_owned()));
         }
+        let given = |key: &str| self.given.iter().any(|g| g == key);
+        if let Some((a, b)) = TLS_CONFLICTS.iter().find(|(a, b)| given(a) && given(b)) {
+            return Err(invalid(format!(
+                "options '{a}' and '{b}' cannot be combined"
+            )));
+        }
+        if TLS_REVOCATION_OPTIONS.iter().all(|key| given(key)) {
+            return Err(invalid(
+                "tlsDisableCertificateRevocationCheck and tlsDisableOCSPEndpointCheck cannot be combined".to_owned(),
+            ));
+        }
         if let Some(insecure) = self.insecure {
-            if self.options.allow_invalid_certificates || self.options.allow_invalid_hostnames {
-                return Err(invalid(
-                    "tlsInsecure cannot be combined with tlsAllowInvalidCertificates or tlsAllowInvalidHostnames".to_owned(),
-                ));
-            }
             self.options.allow_invalid_certificates = insecure;
             self.options.allow_invalid_hostnames = insecure;
         }

@@ -137,10 +137,21 @@ fn uri_concerns_and_flags_parse() {
             o.read_preference = ReadPreference::PrimaryPreferred;
         },
     );
-    check("mongodb://h/?appName=a&appName=b", |o| {
+    check("mongodb://h/?appName=a&APPNAME=b", |o| {
         o.hosts = vec![address("h", 27017)];
         o.app_name = Some("b".to_owned());
+        o.warnings =
+            vec!["option 'appname' is given more than once; the last value wins".to_owned()];
     });
+    check(
+        "mongodb://h/?loadBalanced=false&tlsDisableOCSPEndpointCheck=true",
+        |o| {
+            o.hosts = vec![address("h", 27017)];
+            o.warnings = vec![
+                "option 'tlsdisableocspendpointcheck' is accepted but has no effect".to_owned(),
+            ];
+        },
+    );
     check("mongodb://h/?appName=my%20app%26co", |o| {
         o.hosts = vec![address("h", 27017)];
         o.app_name = Some("my app&co".to_owned());
@@ -250,7 +261,19 @@ fn uri_invalid_strings_are_refused_with_a_reason() {
         ("mongodb://h/?tls=false&tlsCAFile=ca.pem", "contradicts"),
         (
             "mongodb://h/?tlsInsecure=true&tlsAllowInvalidCertificates=true",
-            "tlsInsecure",
+            "cannot be combined",
+        ),
+        (
+            "mongodb://h/?tlsInsecure=false&tlsAllowInvalidHostnames=false",
+            "cannot be combined",
+        ),
+        (
+            "mongodb://h/?tlsAllowInvalidCertificates=false&tlsDisableOCSPEndpointCheck=false",
+            "cannot be combined",
+        ),
+        (
+            "mongodb://h/?tlsDisableOCSPEndpointCheck=true&tlsDisableCertificateRevocationCheck=true",
+            "cannot be combined",
         ),
         ("mongodb://h/?appName=%zz", "percent-encoding"),
         ("mongodb://h/?appName=%FF", "UTF-8"),
