@@ -1,6 +1,7 @@
 //! SCRAM authentication over TCP against a small OP_MSG server that runs
 //! the server side of the shared `scram` crate: mechanism negotiation,
-//! explicit mechanisms, escaped user names, and wrong passwords.
+//! explicit mechanisms, speculative authentication in `hello`, escaped
+//! user names, and wrong passwords.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,15 +21,18 @@ const PASSWORD: &str = "pencil";
 /// What the fake server offers and what it saw.
 struct Fake {
     offered: Vec<&'static str>,
+    /// Whether `hello` takes up `speculativeAuthenticate`.
+    speculative: bool,
     /// The mechanism of every `saslStart`, in order.
     started: Mutex<Vec<String>>,
 }
 
-async fn fake_server(offered: Vec<&'static str>) -> (SocketAddr, Arc<Fake>) {
+async fn fake_server(offered: Vec<&'static str>, speculative: bool) -> (SocketAddr, Arc<Fake>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let fake = Arc::new(Fake {
         offered,
+        speculative,
         started: Mutex::new(Vec::new()),
     });
     let shared = fake.clone();
@@ -58,23 +62,21 @@ async fn serve(mut stream: TcpStream, fake: Arc<Fake>) {
         let command = msg.body;
         let name = command.keys().next().cloned().unwrap_or_default();
         let reply = match name.as_str() {
-            "hello" => hello(&fake, &command),
-            "saslStart" => {
-                let mechanism =
-                    Mechanism::from_name(command.get_str("mechanism").unwrap()).unwrap();
-                fake.started
-                    .lock()
-                    .unwrap()
-                    .push(mechanism.name().to_owned());
-                let mut server = ServerConversation::new(mechanism);
-                if command
-                    .get_document("options")
-                    .is_ok_and(|o| o.get_bool("skipEmptyExchange").unwrap_or(false))
-                {
-                    server = server.skip_empty_exchange();
+            "hello" => {
+                let mut reply = hello(&fake, &command);
+                match command.get_document("speculativeAuthenticate") {
+                    Ok(start) if fake.speculative => {
+                        let (server, answer) =
+                            sasl_start(&fake, start, "speculative ", &mut authenticated);
+                        reply.insert("speculativeAuthenticate", answer);
+                        conversation = Some(server);
+                    }
+                    _ => {}
                 }
-                let step = server.start(payload(&command), |user| credential(mechanism, user));
-                let reply = sasl_reply(step, &mut authenticated);
+                reply
+            }
+            "saslStart" => {
+                let (server, reply) = sasl_start(&fake, &command, "", &mut authenticated);
                 conversation = Some(server);
                 reply
             }
@@ -105,6 +107,31 @@ fn hello(fake: &Fake, command: &Document) -> Document {
         reply.insert("saslSupportedMechs", fake.offered.clone());
     }
     reply
+}
+
+/// Starts the server's side of a conversation; records the mechanism with
+/// `how` before it.
+fn sasl_start(
+    fake: &Fake,
+    command: &Document,
+    how: &str,
+    authenticated: &mut bool,
+) -> (ServerConversation, Document) {
+    let mechanism = Mechanism::from_name(command.get_str("mechanism").unwrap()).unwrap();
+    fake.started
+        .lock()
+        .unwrap()
+        .push(format!("{how}{}", mechanism.name()));
+    let mut server = ServerConversation::new(mechanism);
+    if command
+        .get_document("options")
+        .is_ok_and(|o| o.get_bool("skipEmptyExchange").unwrap_or(false))
+    {
+        server = server.skip_empty_exchange();
+    }
+    let step = server.start(payload(command), |user| credential(mechanism, user));
+    let reply = sasl_reply(step, authenticated);
+    (server, reply)
 }
 
 fn credential(mechanism: Mechanism, user: &str) -> scram::Credential {
@@ -144,10 +171,11 @@ fn failure(code: i32, code_name: &str) -> Document {
 /// Pings as the connection string's user; the mechanisms the server saw.
 async fn ping(
     offered: Vec<&'static str>,
+    speculative: bool,
     userinfo: &str,
     options: &str,
 ) -> (rotor::Result<Document>, Vec<String>) {
-    let (address, fake) = fake_server(offered).await;
+    let (address, fake) = fake_server(offered, speculative).await;
     let uri = format!("mongodb://{userinfo}@{address}/?serverSelectionTimeoutMS=2000{options}");
     let client = Client::connect(&uri).await.unwrap();
     let result = client.database("admin").run_command(doc! {"ping": 1}).await;
@@ -164,10 +192,36 @@ async fn auth_negotiates_the_strongest_offered_mechanism() {
         (vec!["SCRAM-SHA-1", "SCRAM-SHA-256"], "SCRAM-SHA-256"),
         (vec!["SCRAM-SHA-1"], "SCRAM-SHA-1"),
     ] {
-        let (result, started) = ping(offered, &userinfo, "").await;
+        let (result, started) = ping(offered, false, &userinfo, "").await;
         assert!(result.is_ok(), "{result:?}");
         assert_eq!(started, [expected]);
     }
+}
+
+#[tokio::test]
+async fn auth_begins_in_hello_when_the_server_takes_it_up() {
+    let userinfo = format!("{ESCAPED_USER}:{PASSWORD}");
+    for (options, expected) in [
+        ("", "speculative SCRAM-SHA-256"),
+        ("&authMechanism=SCRAM-SHA-1", "speculative SCRAM-SHA-1"),
+    ] {
+        let offered = vec!["SCRAM-SHA-1", "SCRAM-SHA-256"];
+        let (result, started) = ping(offered, true, &userinfo, options).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(started, [expected]);
+    }
+    let (result, _) = ping(
+        vec!["SCRAM-SHA-256"],
+        true,
+        &format!("{ESCAPED_USER}:wrong"),
+        "",
+    )
+    .await;
+    let error = result.unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::Authentication { .. }),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -175,6 +229,7 @@ async fn auth_uses_the_mechanism_the_connection_string_names() {
     let userinfo = format!("{ESCAPED_USER}:{PASSWORD}");
     let (result, started) = ping(
         vec!["SCRAM-SHA-256"],
+        false,
         &userinfo,
         "&authMechanism=SCRAM-SHA-1",
     )
@@ -189,7 +244,7 @@ async fn auth_with_a_wrong_password_or_user_fails_with_the_servers_code() {
         format!("{ESCAPED_USER}:wrong"),
         format!("nobody:{PASSWORD}"),
     ] {
-        let (result, _) = ping(vec!["SCRAM-SHA-256"], &userinfo, "").await;
+        let (result, _) = ping(vec!["SCRAM-SHA-256"], false, &userinfo, "").await;
         let error = result.unwrap_err();
         assert!(
             matches!(error.kind(), ErrorKind::Authentication { .. }),

@@ -6,8 +6,10 @@
 //! `saslSupportedMechs` as the Authentication spec says: SCRAM-SHA-256 when
 //! the server lists it, else SCRAM-SHA-1. The client always checks the
 //! server's signature before accepting `done`, so a server that does not
-//! know the password cannot pass for one that does. Not done:
-//! `speculativeAuthenticate` (it saves one round trip per connection).
+//! know the password cannot pass for one that does. Pooled connections
+//! begin the conversation inside `hello` (`speculativeAuthenticate`, with
+//! the named mechanism or SCRAM-SHA-256); a server that does not take it
+//! up gets an ordinary `saslStart` with the negotiated mechanism.
 
 use bson::spec::BinarySubtype;
 use bson::{Binary, Bson, Document, doc};
@@ -22,23 +24,84 @@ use crate::uri::{AuthMechanism, Credential};
 /// hostile server.
 const SASL_ROUNDS_MAX: usize = 5;
 
-/// Runs the whole conversation on `connection`.
+/// A conversation begun in the handshake (`speculativeAuthenticate`): the
+/// client-first message rides in `hello`, saving a round trip when the
+/// server answers it.
+pub(crate) struct Speculative {
+    conversation: ClientConversation,
+    command: Document,
+}
+
+/// A conversation whose first server reply has arrived.
+pub(crate) struct Started {
+    conversation: ClientConversation,
+    reply: Document,
+}
+
+impl Speculative {
+    /// Begins a conversation for `hello`, with the credential's mechanism
+    /// or, unnamed, SCRAM-SHA-256 (the Authentication spec's choice: the
+    /// server's list is not known yet).
+    pub(crate) fn begin(credential: &Credential) -> Result<Speculative> {
+        let mechanism = match credential.mechanism {
+            Some(AuthMechanism::ScramSha1) => Mechanism::ScramSha1,
+            _ => Mechanism::ScramSha256,
+        };
+        let mut conversation = conversation(mechanism, credential)?;
+        let mut command = sasl_start(mechanism, conversation.client_first());
+        command.insert("db", credential.source.as_str());
+        Ok(Speculative {
+            conversation,
+            command,
+        })
+    }
+
+    /// The `speculativeAuthenticate` field of `hello`.
+    pub(crate) fn command(&self) -> &Document {
+        &self.command
+    }
+
+    /// The conversation, if the `hello` reply took it up.
+    pub(crate) fn answered(self, hello_reply: &Document) -> Option<Started> {
+        let reply = hello_reply.get_document("speculativeAuthenticate").ok()?;
+        Some(Started {
+            conversation: self.conversation,
+            reply: reply.clone(),
+        })
+    }
+}
+
+/// Authenticates `connection`, continuing the speculative conversation if
+/// the server took it up, else starting one with `saslStart`.
 pub(crate) async fn authenticate(
     connection: &mut Connection,
     credential: &Credential,
+    speculative: Option<Started>,
 ) -> Result<()> {
-    let mechanism = choose(credential, connection.hello.sasl_supported_mechs.as_deref());
-    let mut conversation =
-        ClientConversation::new(mechanism, &credential.username, &credential.password)
-            .map_err(|error| failed(&error))?;
-    let start = doc! {
-        "saslStart": 1,
-        "mechanism": mechanism.name(),
-        "payload": binary(conversation.client_first()),
-        "options": {"skipEmptyExchange": true},
+    let started = match speculative {
+        Some(started) => started,
+        None => start(connection, credential).await?,
     };
-    let db = credential.source.as_str();
-    let mut reply = checked(connection.command(db, start).await?)?;
+    converse(connection, &credential.source, started).await
+}
+
+async fn start(connection: &mut Connection, credential: &Credential) -> Result<Started> {
+    let mechanism = choose(credential, connection.hello.sasl_supported_mechs.as_deref());
+    let mut conversation = conversation(mechanism, credential)?;
+    let command = sasl_start(mechanism, conversation.client_first());
+    let reply = checked(connection.command(&credential.source, command).await?)?;
+    Ok(Started {
+        conversation,
+        reply,
+    })
+}
+
+/// Answers the server until it says `done`, checking its signature.
+async fn converse(connection: &mut Connection, db: &str, started: Started) -> Result<()> {
+    let Started {
+        mut conversation,
+        mut reply,
+    } = started;
     for _round in 0..SASL_ROUNDS_MAX {
         let payload = match reply.get("payload") {
             Some(Bson::Binary(payload)) => payload.bytes.as_slice(),
@@ -65,6 +128,20 @@ pub(crate) async fn authenticate(
         reply = checked(connection.command(db, next).await?)?;
     }
     Err(failed(&format!("no result after {SASL_ROUNDS_MAX} rounds")))
+}
+
+fn conversation(mechanism: Mechanism, credential: &Credential) -> Result<ClientConversation> {
+    ClientConversation::new(mechanism, &credential.username, &credential.password)
+        .map_err(|error| failed(&error))
+}
+
+fn sasl_start(mechanism: Mechanism, client_first: Vec<u8>) -> Document {
+    doc! {
+        "saslStart": 1,
+        "mechanism": mechanism.name(),
+        "payload": binary(client_first),
+        "options": {"skipEmptyExchange": true},
+    }
 }
 
 fn choose(credential: &Credential, offered: Option<&[String]>) -> Mechanism {

@@ -95,10 +95,18 @@ impl Connection {
         generation: u64,
     ) -> Result<Connection> {
         let opening = async {
-            let mut connection = Connection::handshake(address, settings, generation).await?;
-            if let Some(credential) = &settings.credential {
-                auth::authenticate(&mut connection, credential).await?;
-            }
+            let Some(credential) = &settings.credential else {
+                let (connection, _) =
+                    Connection::handshake(address, settings, &settings.hello, generation).await?;
+                return Ok(connection);
+            };
+            let speculative = auth::Speculative::begin(credential)?;
+            let mut hello = settings.hello.clone();
+            hello.insert("speculativeAuthenticate", speculative.command().clone());
+            let (mut connection, reply) =
+                Connection::handshake(address, settings, &hello, generation).await?;
+            let started = speculative.answered(&reply);
+            auth::authenticate(&mut connection, credential, started).await?;
             Ok(connection)
         };
         within_connect_timeout(address, settings, opening).await
@@ -107,16 +115,19 @@ impl Connection {
     /// Opens a connection only to read its `hello` (discovery), within the
     /// connect timeout; it is not authenticated.
     pub(crate) async fn probe(address: &ServerAddress, settings: &Settings) -> Result<Hello> {
-        let opening = Connection::handshake(address, settings, 0);
-        let connection = within_connect_timeout(address, settings, opening).await?;
+        let opening = Connection::handshake(address, settings, &settings.hello, 0);
+        let (connection, _) = within_connect_timeout(address, settings, opening).await?;
         Ok(connection.hello)
     }
 
+    /// Connects, and sends `hello` (falling back to `isMaster`); returns
+    /// the connection and the successful reply.
     async fn handshake(
         address: &ServerAddress,
         settings: &Settings,
+        hello: &Document,
         generation: u64,
-    ) -> Result<Connection> {
+    ) -> Result<(Connection, Document)> {
         let tcp = TcpStream::connect((address.host.as_str(), address.port))
             .await
             .map_err(|error| network(format!("cannot connect to {address}: {error}")))?;
@@ -141,15 +152,16 @@ impl Connection {
             broken: false,
             last_used: Instant::now(),
         };
-        let mut reply = connection.command("admin", settings.hello.clone()).await?;
+        let mut reply = connection.command("admin", hello.clone()).await?;
         if handshake::is_command_not_found(&reply) {
             // MongoDB before 4.4.2 knows the handshake only as `isMaster`.
-            let legacy = handshake::legacy(&settings.hello);
-            reply = connection.command("admin", legacy).await?;
+            reply = connection
+                .command("admin", handshake::legacy(hello))
+                .await?;
         }
         let reply = reply::check(reply)?;
         connection.hello = Hello::parse(address, &reply)?;
-        Ok(connection)
+        Ok((connection, reply))
     }
 
     /// Whether the connection may go back to its pool.
