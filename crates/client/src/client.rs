@@ -121,7 +121,11 @@ impl Client {
     /// Nothing is sent yet: the first operation finds the primary, waiting
     /// up to `serverSelectionTimeoutMS` for one. The string's `w`,
     /// `wtimeoutMS`, `journal`, `readConcernLevel`, `retryWrites` and
-    /// `retryReads` become the defaults of every operation and transaction.
+    /// `retryReads` become the defaults of CRUD operations and transactions
+    /// (commands sent with `run_command`, and index and drop commands, are
+    /// sent as given). With a user and password in the string, every
+    /// connection authenticates with SCRAM; `tls=true` (or any `tls*`
+    /// option) encrypts them.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> rotor::Result<()> {

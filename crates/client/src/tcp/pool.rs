@@ -9,9 +9,10 @@
 //! shutdown of the server, every connection opened before is discarded as
 //! it comes back, as the Connection Monitoring and Pooling spec asks.
 //!
-//! Not done: `minPoolSize` pre-warming and background reaping; a
-//! connection idle for longer than [`IDLE_MAX`] is closed when it would
-//! next be used.
+//! Not done: `minPoolSize` pre-warming, background reaping and a wait
+//! queue timeout (a caller waits for a free connection as long as it
+//! takes; connections are held only for one round trip). A connection idle
+//! for longer than [`IDLE_MAX`] is closed when it would next be used.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
