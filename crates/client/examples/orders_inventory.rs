@@ -2,8 +2,10 @@
 //! stock out of the inventory in one transaction, retried as a whole if it
 //! meets a transient error.
 //!
-//! Runs in memory; pass a directory to keep the data on disk:
-//! `cargo run -p rotor --example orders_inventory [-- DATA_DIR]`.
+//! Runs embedded in memory by default; pass a directory to keep the data
+//! on disk, or a connection string to run against `rotor serve` or a
+//! MongoDB replica set:
+//! `cargo run -p rotor --example orders_inventory [-- DATA_DIR | mongodb://localhost:27017/?replicaSet=rs0]`.
 
 use bson::{Bson, doc};
 use rotor::{Client, ClientSession, Error, SessionOptions};
@@ -29,6 +31,7 @@ async fn place_order(session: &mut ClientSession) -> Result<Bson, Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let client = match std::env::args().nth(1) {
+        Some(uri) if uri.starts_with("mongodb") => Client::connect(&uri).await?,
         Some(dir) => Client::open(dir)?,
         None => Client::in_memory()?,
     };

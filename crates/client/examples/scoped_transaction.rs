@@ -2,8 +2,10 @@
 //! insert in one scoped transaction, committed when the closure returns
 //! `Ok` and aborted when it returns `Err` (no retries).
 //!
-//! Runs in memory; pass a directory to keep the data on disk:
-//! `cargo run -p rotor --example scoped_transaction [-- DATA_DIR]`.
+//! Runs embedded in memory by default; pass a directory to keep the data
+//! on disk, or a connection string to run against `rotor serve` or a
+//! MongoDB replica set:
+//! `cargo run -p rotor --example scoped_transaction [-- DATA_DIR | mongodb://localhost:27017/?replicaSet=rs0]`.
 
 use bson::doc;
 use rotor::{Client, ClientSession, Error, SessionOptions};
@@ -11,6 +13,7 @@ use rotor::{Client, ClientSession, Error, SessionOptions};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let client = match std::env::args().nth(1) {
+        Some(uri) if uri.starts_with("mongodb") => Client::connect(&uri).await?,
         Some(dir) => Client::open(dir)?,
         None => Client::in_memory()?,
     };

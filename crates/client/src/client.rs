@@ -18,7 +18,9 @@ use crate::database::Database;
 use crate::error::Result;
 use crate::event::{CommandEvent, Listener};
 use crate::session::{ClientSession, ServerSession, SessionOptions};
+use crate::tcp::Tcp;
 use crate::transport::{InProcess, Transport};
+use crate::uri::ClientOptions;
 
 /// mongod's `logicalSessionTimeoutMinutes` default, as `hello` reports it.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -48,6 +50,32 @@ pub(crate) struct Inner {
     pool: Mutex<Vec<ServerSession>>,
     pub(crate) listeners: RwLock<Vec<Listener>>,
     pub(crate) next_request_id: AtomicU64,
+    pub(crate) defaults: Defaults,
+}
+
+/// What the client adds to operations that do not say otherwise.
+#[derive(Debug, Clone)]
+pub(crate) struct Defaults {
+    /// For writes outside transactions, and for transactions' commits.
+    pub(crate) write_concern: Option<Document>,
+    /// For reads outside transactions, and for transactions.
+    pub(crate) read_concern: Option<Document>,
+    pub(crate) retry_writes: bool,
+    pub(crate) retry_reads: bool,
+    /// The connection string's database.
+    default_database: Option<String>,
+}
+
+impl Default for Defaults {
+    fn default() -> Defaults {
+        Defaults {
+            write_concern: None,
+            read_concern: None,
+            retry_writes: true,
+            retry_reads: true,
+            default_database: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -86,8 +114,56 @@ impl Client {
         Ok(Client::with_transport(InProcess::new(engine)))
     }
 
+    /// A client of the deployment a `mongodb://` connection string names:
+    /// a replica set (its primary is found from the seed list), a single
+    /// server with `directConnection=true`, a mongos, or `rotor serve`.
+    ///
+    /// Nothing is sent yet: the first operation finds the primary, waiting
+    /// up to `serverSelectionTimeoutMS` for one. The string's `w`,
+    /// `wtimeoutMS`, `journal`, `readConcernLevel`, `retryWrites` and
+    /// `retryReads` become the defaults of CRUD operations and transactions
+    /// (commands sent with `run_command`, and index and drop commands, are
+    /// sent as given). With a user and password in the string, every
+    /// connection authenticates with SCRAM; `tls=true` (or any `tls*`
+    /// option) encrypts them.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// # let server = rotor_server::start(rotor_server::ServeArgs::parse(["--in-memory", "--port", "0"]).unwrap()).await.unwrap();
+    /// # let port = server.local_addr().port();
+    /// let uri = format!("mongodb://127.0.0.1:{port}/shop?replicaSet=rs0&w=majority&appName=docs");
+    /// let client = rotor::Client::connect(&uri).await?;
+    /// let orders = client.default_database().unwrap().collection::<bson::Document>("orders");
+    /// orders.insert_one(bson::doc! {"sku": "abc123", "qty": 1}).await?;
+    /// assert_eq!(orders.count_documents(bson::doc! {}).await?, 1);
+    /// client.shutdown().await?;
+    /// # server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(uri: &str) -> Result<Client> {
+        Client::with_options(ClientOptions::parse(uri)?)
+    }
+
+    /// A client of the deployment `options` describe (see
+    /// [`Client::connect`]); fails only if the TLS files cannot be read.
+    pub fn with_options(options: ClientOptions) -> Result<Client> {
+        let transport = Tcp::new(&options)?;
+        let defaults = Defaults {
+            write_concern: options.write_concern,
+            read_concern: options.read_concern,
+            retry_writes: options.retry_writes,
+            retry_reads: options.retry_reads,
+            default_database: options.default_database,
+        };
+        Ok(Client::build(transport, defaults))
+    }
+
     /// A client over any transport.
     pub fn with_transport(transport: impl Transport) -> Client {
+        Client::build(transport, Defaults::default())
+    }
+
+    fn build(transport: impl Transport, defaults: Defaults) -> Client {
         Client {
             inner: Arc::new(Inner {
                 transport: Box::new(transport),
@@ -95,6 +171,7 @@ impl Client {
                 pool: Mutex::new(Vec::new()),
                 listeners: RwLock::new(Vec::new()),
                 next_request_id: AtomicU64::new(1),
+                defaults,
             }),
         }
     }
@@ -104,7 +181,14 @@ impl Client {
         Database::new(self.clone(), name)
     }
 
-    /// Starts a logical session.
+    /// The database named in the connection string's path, if any.
+    pub fn default_database(&self) -> Option<Database> {
+        let name = self.inner.defaults.default_database.as_deref()?;
+        Some(self.database(name))
+    }
+
+    /// Starts a logical session. Its transactions take the client's read
+    /// and write concerns unless the options name their own.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> rotor::Result<()> {
@@ -113,7 +197,14 @@ impl Client {
     /// assert!(!session.in_transaction());
     /// # Ok(()) }
     /// ```
-    pub fn start_session(&self, options: SessionOptions) -> Result<ClientSession> {
+    pub fn start_session(&self, mut options: SessionOptions) -> Result<ClientSession> {
+        let defaults = &mut options.default_transaction_options;
+        if defaults.read_concern.is_none() {
+            defaults.read_concern = self.inner.defaults.read_concern.clone();
+        }
+        if defaults.write_concern.is_none() {
+            defaults.write_concern = self.inner.defaults.write_concern.clone();
+        }
         ClientSession::new(self.clone(), options)
     }
 
@@ -165,18 +256,25 @@ impl Client {
         self.inner.cluster_time.lock().ok().and_then(|t| t.clone())
     }
 
-    /// Ends every pooled server session on the server (`endSessions`).
-    /// Sessions still in use are not ended; the server times them out.
+    /// Ends every pooled server session on the server (`endSessions`) and
+    /// closes idle connections, even when `endSessions` fails (its error is
+    /// returned). Sessions still in use are not ended; the server times
+    /// them out. The client stays usable.
     pub async fn shutdown(&self) -> Result<()> {
         let ids: Vec<Bson> = match self.inner.pool.lock() {
             Ok(mut pool) => pool.drain(..).map(|s| Bson::Document(s.id)).collect(),
             Err(_) => Vec::new(),
         };
+        let mut outcome = Ok(());
         for batch in ids.chunks(END_SESSIONS_BATCH_MAX) {
-            self.send("admin", doc! {"endSessions": batch.to_vec()}, None)
-                .await?;
+            let ended = self.send("admin", doc! {"endSessions": batch.to_vec()}, None);
+            if let Err(error) = ended.await {
+                outcome = Err(error);
+                break;
+            }
         }
-        Ok(())
+        self.inner.transport.close();
+        outcome
     }
 
     /// A server session from the pool, or a new one.

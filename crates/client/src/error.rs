@@ -75,6 +75,27 @@ pub enum ErrorKind {
         /// What happened.
         message: String,
     },
+    /// No suitable server (a primary, or the one host of a direct
+    /// connection) was found within `serverSelectionTimeoutMS`.
+    #[error("server selection timed out: {message}")]
+    ServerSelection {
+        /// What each server said, or why none answered.
+        message: String,
+    },
+    /// The server refused the client's credentials, or the SCRAM
+    /// conversation went wrong.
+    #[error("authentication failed: {message}")]
+    Authentication {
+        /// The server's or the client's reason.
+        message: String,
+    },
+    /// An argument or option is invalid: a malformed connection string, an
+    /// unreadable certificate file, a command over the server's size limit.
+    #[error("invalid argument: {message}")]
+    InvalidArgument {
+        /// What is wrong with it.
+        message: String,
+    },
     /// The API was used in a way the session state machine forbids, e.g. a
     /// session used after `end_session`.
     #[error("{message}")]
@@ -173,6 +194,10 @@ impl Error {
 
     pub(crate) fn is_network(&self) -> bool {
         matches!(*self.kind, ErrorKind::Network { .. })
+    }
+
+    pub(crate) fn is_server_selection(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ServerSelection { .. })
     }
 
     /// The error the server reported in a `writeConcernError`, if any.

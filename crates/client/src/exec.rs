@@ -1,19 +1,21 @@
-//! Running one operation: adding the session, transaction, causal and
-//! cluster-time fields a driver adds, sending it, learning the times from
-//! the reply, and retrying a retryable write once.
+//! Running one operation: adding the client's default concerns and the
+//! session, transaction, causal and cluster-time fields a driver adds,
+//! sending it, learning the times from the reply, and retrying a
+//! retryable write or read once.
 //!
 //! Invariants: a retryable write outside a transaction carries a fresh
 //! `txnNumber`, and its retry reuses it (so the server runs it at most
 //! once); statements inside a transaction carry no read or write concern
 //! except the first statement's read concern; `$clusterTime` is the
-//! highest the client or the session has seen.
+//! highest the client or the session has seen; an operation is sent at
+//! most twice, and a `getMore` or a statement inside a transaction once.
 
 use std::time::Instant;
 
 use bson::{Bson, Document, Timestamp};
 
 use crate::client::Client;
-use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
+use crate::error::{Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::event::CommandEvent;
 use crate::reply;
 use crate::session::{ClientSession, SessionOptions};
@@ -34,6 +36,11 @@ pub(crate) enum Kind {
 const RETRYABLE_CODES: [i32; 12] = [
     11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262,
 ];
+/// The Retryable Reads spec's codes: the writes' list plus
+/// ReadConcernMajorityNotAvailableYet.
+const RETRYABLE_READ_CODES: [i32; 13] = [
+    11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262, 134,
+];
 
 impl Error {
     /// Whether the retryable-writes spec allows one retry after this error.
@@ -43,18 +50,32 @@ impl Error {
             || (!self.is_write_concern()
                 && self.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)))
     }
+
+    /// Whether the retryable-reads spec allows one retry after this error.
+    pub(crate) fn is_retryable_read(&self) -> bool {
+        self.is_network()
+            || self
+                .code()
+                .is_some_and(|c| RETRYABLE_READ_CODES.contains(&c))
+    }
 }
 
 impl Client {
     /// Runs an operation, in `session` if given; a retryable write without
     /// one runs in an implicit session so that it can be retried safely.
+    /// Outside transactions the client's default concerns are added first.
     pub(crate) async fn execute(
         &self,
         db: &str,
-        command: Document,
+        mut command: Document,
         kind: Kind,
         session: Option<&mut ClientSession>,
     ) -> Result<Document> {
+        let in_transaction = session.as_ref().is_some_and(|s| s.in_transaction());
+        let kind = match in_transaction {
+            true => kind,
+            false => self.apply_defaults(&mut command, kind),
+        };
         match session {
             Some(session) => self.execute_in(db, command, kind, session).await,
             None if kind == Kind::RetryableWrite => {
@@ -67,7 +88,13 @@ impl Client {
                 session.end_session().await;
                 result
             }
-            None => self.send(db, command, None).await,
+            None => match self.send(db, command.clone(), None).await {
+                Err(error) if self.may_retry(kind, &error) => {
+                    let retried = self.send(db, command, None).await;
+                    keep_first_if_unsent(error, retried)
+                }
+                other => other,
+            },
         }
     }
 
@@ -81,16 +108,60 @@ impl Client {
         let in_transaction = session.in_transaction();
         session.prepare(&mut command, kind)?;
         let result = self.send(db, command.clone(), Some(session)).await;
-        let retry = kind == Kind::RetryableWrite && !in_transaction;
         match result {
-            Err(error) if retry && error.is_retryable() => {
-                self.send(db, command, Some(session)).await
+            Err(error) if !in_transaction && self.may_retry(kind, &error) => {
+                let retried = self.send(db, command, Some(session)).await;
+                keep_first_if_unsent(error, retried)
             }
-            Err(mut error) if in_transaction && error.is_network() => {
+            Err(error)
+                if kind == Kind::RetryableWrite && is_retryable_writes_unsupported(&error) =>
+            {
+                Err(retryable_writes_unsupported(error))
+            }
+            Err(mut error)
+                if in_transaction && (error.is_network() || error.is_server_selection()) =>
+            {
+                // The transactions spec: no reply came, so the whole
+                // transaction may be retried.
                 error.add_label(TRANSIENT_TRANSACTION_ERROR);
                 Err(error)
             }
             other => other,
+        }
+    }
+
+    /// Whether an operation of `kind` outside a transaction gets its one
+    /// retry after `error`.
+    fn may_retry(&self, kind: Kind, error: &Error) -> bool {
+        match kind {
+            Kind::RetryableWrite => error.is_retryable(),
+            Kind::Read => self.inner.defaults.retry_reads && error.is_retryable_read(),
+            Kind::Other => false,
+        }
+    }
+
+    /// Adds the client's default read concern to reads and write concern
+    /// to writes that name none; returns the kind to run the operation as
+    /// (a write is not retryable with `retryWrites=false` or `w: 0`, which
+    /// gets no reply to retry on).
+    fn apply_defaults(&self, command: &mut Document, kind: Kind) -> Kind {
+        let defaults = &self.inner.defaults;
+        let (field, concern) = match kind {
+            Kind::Read => ("readConcern", &defaults.read_concern),
+            Kind::RetryableWrite => ("writeConcern", &defaults.write_concern),
+            Kind::Other => return kind,
+        };
+        if let Some(concern) = concern
+            && !command.contains_key(field)
+        {
+            command.insert(field, concern.clone());
+        }
+        let unacknowledged = command
+            .get_document("writeConcern")
+            .is_ok_and(|c| matches!(c.get("w"), Some(Bson::Int32(0) | Bson::Int64(0))));
+        match kind {
+            Kind::RetryableWrite if !defaults.retry_writes || unacknowledged => Kind::Other,
+            kind => kind,
         }
     }
 
@@ -125,7 +196,9 @@ impl Client {
         let raw = match sent {
             Ok(raw) => raw,
             Err(error) => {
-                if let Some(session) = session.as_deref_mut() {
+                if let Some(session) = session.as_deref_mut()
+                    && error.is_network()
+                {
                     session.mark_dirty();
                 }
                 self.emit(CommandEvent::Failed {
@@ -163,6 +236,37 @@ impl Client {
         }
         checked
     }
+}
+
+/// The retry's outcome, except that a retry that found no server to go to
+/// reports the first error instead, which says more (the retryable-reads
+/// and -writes specs).
+fn keep_first_if_unsent(first: Error, retried: Result<Document>) -> Result<Document> {
+    match retried {
+        Err(error) if error.is_server_selection() => Err(first),
+        other => other,
+    }
+}
+
+/// IllegalOperation "Transaction numbers are only allowed on a replica set
+/// member or mongos": a standalone mongod refusing a retryable write.
+fn is_retryable_writes_unsupported(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Command { code: 20, message, .. } if message.starts_with("Transaction numbers")
+    )
+}
+
+/// The retryable-writes spec's replacement message for that error.
+fn retryable_writes_unsupported(error: Error) -> Error {
+    let labels = error.labels().to_vec();
+    let code_name = error.code_name().unwrap_or("IllegalOperation").to_owned();
+    Error::new(ErrorKind::Command {
+        code: 20,
+        code_name,
+        message: "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.".to_owned(),
+    })
+    .with_labels(labels)
 }
 
 /// Whether `$clusterTime` document `a` is later than `b`.
@@ -204,6 +308,26 @@ pub(crate) fn majority(write_concern: Option<&Document>) -> Document {
 mod tests {
     use super::*;
     use bson::doc;
+
+    #[test]
+    fn standalone_refusing_txn_numbers_gets_the_specs_message() {
+        let error = |code: i32, message: &str| {
+            Error::new(ErrorKind::Command {
+                code,
+                code_name: "IllegalOperation".to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        let check = |input: Error, expected: bool| {
+            assert_eq!(is_retryable_writes_unsupported(&input), expected, "{input}");
+        };
+        let refused = "Transaction numbers are only allowed on a replica set member or mongos";
+        check(error(20, refused), true);
+        check(error(20, "something else"), false);
+        check(error(2, refused), false);
+        let rewritten = retryable_writes_unsupported(error(20, refused)).to_string();
+        assert!(rewritten.contains("retryWrites=false"), "{rewritten}");
+    }
 
     #[test]
     fn majority_keeps_other_fields_and_adds_a_wtimeout() {

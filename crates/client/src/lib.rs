@@ -5,8 +5,10 @@
 //! following the Convenient API for Transactions specification.
 //!
 //! Every operation becomes one mongod command document sent through a
-//! [`Transport`]; this first version ships the in-process transport over an
-//! embedded engine ([`Client::in_memory`], [`Client::open`]).
+//! [`Transport`]: in process, to an embedded engine ([`Client::in_memory`],
+//! [`Client::open`]), with no sockets and no serialization; or over TCP to
+//! `rotor serve` or a MongoDB replica set ([`Client::connect`] with a
+//! `mongodb://` connection string), as OP_MSG through the `wire` crate.
 //!
 //! ```
 //! use bson::doc;
@@ -32,7 +34,9 @@ mod event;
 mod exec;
 mod reply;
 mod session;
+mod tcp;
 mod transport;
+mod uri;
 
 pub use action::{Action, ReturnDocument};
 pub use client::Client;
@@ -49,3 +53,7 @@ pub use error::{
 pub use event::CommandEvent;
 pub use session::{ClientSession, SessionOptions, TransactionOptions};
 pub use transport::{BoxFuture, Transport};
+pub use uri::{
+    AuthMechanism, ClientOptions, Credential, DEFAULT_PORT, ReadPreference, ServerAddress,
+    TlsOptions,
+};

@@ -1,5 +1,6 @@
 //! How commands reach a server: the [`Transport`] trait and its in-process
-//! implementation over an embedded [`engine::Engine`].
+//! implementation over an embedded [`engine::Engine`] (the TCP one lives in
+//! `tcp`).
 //!
 //! A transport moves one command document to a database and one reply
 //! document back; it knows nothing of sessions, retries or labels, which
@@ -20,7 +21,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Carries commands to a server and brings back its replies.
 ///
 /// A transport returns the reply document as the server sent it, `ok: 0`
-/// included; it returns `Err` only when no reply arrived (a network error).
+/// included; it returns `Err` only when no reply arrived: a network error
+/// (after which the client treats the server-side state as unknown), no
+/// server to send to, or a command it could not send.
 pub trait Transport: Send + Sync + 'static {
     /// Sends `command` to database `db` and waits for the reply.
     fn run_command(&self, db: &str, command: Document) -> BoxFuture<'_, Result<Document>>;
@@ -31,6 +34,10 @@ pub trait Transport: Send + Sync + 'static {
     fn configure_fail_point(&self, command: Document) -> BoxFuture<'_, Result<Document>> {
         self.run_command("admin", command)
     }
+
+    /// Releases what the transport holds open (idle connections); called
+    /// by [`crate::Client::shutdown`]. The transport stays usable.
+    fn close(&self) {}
 }
 
 /// The transport to an engine in this process.

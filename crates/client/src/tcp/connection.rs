@@ -1,0 +1,272 @@
+//! One connection to one server: TCP (optionally TLS), the `hello`
+//! handshake, authentication, then OP_MSG commands one at a time.
+//!
+//! Invariants: a connection carries at most one request at a time, and a
+//! reply is accepted only if it answers that request (`responseTo`). The
+//! connection is marked broken before a request is written and unmarked
+//! only when its whole reply has been read, so a connection that saw an
+//! I/O error, a malformed frame, or whose caller gave up mid-request
+//! (a dropped future) is never reused: its stream position is unknown.
+//! Frames are bounded by the server's `maxMessageSizeBytes` on the way out
+//! and by the codec's limit on the way in, before any allocation.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use bson::Document;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use wire::{HEADER_LEN, Message, OpMsg};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::reply;
+use crate::tcp::auth;
+use crate::tcp::handshake::{self, Hello};
+use crate::uri::{Credential, ServerAddress};
+
+/// What every connection of a client is opened with.
+pub(crate) struct Settings {
+    /// Bounds TCP connect, TLS, `hello` and authentication together.
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// The handshake command (see `handshake::command`).
+    pub(crate) hello: Document,
+    /// Who every pooled connection authenticates as.
+    pub(crate) credential: Option<Credential>,
+}
+
+/// Request ids are unique per process, as drivers make them, so a reply
+/// can never be mistaken for the answer to another request.
+static NEXT_REQUEST_ID: AtomicI32 = AtomicI32::new(1);
+
+fn request_id() -> i32 {
+    NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed) & i32::MAX
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(stream) => stream.write_all(bytes).await,
+            Stream::Tls(stream) => {
+                stream.write_all(bytes).await?;
+                // rustls buffers records until flushed.
+                stream.flush().await
+            }
+        }
+    }
+
+    async fn read_exact(&mut self, buffer: &mut [u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(stream) => stream.read_exact(buffer).await.map(drop),
+            Stream::Tls(stream) => stream.read_exact(buffer).await.map(drop),
+        }
+    }
+}
+
+/// An open, handshaken connection.
+pub(crate) struct Connection {
+    stream: Stream,
+    address: ServerAddress,
+    /// What the server said in the handshake.
+    pub(crate) hello: Hello,
+    /// The pool generation it was opened in; older ones are discarded.
+    pub(crate) generation: u64,
+    /// A request is in flight or failed midway (see the module doc).
+    broken: bool,
+    /// When it was last returned to its pool.
+    pub(crate) last_used: Instant,
+}
+
+impl Connection {
+    /// Opens a connection for the pool: the handshake, then
+    /// authentication when the client has a credential, all within the
+    /// connect timeout.
+    pub(crate) async fn open(
+        address: &ServerAddress,
+        settings: &Settings,
+        generation: u64,
+    ) -> Result<Connection> {
+        let opening = async {
+            let Some(credential) = &settings.credential else {
+                let (connection, _) =
+                    Connection::handshake(address, settings, &settings.hello, generation).await?;
+                return Ok(connection);
+            };
+            let speculative = auth::Speculative::begin(credential)?;
+            let mut hello = settings.hello.clone();
+            hello.insert("speculativeAuthenticate", speculative.command().clone());
+            let (mut connection, reply) =
+                Connection::handshake(address, settings, &hello, generation).await?;
+            let started = speculative.answered(&reply);
+            auth::authenticate(&mut connection, credential, started).await?;
+            Ok(connection)
+        };
+        within_connect_timeout(address, settings, opening).await
+    }
+
+    /// Opens a connection only to read its `hello` (discovery), within the
+    /// connect timeout; it is not authenticated.
+    pub(crate) async fn probe(address: &ServerAddress, settings: &Settings) -> Result<Hello> {
+        let opening = Connection::handshake(address, settings, &settings.hello, 0);
+        let (connection, _) = within_connect_timeout(address, settings, opening).await?;
+        Ok(connection.hello)
+    }
+
+    /// Connects, and sends `hello` (falling back to `isMaster`); returns
+    /// the connection and the successful reply.
+    async fn handshake(
+        address: &ServerAddress,
+        settings: &Settings,
+        hello: &Document,
+        generation: u64,
+    ) -> Result<(Connection, Document)> {
+        let tcp = TcpStream::connect((address.host.as_str(), address.port))
+            .await
+            .map_err(|error| network(format!("cannot connect to {address}: {error}")))?;
+        // Commands are single writes; coalescing them only adds latency.
+        let _ = tcp.set_nodelay(true);
+        let stream = match &settings.tls {
+            None => Stream::Plain(tcp),
+            Some(config) => {
+                let name = crate::tcp::tls::server_name(&address.host)?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|error| network(format!("TLS handshake with {address}: {error}")))?;
+                Stream::Tls(Box::new(tls))
+            }
+        };
+        let mut connection = Connection {
+            stream,
+            address: address.clone(),
+            hello: placeholder_hello(),
+            generation,
+            broken: false,
+            last_used: Instant::now(),
+        };
+        let mut reply = connection.command("admin", hello.clone()).await?;
+        if handshake::is_command_not_found(&reply) {
+            // MongoDB before 4.4.2 knows the handshake only as `isMaster`.
+            reply = connection
+                .command("admin", handshake::legacy(hello))
+                .await?;
+        }
+        let reply = reply::check(reply)?;
+        connection.hello = Hello::parse(address, &reply)?;
+        Ok((connection, reply))
+    }
+
+    /// Whether the connection may go back to its pool.
+    pub(crate) fn is_reusable(&self) -> bool {
+        !self.broken
+    }
+
+    /// Sends `command` to database `db` and returns the reply as the
+    /// server sent it (`ok: 0` included); `Err` only when no valid reply
+    /// arrived.
+    pub(crate) async fn command(&mut self, db: &str, mut command: Document) -> Result<Document> {
+        command.insert("$db", db);
+        let request_id = request_id();
+        let frame = wire::encode(request_id, 0, &Message::Msg(OpMsg::new(command)), None)
+            .map_err(|error| invalid(format!("cannot encode the command: {error}")))?;
+        if frame.len() > self.hello.max_message_size {
+            return Err(invalid(format!(
+                "the command is {} bytes, over the server's maxMessageSizeBytes of {}",
+                frame.len(),
+                self.hello.max_message_size
+            )));
+        }
+        self.broken = true;
+        self.stream
+            .write_all(&frame)
+            .await
+            .map_err(|error| network(format!("sending to {}: {error}", self.address)))?;
+        let reply = self.read_reply(request_id).await?;
+        self.broken = false;
+        Ok(reply)
+    }
+
+    async fn read_reply(&mut self, request_id: i32) -> Result<Document> {
+        let mut header = [0u8; HEADER_LEN];
+        self.stream
+            .read_exact(&mut header)
+            .await
+            .map_err(|error| network(format!("reading from {}: {error}", self.address)))?;
+        let parsed = wire::Header::parse(&header).map_err(|error| self.protocol(&error))?;
+        let mut frame = vec![0u8; parsed.message_length];
+        frame[..HEADER_LEN].copy_from_slice(&header);
+        self.stream
+            .read_exact(&mut frame[HEADER_LEN..])
+            .await
+            .map_err(|error| network(format!("reading from {}: {error}", self.address)))?;
+        let decoded = wire::decode(&frame).map_err(|error| self.protocol(&error))?;
+        if decoded.header.response_to != request_id {
+            return Err(self.protocol(&format!(
+                "reply to request {} while waiting for {request_id}",
+                decoded.header.response_to
+            )));
+        }
+        match decoded.message {
+            Message::Msg(msg) if !msg.flags.more_to_come() => Ok(msg.body),
+            Message::Msg(_) => {
+                Err(self.protocol(&"an exhaust reply (moreToCome) was not asked for"))
+            }
+            Message::Query(_) | Message::Reply(_) => {
+                Err(self.protocol(&"a legacy opcode instead of OP_MSG"))
+            }
+        }
+    }
+
+    /// A reply this client cannot read: the stream is out of step, which
+    /// drivers treat as a network error.
+    fn protocol(&self, error: &dyn std::fmt::Display) -> Error {
+        network(format!("malformed reply from {}: {error}", self.address))
+    }
+}
+
+async fn within_connect_timeout<T>(
+    address: &ServerAddress,
+    settings: &Settings,
+    opening: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match settings.connect_timeout {
+        None => opening.await,
+        Some(limit) => tokio::time::timeout(limit, opening).await.map_err(|_| {
+            network(format!(
+                "connecting to {address} took longer than {} ms",
+                limit.as_millis()
+            ))
+        })?,
+    }
+}
+
+/// Stands in until the handshake's reply is read; it allows any frame the
+/// codec allows.
+fn placeholder_hello() -> Hello {
+    Hello {
+        writable_primary: false,
+        set_name: None,
+        hosts: Vec::new(),
+        primary: None,
+        election: (None, 0),
+        mongos: false,
+        max_message_size: wire::limits::MESSAGE_SIZE_BYTES_MAX,
+        sasl_supported_mechs: None,
+    }
+}
+
+pub(crate) fn network(message: String) -> Error {
+    Error::new(ErrorKind::Network { message })
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidArgument { message })
+}
