@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// (`j: false`) reach disk anyway (mongod's `--journalCommitInterval`).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=500))]
     pub journal_commit_interval_ms: u64,
+    /// Require clients to authenticate (SCRAM-SHA-256 or SCRAM-SHA-1) and
+    /// check every command against the user's roles. While no user exists,
+    /// a client on this machine may create the first one.
+    #[arg(long)]
+    pub auth: bool,
+    /// Serve a non-loopback address without `--auth`. Without this flag
+    /// `rotor serve` refuses to start that way.
+    #[arg(long)]
+    pub allow_unauthenticated_network: bool,
 }
 
 impl ServeArgs {
@@ -80,6 +89,31 @@ impl ServeArgs {
     }
 }
 
+impl ServeArgs {
+    /// Refuses to listen beyond this machine without authentication, unless
+    /// `--allow-unauthenticated-network` says so: open databases on the
+    /// internet get emptied and ransomed.
+    pub fn check_exposure(&self) -> Result<(), String> {
+        if self.auth || self.allow_unauthenticated_network || is_loopback(&self.bind) {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to listen on {} without authentication: anyone who can reach that address could read and change every database. Start with --auth (and create a user from this machine), bind to 127.0.0.1, or pass --allow-unauthenticated-network if the network is trusted.",
+            self.bind
+        ))
+    }
+}
+
+/// Whether `--bind` names only this machine. Host names other than
+/// `localhost` are not resolved, and so count as network addresses.
+fn is_loopback(bind: &str) -> bool {
+    let host = bind.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Accepts `host:port` with a non-empty host and a valid port, as drivers
 /// will dial exactly what `hello` reports.
 fn parse_host_port(value: &str) -> Result<String, String> {
@@ -96,7 +130,24 @@ fn parse_host_port(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_host_port;
+    use super::{is_loopback, parse_host_port};
+
+    #[test]
+    fn only_loopback_binds_count_as_local() {
+        for (bind, local) in [
+            ("127.0.0.1", true),
+            ("127.8.9.10", true),
+            ("::1", true),
+            ("[::1]", true),
+            ("localhost", true),
+            ("0.0.0.0", false),
+            ("::", false),
+            ("10.0.0.5", false),
+            ("db.example.com", false),
+        ] {
+            assert_eq!(is_loopback(bind), local, "{bind}");
+        }
+    }
 
     #[test]
     fn advertise_must_be_host_and_port() {

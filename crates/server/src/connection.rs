@@ -52,6 +52,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             id,
             app_name: None,
             peer: Some(peer.to_string()),
+            ..ConnectionInfo::default()
         },
         next_request_id: 1,
     };

@@ -100,6 +100,7 @@ impl RunningServer {
 /// Binds, opens the engine, logs the ready line, and accepts connections in
 /// a background task until [`RunningServer::shutdown`].
 pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
+    args.check_exposure()?;
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
         .map_err(|error| format!("cannot listen on {}:{}: {error}", args.bind, args.port))?;
@@ -137,6 +138,7 @@ pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
 
 fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
     options.enable_test_commands = args.enable_test_commands;
+    options.auth = args.auth;
     options.storage = if args.in_memory {
         Storage::InMemory
     } else {
