@@ -4,7 +4,8 @@
 # On a fresh machine with no services: downloads the pinned PyMongo source
 # release (checked against a recorded sha256), builds a venv with PyMongo
 # and its test dependencies, builds rotor in release mode, starts it on a
-# free port, runs a smoke test and the transactions, convenient-API,
+# free port, runs a smoke test, the SCRAM checks of auth_test.py against a
+# second server started with --auth, and the transactions, convenient-API,
 # sessions and CRUD spec suites, and compares the outcome with
 # expected-failures.txt. Fails only on unexpected failures. The server is
 # stopped whatever happens.
@@ -72,25 +73,40 @@ echo "== pymongo: build rotor"
 cargo build --release --quiet -p rotor-server
 ROTOR="$ROOT/target/release/rotor"
 
-PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-LOG="$CACHE/rotor-pymongo.log"
-"$ROTOR" serve --in-memory --enable-test-commands --bind 127.0.0.1 --port "$PORT" --log-level info >"$LOG" 2>&1 &
-SERVER_PID=$!
-stop_server() {
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+SERVER_PIDS=()
+stop_servers() {
+  for pid in "${SERVER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
 }
-trap stop_server EXIT INT TERM
+trap stop_servers EXIT INT TERM
 
-for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
-  grep -q "rotor ready for connections" "$LOG" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "rotor exited before it was ready" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q "rotor ready for connections" "$LOG" || { cat "$LOG"; echo "rotor not ready" >&2; exit 1; }
-echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
+# start_rotor LOG [ARGS...]: starts an in-memory rotor on a free loopback
+# port with ARGS, waits for its ready line, and sets STARTED_PORT. Every
+# server started here is stopped on exit.
+start_rotor() {
+  local log="$1"
+  shift
+  local port
+  port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$ROTOR" serve --in-memory --bind 127.0.0.1 --port "$port" --log-level info "$@" >"$log" 2>&1 &
+  local pid=$!
+  SERVER_PIDS+=("$pid")
+  for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
+    grep -q "rotor ready for connections" "$log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "rotor exited before it was ready" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q "rotor ready for connections" "$log" || { cat "$log"; echo "rotor not ready" >&2; exit 1; }
+  echo "rotor $* is serving on 127.0.0.1:$port (log: $log)"
+  STARTED_PORT="$port"
+}
+
+start_rotor "$CACHE/rotor-pymongo.log" --enable-test-commands
+PORT="$STARTED_PORT"
 
 echo "== pymongo: smoke test"
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:asyncio \
@@ -99,6 +115,10 @@ ROTOR_HOST=127.0.0.1 ROTOR_PORT="$PORT" "$VENV/bin/python" -m pytest -q -p no:ca
 echo "== Motor runs the seed's examples"
 ROTOR_URI="mongodb://127.0.0.1:$PORT/?directConnection=true" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
   -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/test_motor_seed.py"
+
+echo "== pymongo: SCRAM authentication against rotor serve --auth"
+start_rotor "$CACHE/rotor-pymongo-auth.log" --auth
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$STARTED_PORT" "$VENV/bin/python" "$HERE/auth_test.py"
 
 echo "== pymongo: unified spec suites"
 cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"
