@@ -564,20 +564,48 @@ fn users_are_stored_as_salted_keys_in_mongods_shape() {
             .0,
         51003
     );
+    let reply = admin.run(
+        "test",
+        doc! {"createUser": "bob", "pwd": "x", "roles": ["nosuchrole"]},
+    );
+    assert_eq!(reply.get_i32("code").ok(), Some(31));
+    assert_eq!(reply.get_str("codeName").ok(), Some("RoleNotFound"));
     assert_eq!(
-        admin
-            .fails(
-                "test",
-                doc! {"createUser": "bob", "pwd": "x", "roles": ["nosuchrole"]}
-            )
-            .0,
-        31
+        reply.get_str("errmsg").ok(),
+        Some("Could not find role: nosuchrole@test")
     );
     assert_eq!(
         admin
             .fails("test", doc! {"createUser": "bob", "pwd": "x"})
             .0,
         40414
+    );
+}
+
+#[test]
+fn a_connection_authenticates_as_one_user_only() {
+    let engine = auth_engine();
+    with_users(&engine, &[("alice", "read"), ("bob", "read")]);
+    let conn = logged_in(&engine, "alice");
+    assert_eq!(
+        conn.login("test", "alice", "alicepw"),
+        Ok(()),
+        "again as the same user"
+    );
+    assert_eq!(conn.login("test", "bob", "bobpw"), Err(5626701));
+    let reply = conn.run(
+        "test",
+        doc! {"saslStart": 1, "mechanism": "PLAIN", "payload": binary(vec![])},
+    );
+    assert_eq!(reply.get_str("codeName").ok(), Some("MechanismUnavailable"));
+    let reply = conn.run(
+        "test",
+        doc! {"saslContinue": 1, "conversationId": 1, "payload": binary(vec![])},
+    );
+    assert_eq!(
+        reply.get_i32("code").ok(),
+        Some(17),
+        "no conversation: ProtocolError"
     );
 }
 

@@ -31,6 +31,14 @@ pub(crate) use sasl::{speculative, supported_mechs};
 pub use state::ConnectionAuth;
 pub use users::UserName;
 
+/// An error whose code mongod names but Rotor's code table does not: the
+/// reply's `codeName` is set here instead of `Location<code>`.
+pub(crate) fn named_error(code: i32, code_name: &str, message: impl Into<String>) -> CommandError {
+    let mut error = CommandError::new(mql::Code(code), message);
+    error.extra = Box::new(bson::doc! {"codeName": code_name});
+    error
+}
+
 /// Whether the auth layer runs command `name` itself.
 pub(crate) fn handles(name: &str) -> bool {
     matches!(

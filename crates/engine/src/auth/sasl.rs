@@ -74,8 +74,9 @@ pub fn sasl_start(engine: &Engine, request: &Request<'_>) -> CommandResult {
 fn start(engine: &Engine, connection: &ConnectionInfo, db: &str, body: &Document) -> CommandResult {
     let name = body.get_str("mechanism").unwrap_or_default();
     let mechanism = scram::Mechanism::from_name(name).map_err(|_| {
-        CommandError::new(
-            Code(334),
+        super::named_error(
+            334,
+            "MechanismUnavailable",
             format!("Received authentication for mechanism {name} which is not enabled"),
         )
     })?;
@@ -148,7 +149,7 @@ fn authenticate(
         && current.name != name
     {
         return Err(CommandError::new(
-            Code::AUTHENTICATION_FAILED,
+            Code(5626701),
             format!(
                 "Each client connection may only be authenticated once. Previously authenticated as: {}@{}",
                 current.name.user, current.name.db

@@ -65,8 +65,9 @@ pub(super) fn parse_roles(roles: &Bson, db: &str) -> Result<Vec<(String, String)
                 _ => return Err(bad_value("Role names must be either strings or objects")),
             };
             if roles::grants(&role, &role_db).is_none() {
-                return Err(CommandError::new(
-                    Code(31),
+                return Err(super::named_error(
+                    31,
+                    "RoleNotFound",
                     format!("Could not find role: {role}@{role_db}"),
                 ));
             }
