@@ -281,11 +281,15 @@ fn read_user_cannot_write_even_in_a_transaction() {
     assert_eq!(code, 13, "a role on test gives nothing on other");
     let (code, _) = reader.fails("test", doc! {"drop": "c"});
     assert_eq!(code, 13);
-    let (code, _) = reader.fails(
+    let (code, message) = reader.fails(
         "test",
-        doc! {"createUser": "x", "pwd": "p", "roles": ["read"]},
+        doc! {"createUser": "x", "pwd": "secret", "roles": ["read"]},
     );
     assert_eq!(code, 13);
+    assert!(
+        !message.contains("secret"),
+        "the password is redacted: {message}"
+    );
 }
 
 #[test]

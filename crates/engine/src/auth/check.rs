@@ -133,12 +133,19 @@ pub(crate) fn authorize(
     Ok(access)
 }
 
+/// mongod's refusal, which quotes the command with secrets redacted.
 fn not_authorized(request: &Request<'_>) -> CommandError {
+    let mut shown = request.body.clone();
+    for secret in ["pwd", "payload"] {
+        if shown.contains_key(secret) {
+            shown.insert(secret, "###");
+        }
+    }
     CommandError::new(
         Code::UNAUTHORIZED,
         format!(
-            "not authorized on {} to execute command {}",
-            request.db, request.body
+            "not authorized on {} to execute command {shown}",
+            request.db
         ),
     )
 }

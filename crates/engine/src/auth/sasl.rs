@@ -23,6 +23,7 @@ type CommandResult = Result<Document, CommandError>;
 const CONVERSATION_ID: i32 = 1;
 
 fn authentication_failed() -> CommandError {
+    tracing::info!("authentication failed");
     CommandError::new(Code::AUTHENTICATION_FAILED, "Authentication failed.")
 }
 
