@@ -734,3 +734,28 @@ fn without_auth_everything_is_allowed_and_users_still_work() {
     conn.login("test", "u", "p").expect("login");
     conn.ok("test", doc! {"insert": "c", "documents": [{}]});
 }
+
+#[test]
+fn fail_command_failpoints_do_not_reach_the_user_store() {
+    let engine = Engine::open(EngineOptions {
+        auth: true,
+        enable_test_commands: true,
+        ..EngineOptions::default()
+    })
+    .expect("open");
+    let admin = with_users(&engine, &[("alice", "read")]);
+    admin.ok(
+        "admin",
+        doc! {"configureFailPoint": "failCommand", "mode": "alwaysOn", "data": {"failCommands": ["find", "insert"], "errorCode": 91}},
+    );
+    let alice = logged_in(&engine, "alice");
+    assert_eq!(
+        alice.fails("test", doc! {"find": "c"}).0,
+        91,
+        "clients still fail"
+    );
+    admin.ok(
+        "admin",
+        doc! {"configureFailPoint": "failCommand", "mode": "off"},
+    );
+}

@@ -61,6 +61,11 @@ impl ConnectionAuth {
         ConnectionAuth(Arc::new(Mutex::new(state)))
     }
 
+    /// Whether this is the engine's own principal.
+    pub(crate) fn is_internal(&self) -> bool {
+        self.0.lock().internal
+    }
+
     /// The authenticated user, as `(user, db)`, if any.
     pub fn user(&self) -> Option<(String, String)> {
         let state = self.0.lock();

@@ -85,11 +85,16 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
             if let Some(cluster_time) = envelope.cluster_time {
                 gossip(engine, Ts::from_bson(cluster_time));
             }
-            let triggered = engine.failpoints().check_command(
-                &name,
-                &namespace(&request),
-                request.connection.app_name.as_deref(),
-            );
+            // As mongod's `failCommand`, failpoints apply to clients only,
+            // not to the engine's own commands (the user store's reads).
+            let triggered = match request.connection.auth.is_internal() {
+                true => None,
+                false => engine.failpoints().check_command(
+                    &name,
+                    &namespace(&request),
+                    request.connection.app_name.as_deref(),
+                ),
+            };
             match triggered {
                 Some(triggered) => {
                     if let Some(block) = triggered.data.block_time {
