@@ -5,7 +5,8 @@
 # release (checked against a recorded sha256), builds a venv with PyMongo
 # and its test dependencies, builds rotor in release mode, starts it on a
 # free port, runs a smoke test, a TLS test (against a second server with
-# openssl-made test certificates), and the transactions, convenient-API,
+# openssl-made test certificates), the SCRAM checks of auth_test.py against a
+# server started with --auth, and the transactions, convenient-API,
 # sessions and CRUD spec suites, and compares the outcome with
 # expected-failures.txt. Fails only on unexpected failures. The server is
 # stopped whatever happens.
@@ -140,6 +141,11 @@ ROTOR_HOST=127.0.0.1 ROTOR_TLS_PORT="$TLS_PORT" ROTOR_TLS_DIR="$TLS_DIR" "$VENV/
 echo "== Motor runs the seed's examples"
 ROTOR_URI="mongodb://127.0.0.1:$PORT/?directConnection=true" "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
   -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/test_motor_seed.py"
+
+echo "== pymongo: SCRAM authentication against rotor serve --auth"
+AUTH_PORT="$(free_port)"
+start_rotor "$CACHE/rotor-pymongo-auth.log" "$AUTH_PORT" --auth
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_PORT" "$VENV/bin/python" "$HERE/auth_test.py"
 
 echo "== pymongo: unified spec suites"
 cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"

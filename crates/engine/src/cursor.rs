@@ -4,7 +4,16 @@
 //! transaction therefore reads at the transaction's snapshot, and a cursor
 //! outside one at the snapshot of its `find`). A cursor belongs to the
 //! session that opened it, if any; `killSessions` and `endSessions` kill it.
+//!
+//! A cursor also belongs to the user who opened it (its digest, with auth
+//! on): only that user may `getMore` it (see `auth::check`). The command
+//! layer names the user running a command with [`with_opener`] for the
+//! length of the command, and [`Cursors::open`] stamps it; so the commands
+//! that open cursors need not carry the user themselves. Commands run on
+//! the calling thread from start to finish, which makes a thread-local the
+//! right scope.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -24,9 +33,33 @@ pub struct Cursor {
     pub txn_number: Option<i64>,
 }
 
+/// An open cursor and the digest of the user who opened it.
+struct Entry {
+    cursor: Arc<Mutex<Cursor>>,
+    owner: Option<Vec<u8>>,
+}
+
 pub struct Cursors {
     next_id: AtomicI64,
-    map: Mutex<HashMap<i64, Arc<Mutex<Cursor>>>>,
+    map: Mutex<HashMap<i64, Entry>>,
+}
+
+thread_local! {
+    /// The user running the current command on this thread, if any.
+    static OPENER: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// The user running the current command, as its digest.
+pub fn opener() -> Option<Vec<u8>> {
+    OPENER.with(|opener| opener.borrow().clone())
+}
+
+/// Runs `command` with `owner` as the owner of every cursor it opens.
+pub fn with_opener<R>(owner: Option<Vec<u8>>, command: impl FnOnce() -> R) -> R {
+    let previous = OPENER.with(|opener| opener.replace(owner));
+    let result = command();
+    OPENER.with(|opener| *opener.borrow_mut() = previous);
+    result
 }
 
 impl Default for Cursors {
@@ -53,27 +86,35 @@ impl Cursors {
             .wrapping_mul(0x5DEE_CE66D)
             .rem_euclid(i64::MAX - 1)
             + 1;
-        map.insert(id, Arc::new(Mutex::new(cursor)));
+        let owner = opener();
+        let cursor = Arc::new(Mutex::new(cursor));
+        map.insert(id, Entry { cursor, owner });
         Some(id)
     }
 
     pub fn get(&self, id: i64) -> Option<Arc<Mutex<Cursor>>> {
-        self.map.lock().get(&id).cloned()
+        self.map.lock().get(&id).map(|e| e.cursor.clone())
+    }
+
+    /// The owner of cursor `id`: `None` if there is no such cursor,
+    /// `Some(None)` if it was opened without a user.
+    pub fn owner(&self, id: i64) -> Option<Option<Vec<u8>>> {
+        self.map.lock().get(&id).map(|e| e.owner.clone())
     }
 
     pub fn remove(&self, id: i64) -> Option<Arc<Mutex<Cursor>>> {
-        self.map.lock().remove(&id)
+        self.map.lock().remove(&id).map(|e| e.cursor)
     }
 
     /// Kills every cursor over a namespace (the collection was dropped).
     pub fn kill_namespace(&self, ns: &str) {
-        self.map.lock().retain(|_, c| c.lock().ns != ns);
+        self.map.lock().retain(|_, e| e.cursor.lock().ns != ns);
     }
 
     /// Kills every cursor of a session.
     pub fn kill_session(&self, session: &[u8]) {
         self.map
             .lock()
-            .retain(|_, c| c.lock().session.as_deref() != Some(session));
+            .retain(|_, e| e.cursor.lock().session.as_deref() != Some(session));
     }
 }

@@ -7,6 +7,7 @@
 //! comes out. The wire server and the in-process client are thin shells
 //! around that call.
 
+mod auth;
 mod clock;
 pub mod command;
 mod cursor;
@@ -21,6 +22,7 @@ mod session;
 mod storage;
 mod txn;
 
+pub use auth::{ConnectionAuth, UserName};
 pub use command::{ConnectionInfo, Request, Response};
 pub use durable::RecoveryError;
 pub use engine::Engine;

@@ -28,6 +28,10 @@ pub struct EngineOptions {
     pub journal_commit_interval: Duration,
     /// How often a checkpoint bounds the journal (default 60 s).
     pub checkpoint_interval: Duration,
+    /// Requires authentication and checks every command against the
+    /// user's roles (mongod's `--auth`). Off by default: an embedded
+    /// engine trusts its own process.
+    pub auth: bool,
 }
 
 /// The replica set this node presents: one member, always primary.
@@ -47,6 +51,7 @@ impl Default for EngineOptions {
             storage: Storage::InMemory,
             journal_commit_interval: Duration::from_millis(100),
             checkpoint_interval: Duration::from_secs(60),
+            auth: false,
             topology: Topology {
                 set_name: "rs0".to_owned(),
                 advertise: "localhost:27017".to_owned(),

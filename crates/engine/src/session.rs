@@ -99,12 +99,17 @@ pub struct Sessions {
     map: Mutex<HashMap<Vec<u8>, Arc<Session>>>,
 }
 
-/// The identity of a session: its `lsid.id` bytes.
+/// The identity of a session: its `lsid.id` bytes, followed by the `uid`
+/// bytes the command layer adds (the owner's digest, see `auth::check`).
 pub fn session_key(lsid: &Document) -> Option<Vec<u8>> {
-    match lsid.get("id") {
-        Some(bson::Bson::Binary(binary)) => Some(binary.bytes.clone()),
-        _ => None,
+    let Some(bson::Bson::Binary(id)) = lsid.get("id") else {
+        return None;
+    };
+    let mut key = id.bytes.clone();
+    if let Some(bson::Bson::Binary(uid)) = lsid.get("uid") {
+        key.extend_from_slice(&uid.bytes);
     }
+    Some(key)
 }
 
 impl Sessions {

@@ -91,6 +91,15 @@ pub struct ServeArgs {
     /// certificate; one that does present one must pass verification.
     #[arg(long)]
     pub tls_allow_connections_without_certificates: bool,
+    /// Require clients to authenticate (SCRAM-SHA-256 or SCRAM-SHA-1) and
+    /// check every command against the user's roles. While no user exists,
+    /// a client on this machine may create the first one.
+    #[arg(long)]
+    pub auth: bool,
+    /// Serve a non-loopback address without `--auth`. Without this flag
+    /// `rotor serve` refuses to start that way.
+    #[arg(long)]
+    pub allow_unauthenticated_network: bool,
 }
 
 /// mongod's `--tlsMode`. With a single server there are no outgoing
@@ -121,6 +130,31 @@ impl ServeArgs {
     }
 }
 
+impl ServeArgs {
+    /// Refuses to listen beyond this machine without authentication, unless
+    /// `--allow-unauthenticated-network` says so: open databases on the
+    /// internet get emptied and ransomed.
+    pub fn check_exposure(&self) -> Result<(), String> {
+        if self.auth || self.allow_unauthenticated_network || is_loopback(&self.bind) {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to listen on {} without authentication: anyone who can reach that address could read and change every database. Start with --auth (and create a user from this machine), bind to 127.0.0.1, or pass --allow-unauthenticated-network if the network is trusted.",
+            self.bind
+        ))
+    }
+}
+
+/// Whether `--bind` names only this machine. Host names other than
+/// `localhost` are not resolved, and so count as network addresses.
+fn is_loopback(bind: &str) -> bool {
+    let host = bind.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Accepts `host:port` with a non-empty host and a valid port, as drivers
 /// will dial exactly what `hello` reports.
 fn parse_host_port(value: &str) -> Result<String, String> {
@@ -137,7 +171,7 @@ fn parse_host_port(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ServeArgs, parse_host_port};
+    use super::{ServeArgs, is_loopback, parse_host_port};
 
     #[test]
     fn max_conns_has_the_old_name_max_connections_as_an_alias() {
@@ -146,6 +180,23 @@ mod tests {
             assert_eq!(args.max_connections, 7, "{flag}");
         }
         assert!(ServeArgs::parse(["--max-conns", "0"]).is_err());
+    }
+
+    #[test]
+    fn only_loopback_binds_count_as_local() {
+        for (bind, local) in [
+            ("127.0.0.1", true),
+            ("127.8.9.10", true),
+            ("::1", true),
+            ("[::1]", true),
+            ("localhost", true),
+            ("0.0.0.0", false),
+            ("::", false),
+            ("10.0.0.5", false),
+            ("db.example.com", false),
+        ] {
+            assert_eq!(is_loopback(bind), local, "{bind}");
+        }
     }
 
     #[test]

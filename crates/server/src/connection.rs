@@ -73,6 +73,7 @@ where
             id,
             app_name: None,
             peer: Some(peer.to_string()),
+            ..ConnectionInfo::default()
         },
         next_request_id: 1,
         first_frame_by: Some(first_frame_by),

@@ -112,6 +112,7 @@ impl RunningServer {
 /// Binds, opens the engine, logs the ready line, and accepts connections in
 /// a background task until [`RunningServer::shutdown`].
 pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
+    args.check_exposure()?;
     let tls = Tls::from_args(&args)?;
     let listener = TcpListener::bind((args.bind.as_str(), args.port))
         .await
@@ -158,6 +159,7 @@ pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
 
 fn configure(options: &mut EngineOptions, args: &ServeArgs, advertise: String) {
     options.enable_test_commands = args.enable_test_commands;
+    options.auth = args.auth;
     options.storage = if args.in_memory {
         Storage::InMemory
     } else {

@@ -254,7 +254,8 @@ pub fn validate_collection_name(db: &str, name: &str) -> Result<(), CommandError
     if name.contains('\0') {
         return Err(invalid("collection names cannot contain null characters"));
     }
-    if name.starts_with('.') || name.starts_with("system.") {
+    let user_store = db == "admin" && name == "system.users";
+    if name.starts_with('.') || (name.starts_with("system.") && !user_store) {
         return Err(invalid(
             "collection names cannot start with '.' or 'system.'",
         ));

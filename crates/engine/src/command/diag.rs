@@ -65,7 +65,7 @@ pub(super) fn run(engine: &Engine, name: &str, request: &Request<'_>) -> Command
         "isMaster" | "ismaster" => hello(engine, request, Form::Legacy),
         "getCmdLineOpts" => get_cmd_line_opts(engine),
         "serverStatus" => server_status(engine),
-        "connectionStatus" => connection_status(&request.body),
+        "connectionStatus" => connection_status(engine, request),
         "hostInfo" => host_info(),
         "whatsmyuri" => whatsmyuri(request),
         "getLog" => get_log(&request.body),
@@ -138,6 +138,14 @@ fn hello(engine: &Engine, request: &Request<'_>, form: Form) -> CommandResult {
     reply.insert("minWireVersion", 0);
     reply.insert("maxWireVersion", MAX_WIRE_VERSION);
     reply.insert("readOnly", false);
+    // Drivers ask which SCRAM mechanisms a user has, and start SCRAM inside
+    // the handshake to save a round trip.
+    if let Some(mechanisms) = crate::auth::supported_mechs(engine, &request.body) {
+        reply.insert("saslSupportedMechs", mechanisms);
+    }
+    if let Some(speculative) = crate::auth::speculative(engine, request.connection, &request.body) {
+        reply.insert("speculativeAuthenticate", speculative);
+    }
     Ok(reply)
 }
 
@@ -191,12 +199,9 @@ fn server_status(engine: &Engine) -> CommandResult {
 }
 
 /// No authentication yet: every connection is unauthenticated.
-fn connection_status(body: &Document) -> CommandResult {
-    let mut auth_info = doc! {
-        "authenticatedUsers": [],
-        "authenticatedUserRoles": [],
-    };
-    if body.get("showPrivileges").is_some_and(truthy) {
+fn connection_status(engine: &Engine, request: &Request<'_>) -> CommandResult {
+    let mut auth_info = crate::auth::auth_info(engine, request);
+    if request.body.get("showPrivileges").is_some_and(truthy) {
         auth_info.insert("authenticatedUserPrivileges", Vec::<Bson>::new());
     }
     Ok(doc! {"authInfo": auth_info})

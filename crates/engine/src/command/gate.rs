@@ -153,6 +153,7 @@ pub(super) fn run(
     let Some(lsid) = &envelope.lsid else {
         return plain(engine, name, request, envelope, None);
     };
+    let lsid = &crate::auth::owned_lsid(engine, lsid)?;
     let Some(key) = session_key(lsid) else {
         return Err(CommandError::new(
             Code::INVALID_UUID,

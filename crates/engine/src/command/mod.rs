@@ -34,6 +34,7 @@ use bson::{Bson, Document, doc};
 use mql::Code;
 
 use crate::Engine;
+use crate::auth::{self, ConnectionAuth};
 use crate::clock::Ts;
 use crate::failpoint;
 use ctx::Ctx;
@@ -48,8 +49,11 @@ pub struct ConnectionInfo {
     pub id: u64,
     /// The client's `appName` from its handshake, for `failCommand`.
     pub app_name: Option<String>,
-    /// The peer's address, as `host:port`.
+    /// The peer's address, as `host:port`; decides the localhost exception.
     pub peer: Option<String>,
+    /// Who the connection has authenticated as; shared by clones, so the
+    /// transport keeps one per connection and passes it with every command.
+    pub auth: ConnectionAuth,
 }
 
 /// One command to run.
@@ -81,11 +85,16 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
             if let Some(cluster_time) = envelope.cluster_time {
                 gossip(engine, Ts::from_bson(cluster_time));
             }
-            let triggered = engine.failpoints().check_command(
-                &name,
-                &namespace(&request),
-                request.connection.app_name.as_deref(),
-            );
+            // As mongod's `failCommand`, failpoints apply to clients only,
+            // not to the engine's own commands (the user store's reads).
+            let triggered = match request.connection.auth.is_internal() {
+                true => None,
+                false => engine.failpoints().check_command(
+                    &name,
+                    &namespace(&request),
+                    request.connection.app_name.as_deref(),
+                ),
+            };
             match triggered {
                 Some(triggered) => {
                     if let Some(block) = triggered.data.block_time {
@@ -123,10 +132,17 @@ fn run_labelled(
     request: &Request<'_>,
     envelope: &Envelope,
 ) -> CommandResult {
-    let result = match name {
-        name if diag::handles(name) => diag::run(engine, name, request),
-        _ => gate::run(engine, name, request, envelope),
-    };
+    let result = auth::authorize(engine, name, request).and_then(|access| {
+        let mut reply = crate::cursor::with_opener(access.owner(), || match name {
+            name if auth::handles(name) => auth::run(engine, name, request),
+            name if diag::handles(name) => diag::run(engine, name, request),
+            _ => gate::run(engine, name, request, envelope),
+        })?;
+        if name == "listDatabases" {
+            access.filter_databases(&mut reply);
+        }
+        Ok(reply)
+    });
     match result {
         Ok(mut reply) => {
             let wce_code = reply
@@ -313,7 +329,9 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "endSessions" => sessions::end_sessions(ctx, body, "endSessions"),
         "killSessions" => sessions::end_sessions(ctx, body, "killSessions"),
         "refreshSessions" => sessions::refresh_sessions(ctx, body),
-        "killAllSessions" | "killAllSessionsByPattern" => sessions::kill_all_sessions(ctx),
+        "killAllSessions" | "killAllSessionsByPattern" => {
+            sessions::kill_all_sessions(ctx, body, name)
+        }
         "configureFailPoint" if ctx.engine.options().enable_test_commands => {
             configure_fail_point(ctx.engine, body)
         }

@@ -1,6 +1,12 @@
 //! Session commands: `startSession`, `endSessions`, `refreshSessions`,
 //! `killSessions`, `killAllSessions`. Ending or killing a session aborts its
 //! open transaction and kills its cursors.
+//!
+//! Every lsid a command names is first bound to the caller's `uid`
+//! (`auth::owned_lsid`): a user can only ever reach its own sessions, and
+//! `killAllSessions` kills only the sessions its patterns name (the auth
+//! check has already refused patterns naming other users to a caller
+//! without `killAnySession`).
 
 use bson::{Bson, Document, doc};
 use mql::Code;
@@ -16,10 +22,11 @@ const SESSIONS_PER_COMMAND_MAX: usize = 10_000;
 pub(super) fn start_session(ctx: &mut Ctx<'_>) -> CommandResult {
     let id = bson::Uuid::new();
     let lsid = doc! {"id": Bson::Binary(bson::Binary::from_uuid(id))};
-    let key = session_key(&lsid).expect("a fresh lsid has an id");
+    let owned = crate::auth::owned_lsid(ctx.engine, &lsid)?;
+    let key = session_key(&owned).expect("a fresh lsid has an id");
     ctx.engine
         .sessions()
-        .get_or_create(key, &lsid)
+        .get_or_create(key, &owned)
         .ok_or_else(|| {
             CommandError::new(Code::TOO_MANY_LOGICAL_SESSIONS, "too many open sessions")
         })?;
@@ -64,7 +71,7 @@ pub(crate) fn kill(ctx: &Ctx<'_>, session: &Session, key: &[u8]) {
 
 pub(super) fn end_sessions(ctx: &mut Ctx<'_>, body: &Document, command: &str) -> CommandResult {
     for lsid in lsids(body, command)? {
-        let Some(key) = session_key(lsid) else {
+        let Some(key) = session_key(&crate::auth::owned_lsid(ctx.engine, lsid)?) else {
             continue;
         };
         if let Some(session) = ctx.engine.sessions().remove(&key) {
@@ -76,7 +83,7 @@ pub(super) fn end_sessions(ctx: &mut Ctx<'_>, body: &Document, command: &str) ->
 
 pub(super) fn refresh_sessions(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     for lsid in lsids(body, "refreshSessions")? {
-        if let Some(key) = session_key(lsid)
+        if let Some(key) = session_key(&crate::auth::owned_lsid(ctx.engine, lsid)?)
             && let Some(session) = ctx.engine.sessions().get(&key)
         {
             session.touch();
@@ -85,11 +92,77 @@ pub(super) fn refresh_sessions(ctx: &mut Ctx<'_>, body: &Document) -> CommandRes
     Ok(Document::new())
 }
 
-pub(super) fn kill_all_sessions(ctx: &mut Ctx<'_>) -> CommandResult {
+pub(super) fn kill_all_sessions(
+    ctx: &mut Ctx<'_>,
+    body: &Document,
+    command: &str,
+) -> CommandResult {
+    let patterns = patterns(ctx, body, command)?;
     for session in ctx.engine.sessions().all() {
-        if let Some(key) = session_key(&session.lsid) {
+        if let Some(key) = session_key(&session.lsid)
+            && (patterns.is_empty() || patterns.iter().any(|p| p.matches(&session.lsid, &key)))
+        {
             kill(ctx, &session, &key);
         }
     }
     Ok(Document::new())
+}
+
+/// One `killAllSessions` entry or `killAllSessionsByPattern` pattern.
+enum Pattern {
+    /// Sessions of these users' digests (`{user, db}` or `users: [...]`).
+    Uids(Vec<Vec<u8>>),
+    /// One session, by its key (an lsid bound to the caller).
+    Key(Vec<u8>),
+    /// `{}`: every session.
+    All,
+}
+
+impl Pattern {
+    fn matches(&self, lsid: &Document, key: &[u8]) -> bool {
+        match self {
+            Pattern::All => true,
+            Pattern::Key(wanted) => wanted == key,
+            Pattern::Uids(uids) => match lsid.get("uid") {
+                Some(Bson::Binary(uid)) => uids.contains(&uid.bytes),
+                _ => false,
+            },
+        }
+    }
+}
+
+fn digest_of(user: &Bson) -> Option<Vec<u8>> {
+    let user = user.as_document()?;
+    let name = crate::auth::UserName {
+        user: user.get_str("user").ok()?.to_owned(),
+        db: user.get_str("db").ok()?.to_owned(),
+    };
+    Some(name.digest())
+}
+
+fn patterns(ctx: &Ctx<'_>, body: &Document, command: &str) -> Result<Vec<Pattern>, CommandError> {
+    let mut patterns = Vec::new();
+    for item in lsids(body, command)? {
+        let pattern = if command == "killAllSessions" {
+            Pattern::Uids(
+                digest_of(&Bson::Document(item.clone()))
+                    .into_iter()
+                    .collect(),
+            )
+        } else if let Ok(users) = item.get_array("users") {
+            Pattern::Uids(users.iter().filter_map(digest_of).collect())
+        } else if let Some(Bson::Binary(uid)) = item.get("uid") {
+            Pattern::Uids(vec![uid.bytes.clone()])
+        } else if let Ok(lsid) = item.get_document("lsid") {
+            let owned = crate::auth::owned_lsid(ctx.engine, lsid)?;
+            match session_key(&owned) {
+                Some(key) => Pattern::Key(key),
+                None => continue,
+            }
+        } else {
+            Pattern::All
+        };
+        patterns.push(pattern);
+    }
+    Ok(patterns)
 }
