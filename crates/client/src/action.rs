@@ -50,6 +50,9 @@ pub struct Action<'a, R> {
     finish: Finish<R>,
     /// An error found while building (e.g. a document serde refused).
     error: Option<Error>,
+    /// The collection's or database's concern, sent only outside a
+    /// transaction (inside one, the transaction's concerns apply).
+    default_concern: Option<(&'static str, Document)>,
 }
 
 impl<'a, R> Action<'a, R> {
@@ -68,7 +71,15 @@ impl<'a, R> Action<'a, R> {
             session: None,
             finish,
             error: None,
+            default_concern: None,
         }
+    }
+
+    /// Sends `concern` as `field` (`readConcern` or `writeConcern`) when the
+    /// operation runs outside a transaction and sets none of its own.
+    pub(crate) fn default_concern(mut self, field: &'static str, concern: Document) -> Self {
+        self.default_concern = Some((field, concern));
+        self
     }
 
     /// An action that fails with `error` when awaited.
@@ -87,6 +98,7 @@ impl<'a, R> Action<'a, R> {
             session: Some(session),
             finish: self.finish,
             error: self.error,
+            default_concern: self.default_concern,
         }
     }
 
@@ -121,9 +133,56 @@ impl<'a, R> Action<'a, R> {
         self.statement_option("upsert", upsert)
     }
 
-    /// The order documents are read in (find, `find_one_and_*`).
-    pub fn sort(mut self, sort: Document) -> Self {
-        self.command.insert("sort", sort);
+    /// The order documents are read in (find, `find_one_and_*`), or which
+    /// document `update_one`/`replace_one` picks.
+    pub fn sort(self, sort: Document) -> Self {
+        self.statement_option("sort", sort)
+    }
+
+    /// The index the query must use, by name or key pattern.
+    pub fn hint(self, hint: impl Into<Bson>) -> Self {
+        self.statement_option("hint", hint)
+    }
+
+    /// The collation strings are compared with, e.g. `{locale: "en", strength: 2}`.
+    pub fn collation(self, collation: Document) -> Self {
+        self.statement_option("collation", collation)
+    }
+
+    /// A comment that the server logs and profiles with the command.
+    pub fn comment(self, comment: impl Into<Bson>) -> Self {
+        self.top_level("comment", comment)
+    }
+
+    /// Variables the filter, update or pipeline reads as `$$name` (`let`).
+    pub fn let_vars(self, vars: Document) -> Self {
+        self.top_level("let", vars)
+    }
+
+    /// Lets writes skip the collection's document validation.
+    pub fn bypass_document_validation(self, bypass: bool) -> Self {
+        self.top_level("bypassDocumentValidation", bypass)
+    }
+
+    /// The server's time limit for the command (`maxTimeMS`).
+    pub fn max_time(self, limit: std::time::Duration) -> Self {
+        let millis = i64::try_from(limit.as_millis()).unwrap_or(i64::MAX);
+        self.top_level("maxTimeMS", millis)
+    }
+
+    /// Lets a find or aggregate spill large sorts to disk.
+    pub fn allow_disk_use(self, allow: bool) -> Self {
+        self.top_level("allowDiskUse", allow)
+    }
+
+    /// Whether `insert_many` stops at the first error (`true`, the default)
+    /// or tries every document.
+    pub fn ordered(self, ordered: bool) -> Self {
+        self.top_level("ordered", ordered)
+    }
+
+    fn top_level(mut self, key: &str, value: impl Into<Bson>) -> Self {
+        self.command.insert(key, value);
         self
     }
 
@@ -186,9 +245,18 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 mut session,
                 finish,
                 error,
+                default_concern,
             } = self;
             if let Some(error) = error {
                 return Err(error);
+            }
+            let mut command = command;
+            let in_transaction = session.as_ref().is_some_and(|s| s.in_transaction());
+            if let Some((field, concern)) = default_concern
+                && !in_transaction
+                && !command.contains_key(field)
+            {
+                command.insert(field, concern);
             }
             let reply = client
                 .execute(&db, command.clone(), kind, session.as_deref_mut())

@@ -31,12 +31,49 @@ use crate::reply;
 pub struct Collection<T = Document> {
     db: Database,
     name: String,
+    concerns: Concerns,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
-        Collection::new(self.db.clone(), &self.name)
+        Collection::new(self.db.clone(), &self.name).with_concerns(self.concerns.clone())
+    }
+}
+
+/// The read and write concerns a [`Database`] or [`Collection`] sends with
+/// its operations when they run outside a transaction (inside one, the
+/// transaction's own concerns apply, as the transactions spec requires).
+/// `None` sends nothing, leaving the server's default.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> rotor::Result<()> {
+/// let client = rotor::Client::in_memory()?;
+/// let concerns = rotor::Concerns {
+///     write_concern: Some(bson::doc! {"w": "majority"}),
+///     ..Default::default()
+/// };
+/// let coll = client.database("db").collection::<bson::Document>("c").with_concerns(concerns);
+/// coll.insert_one(bson::doc! {"x": 1}).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Concerns {
+    /// Sent as `readConcern` with reads, e.g. `{level: "majority"}`.
+    pub read_concern: Option<Document>,
+    /// Sent as `writeConcern` with writes, e.g. `{w: "majority"}`.
+    pub write_concern: Option<Document>,
+}
+
+impl Concerns {
+    /// These concerns, each falling back to `defaults`' where unset.
+    pub fn or(self, defaults: &Concerns) -> Concerns {
+        Concerns {
+            read_concern: self.read_concern.or_else(|| defaults.read_concern.clone()),
+            write_concern: self
+                .write_concern
+                .or_else(|| defaults.write_concern.clone()),
+        }
     }
 }
 
@@ -89,10 +126,23 @@ pub struct IndexModel {
 impl<T> Collection<T> {
     pub(crate) fn new(db: Database, name: &str) -> Collection<T> {
         Collection {
+            concerns: db.concerns().clone(),
             db,
             name: name.to_owned(),
             _type: PhantomData,
         }
+    }
+
+    /// This collection with `concerns` in place of those it inherited from
+    /// its database.
+    pub fn with_concerns(mut self, concerns: Concerns) -> Collection<T> {
+        self.concerns = concerns;
+        self
+    }
+
+    /// The concerns this collection sends outside transactions.
+    pub fn concerns(&self) -> &Concerns {
+        &self.concerns
     }
 
     /// The collection's name.
@@ -111,13 +161,29 @@ impl<T> Collection<T> {
         kind: Kind,
         finish: crate::action::Finish<R>,
     ) -> Action<'static, R> {
-        Action::new(
+        let concern = match kind {
+            Kind::Read => self
+                .concerns
+                .read_concern
+                .clone()
+                .map(|c| ("readConcern", c)),
+            _ => self
+                .concerns
+                .write_concern
+                .clone()
+                .map(|c| ("writeConcern", c)),
+        };
+        let action = Action::new(
             self.db.client().clone(),
             self.db.name(),
             command,
             kind,
             finish,
-        )
+        );
+        match concern {
+            Some((field, concern)) => action.default_concern(field, concern),
+            None => action,
+        }
     }
 
     /// Updates the first document matching `filter` with `update`

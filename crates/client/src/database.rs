@@ -4,7 +4,7 @@ use bson::{Document, doc};
 
 use crate::action::{Action, Finished};
 use crate::client::Client;
-use crate::collection::Collection;
+use crate::collection::{Collection, Concerns};
 use crate::exec::Kind;
 
 /// A database. Cheap to clone; nothing is sent until an action runs.
@@ -12,6 +12,7 @@ use crate::exec::Kind;
 pub struct Database {
     client: Client,
     name: String,
+    concerns: Concerns,
 }
 
 impl Database {
@@ -19,7 +20,20 @@ impl Database {
         Database {
             client,
             name: name.to_owned(),
+            concerns: Concerns::default(),
         }
+    }
+
+    /// This database with `concerns`, which its collections inherit (a
+    /// command run with [`Database::run_command`] is sent as given).
+    pub fn with_concerns(mut self, concerns: Concerns) -> Database {
+        self.concerns = concerns;
+        self
+    }
+
+    /// The concerns this database's collections inherit.
+    pub fn concerns(&self) -> &Concerns {
+        &self.concerns
     }
 
     /// The database's name.
@@ -48,6 +62,34 @@ impl Database {
             Kind::Other,
             |f: Finished| Ok(f.reply),
         )
+    }
+
+    /// Creates collection `name` explicitly, with `options` as mongod's
+    /// `create` command spells them (`capped`, `validator`, `viewOn`, ...).
+    /// Creating a collection that exists is an error (NamespaceExists).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let db = client.database("db");
+    /// db.create_collection("c", bson::doc! {}).await?;
+    /// assert_eq!(db.create_collection("c", bson::doc! {}).await.unwrap_err().code(), Some(48));
+    /// # Ok(()) }
+    /// ```
+    pub fn create_collection(&self, name: &str, options: Document) -> Action<'static, ()> {
+        let mut command = doc! {"create": name};
+        command.extend(options);
+        let action = Action::new(
+            self.client.clone(),
+            &self.name,
+            command,
+            Kind::Other,
+            |_| Ok(()),
+        );
+        match self.concerns.write_concern.clone() {
+            Some(concern) => action.default_concern("writeConcern", concern),
+            None => action,
+        }
     }
 
     /// Drops the database and all its collections.

@@ -32,12 +32,13 @@ mod event;
 mod exec;
 mod reply;
 mod session;
+mod shared;
 mod transport;
 
 pub use action::{Action, ReturnDocument};
 pub use client::Client;
 pub use collection::{
-    Collection, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
+    Collection, Concerns, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
 };
 pub use convenient::{Clock, RetryPolicy, TokioClock};
 pub use cursor::Cursor;
@@ -47,5 +48,5 @@ pub use error::{
     UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
 pub use event::CommandEvent;
-pub use session::{ClientSession, SessionOptions, TransactionOptions};
+pub use session::{ClientSession, SessionOptions, TransactionOptions, TransactionState};
 pub use transport::{BoxFuture, Transport};

@@ -87,6 +87,23 @@ impl TransactionOptions {
     }
 }
 
+/// Where a session is in the transaction state machine (the transactions
+/// spec's states, as drivers' test runners observe them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionState {
+    /// No transaction was started, or the session is outside one.
+    None,
+    /// `start_transaction` was called; no statement was sent yet.
+    Starting,
+    /// At least one statement of the transaction was sent.
+    InProgress,
+    /// The transaction was committed (or committing was attempted).
+    Committed,
+    /// The transaction was aborted.
+    Aborted,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxnState {
     None,
@@ -207,6 +224,37 @@ impl ClientSession {
     /// Whether a multi-statement transaction is active.
     pub fn in_transaction(&self) -> bool {
         matches!(self.state, TxnState::Starting | TxnState::InProgress)
+    }
+
+    /// The session's transaction state.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// use rotor::TransactionState;
+    /// let client = rotor::Client::in_memory()?;
+    /// let mut session = client.start_session(Default::default())?;
+    /// assert_eq!(session.transaction_state(), TransactionState::None);
+    /// session.start_transaction(Default::default())?;
+    /// assert_eq!(session.transaction_state(), TransactionState::Starting);
+    /// session.abort_transaction().await?;
+    /// assert_eq!(session.transaction_state(), TransactionState::Aborted);
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction_state(&self) -> TransactionState {
+        match self.state {
+            TxnState::None => TransactionState::None,
+            TxnState::Starting => TransactionState::Starting,
+            TxnState::InProgress => TransactionState::InProgress,
+            TxnState::Committed { .. } => TransactionState::Committed,
+            TxnState::Aborted => TransactionState::Aborted,
+        }
+    }
+
+    /// Whether a network error left this session's server-side state
+    /// unknown; such a session is discarded instead of returning to the
+    /// pool when it ends (the driver-sessions spec's "dirty" session).
+    pub fn is_dirty(&self) -> bool {
+        self.server.as_ref().is_some_and(|s| s.dirty)
     }
 
     /// Whether [`ClientSession::end_session`] was called.

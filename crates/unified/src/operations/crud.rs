@@ -1,0 +1,313 @@
+//! Operations on client, database and collection entities, each mapped to
+//! one call of the Rust client's API with its options applied through the
+//! [`Action`] builder. An operation or option the client lacks is an
+//! error naming it, never a silent omission.
+
+use bson::{Bson, Document};
+use rotor::{Action, Collection, Database, IndexModel, ReturnDocument};
+
+use super::{Lent, TestState, in_session, known_arguments};
+use crate::entities::Entity;
+use crate::model::Operation;
+use crate::results::{self, OpError, OpResult, as_u64};
+
+/// Options every operation may take, applied by [`with_options`].
+const OPTIONS: [&str; 16] = [
+    "sort",
+    "projection",
+    "skip",
+    "limit",
+    "batchSize",
+    "hint",
+    "collation",
+    "comment",
+    "let",
+    "bypassDocumentValidation",
+    "maxTimeMS",
+    "allowDiskUse",
+    "upsert",
+    "arrayFilters",
+    "returnDocument",
+    "ordered",
+];
+
+pub(super) async fn execute(
+    state: &mut TestState,
+    op: &Operation,
+    lent: &mut Lent<'_>,
+) -> OpResult {
+    match state.entities.get(&op.object)? {
+        Entity::Collection(collection) => {
+            let collection = collection.clone();
+            collection_op(state, op, lent, collection).await
+        }
+        Entity::Database(database) => {
+            let database = database.clone();
+            database_op(state, op, lent, database).await
+        }
+        Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
+        _ => Err(format!("{} is not a client, database or collection", op.object).into()),
+    }
+}
+
+fn document(args: &Document, key: &str) -> Result<Document, OpError> {
+    args.get_document(key)
+        .cloned()
+        .map_err(|_| OpError::Runner(format!("argument {key} is missing or not a document")))
+}
+
+fn documents(args: &Document, key: &str) -> Result<Vec<Document>, OpError> {
+    let array = args
+        .get_array(key)
+        .map_err(|_| OpError::Runner(format!("argument {key} is missing or not an array")))?;
+    array
+        .iter()
+        .map(|d| {
+            d.as_document()
+                .cloned()
+                .ok_or(OpError::Runner(format!("{key} holds a non-document")))
+        })
+        .collect()
+}
+
+/// An update: a document of operators or a pipeline.
+fn update_spec(args: &Document) -> Result<Bson, OpError> {
+    match args.get("update") {
+        Some(update @ (Bson::Document(_) | Bson::Array(_))) => Ok(update.clone()),
+        _ => Err("argument update is missing".into()),
+    }
+}
+
+/// Applies the operation's options (all arguments but `consumed` and
+/// `session`) to `action`.
+fn with_options<R>(
+    mut action: Action<'static, R>,
+    args: &Document,
+    consumed: &[&str],
+) -> Result<Action<'static, R>, OpError> {
+    for (key, value) in args {
+        if consumed.contains(&key.as_str()) || key == "session" {
+            continue;
+        }
+        action = apply(action, key, value)?;
+    }
+    Ok(action)
+}
+
+fn apply<R>(
+    action: Action<'static, R>,
+    key: &str,
+    value: &Bson,
+) -> Result<Action<'static, R>, OpError> {
+    let bad = || OpError::Runner(format!("option {key}={value} has the wrong type"));
+    let doc = || value.as_document().cloned().ok_or_else(bad);
+    let int = || match value {
+        Bson::Int32(n) => Ok(i64::from(*n)),
+        Bson::Int64(n) => Ok(*n),
+        _ => Err(bad()),
+    };
+    let flag = || value.as_bool().ok_or_else(bad);
+    Ok(match key {
+        "sort" => action.sort(doc()?),
+        "projection" => action.projection(doc()?),
+        "skip" => action.skip(int()?),
+        "limit" => action.limit(int()?),
+        "batchSize" => action.batch_size(i32::try_from(int()?).map_err(|_| bad())?),
+        "hint" => action.hint(value.clone()),
+        "collation" => action.collation(doc()?),
+        "comment" => action.comment(value.clone()),
+        "let" => action.let_vars(doc()?),
+        "bypassDocumentValidation" => action.bypass_document_validation(flag()?),
+        "maxTimeMS" => {
+            let ms = as_u64(value).ok_or_else(bad)?;
+            action.max_time(std::time::Duration::from_millis(ms))
+        }
+        "allowDiskUse" => action.allow_disk_use(flag()?),
+        "upsert" => action.upsert(flag()?),
+        "arrayFilters" => {
+            let filters = value
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|f| f.as_document().cloned().ok_or_else(bad))
+                .collect::<Result<Vec<_>, _>>()?;
+            action.array_filters(filters)
+        }
+        "returnDocument" => match value.as_str() {
+            Some("After") => action.return_document(ReturnDocument::After),
+            Some("Before") => action.return_document(ReturnDocument::Before),
+            _ => return Err(bad()),
+        },
+        "ordered" => action.ordered(flag()?),
+        other => return Err(format!("option {other} is not supported").into()),
+    })
+}
+
+/// Checks the arguments, applies the options and runs the action in its
+/// session.
+async fn run<R: Send>(
+    state: &mut TestState,
+    lent: &mut Lent<'_>,
+    op: &Operation,
+    consumed: &[&str],
+    action: Action<'static, R>,
+) -> Result<R, OpError> {
+    let mut known: Vec<&str> = consumed.to_vec();
+    known.extend(OPTIONS);
+    known.push("session");
+    known_arguments(op, &known)?;
+    let action = with_options(action, &op.arguments, consumed)?;
+    in_session(state, lent, &op.arguments, action).await
+}
+
+async fn collection_op(
+    state: &mut TestState,
+    op: &Operation,
+    lent: &mut Lent<'_>,
+    coll: Collection<Document>,
+) -> OpResult {
+    let args = &op.arguments;
+    let filter = || document(args, "filter");
+    let value = match op.name.as_str() {
+        "insertOne" => {
+            let action = coll.insert_one(document(args, "document")?);
+            results::insert_one(run(state, lent, op, &["document"], action).await?)
+        }
+        "insertMany" => {
+            let action = coll.insert_many(documents(args, "documents")?);
+            results::insert_many(run(state, lent, op, &["documents"], action).await?)
+        }
+        "find" => {
+            let action = coll.find(filter()?);
+            let cursor = run(state, lent, op, &["filter"], action).await?;
+            let found = cursor.try_collect().await?;
+            Bson::Array(found.into_iter().map(Bson::Document).collect())
+        }
+        "findOne" => {
+            let action = coll.find_one(filter()?);
+            let found = run(state, lent, op, &["filter"], action).await?;
+            found.map_or(Bson::Null, Bson::Document)
+        }
+        "updateOne" | "updateMany" => {
+            let action = match op.name.as_str() {
+                "updateOne" => coll.update_one(filter()?, update_spec(args)?),
+                _ => coll.update_many(filter()?, update_spec(args)?),
+            };
+            results::update(run(state, lent, op, &["filter", "update"], action).await?)
+        }
+        "replaceOne" => {
+            let action = coll.replace_one(filter()?, document(args, "replacement")?);
+            results::update(run(state, lent, op, &["filter", "replacement"], action).await?)
+        }
+        "deleteOne" | "deleteMany" => {
+            let action = match op.name.as_str() {
+                "deleteOne" => coll.delete_one(filter()?),
+                _ => coll.delete_many(filter()?),
+            };
+            results::delete(run(state, lent, op, &["filter"], action).await?)
+        }
+        "findOneAndUpdate" => {
+            let action = coll.find_one_and_update(filter()?, update_spec(args)?);
+            let found = run(state, lent, op, &["filter", "update"], action).await?;
+            found.map_or(Bson::Null, Bson::Document)
+        }
+        "findOneAndReplace" => {
+            let action = coll.find_one_and_replace(filter()?, document(args, "replacement")?);
+            let found = run(state, lent, op, &["filter", "replacement"], action).await?;
+            found.map_or(Bson::Null, Bson::Document)
+        }
+        "findOneAndDelete" => {
+            let action = coll.find_one_and_delete(filter()?);
+            let found = run(state, lent, op, &["filter"], action).await?;
+            found.map_or(Bson::Null, Bson::Document)
+        }
+        "countDocuments" => {
+            let action = coll.count_documents(filter()?);
+            results::number(run(state, lent, op, &["filter"], action).await?)
+        }
+        "estimatedDocumentCount" => {
+            let action = coll.estimated_document_count();
+            results::number(run(state, lent, op, &[], action).await?)
+        }
+        "distinct" => {
+            let field = args
+                .get_str("fieldName")
+                .map_err(|_| "distinct without fieldName")?;
+            let action = coll.distinct(field, filter()?);
+            Bson::Array(run(state, lent, op, &["fieldName", "filter"], action).await?)
+        }
+        "aggregate" => {
+            let action = coll.aggregate(documents(args, "pipeline")?);
+            let cursor = run(state, lent, op, &["pipeline"], action).await?;
+            let found = cursor.try_collect().await?;
+            Bson::Array(found.into_iter().map(Bson::Document).collect())
+        }
+        "createIndex" => create_index(state, lent, op, &coll).await?,
+        other => return Err(format!("collection operation {other} is not supported").into()),
+    };
+    Ok(Some(value))
+}
+
+async fn create_index(
+    state: &mut TestState,
+    lent: &mut Lent<'_>,
+    op: &Operation,
+    coll: &Collection<Document>,
+) -> Result<Bson, OpError> {
+    known_arguments(op, &["keys", "name", "unique", "session"])?;
+    let mut options = Document::new();
+    for key in ["name", "unique"] {
+        if let Some(value) = op.arguments.get(key) {
+            options.insert(key, value.clone());
+        }
+    }
+    let index = IndexModel {
+        keys: document(&op.arguments, "keys")?,
+        options,
+    };
+    let name = in_session(state, lent, &op.arguments, coll.create_index(index)).await?;
+    Ok(Bson::String(name))
+}
+
+async fn database_op(
+    state: &mut TestState,
+    op: &Operation,
+    lent: &mut Lent<'_>,
+    db: Database,
+) -> OpResult {
+    let args = &op.arguments;
+    match op.name.as_str() {
+        "runCommand" => {
+            known_arguments(op, &["command", "commandName", "session", "readPreference"])?;
+            if let Ok(preference) = args.get_document("readPreference")
+                && preference.get_str("mode").unwrap_or("primary") != "primary"
+            {
+                return Err("runCommand: a non-primary readPreference is not supported".into());
+            }
+            let action = db.run_command(document(args, "command")?);
+            let reply = in_session(state, lent, args, action).await?;
+            Ok(Some(Bson::Document(reply)))
+        }
+        "dropCollection" => {
+            known_arguments(op, &["collection", "session"])?;
+            let name = args
+                .get_str("collection")
+                .map_err(|_| "dropCollection without collection")?;
+            let action = db.collection::<Document>(name).drop();
+            in_session(state, lent, args, action).await?;
+            Ok(None)
+        }
+        "createCollection" => {
+            let name = args
+                .get_str("collection")
+                .map_err(|_| "createCollection without collection")?;
+            let mut options = args.clone();
+            options.remove("collection");
+            options.remove("session");
+            let action = db.create_collection(name, options);
+            in_session(state, lent, args, action).await?;
+            Ok(None)
+        }
+        other => Err(format!("database operation {other} is not supported").into()),
+    }
+}
