@@ -12,7 +12,7 @@ use bson::{Bson, Document};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::exec::Kind;
-use crate::session::ClientSession;
+use crate::session::{ClientSession, SessionOptions};
 use crate::transport::BoxFuture;
 
 /// What an action's reply becomes.
@@ -53,6 +53,9 @@ pub struct Action<'a, R> {
     /// The collection's or database's concern, sent only outside a
     /// transaction (inside one, the transaction's concerns apply).
     default_concern: Option<(&'static str, Document)>,
+    /// Without a session of the caller's, run in an implicit one (the
+    /// driver-sessions spec: every command carries an `lsid`).
+    implicit_session: bool,
 }
 
 impl<'a, R> Action<'a, R> {
@@ -72,7 +75,15 @@ impl<'a, R> Action<'a, R> {
             finish,
             error: None,
             default_concern: None,
+            implicit_session: true,
         }
+    }
+
+    /// Sends the command without an implicit session when the caller gives
+    /// none (`run_command` sends commands as given).
+    pub(crate) fn without_implicit_session(mut self) -> Self {
+        self.implicit_session = false;
+        self
     }
 
     /// Sends `concern` as `field` (`readConcern` or `writeConcern`) when the
@@ -99,6 +110,7 @@ impl<'a, R> Action<'a, R> {
             finish: self.finish,
             error: self.error,
             default_concern: self.default_concern,
+            implicit_session: self.implicit_session,
         }
     }
 
@@ -242,10 +254,11 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 db,
                 command,
                 kind,
-                mut session,
+                session,
                 finish,
                 error,
                 default_concern,
+                implicit_session,
             } = self;
             if let Some(error) = error {
                 return Err(error);
@@ -258,15 +271,22 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
             {
                 command.insert(field, concern);
             }
-            let reply = client
-                .execute(&db, command.clone(), kind, session.as_deref_mut())
-                .await?;
-            let cursor_fields = match session {
-                Some(session) => {
-                    session.learn_snapshot_time(&reply);
-                    session.cursor_fields()
+            let (reply, cursor_fields) = match session {
+                Some(session) => run_in(&client, &db, &command, kind, session).await?,
+                None if implicit_session => {
+                    let options = SessionOptions {
+                        causal_consistency: Some(false),
+                        ..SessionOptions::default()
+                    };
+                    let mut implicit = ClientSession::new(client.clone(), options)?;
+                    let result = run_in(&client, &db, &command, kind, &mut implicit).await;
+                    implicit.end_session().await;
+                    result?
                 }
-                None => Document::new(),
+                None => (
+                    client.execute(&db, command.clone(), kind, None).await?,
+                    Document::new(),
+                ),
             };
             finish(Finished {
                 client,
@@ -277,4 +297,35 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
             })
         })
     }
+}
+
+/// Runs an operation in `session`, retrying a read once after a retryable
+/// error outside a transaction (the retryable-reads spec; writes are
+/// retried below, in `execute`). Returns the reply and the fields a cursor
+/// opened by it must send with its `getMore`s.
+///
+/// A cursor of an implicit session keeps sending its `lsid` after the
+/// session went back to the pool; the server allows that, as operations
+/// outside transactions may share a session one at a time.
+async fn run_in(
+    client: &Client,
+    db: &str,
+    command: &Document,
+    kind: Kind,
+    session: &mut ClientSession,
+) -> Result<(Document, Document)> {
+    let retry_read = kind == Kind::Read && !session.in_transaction();
+    let reply = match client
+        .execute(db, command.clone(), kind, Some(&mut *session))
+        .await
+    {
+        Err(error) if retry_read && error.is_retryable() => {
+            client
+                .execute(db, command.clone(), kind, Some(&mut *session))
+                .await?
+        }
+        other => other?,
+    };
+    session.learn_snapshot_time(&reply);
+    Ok((reply, session.cursor_fields()))
 }

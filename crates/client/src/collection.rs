@@ -32,12 +32,15 @@ pub struct Collection<T = Document> {
     db: Database,
     name: String,
     concerns: Concerns,
+    retry_writes: bool,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
-        Collection::new(self.db.clone(), &self.name).with_concerns(self.concerns.clone())
+        Collection::new(self.db.clone(), &self.name)
+            .with_concerns(self.concerns.clone())
+            .with_retry_writes(self.retry_writes)
     }
 }
 
@@ -127,6 +130,7 @@ impl<T> Collection<T> {
     pub(crate) fn new(db: Database, name: &str) -> Collection<T> {
         Collection {
             concerns: db.concerns().clone(),
+            retry_writes: db.retry_writes(),
             db,
             name: name.to_owned(),
             _type: PhantomData,
@@ -137,6 +141,14 @@ impl<T> Collection<T> {
     /// its database.
     pub fn with_concerns(mut self, concerns: Concerns) -> Collection<T> {
         self.concerns = concerns;
+        self
+    }
+
+    /// This collection with retryable writes on (the default) or off
+    /// (`retryWrites=false`): when off, writes outside transactions carry
+    /// no `txnNumber` and are not retried.
+    pub fn with_retry_writes(mut self, retry_writes: bool) -> Collection<T> {
+        self.retry_writes = retry_writes;
         self
     }
 
@@ -161,6 +173,10 @@ impl<T> Collection<T> {
         kind: Kind,
         finish: crate::action::Finish<R>,
     ) -> Action<'static, R> {
+        let kind = match kind {
+            Kind::RetryableWrite if !self.retry_writes => Kind::Other,
+            kind => kind,
+        };
         let concern = match kind {
             Kind::Read => self
                 .concerns
@@ -208,7 +224,7 @@ impl<T> Collection<T> {
     fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'static, UpdateResult> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
-            doc! {"update": &self.name, "updates": [statement]},
+            doc! {"update": &self.name, "updates": [statement], "ordered": true},
             Kind::RetryableWrite,
             |f| {
                 let upserted_id = f
@@ -241,7 +257,7 @@ impl<T> Collection<T> {
     fn delete(&self, filter: Document, limit: i32) -> Action<'static, DeleteResult> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
-            doc! {"delete": &self.name, "deletes": [statement]},
+            doc! {"delete": &self.name, "deletes": [statement], "ordered": true},
             Kind::RetryableWrite,
             |f| {
                 Ok(DeleteResult {

@@ -13,6 +13,7 @@ pub struct Database {
     client: Client,
     name: String,
     concerns: Concerns,
+    retry_writes: bool,
 }
 
 impl Database {
@@ -21,7 +22,20 @@ impl Database {
             client,
             name: name.to_owned(),
             concerns: Concerns::default(),
+            retry_writes: true,
         }
+    }
+
+    /// This database with retryable writes on (the default) or off, which
+    /// its collections inherit (see [`Collection::with_retry_writes`]).
+    pub fn with_retry_writes(mut self, retry_writes: bool) -> Database {
+        self.retry_writes = retry_writes;
+        self
+    }
+
+    /// Whether this database's collections retry writes.
+    pub fn retry_writes(&self) -> bool {
+        self.retry_writes
     }
 
     /// This database with `concerns`, which its collections inherit (a
@@ -53,7 +67,9 @@ impl Database {
     }
 
     /// Runs any command on this database and returns its reply; `ok: 0`
-    /// replies become errors.
+    /// replies become errors. The command is sent as given (plus
+    /// `$clusterTime`, and the session's fields if one is set): no implicit
+    /// session, no retry.
     pub fn run_command(&self, command: Document) -> Action<'static, Document> {
         Action::new(
             self.client.clone(),
@@ -62,6 +78,7 @@ impl Database {
             Kind::Other,
             |f: Finished| Ok(f.reply),
         )
+        .without_implicit_session()
     }
 
     /// Creates collection `name` explicitly, with `options` as mongod's

@@ -424,6 +424,15 @@ impl ClientSession {
 
     fn prepare_outside_transaction(&mut self, command: &mut Document, kind: Kind) {
         command.insert("lsid", self.id.clone());
+        if self.options.snapshot {
+            // Every command of a snapshot session reads at the snapshot,
+            // writes included (the server refuses those).
+            let mut read_concern = doc! {"level": "snapshot"};
+            if let Some(time) = self.snapshot_time {
+                read_concern.insert("atClusterTime", time);
+            }
+            command.insert("readConcern", read_concern);
+        }
         match kind {
             Kind::RetryableWrite => {
                 if let Some(server) = self.server.as_mut() {
@@ -431,13 +440,7 @@ impl ClientSession {
                     command.insert("txnNumber", server.txn_number);
                 }
             }
-            Kind::Read if self.options.snapshot => {
-                let mut read_concern = doc! {"level": "snapshot"};
-                if let Some(time) = self.snapshot_time {
-                    read_concern.insert("atClusterTime", time);
-                }
-                command.insert("readConcern", read_concern);
-            }
+            Kind::Read if self.options.snapshot => {}
             Kind::Read => {
                 if let Some(time) = self.causal_time() {
                     let current = command.get_document("readConcern").ok().cloned();

@@ -56,6 +56,8 @@ pub struct ClientEntity {
     pub events: EventLog,
     /// Concerns from `uriOptions` (`w`, `readConcernLevel`).
     pub concerns: Concerns,
+    /// `uriOptions.retryWrites` (default true).
+    pub retry_writes: bool,
 }
 
 /// A session entity.
@@ -221,7 +223,8 @@ impl EntityMap {
         Ok(client
             .client
             .database(name)
-            .with_concerns(options.or(&client.concerns)))
+            .with_concerns(options.or(&client.concerns))
+            .with_retry_writes(client.retry_writes))
     }
 
     fn new_collection(&self, spec: &Document) -> Result<Collection<Document>, String> {
@@ -284,11 +287,14 @@ fn new_client(base: &Client, spec: &Document) -> Result<ClientEntity, String> {
             log.push(event.clone());
         }
     });
-    let concerns = uri_concerns(spec.get_document("uriOptions").ok())?;
+    let uri_options = spec.get_document("uriOptions").ok();
+    let concerns = uri_concerns(uri_options)?;
+    let retry_writes = uri_options.and_then(|o| o.get_bool("retryWrites").ok()) != Some(false);
     Ok(ClientEntity {
         client,
         events,
         concerns,
+        retry_writes,
     })
 }
 
@@ -314,8 +320,9 @@ fn uri_concerns(options: Option<&Document>) -> Result<Concerns, String> {
         match key.as_str() {
             "w" => concerns.write_concern = Some(bson::doc! {"w": value.clone()}),
             "readConcernLevel" => concerns.read_concern = Some(bson::doc! {"level": value.clone()}),
-            // Retries are on by default; only turning them off changes anything.
-            "retryWrites" | "retryReads" if value == &Bson::Boolean(true) => {}
+            "retryWrites" if value.as_bool().is_some() => {}
+            // Retryable reads are on by default and cannot be turned off.
+            "retryReads" if value == &Bson::Boolean(true) => {}
             ignored if URI_OPTIONS_IGNORED.contains(&ignored) => {}
             other => return Err(format!("uriOptions.{other}={value} is not supported")),
         }
