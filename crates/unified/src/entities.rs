@@ -77,7 +77,7 @@ pub enum Entity {
     /// A database.
     Database(Database),
     /// A collection.
-    Collection(Collection<Document>),
+    Collection(Box<Collection<Document>>),
     /// A session.
     Session(Box<SessionEntity>),
     /// A saved result.
@@ -202,7 +202,7 @@ impl EntityMap {
             let entity = match kind.as_str() {
                 "client" => Entity::Client(new_client(base, spec)?),
                 "database" => Entity::Database(self.new_database(spec)?),
-                "collection" => Entity::Collection(self.new_collection(spec)?),
+                "collection" => Entity::Collection(Box::new(self.new_collection(spec)?)),
                 "session" => Entity::Session(Box::new(self.new_session(spec)?)),
                 other => return Err(format!("unsupported entity type {other}")),
             };

@@ -38,7 +38,7 @@ pub(super) async fn execute(
 ) -> OpResult {
     match state.entities.get(&op.object)? {
         Entity::Collection(collection) => {
-            let collection = collection.clone();
+            let collection = (**collection).clone();
             collection_op(state, op, lent, collection).await
         }
         Entity::Database(database) => {
