@@ -222,6 +222,16 @@ impl<T> Collection<T> {
     }
 
     fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'static, UpdateResult> {
+        let error = update_error(&update);
+        with_error(self.update_statement(filter, update, multi), error)
+    }
+
+    fn update_statement(
+        &self,
+        filter: Document,
+        update: Bson,
+        multi: bool,
+    ) -> Action<'static, UpdateResult> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
             doc! {"update": &self.name, "updates": [statement], "ordered": true},
@@ -397,10 +407,40 @@ impl<T: Serialize> Collection<T> {
     /// Replaces the first document matching `filter` with `replacement`.
     pub fn replace_one(&self, filter: Document, replacement: T) -> Action<'static, UpdateResult> {
         match bson::serialize_to_document(&replacement) {
-            Ok(replacement) => self.update(filter, Bson::Document(replacement), false),
-            Err(error) => self.update(filter, Bson::Null, false).fail(error.into()),
+            Ok(replacement) => {
+                let error = replacement_error(&replacement);
+                with_error(
+                    self.update_statement(filter, Bson::Document(replacement), false),
+                    error,
+                )
+            }
+            Err(error) => self
+                .update_statement(filter, Bson::Null, false)
+                .fail(error.into()),
         }
     }
+}
+
+/// An update document must consist of operators (a plain document would
+/// be a replacement; the CRUD spec has drivers refuse it before sending).
+/// Pipelines are checked by the server.
+fn update_error(update: &Bson) -> Option<Error> {
+    match update {
+        Bson::Document(d) if !d.keys().next().is_some_and(|k| k.starts_with('$')) => Some(
+            Error::invalid_state("update document must contain only update operators"),
+        ),
+        _ => None,
+    }
+}
+
+/// A replacement must be a plain document: operators would make it an
+/// update (the CRUD spec has drivers refuse it before sending).
+fn replacement_error(replacement: &Document) -> Option<Error> {
+    replacement
+        .keys()
+        .next()
+        .is_some_and(|k| k.starts_with('$'))
+        .then(|| Error::invalid_state("replacement document must not contain update operators"))
 }
 
 fn with_error<R>(action: Action<'static, R>, error: Option<Error>) -> Action<'static, R> {
@@ -466,7 +506,12 @@ impl<T: DeserializeOwned + Send> Collection<T> {
         filter: Document,
         update: impl Into<Bson>,
     ) -> Action<'static, Option<T>> {
-        self.find_and_modify(doc! {"query": filter, "update": update.into()})
+        let update = update.into();
+        let error = update_error(&update);
+        with_error(
+            self.find_and_modify(doc! {"query": filter, "update": update}),
+            error,
+        )
     }
 
     /// Deletes the first document matching `filter` and returns it.
@@ -489,7 +534,13 @@ impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
         replacement: T,
     ) -> Action<'static, Option<T>> {
         match bson::serialize_to_document(&replacement) {
-            Ok(replacement) => self.find_and_modify(doc! {"query": filter, "update": replacement}),
+            Ok(replacement) => {
+                let error = replacement_error(&replacement);
+                with_error(
+                    self.find_and_modify(doc! {"query": filter, "update": replacement}),
+                    error,
+                )
+            }
             Err(error) => self
                 .find_and_modify(doc! {"query": filter})
                 .fail(error.into()),

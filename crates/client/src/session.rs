@@ -14,7 +14,7 @@ use bson::{Bson, Document, Timestamp, doc};
 
 use crate::client::Client;
 use crate::convenient::RetryPolicy;
-use crate::error::{Error, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use crate::exec::{self, Kind};
 
 /// mongod codes for which a failed commit is not "unknown":
@@ -277,11 +277,13 @@ impl ClientSession {
             return Err(Error::invalid_state("transaction already in progress"));
         }
         let options = options.or(&self.options.default_transaction_options);
-        if let Some(preference) = &options.read_preference
-            && preference.get_str("mode").unwrap_or("primary") != "primary"
+        if options
+            .write_concern
+            .as_ref()
+            .is_some_and(|c| matches!(c.get("w"), Some(Bson::Int32(0) | Bson::Int64(0))))
         {
             return Err(Error::invalid_state(
-                "read preference in a transaction must be primary",
+                "transactions do not support unacknowledged write concern",
             ));
         }
         server.txn_number += 1;
@@ -317,7 +319,7 @@ impl ClientSession {
     async fn send_commit(&mut self, retry: bool) -> Result<()> {
         let first = self.end_command("commitTransaction", retry);
         let result = match self.client.clone().send("admin", first, Some(self)).await {
-            Err(error) if error.is_retryable() => {
+            Err(error) if retryable_end(&error) => {
                 let again = self.end_command("commitTransaction", true);
                 self.client.clone().send("admin", again, Some(self)).await
             }
@@ -347,7 +349,7 @@ impl ClientSession {
                 let command = self.end_command("abortTransaction", false);
                 let client = self.client.clone();
                 let first = client.send("admin", command.clone(), Some(self)).await;
-                if first.is_err_and(|error| error.is_retryable()) {
+                if first.is_err_and(|error| retryable_end(&error)) {
                     let _ignored = client.send("admin", command, Some(self)).await;
                 }
                 Ok(())
@@ -403,6 +405,14 @@ impl ClientSession {
             return Err(ended());
         };
         server.last_use = Instant::now();
+        let in_transaction = matches!(self.state, TxnState::Starting | TxnState::InProgress);
+        if in_transaction && kind == Kind::Read && !self.reads_from_primary() {
+            // A transaction reads from the primary only; writes ignore
+            // the read preference.
+            return Err(Error::invalid_state(
+                "read preference in a transaction must be primary",
+            ));
+        }
         match self.state {
             TxnState::Starting => {
                 self.add_transaction_fields(command);
@@ -417,9 +427,21 @@ impl ClientSession {
                 self.state = TxnState::InProgress;
             }
             TxnState::InProgress => self.add_transaction_fields(command),
-            _ => self.prepare_outside_transaction(command, kind),
+            TxnState::None | TxnState::Committed { .. } | TxnState::Aborted => {
+                // An operation after a transaction ends it for good: a
+                // later commit or abort has no transaction to act on.
+                self.state = TxnState::None;
+                self.prepare_outside_transaction(command, kind);
+            }
         }
         Ok(())
+    }
+
+    fn reads_from_primary(&self) -> bool {
+        self.txn_options
+            .read_preference
+            .as_ref()
+            .is_none_or(|p| p.get_str("mode").unwrap_or("primary") == "primary")
     }
 
     fn prepare_outside_transaction(&mut self, command: &mut Document, kind: Kind) {
@@ -433,24 +455,23 @@ impl ClientSession {
             }
             command.insert("readConcern", read_concern);
         }
-        match kind {
-            Kind::RetryableWrite => {
-                if let Some(server) = self.server.as_mut() {
-                    server.txn_number += 1;
-                    command.insert("txnNumber", server.txn_number);
-                }
-            }
-            Kind::Read if self.options.snapshot => {}
-            Kind::Read => {
-                if let Some(time) = self.causal_time() {
-                    let current = command.get_document("readConcern").ok().cloned();
-                    command.insert(
-                        "readConcern",
-                        exec::with_after_cluster_time(current.as_ref(), time),
-                    );
-                }
-            }
-            Kind::Other => {}
+        if kind == Kind::RetryableWrite
+            && let Some(server) = self.server.as_mut()
+        {
+            server.txn_number += 1;
+            command.insert("txnNumber", server.txn_number);
+        }
+        // A causally consistent session's commands, writes included, wait
+        // for its last operation time (as the transactions spec tests
+        // expect of writes after a transaction).
+        if !self.options.snapshot
+            && let Some(time) = self.causal_time()
+        {
+            let current = command.get_document("readConcern").ok().cloned();
+            command.insert(
+                "readConcern",
+                exec::with_after_cluster_time(current.as_ref(), time),
+            );
         }
     }
 
@@ -496,9 +517,21 @@ fn ended() -> Error {
     Error::invalid_state("cannot use a session that has ended")
 }
 
+/// Whether a failed `commitTransaction` or `abortTransaction` is retried
+/// once: after a network error, or when the server labelled the error
+/// `RetryableWriteError` (servers since 4.4 label every retryable error, so
+/// the code alone decides nothing).
+fn retryable_end(error: &Error) -> bool {
+    error.is_network() || error.has_label(RETRYABLE_WRITE_ERROR)
+}
+
 /// Adds `UnknownTransactionCommitResult` where the transactions spec says
-/// the commit's outcome is unknown.
+/// the commit's outcome is unknown, and `RetryableWriteError` to network
+/// errors (the label a server would have added, had it replied).
 fn label_commit_error(mut error: Error) -> Error {
+    if error.is_network() {
+        error.add_label(RETRYABLE_WRITE_ERROR);
+    }
     let unknown = error.is_retryable()
         || error.code() == Some(MAX_TIME_MS_EXPIRED)
         || (error.is_write_concern()

@@ -36,10 +36,9 @@ const SENSITIVE_COMMANDS: [&str; 8] = [
 
 /// URI options with no effect on a one-member replica set reached in
 /// process: connection, monitoring and timing knobs.
-const URI_OPTIONS_IGNORED: [&str; 6] = [
+const URI_OPTIONS_IGNORED: [&str; 5] = [
     "heartbeatFrequencyMS",
     "serverSelectionTimeoutMS",
-    "socketTimeoutMS",
     "connectTimeoutMS",
     "appname",
     "appName",
@@ -246,7 +245,16 @@ impl EntityMap {
             .get_str("client")
             .map_err(|_| "session without client")?;
         let client = self.client(client_id)?;
-        let options = session_options(spec.get_document("sessionOptions").ok())?;
+        let mut options = session_options(spec.get_document("sessionOptions").ok())?;
+        // Transactions inherit the client's concerns where neither
+        // startTransaction nor the session's defaults set them.
+        let defaults = &mut options.default_transaction_options;
+        if defaults.read_concern.is_none() {
+            defaults.read_concern = client.concerns.read_concern.clone();
+        }
+        if defaults.write_concern.is_none() {
+            defaults.write_concern = client.concerns.write_concern.clone();
+        }
         let session = client
             .client
             .start_session(options)
@@ -336,7 +344,7 @@ fn options_concerns(options: Option<&Document>) -> Result<Concerns, String> {
     for (key, value) in options.into_iter().flatten() {
         match (key.as_str(), value) {
             ("readConcern", Bson::Document(c)) => concerns.read_concern = Some(c.clone()),
-            ("writeConcern", Bson::Document(c)) => concerns.write_concern = Some(c.clone()),
+            ("writeConcern", Bson::Document(c)) => concerns.write_concern = Some(write_concern(c)?),
             ("readPreference", Bson::Document(p)) if is_primary(p) => {}
             (other, _) => return Err(format!("option {other}={value} is not supported")),
         }
@@ -371,7 +379,7 @@ pub fn transaction_options(options: &Document) -> Result<TransactionOptions, Str
     for (key, value) in options {
         match (key.as_str(), value) {
             ("readConcern", Bson::Document(c)) => out.read_concern = Some(c.clone()),
-            ("writeConcern", Bson::Document(c)) => out.write_concern = Some(c.clone()),
+            ("writeConcern", Bson::Document(c)) => out.write_concern = Some(write_concern(c)?),
             ("readPreference", Bson::Document(p)) => out.read_preference = Some(p.clone()),
             ("maxCommitTimeMS", ms) => {
                 let ms = crate::results::as_u64(ms).ok_or("maxCommitTimeMS is not a count")?;
@@ -380,6 +388,22 @@ pub fn transaction_options(options: &Document) -> Result<TransactionOptions, Str
             ("callback", _) => {}
             (other, _) => return Err(format!("transaction option {other} is not supported")),
         }
+    }
+    Ok(out)
+}
+
+/// A write concern as the format spells it (the drivers' option names
+/// `journal` and `wtimeoutMS`) as the command spells it (`j`, `wtimeout`).
+fn write_concern(options: &Document) -> Result<Document, String> {
+    let mut out = Document::new();
+    for (key, value) in options {
+        let key = match key.as_str() {
+            "w" => "w",
+            "journal" | "j" => "j",
+            "wtimeoutMS" | "wtimeout" => "wtimeout",
+            other => return Err(format!("writeConcern.{other} is not supported")),
+        };
+        out.insert(key, value.clone());
     }
     Ok(out)
 }

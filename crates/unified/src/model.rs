@@ -201,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn parse_keeps_key_order() {
+        let file = parse(
+            r#"{"description": "d", "schemaVersion": "1.0", "tests": [
+                {"description": "t", "operations": [
+                    {"name": "runCommand", "object": "db",
+                     "arguments": {"command": {"insert": "c", "documents": [], "b": 1, "a": 2}}}]}]}"#,
+        )
+        .unwrap();
+        let command = file.tests[0].operations[0]
+            .arguments
+            .get_document("command")
+            .unwrap();
+        let keys: Vec<&str> = command.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["insert", "documents", "b", "a"]);
+    }
+
+    #[test]
     fn parse_rejects_a_file_without_tests() {
         assert!(parse(r#"{"description": "d", "schemaVersion": "1.0"}"#).is_err());
     }

@@ -52,16 +52,25 @@ pub fn run<'a>(
     Box::pin(async move {
         let result = execute(state, op, lent).await;
         if op.ignore_result_and_error {
-            return match result {
-                Err(OpError::Runner(message)) => Err(OpError::Runner(message)),
+            return match (result, lent) {
+                (Err(OpError::Runner(message)), _) => Err(OpError::Runner(message)),
+                // Inside a withTransaction callback even an ignored error
+                // propagates, so the transaction sees it.
+                (Err(OpError::Client(error)), Some(_)) => Err(OpError::Client(error)),
                 _ => Ok(()),
             };
         }
         let value = match (result, &op.expect_error) {
             (Err(OpError::Runner(message)), _) => return Err(OpError::Runner(message)),
             (Err(OpError::Client(error)), Some(expected)) => {
-                return check_error(expected, &error)
-                    .map_err(|e| OpError::Runner(format!("{}: {e}", op.name)));
+                check_error(expected, &error)
+                    .map_err(|e| OpError::Runner(format!("{}: {e}", op.name)))?;
+                // Inside a withTransaction callback the expected error still
+                // propagates, so the transaction sees it as a driver would.
+                return match lent {
+                    Some(_) => Err(OpError::Client(error)),
+                    None => Ok(()),
+                };
             }
             (Err(OpError::Client(error)), None) => return Err(OpError::Client(error)),
             (Ok(value), Some(_)) => {
