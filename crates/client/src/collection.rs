@@ -167,7 +167,7 @@ impl<T> Collection<T> {
         &self.db
     }
 
-    fn action<R>(
+    pub(crate) fn action<R>(
         &self,
         command: Document,
         kind: Kind,
@@ -461,7 +461,7 @@ fn inserted_ids(command: &Document) -> Vec<Bson> {
         .unwrap_or_default()
 }
 
-fn with_id<T: Serialize>(document: &T) -> Result<Document> {
+pub(crate) fn with_id<T: Serialize>(document: &T) -> Result<Document> {
     let mut doc = bson::serialize_to_document(document).map_err(Error::from)?;
     if !doc.contains_key("_id") {
         let mut with = doc! {"_id": ObjectId::new()};

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod action;
+mod bulk;
 mod client;
 mod collection;
 mod convenient;
@@ -36,6 +37,7 @@ mod shared;
 mod transport;
 
 pub use action::{Action, ReturnDocument};
+pub use bulk::{BulkWrite, BulkWriteResult, WriteModel};
 pub use client::Client;
 pub use collection::{
     Collection, Concerns, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,

@@ -107,6 +107,23 @@ pub fn delete(result: DeleteResult) -> Bson {
     doc! {"deletedCount": count(result.deleted_count)}.into()
 }
 
+/// A bulk write's result, ids keyed by model position.
+pub fn bulk(result: rotor::BulkWriteResult) -> Bson {
+    let by_position = |ids: std::collections::BTreeMap<usize, Bson>| -> Document {
+        ids.into_iter().map(|(i, id)| (i.to_string(), id)).collect()
+    };
+    doc! {
+        "deletedCount": count(result.deleted_count),
+        "insertedCount": count(result.inserted_count),
+        "matchedCount": count(result.matched_count),
+        "modifiedCount": count(result.modified_count),
+        "upsertedCount": count(result.upserted_count),
+        "insertedIds": by_position(result.inserted_ids),
+        "upsertedIds": by_position(result.upserted_ids),
+    }
+    .into()
+}
+
 /// A count's result.
 pub fn number(n: u64) -> Bson {
     count(n)

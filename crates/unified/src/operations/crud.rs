@@ -4,7 +4,7 @@
 //! error naming it, never a silent omission.
 
 use bson::{Bson, Document};
-use rotor::{Action, Collection, Database, IndexModel, ReturnDocument};
+use rotor::{Action, Collection, Database, IndexModel, ReturnDocument, WriteModel};
 
 use super::{Lent, TestState, in_session, known_arguments};
 use crate::entities::Entity;
@@ -243,6 +243,7 @@ async fn collection_op(
             Bson::Array(found.into_iter().map(Bson::Document).collect())
         }
         "createIndex" => create_index(state, lent, op, &coll).await?,
+        "bulkWrite" => bulk_write(state, lent, op, &coll).await?,
         other => return Err(format!("collection operation {other} is not supported").into()),
     };
     Ok(Some(value))
@@ -310,4 +311,100 @@ async fn database_op(
         }
         other => Err(format!("database operation {other} is not supported").into()),
     }
+}
+
+async fn bulk_write(
+    state: &mut TestState,
+    lent: &mut Lent<'_>,
+    op: &Operation,
+    coll: &Collection<Document>,
+) -> Result<Bson, OpError> {
+    let args = &op.arguments;
+    known_arguments(
+        op,
+        &[
+            "requests",
+            "ordered",
+            "comment",
+            "let",
+            "bypassDocumentValidation",
+            "session",
+        ],
+    )?;
+    let models = args
+        .get_array("requests")
+        .map_err(|_| "bulkWrite without requests")?
+        .iter()
+        .map(write_model)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut bulk = coll.bulk_write(models);
+    for (key, value) in args {
+        bulk = match key.as_str() {
+            "ordered" => bulk.ordered(value.as_bool().ok_or("ordered is not a bool")?),
+            "comment" | "let" | "bypassDocumentValidation" => bulk.option(key, value.clone()),
+            _ => bulk,
+        };
+    }
+    let result = match args.get_str("session") {
+        Ok(id) => {
+            let session = super::session_for(&mut state.entities, lent, id)?;
+            bulk.session(session).await?
+        }
+        Err(_) => bulk.await?,
+    };
+    Ok(results::bulk(result))
+}
+
+/// One `requests` entry, `{insertOne: {...}}` and the like.
+fn write_model(request: &Bson) -> Result<WriteModel, OpError> {
+    let request = request
+        .as_document()
+        .ok_or("a bulkWrite request is not a document")?;
+    let (name, spec) = request.iter().next().ok_or("an empty bulkWrite request")?;
+    let spec = spec
+        .as_document()
+        .ok_or("a bulkWrite request is not a document")?;
+    let statement_options = |consumed: &[&str]| -> Result<Document, OpError> {
+        let mut options = Document::new();
+        for (key, value) in spec {
+            match key.as_str() {
+                k if consumed.contains(&k) => {}
+                "upsert" | "arrayFilters" | "hint" | "collation" | "sort" => {
+                    options.insert(key, value.clone());
+                }
+                other => return Err(format!("{name} option {other} is not supported").into()),
+            }
+        }
+        Ok(options)
+    };
+    let filter = || document(spec, "filter");
+    Ok(match name.as_str() {
+        "insertOne" => WriteModel::InsertOne {
+            document: document(spec, "document")?,
+        },
+        "updateOne" => WriteModel::UpdateOne {
+            filter: filter()?,
+            update: update_spec(spec)?,
+            options: statement_options(&["filter", "update"])?,
+        },
+        "updateMany" => WriteModel::UpdateMany {
+            filter: filter()?,
+            update: update_spec(spec)?,
+            options: statement_options(&["filter", "update"])?,
+        },
+        "replaceOne" => WriteModel::ReplaceOne {
+            filter: filter()?,
+            replacement: document(spec, "replacement")?,
+            options: statement_options(&["filter", "replacement"])?,
+        },
+        "deleteOne" => WriteModel::DeleteOne {
+            filter: filter()?,
+            options: statement_options(&["filter"])?,
+        },
+        "deleteMany" => WriteModel::DeleteMany {
+            filter: filter()?,
+            options: statement_options(&["filter"])?,
+        },
+        other => return Err(format!("bulkWrite request {other} is not supported").into()),
+    })
 }
