@@ -56,6 +56,9 @@ pub struct Action<'a, R> {
     /// Without a session of the caller's, run in an implicit one (the
     /// driver-sessions spec: every command carries an `lsid`).
     implicit_session: bool,
+    /// A command that reads with the transaction's read preference
+    /// (`run_command`), which must then be primary.
+    transaction_read: bool,
 }
 
 impl<'a, R> Action<'a, R> {
@@ -76,6 +79,7 @@ impl<'a, R> Action<'a, R> {
             error: None,
             default_concern: None,
             implicit_session: true,
+            transaction_read: false,
         }
     }
 
@@ -83,6 +87,7 @@ impl<'a, R> Action<'a, R> {
     /// none (`run_command` sends commands as given).
     pub(crate) fn without_implicit_session(mut self) -> Self {
         self.implicit_session = false;
+        self.transaction_read = true;
         self
     }
 
@@ -111,6 +116,7 @@ impl<'a, R> Action<'a, R> {
             error: self.error,
             default_concern: self.default_concern,
             implicit_session: self.implicit_session,
+            transaction_read: self.transaction_read,
         }
     }
 
@@ -223,6 +229,18 @@ impl<'a, R> Action<'a, R> {
 
     /// How many documents each batch of a cursor holds (find, aggregate).
     pub fn batch_size(mut self, batch_size: i32) -> Self {
+        let writes = self
+            .command
+            .get_array("pipeline")
+            .ok()
+            .and_then(|p| p.last())
+            .and_then(Bson::as_document)
+            .is_some_and(|stage| stage.contains_key("$out") || stage.contains_key("$merge"));
+        if writes && batch_size == 0 {
+            // An aggregate that writes returns nothing; a batch size of 0
+            // would only make the server keep an empty cursor.
+            return self;
+        }
         if let Ok(cursor) = self.command.get_document_mut("cursor") {
             cursor.insert("batchSize", batch_size);
         } else {
@@ -259,12 +277,22 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 error,
                 default_concern,
                 implicit_session,
+                transaction_read,
             } = self;
             if let Some(error) = error {
                 return Err(error);
             }
             let mut command = command;
             let in_transaction = session.as_ref().is_some_and(|s| s.in_transaction());
+            if transaction_read
+                && in_transaction
+                && !session.as_ref().is_some_and(|s| s.reads_from_primary())
+            {
+                return Err(Error::invalid_state(
+                    "read preference in a transaction must be primary",
+                ));
+            }
+            spare_get_more(&mut command);
             if let Some((field, concern)) = default_concern
                 && !in_transaction
                 && !command.contains_key(field)
@@ -328,4 +356,25 @@ async fn run_in(
     };
     session.learn_snapshot_time(&reply);
     Ok((reply, session.cursor_fields()))
+}
+
+/// A find whose batch size equals its limit asks for one more document, so
+/// that the first batch exhausts the cursor and no `getMore` follows (as
+/// the CRUD spec tells drivers).
+fn spare_get_more(command: &mut Document) {
+    if !command.contains_key("find") {
+        return;
+    }
+    let number = |key: &str| match command.get(key) {
+        Some(Bson::Int32(n)) => Some(i64::from(*n)),
+        Some(Bson::Int64(n)) => Some(*n),
+        _ => None,
+    };
+    if let (Some(limit), Some(batch_size)) = (number("limit"), number("batchSize"))
+        && limit > 0
+        && limit == batch_size
+        && let Ok(spare) = i32::try_from(batch_size + 1)
+    {
+        command.insert("batchSize", spare);
+    }
 }

@@ -298,6 +298,28 @@ impl<T> Collection<T> {
         })
     }
 
+    /// Counts the documents matching `filter` with the `count` command, as
+    /// the CRUD spec's deprecated `count` does (it may be inexact after an
+    /// unclean shutdown, and is refused in transactions; prefer
+    /// [`Collection::count_documents`]). Takes `skip`, `limit`, `hint`
+    /// and `collation`.
+    pub fn count(&self, filter: Document) -> Action<'static, u64> {
+        self.action(
+            doc! {"count": &self.name, "query": filter},
+            Kind::Read,
+            |f| Ok(reply::count(&f.reply, "n")),
+        )
+    }
+
+    /// The collection's indexes, one document each (`key`, `name`, ...).
+    pub fn list_indexes(&self) -> Action<'static, Cursor<Document>> {
+        self.action(
+            doc! {"listIndexes": &self.name},
+            Kind::Read,
+            Cursor::from_reply,
+        )
+    }
+
     /// The collection's size from its metadata (the `count` command).
     pub fn estimated_document_count(&self) -> Action<'static, u64> {
         self.action(doc! {"count": &self.name}, Kind::Read, |f| {

@@ -5,6 +5,7 @@ use bson::{Document, doc};
 use crate::action::{Action, Finished};
 use crate::client::Client;
 use crate::collection::{Collection, Concerns};
+use crate::cursor::Cursor;
 use crate::exec::Kind;
 
 /// A database. Cheap to clone; nothing is sent until an action runs.
@@ -107,6 +108,18 @@ impl Database {
             Some(concern) => action.default_concern("writeConcern", concern),
             None => action,
         }
+    }
+
+    /// The collections (and views) matching `filter`, one document each
+    /// (`name`, `type`, `options`, `info`).
+    pub fn list_collections(&self, filter: Document) -> Action<'static, Cursor<Document>> {
+        Action::new(
+            self.client.clone(),
+            &self.name,
+            doc! {"listCollections": 1, "filter": filter},
+            Kind::Read,
+            Cursor::from_reply,
+        )
     }
 
     /// Drops the database and all its collections.

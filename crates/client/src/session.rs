@@ -437,7 +437,8 @@ impl ClientSession {
         Ok(())
     }
 
-    fn reads_from_primary(&self) -> bool {
+    /// Whether the transaction (if any) reads from the primary.
+    pub(crate) fn reads_from_primary(&self) -> bool {
         self.txn_options
             .read_preference
             .as_ref()

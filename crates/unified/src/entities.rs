@@ -57,6 +57,10 @@ pub struct ClientEntity {
     pub concerns: Concerns,
     /// `uriOptions.retryWrites` (default true).
     pub retry_writes: bool,
+    /// `uriOptions.readPreference`: the client has no read preference of
+    /// its own, so it serves only as the transactions' default (reads
+    /// outside transactions go to the primary, the only member).
+    pub read_preference: Option<Document>,
 }
 
 /// A session entity.
@@ -255,6 +259,9 @@ impl EntityMap {
         if defaults.write_concern.is_none() {
             defaults.write_concern = client.concerns.write_concern.clone();
         }
+        if defaults.read_preference.is_none() {
+            defaults.read_preference = client.read_preference.clone();
+        }
         let session = client
             .client
             .start_session(options)
@@ -298,11 +305,15 @@ fn new_client(base: &Client, spec: &Document) -> Result<ClientEntity, String> {
     let uri_options = spec.get_document("uriOptions").ok();
     let concerns = uri_concerns(uri_options)?;
     let retry_writes = uri_options.and_then(|o| o.get_bool("retryWrites").ok()) != Some(false);
+    let read_preference = uri_options
+        .and_then(|o| o.get_str("readPreference").ok())
+        .map(|mode| bson::doc! {"mode": mode});
     Ok(ClientEntity {
         client,
         events,
         concerns,
         retry_writes,
+        read_preference,
     })
 }
 
@@ -329,6 +340,7 @@ fn uri_concerns(options: Option<&Document>) -> Result<Concerns, String> {
             "w" => concerns.write_concern = Some(bson::doc! {"w": value.clone()}),
             "readConcernLevel" => concerns.read_concern = Some(bson::doc! {"level": value.clone()}),
             "retryWrites" if value.as_bool().is_some() => {}
+            "readPreference" if value.as_str().is_some() => {}
             // Retryable reads are on by default and cannot be turned off.
             "retryReads" if value == &Bson::Boolean(true) => {}
             ignored if URI_OPTIONS_IGNORED.contains(&ignored) => {}

@@ -225,6 +225,15 @@ async fn collection_op(
             let action = coll.count_documents(filter()?);
             results::number(run(state, lent, op, &["filter"], action).await?)
         }
+        "count" => {
+            let action = coll.count(filter()?);
+            results::number(run(state, lent, op, &["filter"], action).await?)
+        }
+        "listIndexes" => {
+            let cursor = run(state, lent, op, &[], coll.list_indexes()).await?;
+            let found = cursor.try_collect().await?;
+            Bson::Array(found.into_iter().map(Bson::Document).collect())
+        }
         "estimatedDocumentCount" => {
             let action = coll.estimated_document_count();
             results::number(run(state, lent, op, &[], action).await?)
@@ -308,6 +317,16 @@ async fn database_op(
             let action = db.create_collection(name, options);
             in_session(state, lent, args, action).await?;
             Ok(None)
+        }
+        "listCollections" => {
+            known_arguments(op, &["filter", "session"])?;
+            let filter = args.get_document("filter").cloned().unwrap_or_default();
+            let action = db.list_collections(filter);
+            let cursor = in_session(state, lent, args, action).await?;
+            let found = cursor.try_collect().await?;
+            Ok(Some(Bson::Array(
+                found.into_iter().map(Bson::Document).collect(),
+            )))
         }
         other => Err(format!("database operation {other} is not supported").into()),
     }
