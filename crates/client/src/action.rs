@@ -292,16 +292,18 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                     "read preference in a transaction must be primary",
                 ));
             }
-            spare_get_more(&mut command);
             if let Some((field, concern)) = default_concern
                 && !in_transaction
                 && !command.contains_key(field)
             {
                 command.insert(field, concern);
             }
+            spare_get_more(&mut command);
             let (reply, cursor_fields) = match session {
                 Some(session) => run_in(&client, &db, &command, kind, session).await?,
-                None if implicit_session => {
+                // Unacknowledged writes take no implicit session (the
+                // driver-sessions spec): no reply would tell it ended.
+                None if implicit_session && !crate::collection::unacknowledged(&command) => {
                     let options = SessionOptions {
                         causal_consistency: Some(false),
                         ..SessionOptions::default()

@@ -15,7 +15,7 @@ use std::future::IntoFuture;
 use bson::{Bson, Document, doc};
 
 use crate::action::Finished;
-use crate::collection::{Collection, with_id};
+use crate::collection::{Collection, unacknowledged, with_id};
 use crate::error::{Error, Result};
 use crate::exec::Kind;
 use crate::reply;
@@ -93,6 +93,9 @@ pub struct BulkWriteResult {
     pub upserted_ids: BTreeMap<usize, Bson>,
     /// The `_id` of each inserted document, by model position.
     pub inserted_ids: BTreeMap<usize, Bson>,
+    /// False when the write concern was `w: 0` (the counts then mean
+    /// nothing).
+    pub acknowledged: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -270,7 +273,10 @@ impl<'a> BulkWrite<'a> {
                 "a bulk write needs at least one model",
             ));
         }
-        let mut result = BulkWriteResult::default();
+        let mut result = BulkWriteResult {
+            acknowledged: true,
+            ..BulkWriteResult::default()
+        };
         let mut first_error = None;
         for (family, members) in self.batches() {
             let outcome = self.run_batch(family, &members, &mut result).await;
@@ -316,13 +322,14 @@ impl<'a> BulkWrite<'a> {
             true => Kind::Other,
             false => Kind::RetryableWrite,
         };
-        let action = self
-            .collection
-            .action(command, kind, |f: Finished| Ok(f.reply));
-        let reply = match self.session.as_deref_mut() {
+        let action = self.collection.action(command, kind, |f: Finished| {
+            Ok((f.reply, !unacknowledged(&f.command)))
+        });
+        let (reply, acknowledged) = match self.session.as_deref_mut() {
             Some(session) => action.session(session).into_future().await?,
             None => action.into_future().await?,
         };
+        result.acknowledged &= acknowledged;
         let n = reply::count(&reply, "n");
         match family {
             Family::Insert => {

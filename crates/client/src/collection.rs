@@ -86,6 +86,9 @@ impl Concerns {
 pub struct InsertOneResult {
     /// The `_id` of the inserted document (generated if it had none).
     pub inserted_id: Bson,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of `insert_many`.
@@ -94,6 +97,9 @@ pub struct InsertOneResult {
 pub struct InsertManyResult {
     /// The `_id`s of the inserted documents, in order.
     pub inserted_ids: Vec<Bson>,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of an update or replace.
@@ -106,6 +112,9 @@ pub struct UpdateResult {
     pub modified_count: u64,
     /// The `_id` of the upserted document, if one was inserted.
     pub upserted_id: Option<Bson>,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of a delete.
@@ -114,6 +123,9 @@ pub struct UpdateResult {
 pub struct DeleteResult {
     /// How many documents were deleted.
     pub deleted_count: u64,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// An index to create: its key pattern and options.
@@ -245,6 +257,7 @@ impl<T> Collection<T> {
                     .and_then(Bson::as_document)
                     .and_then(|u| u.get("_id").cloned());
                 Ok(UpdateResult {
+                    acknowledged: !unacknowledged(&f.command),
                     matched_count: reply::count(&f.reply, "n")
                         .saturating_sub(u64::from(upserted_id.is_some())),
                     modified_count: reply::count(&f.reply, "nModified"),
@@ -271,6 +284,7 @@ impl<T> Collection<T> {
             Kind::RetryableWrite,
             |f| {
                 Ok(DeleteResult {
+                    acknowledged: !unacknowledged(&f.command),
                     deleted_count: reply::count(&f.reply, "n"),
                 })
             },
@@ -396,7 +410,10 @@ impl<T: Serialize> Collection<T> {
                 .into_iter()
                 .next()
                 .unwrap_or(Bson::Null);
-            Ok(InsertOneResult { inserted_id })
+            Ok(InsertOneResult {
+                inserted_id,
+                acknowledged: !unacknowledged(&f.command),
+            })
         });
         with_error(action, error)
     }
@@ -406,6 +423,7 @@ impl<T: Serialize> Collection<T> {
         let (command, error) = self.insert_command(&documents);
         let action = self.action(command, Kind::RetryableWrite, |f| {
             Ok(InsertManyResult {
+                acknowledged: !unacknowledged(&f.command),
                 inserted_ids: inserted_ids(&f.command),
             })
         });
@@ -441,6 +459,15 @@ impl<T: Serialize> Collection<T> {
                 .fail(error.into()),
         }
     }
+}
+
+/// Whether the command asks for no acknowledgement (`w: 0`).
+pub(crate) fn unacknowledged(command: &Document) -> bool {
+    command
+        .get_document("writeConcern")
+        .ok()
+        .and_then(|c| c.get("w"))
+        .is_some_and(|w| matches!(w, Bson::Int32(0) | Bson::Int64(0)))
 }
 
 /// An update document must consist of operators (a plain document would
@@ -570,8 +597,13 @@ impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
     }
 }
 
-/// The `value` of a `findAndModify` reply.
+/// The `value` of a `findAndModify` reply, `None` for an unacknowledged
+/// one.
 fn value<T: DeserializeOwned>(f: Finished) -> Result<Option<T>> {
+    // Unacknowledged, the document is not the caller's to see.
+    if unacknowledged(&f.command) {
+        return Ok(None);
+    }
     match f.reply.get("value") {
         Some(Bson::Document(doc)) => Ok(Some(bson::deserialize_from_document(doc.clone())?)),
         _ => Ok(None),

@@ -73,13 +73,24 @@ fn count(n: u64) -> Bson {
     Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
+/// The result of a `w: 0` write, which reports nothing else.
+fn unacknowledged() -> Bson {
+    doc! {"acknowledged": false}.into()
+}
+
 /// `insertOne`'s result.
 pub fn insert_one(result: InsertOneResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
     doc! {"insertedId": result.inserted_id}.into()
 }
 
 /// `insertMany`'s result: `insertedIds` keyed by position.
 pub fn insert_many(result: InsertManyResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
     let ids: Document = result
         .inserted_ids
         .into_iter()
@@ -91,6 +102,9 @@ pub fn insert_many(result: InsertManyResult) -> Bson {
 
 /// An update's or replace's result.
 pub fn update(result: UpdateResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
     let mut out = doc! {
         "matchedCount": count(result.matched_count),
         "modifiedCount": count(result.modified_count),
@@ -104,11 +118,17 @@ pub fn update(result: UpdateResult) -> Bson {
 
 /// A delete's result.
 pub fn delete(result: DeleteResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
     doc! {"deletedCount": count(result.deleted_count)}.into()
 }
 
 /// A bulk write's result, ids keyed by model position.
 pub fn bulk(result: rotor::BulkWriteResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
     let by_position = |ids: std::collections::BTreeMap<usize, Bson>| -> Document {
         ids.into_iter().map(|(i, id)| (i.to_string(), id)).collect()
     };
