@@ -7,7 +7,7 @@
 
 use std::future::IntoFuture;
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, doc};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -59,6 +59,8 @@ pub struct Action<'a, R> {
     /// A command that reads with the transaction's read preference
     /// (`run_command`), which must then be primary.
     transaction_read: bool,
+    /// Whether a read is retried once after a retryable error.
+    retry_reads: bool,
 }
 
 impl<'a, R> Action<'a, R> {
@@ -80,7 +82,14 @@ impl<'a, R> Action<'a, R> {
             default_concern: None,
             implicit_session: true,
             transaction_read: false,
+            retry_reads: true,
         }
+    }
+
+    /// Turns off the one retry of a read (`retryReads=false`).
+    pub(crate) fn without_read_retry(mut self) -> Self {
+        self.retry_reads = false;
+        self
     }
 
     /// Sends the command without an implicit session when the caller gives
@@ -117,6 +126,7 @@ impl<'a, R> Action<'a, R> {
             default_concern: self.default_concern,
             implicit_session: self.implicit_session,
             transaction_read: self.transaction_read,
+            retry_reads: self.retry_reads,
         }
     }
 
@@ -215,16 +225,44 @@ impl<'a, R> Action<'a, R> {
         self
     }
 
-    /// Returns at most `limit` documents (find).
+    /// Returns (find) or counts (`count`, `count_documents`) at most
+    /// `limit` documents.
     pub fn limit(mut self, limit: i64) -> Self {
-        self.command.insert("limit", limit);
+        match self.count_pipeline() {
+            // Before the `$group` that counts.
+            Some(pipeline) => pipeline.insert(
+                pipeline.len().saturating_sub(1),
+                doc! {"$limit": limit}.into(),
+            ),
+            None => {
+                self.command.insert("limit", limit);
+            }
+        }
         self
     }
 
-    /// Skips the first `skip` documents (find).
+    /// Skips the first `skip` documents (find, `count`, `count_documents`).
     pub fn skip(mut self, skip: i64) -> Self {
-        self.command.insert("skip", skip);
+        match self.count_pipeline() {
+            // Right after the `$match`, so a `$limit` counts after skipping.
+            Some(pipeline) => pipeline.insert(1.min(pipeline.len()), doc! {"$skip": skip}.into()),
+            None => {
+                self.command.insert("skip", skip);
+            }
+        }
         self
+    }
+
+    /// The pipeline of a `count_documents` (`$match` ... `$group`), whose
+    /// skip and limit are stages rather than fields.
+    fn count_pipeline(&mut self) -> Option<&mut Vec<Bson>> {
+        let pipeline = self.command.get_array_mut("pipeline").ok()?;
+        let counts = pipeline
+            .last()
+            .and_then(Bson::as_document)
+            .and_then(|stage| stage.get_document("$group").ok())
+            .is_some_and(|group| group.contains_key("n") && group.len() == 2);
+        counts.then_some(pipeline)
     }
 
     /// How many documents each batch of a cursor holds (find, aggregate).
@@ -278,6 +316,7 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 default_concern,
                 implicit_session,
                 transaction_read,
+                retry_reads,
             } = self;
             if let Some(error) = error {
                 return Err(error);
@@ -300,7 +339,7 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
             }
             spare_get_more(&mut command);
             let (reply, cursor_fields) = match session {
-                Some(session) => run_in(&client, &db, &command, kind, session).await?,
+                Some(session) => run_in(&client, &db, &command, kind, retry_reads, session).await?,
                 // Unacknowledged writes take no implicit session (the
                 // driver-sessions spec): no reply would tell it ended.
                 None if implicit_session && !crate::collection::unacknowledged(&command) => {
@@ -309,7 +348,8 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                         ..SessionOptions::default()
                     };
                     let mut implicit = ClientSession::new(client.clone(), options)?;
-                    let result = run_in(&client, &db, &command, kind, &mut implicit).await;
+                    let result =
+                        run_in(&client, &db, &command, kind, retry_reads, &mut implicit).await;
                     implicit.end_session().await;
                     result?
                 }
@@ -342,9 +382,10 @@ async fn run_in(
     db: &str,
     command: &Document,
     kind: Kind,
+    retry_reads: bool,
     session: &mut ClientSession,
 ) -> Result<(Document, Document)> {
-    let retry_read = kind == Kind::Read && !session.in_transaction();
+    let retry_read = retry_reads && kind == Kind::Read && !session.in_transaction();
     let reply = match client
         .execute(db, command.clone(), kind, Some(&mut *session))
         .await

@@ -33,6 +33,7 @@ pub struct Collection<T = Document> {
     name: String,
     concerns: Concerns,
     retry_writes: bool,
+    retry_reads: bool,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -41,6 +42,7 @@ impl<T> Clone for Collection<T> {
         Collection::new(self.db.clone(), &self.name)
             .with_concerns(self.concerns.clone())
             .with_retry_writes(self.retry_writes)
+            .with_retry_reads(self.retry_reads)
     }
 }
 
@@ -143,6 +145,7 @@ impl<T> Collection<T> {
         Collection {
             concerns: db.concerns().clone(),
             retry_writes: db.retry_writes(),
+            retry_reads: db.retry_reads(),
             db,
             name: name.to_owned(),
             _type: PhantomData,
@@ -161,6 +164,13 @@ impl<T> Collection<T> {
     /// no `txnNumber` and are not retried.
     pub fn with_retry_writes(mut self, retry_writes: bool) -> Collection<T> {
         self.retry_writes = retry_writes;
+        self
+    }
+
+    /// This collection with retryable reads on (the default) or off
+    /// (`retryReads=false`): when off, a read that fails is not retried.
+    pub fn with_retry_reads(mut self, retry_reads: bool) -> Collection<T> {
+        self.retry_reads = retry_reads;
         self
     }
 
@@ -208,9 +218,13 @@ impl<T> Collection<T> {
             kind,
             finish,
         );
-        match concern {
+        let action = match concern {
             Some((field, concern)) => action.default_concern(field, concern),
             None => action,
+        };
+        match self.retry_reads {
+            true => action,
+            false => action.without_read_retry(),
         }
     }
 

@@ -15,6 +15,7 @@ pub struct Database {
     name: String,
     concerns: Concerns,
     retry_writes: bool,
+    retry_reads: bool,
 }
 
 impl Database {
@@ -24,6 +25,35 @@ impl Database {
             name: name.to_owned(),
             concerns: Concerns::default(),
             retry_writes: true,
+            retry_reads: true,
+        }
+    }
+
+    /// This database with retryable reads on (the default) or off, which
+    /// its collections inherit (see [`Collection::with_retry_reads`]).
+    pub fn with_retry_reads(mut self, retry_reads: bool) -> Database {
+        self.retry_reads = retry_reads;
+        self
+    }
+
+    /// Whether this database's reads are retried once.
+    pub fn retry_reads(&self) -> bool {
+        self.retry_reads
+    }
+
+    /// Runs a database-level aggregation (`aggregate: 1`), e.g. one that
+    /// starts with `$documents` or `$currentOp`.
+    pub fn aggregate(&self, pipeline: Vec<Document>) -> Action<'static, Cursor<Document>> {
+        let action = Action::new(
+            self.client.clone(),
+            &self.name,
+            doc! {"aggregate": 1, "pipeline": pipeline, "cursor": {}},
+            Kind::Read,
+            Cursor::from_reply,
+        );
+        match self.retry_reads {
+            true => action,
+            false => action.without_read_retry(),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct ClientEntity {
     pub concerns: Concerns,
     /// `uriOptions.retryWrites` (default true).
     pub retry_writes: bool,
+    /// `uriOptions.retryReads` (default true).
+    pub retry_reads: bool,
     /// `uriOptions.readPreference`: the client has no read preference of
     /// its own, so it serves only as the transactions' default (reads
     /// outside transactions go to the primary, the only member).
@@ -227,7 +229,8 @@ impl EntityMap {
             .client
             .database(name)
             .with_concerns(options.or(&client.concerns))
-            .with_retry_writes(client.retry_writes))
+            .with_retry_writes(client.retry_writes)
+            .with_retry_reads(client.retry_reads))
     }
 
     fn new_collection(&self, spec: &Document) -> Result<Collection<Document>, String> {
@@ -305,6 +308,7 @@ fn new_client(base: &Client, spec: &Document) -> Result<ClientEntity, String> {
     let uri_options = spec.get_document("uriOptions").ok();
     let concerns = uri_concerns(uri_options)?;
     let retry_writes = uri_options.and_then(|o| o.get_bool("retryWrites").ok()) != Some(false);
+    let retry_reads = uri_options.and_then(|o| o.get_bool("retryReads").ok()) != Some(false);
     let read_preference = uri_options
         .and_then(|o| o.get_str("readPreference").ok())
         .map(|mode| bson::doc! {"mode": mode});
@@ -313,6 +317,7 @@ fn new_client(base: &Client, spec: &Document) -> Result<ClientEntity, String> {
         events,
         concerns,
         retry_writes,
+        retry_reads,
         read_preference,
     })
 }
@@ -341,8 +346,7 @@ fn uri_concerns(options: Option<&Document>) -> Result<Concerns, String> {
             "readConcernLevel" => concerns.read_concern = Some(bson::doc! {"level": value.clone()}),
             "retryWrites" if value.as_bool().is_some() => {}
             "readPreference" if value.as_str().is_some() => {}
-            // Retryable reads are on by default and cannot be turned off.
-            "retryReads" if value == &Bson::Boolean(true) => {}
+            "retryReads" if value.as_bool().is_some() => {}
             ignored if URI_OPTIONS_IGNORED.contains(&ignored) => {}
             other => return Err(format!("uriOptions.{other}={value} is not supported")),
         }

@@ -136,6 +136,10 @@ pub struct ExpectedError {
     pub error_response: Option<Document>,
     /// The partial result the error carries (bulk writes).
     pub expect_result: Option<Bson>,
+    /// Assertions this runner does not know (e.g. `writeErrors`), which
+    /// fail the test rather than pass unchecked.
+    #[serde(flatten)]
+    pub other: Document,
 }
 
 /// One `expectEvents` entry: the events one client observed.

@@ -199,6 +199,9 @@ pub fn check_error(expected: &ExpectedError, error: &rotor::Error) -> Result<(),
     if expected.error_response.is_some() {
         return fail("expectError.errorResponse: rotor::Error does not keep the reply".to_owned());
     }
+    if let Some(key) = expected.other.keys().next() {
+        return fail(format!("expectError.{key} is not supported"));
+    }
     if expected.expect_result.is_some() {
         return fail("expectError.expectResult: rotor::Error has no partial result".to_owned());
     }

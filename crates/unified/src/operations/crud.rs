@@ -318,6 +318,14 @@ async fn database_op(
             in_session(state, lent, args, action).await?;
             Ok(None)
         }
+        "aggregate" => {
+            let action = db.aggregate(documents(args, "pipeline")?);
+            let cursor = run(state, lent, op, &["pipeline"], action).await?;
+            let found = cursor.try_collect().await?;
+            Ok(Some(Bson::Array(
+                found.into_iter().map(Bson::Document).collect(),
+            )))
+        }
         "listCollections" => {
             known_arguments(op, &["filter", "session"])?;
             let filter = args.get_document("filter").cloned().unwrap_or_default();
