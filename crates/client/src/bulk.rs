@@ -152,15 +152,7 @@ impl WriteModel {
                 replacement,
                 options,
             } => {
-                if replacement
-                    .keys()
-                    .next()
-                    .is_some_and(|k| k.starts_with('$'))
-                {
-                    return Err(Error::invalid_state(
-                        "replacement document must not contain update operators",
-                    ));
-                }
+                check_replacement(replacement)?;
                 let u = Bson::Document(replacement.clone());
                 with(doc! {"q": filter.clone(), "u": u, "multi": false}, options)
             }
@@ -174,12 +166,27 @@ impl WriteModel {
     }
 }
 
-fn check_update(update: &Bson) -> Result<()> {
+pub(crate) fn check_update(update: &Bson) -> Result<()> {
     match update {
         Bson::Document(d) if !d.keys().next().is_some_and(|k| k.starts_with('$')) => Err(
             Error::invalid_state("update document must contain only update operators"),
         ),
         _ => Ok(()),
+    }
+}
+
+/// A replacement must be a plain document: operators would make it an
+/// update.
+pub(crate) fn check_replacement(replacement: &Document) -> Result<()> {
+    match replacement
+        .keys()
+        .next()
+        .is_some_and(|k| k.starts_with('$'))
+    {
+        true => Err(Error::invalid_state(
+            "replacement document must not contain update operators",
+        )),
+        false => Ok(()),
     }
 }
 

@@ -24,6 +24,7 @@
 mod action;
 mod bulk;
 mod client;
+mod client_bulk;
 mod collection;
 mod convenient;
 mod cursor;
@@ -39,6 +40,7 @@ mod transport;
 pub use action::{Action, ReturnDocument};
 pub use bulk::{BulkWrite, BulkWriteResult, WriteModel};
 pub use client::Client;
+pub use client_bulk::{ClientBulkWrite, ClientBulkWriteResult, UpdateOutcome};
 pub use collection::{
     Collection, Concerns, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
 };

@@ -144,6 +144,57 @@ pub fn bulk(result: rotor::BulkWriteResult) -> Bson {
     .into()
 }
 
+/// A client bulk write's result; the per-operation maps only when the
+/// client reported them (verbose results).
+pub fn client_bulk(result: rotor::ClientBulkWriteResult) -> Bson {
+    if !result.acknowledged {
+        return unacknowledged();
+    }
+    let mut out = doc! {
+        "insertedCount": count(result.inserted_count),
+        "upsertedCount": count(result.upserted_count),
+        "matchedCount": count(result.matched_count),
+        "modifiedCount": count(result.modified_count),
+        "deletedCount": count(result.deleted_count),
+    };
+    if let Some(inserts) = result.insert_results {
+        let map: Document = inserts
+            .into_iter()
+            .map(|(i, id)| (i.to_string(), Bson::Document(doc! {"insertedId": id})))
+            .collect();
+        out.insert("insertResults", map);
+    }
+    if let Some(updates) = result.update_results {
+        let map: Document = updates
+            .into_iter()
+            .map(|(i, u)| {
+                let mut entry = doc! {
+                    "matchedCount": count(u.matched_count),
+                    "modifiedCount": count(u.modified_count),
+                };
+                if let Some(id) = u.upserted_id {
+                    entry.insert("upsertedId", id);
+                }
+                (i.to_string(), Bson::Document(entry))
+            })
+            .collect();
+        out.insert("updateResults", map);
+    }
+    if let Some(deletes) = result.delete_results {
+        let map: Document = deletes
+            .into_iter()
+            .map(|(i, n)| {
+                (
+                    i.to_string(),
+                    Bson::Document(doc! {"deletedCount": count(n)}),
+                )
+            })
+            .collect();
+        out.insert("deleteResults", map);
+    }
+    out.into()
+}
+
 /// A count's result.
 pub fn number(n: u64) -> Bson {
     count(n)

@@ -45,6 +45,11 @@ pub(super) async fn execute(
             let database = database.clone();
             database_op(state, op, lent, database).await
         }
+        Entity::Client(client) if op.name == "clientBulkWrite" => {
+            let client = client.client.clone();
+            let concerns = state.entities.client(&op.object)?.concerns.clone();
+            client_bulk_write(state, op, lent, client, concerns).await
+        }
         Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
         _ => Err(format!("{} is not a client, database or collection", op.object).into()),
     }
@@ -434,4 +439,72 @@ fn write_model(request: &Bson) -> Result<WriteModel, OpError> {
         },
         other => return Err(format!("bulkWrite request {other} is not supported").into()),
     })
+}
+
+async fn client_bulk_write(
+    state: &mut TestState,
+    op: &Operation,
+    lent: &mut Lent<'_>,
+    client: rotor::Client,
+    concerns: rotor::Concerns,
+) -> OpResult {
+    let args = &op.arguments;
+    known_arguments(
+        op,
+        &[
+            "models",
+            "ordered",
+            "verboseResults",
+            "comment",
+            "let",
+            "bypassDocumentValidation",
+            "writeConcern",
+            "session",
+        ],
+    )?;
+    let mut models = Vec::new();
+    for request in args
+        .get_array("models")
+        .map_err(|_| "clientBulkWrite without models")?
+    {
+        let (name, spec) = request
+            .as_document()
+            .and_then(|r| r.iter().next())
+            .ok_or("a clientBulkWrite model is not a document")?;
+        let mut spec = spec
+            .as_document()
+            .cloned()
+            .ok_or("a model is not a document")?;
+        let namespace = match spec.remove("namespace") {
+            Some(Bson::String(namespace)) => namespace,
+            _ => return Err(format!("{name} without namespace").into()),
+        };
+        let model = write_model(&Bson::Document(bson::doc! {name: spec}))?;
+        models.push((namespace, model));
+    }
+    let mut bulk = client.bulk_write(models).with_concerns(concerns);
+    for (key, value) in args {
+        bulk = match key.as_str() {
+            "ordered" => bulk.ordered(value.as_bool().ok_or("ordered is not a bool")?),
+            "verboseResults" => {
+                bulk.verbose_results(value.as_bool().ok_or("verboseResults is not a bool")?)
+            }
+            "comment" | "let" | "bypassDocumentValidation" => bulk.option(key, value.clone()),
+            "writeConcern" => bulk.write_concern(
+                value
+                    .as_document()
+                    .cloned()
+                    .ok_or("writeConcern is not a document")?,
+            ),
+            _ => bulk,
+        };
+    }
+    let result = match args.get_str("session") {
+        Ok(id) => {
+            let session = super::session_for(&mut state.entities, lent, id)?;
+            bulk.session(session).await?
+        }
+        Err(_) => bulk.await?,
+    };
+    Ok(Some(results::client_bulk(result)))
 }
