@@ -70,6 +70,7 @@ pub struct ClientBulkWrite<'a> {
     options: Document,
     concerns: Concerns,
     write_concern: Option<Document>,
+    retry_writes: bool,
     session: Option<&'a mut ClientSession>,
 }
 
@@ -100,6 +101,7 @@ impl Client {
             options: Document::new(),
             concerns: Concerns::default(),
             write_concern: None,
+            retry_writes: true,
             session: None,
         }
     }
@@ -116,6 +118,7 @@ impl<'a> ClientBulkWrite<'a> {
             options: self.options,
             concerns: self.concerns,
             write_concern: self.write_concern,
+            retry_writes: self.retry_writes,
             session: Some(session),
         }
     }
@@ -143,6 +146,14 @@ impl<'a> ClientBulkWrite<'a> {
     /// (the client's default).
     pub fn with_concerns(mut self, concerns: Concerns) -> Self {
         self.concerns = concerns;
+        self
+    }
+
+    /// Whether the bulk is retried once after a retryable error (`true`,
+    /// the default, as `retryWrites`); bulks with multi-document writes
+    /// never are.
+    pub fn retry_writes(mut self, retry_writes: bool) -> Self {
+        self.retry_writes = retry_writes;
         self
     }
 
@@ -190,7 +201,7 @@ impl<'a> ClientBulkWrite<'a> {
             command.insert("writeConcern", concern.clone());
         }
         // Multi-document writes are not retryable.
-        let kind = if multi {
+        let kind = if multi || !self.retry_writes {
             Kind::Other
         } else {
             Kind::RetryableWrite
@@ -212,11 +223,16 @@ impl<'a> ClientBulkWrite<'a> {
             .filter(|_| !in_transaction);
         let unacknowledged =
             concern.is_some_and(|c| unacknowledged(&doc! {"writeConcern": c.clone()}));
-        if unacknowledged && (self.ordered || self.verbose) {
-            // Without a reply there are no per-operation results, and an
-            // ordered bulk could not stop at an error it never hears of.
+        // Without a reply there are no per-operation results, and an
+        // ordered bulk could not stop at an error it never hears of.
+        if unacknowledged && self.verbose {
             return Err(Error::invalid_state(
-                "an unacknowledged bulk write must be unordered and without verbose results",
+                "Cannot request unacknowledged write concern and verbose results",
+            ));
+        }
+        if unacknowledged && self.ordered {
+            return Err(Error::invalid_state(
+                "Cannot request unacknowledged write concern and ordered writes",
             ));
         }
         // Ids are given before sending, so the result can report them.

@@ -46,9 +46,9 @@ pub(super) async fn execute(
             database_op(state, op, lent, database).await
         }
         Entity::Client(client) if op.name == "clientBulkWrite" => {
+            let bulk_defaults = (client.concerns.clone(), client.retry_writes);
             let client = client.client.clone();
-            let concerns = state.entities.client(&op.object)?.concerns.clone();
-            client_bulk_write(state, op, lent, client, concerns).await
+            client_bulk_write(state, op, lent, client, bulk_defaults).await
         }
         Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
         _ => Err(format!("{} is not a client, database or collection", op.object).into()),
@@ -446,7 +446,7 @@ async fn client_bulk_write(
     op: &Operation,
     lent: &mut Lent<'_>,
     client: rotor::Client,
-    concerns: rotor::Concerns,
+    (concerns, retry_writes): (rotor::Concerns, bool),
 ) -> OpResult {
     let args = &op.arguments;
     known_arguments(
@@ -482,7 +482,10 @@ async fn client_bulk_write(
         let model = write_model(&Bson::Document(bson::doc! {name: spec}))?;
         models.push((namespace, model));
     }
-    let mut bulk = client.bulk_write(models).with_concerns(concerns);
+    let mut bulk = client
+        .bulk_write(models)
+        .with_concerns(concerns)
+        .retry_writes(retry_writes);
     for (key, value) in args {
         bulk = match key.as_str() {
             "ordered" => bulk.ordered(value.as_bool().ok_or("ordered is not a bool")?),
