@@ -92,9 +92,10 @@ impl<'a, R> Action<'a, R> {
         self
     }
 
-    /// Sends the command without an implicit session when the caller gives
-    /// none (`run_command` sends commands as given).
-    pub(crate) fn without_implicit_session(mut self) -> Self {
+    /// Marks the action as `run_command`'s: sent as given (no implicit
+    /// session when the caller gives none), and, inside a transaction,
+    /// reading with the transaction's read preference.
+    pub(crate) fn as_run_command(mut self) -> Self {
         self.implicit_session = false;
         self.transaction_read = true;
         self

@@ -204,6 +204,22 @@ impl EntityMap {
             let id = spec
                 .get_str("id")
                 .map_err(|_| format!("{kind} has no id"))?;
+            let known: &[&str] = match kind.as_str() {
+                "client" => &[
+                    "id",
+                    "uriOptions",
+                    "useMultipleMongoses",
+                    "observeEvents",
+                    "ignoreCommandMonitoringEvents",
+                ],
+                "database" => &["id", "client", "databaseName", "databaseOptions"],
+                "collection" => &["id", "database", "collectionName", "collectionOptions"],
+                "session" => &["id", "client", "sessionOptions"],
+                _ => &[],
+            };
+            if let Some(unknown) = spec.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(format!("{kind}.{unknown} is not supported"));
+            }
             let entity = match kind.as_str() {
                 "client" => Entity::Client(new_client(base, spec)?),
                 "database" => Entity::Database(self.new_database(spec)?),

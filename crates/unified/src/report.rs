@@ -74,6 +74,7 @@ impl Verdict {
 pub fn report(results: &[TestResult], expected: &BTreeSet<String>) -> Verdict {
     let mut per_suite: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
     let mut verdict = Verdict::default();
+    let mut skip_reasons: BTreeMap<&str, usize> = BTreeMap::new();
     for result in results {
         let counts = per_suite.entry(&result.suite).or_default();
         let key = result.key();
@@ -96,10 +97,16 @@ pub fn report(results: &[TestResult], expected: &BTreeSet<String>) -> Verdict {
                     verdict.unexpected.push(key);
                 }
             }
-            Outcome::Skip(_) => counts[2] += 1,
+            Outcome::Skip(reason) => {
+                counts[2] += 1;
+                *skip_reasons.entry(reason).or_default() += 1;
+            }
         }
     }
     println!();
+    for (reason, n) in &skip_reasons {
+        println!("skipped ({n}): {reason}");
+    }
     for (suite, [pass, fail, skip]) in &per_suite {
         println!("{suite}: {pass} passed, {fail} failed, {skip} skipped");
     }
