@@ -95,7 +95,7 @@ impl<'a, R> Action<'a, R> {
     /// Marks the action as `run_command`'s: sent as given (no implicit
     /// session when the caller gives none), and, inside a transaction,
     /// reading with the transaction's read preference.
-    pub(crate) fn as_run_command(mut self) -> Self {
+    pub(crate) fn for_run_command(mut self) -> Self {
         self.implicit_session = false;
         self.transaction_read = true;
         self

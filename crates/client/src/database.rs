@@ -109,7 +109,7 @@ impl Database {
             Kind::Other,
             |f: Finished| Ok(f.reply),
         )
-        .as_run_command()
+        .for_run_command()
     }
 
     /// Creates collection `name` explicitly, with `options` as mongod's
