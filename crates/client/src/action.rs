@@ -10,7 +10,7 @@ use std::future::IntoFuture;
 use bson::{Bson, Document, doc};
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::exec::Kind;
 use crate::session::{ClientSession, SessionOptions};
 use crate::transport::BoxFuture;
@@ -386,7 +386,8 @@ async fn run_in(
     retry_reads: bool,
     session: &mut ClientSession,
 ) -> Result<(Document, Document)> {
-    let retry_read = retry_reads && kind == Kind::Read && !session.in_transaction();
+    let in_transaction = session.in_transaction();
+    let retry_read = retry_reads && kind == Kind::Read && !in_transaction;
     let reply = match client
         .execute(db, command.clone(), kind, Some(&mut *session))
         .await
@@ -396,10 +397,30 @@ async fn run_in(
                 .execute(db, command.clone(), kind, Some(&mut *session))
                 .await?
         }
+        Err(mut error) if in_transaction && is_state_change(&error) => {
+            // The member stopped being a writable primary: the transaction
+            // is gone with its state, so the whole of it may be retried
+            // (drivers treat these as they treat network errors).
+            error.add_label(TRANSIENT_TRANSACTION_ERROR);
+            return Err(error);
+        }
         other => other?,
     };
     session.learn_snapshot_time(&reply);
     Ok((reply, session.cursor_fields()))
+}
+
+/// mongod's "not primary" and "node is recovering" codes (the SDAM spec's
+/// state-change errors): NotWritablePrimary, NotPrimaryNoSecondaryOk,
+/// NotPrimaryOrSecondary, InterruptedDueToReplStateChange,
+/// PrimarySteppedDown, ShutdownInProgress, InterruptedAtShutdown.
+const STATE_CHANGE_CODES: [i32; 7] = [10107, 13435, 13436, 11602, 189, 91, 11600];
+
+fn is_state_change(error: &Error) -> bool {
+    matches!(error.kind(), crate::error::ErrorKind::Command { .. })
+        && error
+            .code()
+            .is_some_and(|c| STATE_CHANGE_CODES.contains(&c))
 }
 
 /// A find whose batch size equals its limit asks for one more document, so

@@ -163,3 +163,40 @@ impl Database {
         )
     }
 }
+
+impl Client {
+    /// The databases, one document each (`name`, `sizeOnDisk`, `empty`),
+    /// from `listDatabases` on `admin`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// client.database("shop").collection::<bson::Document>("c").insert_one(bson::doc! {}).await?;
+    /// let names: Vec<String> = client
+    ///     .list_databases()
+    ///     .await?
+    ///     .iter()
+    ///     .filter_map(|d| d.get_str("name").ok().map(str::to_owned))
+    ///     .collect();
+    /// assert!(names.contains(&"shop".to_owned()));
+    /// # Ok(()) }
+    /// ```
+    pub fn list_databases(&self) -> Action<'static, Vec<Document>> {
+        Action::new(
+            self.clone(),
+            "admin",
+            doc! {"listDatabases": 1},
+            Kind::Read,
+            |f: Finished| {
+                let databases = f
+                    .reply
+                    .get_array("databases")
+                    .map_err(|_| crate::reply::malformed(&f.reply))?;
+                Ok(databases
+                    .iter()
+                    .filter_map(|d| d.as_document().cloned())
+                    .collect())
+            },
+        )
+    }
+}

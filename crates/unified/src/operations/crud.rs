@@ -50,6 +50,14 @@ pub(super) async fn execute(
             let client = client.client.clone();
             client_bulk_write(state, op, lent, client, bulk_defaults).await
         }
+        Entity::Client(client) if op.name == "listDatabases" => {
+            known_arguments(op, &["session"])?;
+            let action = client.client.list_databases();
+            let databases = in_session(state, lent, &op.arguments.clone(), action).await?;
+            Ok(Some(Bson::Array(
+                databases.into_iter().map(Bson::Document).collect(),
+            )))
+        }
         Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
         _ => Err(format!("{} is not a client, database or collection", op.object).into()),
     }
