@@ -6,13 +6,14 @@
 //! one statement.
 
 use std::future::IntoFuture;
+use std::time::Duration;
 
 use bson::{Bson, Document, doc};
 
 use crate::client::Client;
 use crate::error::{Error, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::exec::Kind;
-use crate::session::{ClientSession, SessionOptions};
+use crate::session::{ClientSession, SessionOptions, TransactionState};
 use crate::transport::BoxFuture;
 
 /// What an action's reply becomes.
@@ -387,27 +388,61 @@ async fn run_in(
     session: &mut ClientSession,
 ) -> Result<(Document, Document)> {
     let in_transaction = session.in_transaction();
-    let retry_read = retry_reads && kind == Kind::Read && !in_transaction;
-    let reply = match client
-        .execute(db, command.clone(), kind, Some(&mut *session))
-        .await
-    {
-        Err(error) if retry_read && error.is_retryable() => {
-            client
-                .execute(db, command.clone(), kind, Some(&mut *session))
-                .await?
+    let mut retry_read = retry_reads && kind == Kind::Read && !in_transaction;
+    let mut overload_retries = 0;
+    let reply = loop {
+        let starting = session.transaction_state() == TransactionState::Starting;
+        match client
+            .execute(db, command.clone(), kind, Some(&mut *session))
+            .await
+        {
+            Err(error) if is_overload(&error) && overload_retries < OVERLOAD_RETRIES_MAX => {
+                overload_retries += 1;
+                if starting {
+                    // The server shed the transaction's first statement, so
+                    // the retry starts the transaction again.
+                    session.restart_transaction();
+                }
+                overload_backoff(overload_retries).await;
+            }
+            Err(error) if retry_read && error.is_retryable() => retry_read = false,
+            Err(mut error) if in_transaction && is_state_change(&error) => {
+                // The member stopped being a writable primary: the
+                // transaction is gone with its state, so the whole of it may
+                // be retried (drivers treat these as they treat network
+                // errors).
+                error.add_label(TRANSIENT_TRANSACTION_ERROR);
+                return Err(error);
+            }
+            other => break other?,
         }
-        Err(mut error) if in_transaction && is_state_change(&error) => {
-            // The member stopped being a writable primary: the transaction
-            // is gone with its state, so the whole of it may be retried
-            // (drivers treat these as they treat network errors).
-            error.add_label(TRANSIENT_TRANSACTION_ERROR);
-            return Err(error);
-        }
-        other => other?,
     };
     session.learn_snapshot_time(&reply);
     Ok((reply, session.cursor_fields()))
+}
+
+/// Retries after an overload error (the client-backpressure spec's
+/// `MAX_ADAPTIVE_RETRIES`, as the pinned PyMongo's tests expect).
+pub(crate) const OVERLOAD_RETRIES_MAX: u32 = 2;
+/// The first overload backoff before jitter; it doubles per retry.
+const OVERLOAD_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
+/// Overload backoff stops growing here.
+const OVERLOAD_BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Whether the server shed the command under load and says it may be
+/// retried whatever it is (labels `RetryableError` and
+/// `SystemOverloadedError`).
+pub(crate) fn is_overload(error: &Error) -> bool {
+    error.has_label("RetryableError") && error.has_label("SystemOverloadedError")
+}
+
+/// Sleeps before overload retry number `retry` (from 1):
+/// `jitter * min(100 ms * 2^(retry - 1), 10 s)`.
+pub(crate) async fn overload_backoff(retry: u32) {
+    let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+    let grown = OVERLOAD_BACKOFF_INITIAL.as_secs_f64() * 2f64.powi(exponent);
+    let capped = grown.min(OVERLOAD_BACKOFF_MAX.as_secs_f64());
+    tokio::time::sleep(Duration::from_secs_f64(rand::random::<f64>() * capped)).await;
 }
 
 /// mongod's "not primary" and "node is recovering" codes (the SDAM spec's

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, Timestamp, doc};
 
+use crate::action::{OVERLOAD_RETRIES_MAX, is_overload, overload_backoff};
 use crate::client::Client;
 use crate::convenient::RetryPolicy;
 use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
@@ -318,14 +319,38 @@ impl ClientSession {
 
     async fn send_commit(&mut self, retry: bool) -> Result<()> {
         let first = self.end_command("commitTransaction", retry);
-        let result = match self.client.clone().send("admin", first, Some(self)).await {
+        let result = match self.send_end(first).await {
             Err(error) if retryable_end(&error) => {
                 let again = self.end_command("commitTransaction", true);
-                self.client.clone().send("admin", again, Some(self)).await
+                self.send_end(again).await
             }
             other => other,
         };
         result.map(drop).map_err(label_commit_error)
+    }
+
+    /// Sends `commitTransaction` or `abortTransaction`, resending it as is
+    /// (with backoff) while the server sheds it under load.
+    async fn send_end(&mut self, command: Document) -> Result<Document> {
+        let client = self.client.clone();
+        let mut retries = 0;
+        loop {
+            match client.send("admin", command.clone(), Some(self)).await {
+                Err(error) if is_overload(&error) && retries < OVERLOAD_RETRIES_MAX => {
+                    retries += 1;
+                    overload_backoff(retries).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Makes a transaction whose first statement the server shed start
+    /// again with the next statement sent.
+    pub(crate) fn restart_transaction(&mut self) {
+        if self.state == TxnState::InProgress {
+            self.state = TxnState::Starting;
+        }
     }
 
     /// Aborts the active transaction. Errors from the server are ignored,
@@ -347,10 +372,9 @@ impl ClientSession {
             TxnState::InProgress => {
                 self.state = TxnState::Aborted;
                 let command = self.end_command("abortTransaction", false);
-                let client = self.client.clone();
-                let first = client.send("admin", command.clone(), Some(self)).await;
+                let first = self.send_end(command.clone()).await;
                 if first.is_err_and(|error| retryable_end(&error)) {
-                    let _ignored = client.send("admin", command, Some(self)).await;
+                    let _ignored = self.send_end(command).await;
                 }
                 Ok(())
             }
