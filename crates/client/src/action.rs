@@ -53,7 +53,10 @@ pub struct Action<'a, R> {
     error: Option<Error>,
     /// The collection's or database's concern, sent only outside a
     /// transaction (inside one, the transaction's concerns apply).
-    default_concern: Option<(&'static str, Document)>,
+    default_concerns: Vec<(&'static str, Document)>,
+    /// The read preference, and whether the caller set it on this action
+    /// (rather than inheriting it from a collection).
+    read_preference: Option<(Document, bool)>,
     /// Without a session of the caller's, run in an implicit one (the
     /// driver-sessions spec: every command carries an `lsid`).
     implicit_session: bool,
@@ -80,11 +83,26 @@ impl<'a, R> Action<'a, R> {
             session: None,
             finish,
             error: None,
-            default_concern: None,
+            default_concerns: Vec::new(),
+            read_preference: None,
             implicit_session: true,
             transaction_read: false,
             retry_reads: true,
         }
+    }
+
+    /// The members the command may read from, e.g. `{mode:
+    /// "secondaryPreferred"}`: sent as `$readPreference` unless primary.
+    /// Inside a transaction only primary is allowed.
+    pub fn read_preference(mut self, preference: Document) -> Self {
+        self.read_preference = Some((preference, true));
+        self
+    }
+
+    /// A collection's read preference, which a transaction's overrides.
+    pub(crate) fn default_read_preference(mut self, preference: Document) -> Self {
+        self.read_preference = Some((preference, false));
+        self
     }
 
     /// Turns off the one retry of a read (`retryReads=false`).
@@ -105,7 +123,7 @@ impl<'a, R> Action<'a, R> {
     /// Sends `concern` as `field` (`readConcern` or `writeConcern`) when the
     /// operation runs outside a transaction and sets none of its own.
     pub(crate) fn default_concern(mut self, field: &'static str, concern: Document) -> Self {
-        self.default_concern = Some((field, concern));
+        self.default_concerns.push((field, concern));
         self
     }
 
@@ -125,7 +143,8 @@ impl<'a, R> Action<'a, R> {
             session: Some(session),
             finish: self.finish,
             error: self.error,
-            default_concern: self.default_concern,
+            default_concerns: self.default_concerns,
+            read_preference: self.read_preference,
             implicit_session: self.implicit_session,
             transaction_read: self.transaction_read,
             retry_reads: self.retry_reads,
@@ -269,14 +288,7 @@ impl<'a, R> Action<'a, R> {
 
     /// How many documents each batch of a cursor holds (find, aggregate).
     pub fn batch_size(mut self, batch_size: i32) -> Self {
-        let writes = self
-            .command
-            .get_array("pipeline")
-            .ok()
-            .and_then(|p| p.last())
-            .and_then(Bson::as_document)
-            .is_some_and(|stage| stage.contains_key("$out") || stage.contains_key("$merge"));
-        if writes && batch_size == 0 {
+        if pipeline_writes(&self.command) && batch_size == 0 {
             // An aggregate that writes returns nothing; a batch size of 0
             // would only make the server keep an empty cursor.
             return self;
@@ -315,7 +327,8 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 session,
                 finish,
                 error,
-                default_concern,
+                default_concerns,
+                read_preference,
                 implicit_session,
                 transaction_read,
                 retry_reads,
@@ -333,11 +346,23 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                     "read preference in a transaction must be primary",
                 ));
             }
-            if let Some((field, concern)) = default_concern
-                && !in_transaction
-                && !command.contains_key(field)
-            {
-                command.insert(field, concern);
+            for (field, concern) in default_concerns {
+                if !in_transaction && !command.contains_key(field) {
+                    command.insert(field, concern);
+                }
+            }
+            match read_preference {
+                // Inside a transaction its own read preference rules; one
+                // set on the operation itself must agree.
+                Some((preference, true)) if in_transaction && !is_primary(&preference) => {
+                    return Err(Error::invalid_state(
+                        "read preference in a transaction must be primary",
+                    ));
+                }
+                Some((preference, _)) if !in_transaction && !is_primary(&preference) => {
+                    command.insert("$readPreference", preference);
+                }
+                _ => {}
             }
             spare_get_more(&mut command);
             let (reply, cursor_fields) = match session {
@@ -456,6 +481,21 @@ fn is_state_change(error: &Error) -> bool {
         && error
             .code()
             .is_some_and(|c| STATE_CHANGE_CODES.contains(&c))
+}
+
+fn is_primary(preference: &Document) -> bool {
+    preference.get_str("mode").unwrap_or("primary") == "primary"
+}
+
+/// Whether a pipeline writes its results (`$out`, `$merge` last), which
+/// makes its aggregate take a write concern as well.
+pub(crate) fn pipeline_writes(command: &Document) -> bool {
+    command
+        .get_array("pipeline")
+        .ok()
+        .and_then(|p| p.last())
+        .and_then(Bson::as_document)
+        .is_some_and(|stage| stage.contains_key("$out") || stage.contains_key("$merge"))
 }
 
 /// A find whose batch size equals its limit asks for one more document, so

@@ -34,6 +34,7 @@ pub struct Collection<T = Document> {
     concerns: Concerns,
     retry_writes: bool,
     retry_reads: bool,
+    read_preference: Option<Document>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -43,6 +44,7 @@ impl<T> Clone for Collection<T> {
             .with_concerns(self.concerns.clone())
             .with_retry_writes(self.retry_writes)
             .with_retry_reads(self.retry_reads)
+            .with_read_preference(self.read_preference.clone())
     }
 }
 
@@ -146,6 +148,7 @@ impl<T> Collection<T> {
             concerns: db.concerns().clone(),
             retry_writes: db.retry_writes(),
             retry_reads: db.retry_reads(),
+            read_preference: db.read_preference().cloned(),
             db,
             name: name.to_owned(),
             _type: PhantomData,
@@ -174,6 +177,14 @@ impl<T> Collection<T> {
         self
     }
 
+    /// This collection with a read preference for its reads outside
+    /// transactions, e.g. `{mode: "secondaryPreferred"}` (sent as
+    /// `$readPreference`; `None` or primary sends nothing).
+    pub fn with_read_preference(mut self, preference: Option<Document>) -> Collection<T> {
+        self.read_preference = preference;
+        self
+    }
+
     /// The concerns this collection sends outside transactions.
     pub fn concerns(&self) -> &Concerns {
         &self.concerns
@@ -199,29 +210,24 @@ impl<T> Collection<T> {
             Kind::RetryableWrite if !self.retry_writes => Kind::Other,
             kind => kind,
         };
-        let concern = match kind {
-            Kind::Read => self
-                .concerns
-                .read_concern
-                .clone()
-                .map(|c| ("readConcern", c)),
-            _ => self
-                .concerns
-                .write_concern
-                .clone()
-                .map(|c| ("writeConcern", c)),
-        };
-        let action = Action::new(
+        let writes = kind != Kind::Read || crate::action::pipeline_writes(&command);
+        let reads = kind == Kind::Read;
+        let mut action = Action::new(
             self.db.client().clone(),
             self.db.name(),
             command,
             kind,
             finish,
         );
-        let action = match concern {
-            Some((field, concern)) => action.default_concern(field, concern),
-            None => action,
-        };
+        if let (true, Some(concern)) = (reads, self.concerns.read_concern.clone()) {
+            action = action.default_concern("readConcern", concern);
+        }
+        if let (true, Some(concern)) = (writes, self.concerns.write_concern.clone()) {
+            action = action.default_concern("writeConcern", concern);
+        }
+        if let (true, Some(preference)) = (reads, self.read_preference.clone()) {
+            action = action.default_read_preference(preference);
+        }
         match self.retry_reads {
             true => action,
             false => action.without_read_retry(),

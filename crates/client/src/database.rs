@@ -16,6 +16,7 @@ pub struct Database {
     concerns: Concerns,
     retry_writes: bool,
     retry_reads: bool,
+    read_preference: Option<Document>,
 }
 
 impl Database {
@@ -26,7 +27,21 @@ impl Database {
             concerns: Concerns::default(),
             retry_writes: true,
             retry_reads: true,
+            read_preference: None,
         }
+    }
+
+    /// This database with a read preference for reads outside
+    /// transactions, which its collections inherit (see
+    /// [`Collection::with_read_preference`]).
+    pub fn with_read_preference(mut self, preference: Option<Document>) -> Database {
+        self.read_preference = preference;
+        self
+    }
+
+    /// The read preference this database's collections inherit.
+    pub fn read_preference(&self) -> Option<&Document> {
+        self.read_preference.as_ref()
     }
 
     /// This database with retryable reads on (the default) or off, which
@@ -44,13 +59,24 @@ impl Database {
     /// Runs a database-level aggregation (`aggregate: 1`), e.g. one that
     /// starts with `$documents` or `$currentOp`.
     pub fn aggregate(&self, pipeline: Vec<Document>) -> Action<'static, Cursor<Document>> {
-        let action = Action::new(
+        let command = doc! {"aggregate": 1, "pipeline": pipeline, "cursor": {}};
+        let writes = crate::action::pipeline_writes(&command);
+        let mut action = Action::new(
             self.client.clone(),
             &self.name,
-            doc! {"aggregate": 1, "pipeline": pipeline, "cursor": {}},
+            command,
             Kind::Read,
             Cursor::from_reply,
         );
+        if let Some(concern) = self.concerns.read_concern.clone() {
+            action = action.default_concern("readConcern", concern);
+        }
+        if let (true, Some(concern)) = (writes, self.concerns.write_concern.clone()) {
+            action = action.default_concern("writeConcern", concern);
+        }
+        if let Some(preference) = self.read_preference.clone() {
+            action = action.default_read_preference(preference);
+        }
         match self.retry_reads {
             true => action,
             false => action.without_read_retry(),

@@ -59,9 +59,8 @@ pub struct ClientEntity {
     pub retry_writes: bool,
     /// `uriOptions.retryReads` (default true).
     pub retry_reads: bool,
-    /// `uriOptions.readPreference`: the client has no read preference of
-    /// its own, so it serves only as the transactions' default (reads
-    /// outside transactions go to the primary, the only member).
+    /// `uriOptions.readPreference`, which its databases inherit and its
+    /// sessions' transactions take as their default.
     pub read_preference: Option<Document>,
 }
 
@@ -240,13 +239,14 @@ impl EntityMap {
         let name = spec
             .get_str("databaseName")
             .map_err(|_| "database without databaseName")?;
-        let options = options_concerns(spec.get_document("databaseOptions").ok())?;
+        let (options, preference) = options_concerns(spec.get_document("databaseOptions").ok())?;
         Ok(client
             .client
             .database(name)
             .with_concerns(options.or(&client.concerns))
             .with_retry_writes(client.retry_writes)
-            .with_retry_reads(client.retry_reads))
+            .with_retry_reads(client.retry_reads)
+            .with_read_preference(preference.or_else(|| client.read_preference.clone())))
     }
 
     fn new_collection(&self, spec: &Document) -> Result<Collection<Document>, String> {
@@ -257,10 +257,13 @@ impl EntityMap {
         let name = spec
             .get_str("collectionName")
             .map_err(|_| "collection without collectionName")?;
-        let options = options_concerns(spec.get_document("collectionOptions").ok())?;
+        let (options, preference) = options_concerns(spec.get_document("collectionOptions").ok())?;
         let collection = database.collection::<Document>(name);
         let concerns = options.or(collection.concerns());
-        Ok(collection.with_concerns(concerns))
+        let preference = preference.or_else(|| database.read_preference().cloned());
+        Ok(collection
+            .with_concerns(concerns)
+            .with_read_preference(preference))
     }
 
     fn new_session(&self, spec: &Document) -> Result<SessionEntity, String> {
@@ -370,22 +373,20 @@ fn uri_concerns(options: Option<&Document>) -> Result<Concerns, String> {
     Ok(concerns)
 }
 
-/// The concerns of `databaseOptions`/`collectionOptions`.
-fn options_concerns(options: Option<&Document>) -> Result<Concerns, String> {
+/// The concerns and read preference of `databaseOptions` or
+/// `collectionOptions`.
+fn options_concerns(options: Option<&Document>) -> Result<(Concerns, Option<Document>), String> {
     let mut concerns = Concerns::default();
+    let mut preference = None;
     for (key, value) in options.into_iter().flatten() {
         match (key.as_str(), value) {
             ("readConcern", Bson::Document(c)) => concerns.read_concern = Some(c.clone()),
             ("writeConcern", Bson::Document(c)) => concerns.write_concern = Some(write_concern(c)?),
-            ("readPreference", Bson::Document(p)) if is_primary(p) => {}
+            ("readPreference", Bson::Document(p)) => preference = Some(p.clone()),
             (other, _) => return Err(format!("option {other}={value} is not supported")),
         }
     }
-    Ok(concerns)
-}
-
-fn is_primary(preference: &Document) -> bool {
-    preference.get_str("mode").unwrap_or("primary") == "primary"
+    Ok((concerns, preference))
 }
 
 /// `sessionOptions` as the client's [`SessionOptions`].

@@ -302,12 +302,10 @@ async fn database_op(
     match op.name.as_str() {
         "runCommand" => {
             known_arguments(op, &["command", "commandName", "session", "readPreference"])?;
-            if let Ok(preference) = args.get_document("readPreference")
-                && preference.get_str("mode").unwrap_or("primary") != "primary"
-            {
-                return Err("runCommand: a non-primary readPreference is not supported".into());
+            let mut action = db.run_command(document(args, "command")?);
+            if let Ok(preference) = args.get_document("readPreference") {
+                action = action.read_preference(preference.clone());
             }
-            let action = db.run_command(document(args, "command")?);
             let reply = in_session(state, lent, args, action).await?;
             Ok(Some(Bson::Document(reply)))
         }
