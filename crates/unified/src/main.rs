@@ -74,7 +74,7 @@ fn run(args: Args) -> Result<bool, String> {
 }
 
 async fn run_suites(args: &Args, target: &Target) -> Result<Vec<TestResult>, String> {
-    let base = target::connect(target)?;
+    let base = target::connect(target).await?;
     let deployment = Deployment::discover(&base).await?;
     let mut results = Vec::new();
     for suite in &args.suites {

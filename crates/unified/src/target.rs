@@ -17,8 +17,10 @@ pub enum Target {
     Uri(String),
 }
 
-/// The runner's client for `target`.
-pub fn connect(target: &Target) -> Result<Client, String> {
+/// The runner's client for `target`. Async because connecting over TCP
+/// will be: once `rotor::Client::connect(uri).await` exists, the `Uri` arm
+/// becomes that call and nothing else changes.
+pub async fn connect(target: &Target) -> Result<Client, String> {
     match target {
         Target::Embedded => {
             Client::in_memory().map_err(|e| format!("cannot open an in-memory engine: {e}"))
