@@ -14,5 +14,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
+echo "== Unified spec suites: our Rust runner against the embedded client"
+bash scripts/unified/run.sh
+
 echo "== PyMongo conformance: PyMongo's unified spec runner against rotor serve"
 bash scripts/pymongo/run.sh

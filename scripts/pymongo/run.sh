@@ -19,8 +19,6 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/scripts/pymongo"
 CACHE="$ROOT/.cache"
 
-PYMONGO_VERSION="4.20.0"
-PYMONGO_SHA256="f773b0aec28687587cdeda490463a82debc4566a4a3620dcc8dada9d2c0a1acd"
 # PyMongo's requirements.txt and requirements/test.txt, pinned; plus a per-test timeout.
 TEST_REQUIREMENTS=(
   "dnspython==2.9.2"
@@ -43,21 +41,11 @@ case "${1:-}" in
   *) echo "usage: $0 [--update-expected]" >&2; exit 2 ;;
 esac
 
-mkdir -p "$CACHE"
-TARBALL="$CACHE/pymongo-$PYMONGO_VERSION.tar.gz"
-SRC="$CACHE/pymongo-$PYMONGO_VERSION"
+# Fetch, verify and extract the pinned source (sets PYMONGO_SRC, PYMONGO_SHA256).
+source "$HERE/fetch.sh"
+SRC="$PYMONGO_SRC"
 VENV="$CACHE/venv"
 PYTHON="${PYTHON:-python3}"
-
-echo "== pymongo: fetch source $PYMONGO_VERSION"
-if [[ ! -f "$TARBALL" ]] || ! echo "$PYMONGO_SHA256  $TARBALL" | sha256sum --check --status; then
-  rm -f "$TARBALL"
-  "$PYTHON" -m pip download --quiet --no-binary :all: --no-deps "pymongo==$PYMONGO_VERSION" -d "$CACHE"
-fi
-echo "$PYMONGO_SHA256  $TARBALL" | sha256sum --check --quiet
-# Extract afresh every run: the suite modules below are copied into it.
-rm -rf "$SRC"
-tar -xzf "$TARBALL" -C "$CACHE"
 
 echo "== pymongo: venv"
 STAMP="$VENV/.rotor-stamp"

@@ -163,7 +163,7 @@ impl Client {
         Client::build(transport, Defaults::default())
     }
 
-    fn build(transport: impl Transport, defaults: Defaults) -> Client {
+    pub(crate) fn build(transport: impl Transport, defaults: Defaults) -> Client {
         Client {
             inner: Arc::new(Inner {
                 transport: Box::new(transport),

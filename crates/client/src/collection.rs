@@ -31,12 +31,56 @@ use crate::reply;
 pub struct Collection<T = Document> {
     db: Database,
     name: String,
+    concerns: Concerns,
+    retry_writes: bool,
+    retry_reads: bool,
+    read_preference: Option<Document>,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Collection<T> {
     fn clone(&self) -> Self {
         Collection::new(self.db.clone(), &self.name)
+            .with_concerns(self.concerns.clone())
+            .with_retry_writes(self.retry_writes)
+            .with_retry_reads(self.retry_reads)
+            .with_read_preference(self.read_preference.clone())
+    }
+}
+
+/// The read and write concerns a [`Database`] or [`Collection`] sends with
+/// its operations when they run outside a transaction (inside one, the
+/// transaction's own concerns apply, as the transactions spec requires).
+/// `None` sends nothing, leaving the server's default.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> rotor::Result<()> {
+/// let client = rotor::Client::in_memory()?;
+/// let concerns = rotor::Concerns {
+///     write_concern: Some(bson::doc! {"w": "majority"}),
+///     ..Default::default()
+/// };
+/// let coll = client.database("db").collection::<bson::Document>("c").with_concerns(concerns);
+/// coll.insert_one(bson::doc! {"x": 1}).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Concerns {
+    /// Sent as `readConcern` with reads, e.g. `{level: "majority"}`.
+    pub read_concern: Option<Document>,
+    /// Sent as `writeConcern` with writes, e.g. `{w: "majority"}`.
+    pub write_concern: Option<Document>,
+}
+
+impl Concerns {
+    /// These concerns, each falling back to `defaults`' where unset.
+    pub fn or(self, defaults: &Concerns) -> Concerns {
+        Concerns {
+            read_concern: self.read_concern.or_else(|| defaults.read_concern.clone()),
+            write_concern: self
+                .write_concern
+                .or_else(|| defaults.write_concern.clone()),
+        }
     }
 }
 
@@ -46,6 +90,9 @@ impl<T> Clone for Collection<T> {
 pub struct InsertOneResult {
     /// The `_id` of the inserted document (generated if it had none).
     pub inserted_id: Bson,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of `insert_many`.
@@ -54,6 +101,9 @@ pub struct InsertOneResult {
 pub struct InsertManyResult {
     /// The `_id`s of the inserted documents, in order.
     pub inserted_ids: Vec<Bson>,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of an update or replace.
@@ -66,6 +116,9 @@ pub struct UpdateResult {
     pub modified_count: u64,
     /// The `_id` of the upserted document, if one was inserted.
     pub upserted_id: Option<Bson>,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// The outcome of a delete.
@@ -74,6 +127,9 @@ pub struct UpdateResult {
 pub struct DeleteResult {
     /// How many documents were deleted.
     pub deleted_count: u64,
+    /// False when the write concern was `w: 0`: the server was not asked
+    /// to reply, so the other fields are not meaningful.
+    pub acknowledged: bool,
 }
 
 /// An index to create: its key pattern and options.
@@ -89,10 +145,49 @@ pub struct IndexModel {
 impl<T> Collection<T> {
     pub(crate) fn new(db: Database, name: &str) -> Collection<T> {
         Collection {
+            concerns: db.concerns().clone(),
+            retry_writes: db.retry_writes(),
+            retry_reads: db.retry_reads(),
+            read_preference: db.read_preference().cloned(),
             db,
             name: name.to_owned(),
             _type: PhantomData,
         }
+    }
+
+    /// This collection with `concerns` in place of those it inherited from
+    /// its database.
+    pub fn with_concerns(mut self, concerns: Concerns) -> Collection<T> {
+        self.concerns = concerns;
+        self
+    }
+
+    /// This collection with retryable writes on (the default) or off
+    /// (`retryWrites=false`): when off, writes outside transactions carry
+    /// no `txnNumber` and are not retried.
+    pub fn with_retry_writes(mut self, retry_writes: bool) -> Collection<T> {
+        self.retry_writes = retry_writes;
+        self
+    }
+
+    /// This collection with retryable reads on (the default) or off
+    /// (`retryReads=false`): when off, a read that fails is not retried.
+    pub fn with_retry_reads(mut self, retry_reads: bool) -> Collection<T> {
+        self.retry_reads = retry_reads;
+        self
+    }
+
+    /// This collection with a read preference for its reads outside
+    /// transactions, e.g. `{mode: "secondaryPreferred"}` (sent as
+    /// `$readPreference`; `None` or primary sends nothing).
+    pub fn with_read_preference(mut self, preference: Option<Document>) -> Collection<T> {
+        self.read_preference = preference;
+        self
+    }
+
+    /// The concerns this collection sends outside transactions.
+    pub fn concerns(&self) -> &Concerns {
+        &self.concerns
     }
 
     /// The collection's name.
@@ -105,19 +200,38 @@ impl<T> Collection<T> {
         &self.db
     }
 
-    fn action<R>(
+    pub(crate) fn action<R>(
         &self,
         command: Document,
         kind: Kind,
         finish: crate::action::Finish<R>,
     ) -> Action<'static, R> {
-        Action::new(
+        let kind = match kind {
+            Kind::RetryableWrite if !self.retry_writes => Kind::Other,
+            kind => kind,
+        };
+        let writes = kind != Kind::Read || crate::action::pipeline_writes(&command);
+        let reads = kind == Kind::Read;
+        let mut action = Action::new(
             self.db.client().clone(),
             self.db.name(),
             command,
             kind,
             finish,
-        )
+        );
+        if let (true, Some(concern)) = (reads, self.concerns.read_concern.clone()) {
+            action = action.default_concern("readConcern", concern);
+        }
+        if let (true, Some(concern)) = (writes, self.concerns.write_concern.clone()) {
+            action = action.default_concern("writeConcern", concern);
+        }
+        if let (true, Some(preference)) = (reads, self.read_preference.clone()) {
+            action = action.default_read_preference(preference);
+        }
+        match self.retry_reads {
+            true => action,
+            false => action.without_read_retry(),
+        }
     }
 
     /// Updates the first document matching `filter` with `update`
@@ -140,9 +254,19 @@ impl<T> Collection<T> {
     }
 
     fn update(&self, filter: Document, update: Bson, multi: bool) -> Action<'static, UpdateResult> {
+        let error = update_error(&update);
+        with_error(self.update_statement(filter, update, multi), error)
+    }
+
+    fn update_statement(
+        &self,
+        filter: Document,
+        update: Bson,
+        multi: bool,
+    ) -> Action<'static, UpdateResult> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
-            doc! {"update": &self.name, "updates": [statement]},
+            doc! {"update": &self.name, "updates": [statement], "ordered": true},
             Kind::RetryableWrite,
             |f| {
                 let upserted_id = f
@@ -153,6 +277,7 @@ impl<T> Collection<T> {
                     .and_then(Bson::as_document)
                     .and_then(|u| u.get("_id").cloned());
                 Ok(UpdateResult {
+                    acknowledged: !unacknowledged(&f.command),
                     matched_count: reply::count(&f.reply, "n")
                         .saturating_sub(u64::from(upserted_id.is_some())),
                     modified_count: reply::count(&f.reply, "nModified"),
@@ -175,10 +300,11 @@ impl<T> Collection<T> {
     fn delete(&self, filter: Document, limit: i32) -> Action<'static, DeleteResult> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
-            doc! {"delete": &self.name, "deletes": [statement]},
+            doc! {"delete": &self.name, "deletes": [statement], "ordered": true},
             Kind::RetryableWrite,
             |f| {
                 Ok(DeleteResult {
+                    acknowledged: !unacknowledged(&f.command),
                     deleted_count: reply::count(&f.reply, "n"),
                 })
             },
@@ -204,6 +330,28 @@ impl<T> Collection<T> {
                 .map_or(0, |d| reply::count(d, "n"));
             Ok(first)
         })
+    }
+
+    /// Counts the documents matching `filter` with the `count` command, as
+    /// the CRUD spec's deprecated `count` does (it may be inexact after an
+    /// unclean shutdown, and is refused in transactions; prefer
+    /// [`Collection::count_documents`]). Takes `skip`, `limit`, `hint`
+    /// and `collation`.
+    pub fn count(&self, filter: Document) -> Action<'static, u64> {
+        self.action(
+            doc! {"count": &self.name, "query": filter},
+            Kind::Read,
+            |f| Ok(reply::count(&f.reply, "n")),
+        )
+    }
+
+    /// The collection's indexes, one document each (`key`, `name`, ...).
+    pub fn list_indexes(&self) -> Action<'static, Cursor<Document>> {
+        self.action(
+            doc! {"listIndexes": &self.name},
+            Kind::Read,
+            Cursor::from_reply,
+        )
     }
 
     /// The collection's size from its metadata (the `count` command).
@@ -282,7 +430,10 @@ impl<T: Serialize> Collection<T> {
                 .into_iter()
                 .next()
                 .unwrap_or(Bson::Null);
-            Ok(InsertOneResult { inserted_id })
+            Ok(InsertOneResult {
+                inserted_id,
+                acknowledged: !unacknowledged(&f.command),
+            })
         });
         with_error(action, error)
     }
@@ -292,6 +443,7 @@ impl<T: Serialize> Collection<T> {
         let (command, error) = self.insert_command(&documents);
         let action = self.action(command, Kind::RetryableWrite, |f| {
             Ok(InsertManyResult {
+                acknowledged: !unacknowledged(&f.command),
                 inserted_ids: inserted_ids(&f.command),
             })
         });
@@ -315,10 +467,49 @@ impl<T: Serialize> Collection<T> {
     /// Replaces the first document matching `filter` with `replacement`.
     pub fn replace_one(&self, filter: Document, replacement: T) -> Action<'static, UpdateResult> {
         match bson::serialize_to_document(&replacement) {
-            Ok(replacement) => self.update(filter, Bson::Document(replacement), false),
-            Err(error) => self.update(filter, Bson::Null, false).fail(error.into()),
+            Ok(replacement) => {
+                let error = replacement_error(&replacement);
+                with_error(
+                    self.update_statement(filter, Bson::Document(replacement), false),
+                    error,
+                )
+            }
+            Err(error) => self
+                .update_statement(filter, Bson::Null, false)
+                .fail(error.into()),
         }
     }
+}
+
+/// Whether the command asks for no acknowledgement (`w: 0`).
+pub(crate) fn unacknowledged(command: &Document) -> bool {
+    command
+        .get_document("writeConcern")
+        .ok()
+        .and_then(|c| c.get("w"))
+        .is_some_and(|w| matches!(w, Bson::Int32(0) | Bson::Int64(0)))
+}
+
+/// An update document must consist of operators (a plain document would
+/// be a replacement; the CRUD spec has drivers refuse it before sending).
+/// Pipelines are checked by the server.
+fn update_error(update: &Bson) -> Option<Error> {
+    match update {
+        Bson::Document(d) if !d.keys().next().is_some_and(|k| k.starts_with('$')) => Some(
+            Error::invalid_state("update document must contain only update operators"),
+        ),
+        _ => None,
+    }
+}
+
+/// A replacement must be a plain document: operators would make it an
+/// update (the CRUD spec has drivers refuse it before sending).
+fn replacement_error(replacement: &Document) -> Option<Error> {
+    replacement
+        .keys()
+        .next()
+        .is_some_and(|k| k.starts_with('$'))
+        .then(|| Error::invalid_state("replacement document must not contain update operators"))
 }
 
 fn with_error<R>(action: Action<'static, R>, error: Option<Error>) -> Action<'static, R> {
@@ -339,7 +530,7 @@ fn inserted_ids(command: &Document) -> Vec<Bson> {
         .unwrap_or_default()
 }
 
-fn with_id<T: Serialize>(document: &T) -> Result<Document> {
+pub(crate) fn with_id<T: Serialize>(document: &T) -> Result<Document> {
     let mut doc = bson::serialize_to_document(document).map_err(Error::from)?;
     if !doc.contains_key("_id") {
         let mut with = doc! {"_id": ObjectId::new()};
@@ -384,7 +575,12 @@ impl<T: DeserializeOwned + Send> Collection<T> {
         filter: Document,
         update: impl Into<Bson>,
     ) -> Action<'static, Option<T>> {
-        self.find_and_modify(doc! {"query": filter, "update": update.into()})
+        let update = update.into();
+        let error = update_error(&update);
+        with_error(
+            self.find_and_modify(doc! {"query": filter, "update": update}),
+            error,
+        )
     }
 
     /// Deletes the first document matching `filter` and returns it.
@@ -407,7 +603,13 @@ impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
         replacement: T,
     ) -> Action<'static, Option<T>> {
         match bson::serialize_to_document(&replacement) {
-            Ok(replacement) => self.find_and_modify(doc! {"query": filter, "update": replacement}),
+            Ok(replacement) => {
+                let error = replacement_error(&replacement);
+                with_error(
+                    self.find_and_modify(doc! {"query": filter, "update": replacement}),
+                    error,
+                )
+            }
             Err(error) => self
                 .find_and_modify(doc! {"query": filter})
                 .fail(error.into()),
@@ -415,8 +617,13 @@ impl<T: Serialize + DeserializeOwned + Send> Collection<T> {
     }
 }
 
-/// The `value` of a `findAndModify` reply.
+/// The `value` of a `findAndModify` reply, `None` for an unacknowledged
+/// one.
 fn value<T: DeserializeOwned>(f: Finished) -> Result<Option<T>> {
+    // Unacknowledged, the document is not the caller's to see.
+    if unacknowledged(&f.command) {
+        return Ok(None);
+    }
     match f.reply.get("value") {
         Some(Bson::Document(doc)) => Ok(Some(bson::deserialize_from_document(doc.clone())?)),
         _ => Ok(None),

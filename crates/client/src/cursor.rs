@@ -66,7 +66,15 @@ impl<T: DeserializeOwned> Cursor<T> {
                 let cursor = finished.command.get_document("cursor").ok()?;
                 cursor.get_i32("batchSize").ok()
             }),
-            session_fields: finished.cursor_fields,
+            // A getMore repeats the query's comment (servers since 4.4 log it).
+            session_fields: match finished.command.get("comment") {
+                Some(comment) => {
+                    let mut fields = finished.cursor_fields;
+                    fields.insert("comment", comment.clone());
+                    fields
+                }
+                None => finished.cursor_fields,
+            },
             pending: None,
             _type: PhantomData,
         })

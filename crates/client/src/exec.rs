@@ -109,7 +109,13 @@ impl Client {
         session.prepare(&mut command, kind)?;
         let result = self.send(db, command.clone(), Some(session)).await;
         match result {
-            Err(error) if !in_transaction && self.may_retry(kind, &error) => {
+            // A read in a session is retried by its caller (`action::run_in`),
+            // which also knows the collection's `retryReads`; writes here.
+            Err(error)
+                if !in_transaction
+                    && kind == Kind::RetryableWrite
+                    && self.may_retry(kind, &error) =>
+            {
                 let retried = self.send(db, command, Some(session)).await;
                 keep_first_if_unsent(error, retried)
             }

@@ -24,7 +24,9 @@
 #![warn(missing_docs)]
 
 mod action;
+mod bulk;
 mod client;
+mod client_bulk;
 mod collection;
 mod convenient;
 mod cursor;
@@ -34,14 +36,17 @@ mod event;
 mod exec;
 mod reply;
 mod session;
+mod shared;
 mod tcp;
 mod transport;
 mod uri;
 
 pub use action::{Action, ReturnDocument};
+pub use bulk::{BulkWrite, BulkWriteResult, WriteModel};
 pub use client::Client;
+pub use client_bulk::{ClientBulkWrite, ClientBulkWriteResult, UpdateOutcome};
 pub use collection::{
-    Collection, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
+    Collection, Concerns, DeleteResult, IndexModel, InsertManyResult, InsertOneResult, UpdateResult,
 };
 pub use convenient::{Clock, RetryPolicy, TokioClock};
 pub use cursor::Cursor;
@@ -51,7 +56,7 @@ pub use error::{
     UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
 pub use event::CommandEvent;
-pub use session::{ClientSession, SessionOptions, TransactionOptions};
+pub use session::{ClientSession, SessionOptions, TransactionOptions, TransactionState};
 pub use transport::{BoxFuture, Transport};
 pub use uri::{
     AuthMechanism, ClientOptions, Credential, DEFAULT_PORT, ReadPreference, ServerAddress,

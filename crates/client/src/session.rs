@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, Timestamp, doc};
 
+use crate::action::{OVERLOAD_RETRIES_MAX, is_overload, overload_backoff};
 use crate::client::Client;
 use crate::convenient::RetryPolicy;
-use crate::error::{Error, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use crate::exec::{self, Kind};
 
 /// mongod codes for which a failed commit is not "unknown":
@@ -85,6 +86,23 @@ impl TransactionOptions {
             max_commit_time: self.max_commit_time.or(defaults.max_commit_time),
         }
     }
+}
+
+/// Where a session is in the transaction state machine (the transactions
+/// spec's states, as drivers' test runners observe them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionState {
+    /// No transaction was started, or the session is outside one.
+    None,
+    /// `start_transaction` was called; no statement was sent yet.
+    Starting,
+    /// At least one statement of the transaction was sent.
+    InProgress,
+    /// The transaction was committed (or committing was attempted).
+    Committed,
+    /// The transaction was aborted.
+    Aborted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +227,37 @@ impl ClientSession {
         matches!(self.state, TxnState::Starting | TxnState::InProgress)
     }
 
+    /// The session's transaction state.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// use rotor::TransactionState;
+    /// let client = rotor::Client::in_memory()?;
+    /// let mut session = client.start_session(Default::default())?;
+    /// assert_eq!(session.transaction_state(), TransactionState::None);
+    /// session.start_transaction(Default::default())?;
+    /// assert_eq!(session.transaction_state(), TransactionState::Starting);
+    /// session.abort_transaction().await?;
+    /// assert_eq!(session.transaction_state(), TransactionState::Aborted);
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction_state(&self) -> TransactionState {
+        match self.state {
+            TxnState::None => TransactionState::None,
+            TxnState::Starting => TransactionState::Starting,
+            TxnState::InProgress => TransactionState::InProgress,
+            TxnState::Committed { .. } => TransactionState::Committed,
+            TxnState::Aborted => TransactionState::Aborted,
+        }
+    }
+
+    /// Whether a network error left this session's server-side state
+    /// unknown; such a session is discarded instead of returning to the
+    /// pool when it ends (the driver-sessions spec's "dirty" session).
+    pub fn is_dirty(&self) -> bool {
+        self.server.as_ref().is_some_and(|s| s.dirty)
+    }
+
     /// Whether [`ClientSession::end_session`] was called.
     pub fn has_ended(&self) -> bool {
         self.server.is_none()
@@ -229,11 +278,13 @@ impl ClientSession {
             return Err(Error::invalid_state("transaction already in progress"));
         }
         let options = options.or(&self.options.default_transaction_options);
-        if let Some(preference) = &options.read_preference
-            && preference.get_str("mode").unwrap_or("primary") != "primary"
+        if options
+            .write_concern
+            .as_ref()
+            .is_some_and(|c| matches!(c.get("w"), Some(Bson::Int32(0) | Bson::Int64(0))))
         {
             return Err(Error::invalid_state(
-                "read preference in a transaction must be primary",
+                "transactions do not support unacknowledged write concern",
             ));
         }
         server.txn_number += 1;
@@ -268,14 +319,38 @@ impl ClientSession {
 
     async fn send_commit(&mut self, retry: bool) -> Result<()> {
         let first = self.end_command("commitTransaction", retry);
-        let result = match self.client.clone().send("admin", first, Some(self)).await {
-            Err(error) if error.is_retryable() => {
+        let result = match self.send_end(first).await {
+            Err(error) if retryable_end(&error) => {
                 let again = self.end_command("commitTransaction", true);
-                self.client.clone().send("admin", again, Some(self)).await
+                self.send_end(again).await
             }
             other => other,
         };
         result.map(drop).map_err(label_commit_error)
+    }
+
+    /// Sends `commitTransaction` or `abortTransaction`, resending it as is
+    /// (with backoff) while the server sheds it under load.
+    async fn send_end(&mut self, command: Document) -> Result<Document> {
+        let client = self.client.clone();
+        let mut retries = 0;
+        loop {
+            match client.send("admin", command.clone(), Some(self)).await {
+                Err(error) if is_overload(&error) && retries < OVERLOAD_RETRIES_MAX => {
+                    retries += 1;
+                    overload_backoff(retries).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Makes a transaction whose first statement the server shed start
+    /// again with the next statement sent.
+    pub(crate) fn restart_transaction(&mut self) {
+        if self.state == TxnState::InProgress {
+            self.state = TxnState::Starting;
+        }
     }
 
     /// Aborts the active transaction. Errors from the server are ignored,
@@ -297,10 +372,9 @@ impl ClientSession {
             TxnState::InProgress => {
                 self.state = TxnState::Aborted;
                 let command = self.end_command("abortTransaction", false);
-                let client = self.client.clone();
-                let first = client.send("admin", command.clone(), Some(self)).await;
-                if first.is_err_and(|error| error.is_retryable()) {
-                    let _ignored = client.send("admin", command, Some(self)).await;
+                let first = self.send_end(command.clone()).await;
+                if first.is_err_and(|error| retryable_end(&error)) {
+                    let _ignored = self.send_end(command).await;
                 }
                 Ok(())
             }
@@ -355,6 +429,14 @@ impl ClientSession {
             return Err(ended());
         };
         server.last_use = Instant::now();
+        let in_transaction = matches!(self.state, TxnState::Starting | TxnState::InProgress);
+        if in_transaction && kind == Kind::Read && !self.reads_from_primary() {
+            // A transaction reads from the primary only; writes ignore
+            // the read preference.
+            return Err(Error::invalid_state(
+                "read preference in a transaction must be primary",
+            ));
+        }
         match self.state {
             TxnState::Starting => {
                 self.add_transaction_fields(command);
@@ -369,37 +451,52 @@ impl ClientSession {
                 self.state = TxnState::InProgress;
             }
             TxnState::InProgress => self.add_transaction_fields(command),
-            _ => self.prepare_outside_transaction(command, kind),
+            TxnState::None | TxnState::Committed { .. } | TxnState::Aborted => {
+                // An operation after a transaction ends it for good: a
+                // later commit or abort has no transaction to act on.
+                self.state = TxnState::None;
+                self.prepare_outside_transaction(command, kind);
+            }
         }
         Ok(())
     }
 
+    /// Whether the transaction (if any) reads from the primary.
+    pub(crate) fn reads_from_primary(&self) -> bool {
+        self.txn_options
+            .read_preference
+            .as_ref()
+            .is_none_or(|p| p.get_str("mode").unwrap_or("primary") == "primary")
+    }
+
     fn prepare_outside_transaction(&mut self, command: &mut Document, kind: Kind) {
         command.insert("lsid", self.id.clone());
-        match kind {
-            Kind::RetryableWrite => {
-                if let Some(server) = self.server.as_mut() {
-                    server.txn_number += 1;
-                    command.insert("txnNumber", server.txn_number);
-                }
+        if self.options.snapshot {
+            // Every command of a snapshot session reads at the snapshot,
+            // writes included (the server refuses those).
+            let mut read_concern = doc! {"level": "snapshot"};
+            if let Some(time) = self.snapshot_time {
+                read_concern.insert("atClusterTime", time);
             }
-            Kind::Read if self.options.snapshot => {
-                let mut read_concern = doc! {"level": "snapshot"};
-                if let Some(time) = self.snapshot_time {
-                    read_concern.insert("atClusterTime", time);
-                }
-                command.insert("readConcern", read_concern);
-            }
-            Kind::Read => {
-                if let Some(time) = self.causal_time() {
-                    let current = command.get_document("readConcern").ok().cloned();
-                    command.insert(
-                        "readConcern",
-                        exec::with_after_cluster_time(current.as_ref(), time),
-                    );
-                }
-            }
-            Kind::Other => {}
+            command.insert("readConcern", read_concern);
+        }
+        if kind == Kind::RetryableWrite
+            && let Some(server) = self.server.as_mut()
+        {
+            server.txn_number += 1;
+            command.insert("txnNumber", server.txn_number);
+        }
+        // A causally consistent session's commands, writes included, wait
+        // for its last operation time (as the transactions spec tests
+        // expect of writes after a transaction).
+        if !self.options.snapshot
+            && let Some(time) = self.causal_time()
+        {
+            let current = command.get_document("readConcern").ok().cloned();
+            command.insert(
+                "readConcern",
+                exec::with_after_cluster_time(current.as_ref(), time),
+            );
         }
     }
 
@@ -445,9 +542,21 @@ fn ended() -> Error {
     Error::invalid_state("cannot use a session that has ended")
 }
 
+/// Whether a failed `commitTransaction` or `abortTransaction` is retried
+/// once: after a network error, or when the server labelled the error
+/// `RetryableWriteError` (servers since 4.4 label every retryable error, so
+/// the code alone decides nothing).
+fn retryable_end(error: &Error) -> bool {
+    error.is_network() || error.has_label(RETRYABLE_WRITE_ERROR)
+}
+
 /// Adds `UnknownTransactionCommitResult` where the transactions spec says
-/// the commit's outcome is unknown.
+/// the commit's outcome is unknown, and `RetryableWriteError` to network
+/// errors (the label a server would have added, had it replied).
 fn label_commit_error(mut error: Error) -> Error {
+    if error.is_network() {
+        error.add_label(RETRYABLE_WRITE_ERROR);
+    }
     let unknown = error.is_retryable()
         || error.code() == Some(MAX_TIME_MS_EXPIRED)
         || (error.is_write_concern()

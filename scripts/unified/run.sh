@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs our Rust unified-format runner (crates/unified, `rotor-unified`) on
+# the spec suites of the pinned PyMongo source release, against the
+# embedded Rust client, and compares the outcome with expected-failures.txt.
+# Fails only on unexpected failures; listed tests that pass are reported so
+# the list can shrink.
+#
+#   bash scripts/unified/run.sh               # the suites below
+#   bash scripts/unified/run.sh --suite sessions   # other runner arguments
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HERE="$ROOT/scripts/unified"
+
+# Fetch, verify and extract the pinned source (sets PYMONGO_SRC).
+source "$ROOT/scripts/pymongo/fetch.sh"
+
+echo "== unified: build rotor-unified"
+cargo build --release --quiet -p rotor-unified
+
+ARGS=("$@")
+if [[ ${#ARGS[@]} -eq 0 ]]; then
+  ARGS=(
+    --suite transactions/unified
+    --suite transactions-convenient-api/unified
+    --suite sessions
+    --suite crud/unified
+  )
+fi
+
+echo "== unified: spec suites against the embedded client"
+"$ROOT/target/release/rotor-unified" --spec-dir "$PYMONGO_SRC/test" \
+  --expected-failures "$HERE/expected-failures.txt" "${ARGS[@]}"
