@@ -74,8 +74,11 @@ impl ConnectionCounts {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    // Watch the signals before the ready line goes out: a supervisor may
+    // send SIGTERM the moment it sees that line.
+    let shutdown = ShutdownSignal::watch();
     let running = start(args).await?;
-    shutdown_signal().await;
+    shutdown.received().await;
     running.shutdown().await;
     tracing::info!("rotor shut down");
     Ok(())
@@ -244,28 +247,56 @@ impl Refusals {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, watched from the moment [`ShutdownSignal::watch`]
+/// returns (tokio installs the handler when the stream is created, not
+/// when it is first polled).
+struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!("cannot watch SIGTERM: {error}");
-                let _ = interrupt.await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn watch() -> ShutdownSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let watch = |kind: SignalKind| {
+                signal(kind)
+                    .map_err(|error| tracing::warn!("cannot watch signal {kind:?}: {error}"))
+                    .ok()
+            };
+            ShutdownSignal {
+                interrupt: watch(SignalKind::interrupt()),
+                terminate: watch(SignalKind::terminate()),
             }
         }
+        #[cfg(not(unix))]
+        ShutdownSignal {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    /// Resolves on the first SIGINT or SIGTERM.
+    async fn received(self) {
+        #[cfg(unix)]
+        {
+            async fn next(stream: Option<tokio::signal::unix::Signal>) {
+                match stream {
+                    Some(mut stream) => {
+                        stream.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = next(self.interrupt) => {}
+                () = next(self.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
