@@ -129,10 +129,10 @@ fn run_labelled(
     };
     match result {
         Ok(mut reply) => {
-            let wce_code = reply
-                .get_document("writeConcernError")
-                .ok()
-                .and_then(|e| e.get_i32("code").ok());
+            let wce_code = match reply.get("writeConcernError") {
+                Some(Bson::Document(error)) => error.get_i32("code").ok(),
+                _ => None,
+            };
             if let Some(code) = wce_code {
                 let labels = gate::error_labels(name, envelope, Code(code), true);
                 if !labels.is_empty() {
@@ -191,10 +191,12 @@ fn run_failing(
 
 /// The namespace a command targets, as `failCommand`'s `namespace` names it.
 fn namespace(request: &Request<'_>) -> String {
-    match request.body.iter().next() {
-        Some((_, Bson::String(coll))) => format!("{}.{coll}", request.db),
-        _ => format!("{}.$cmd", request.db),
-    }
+    let coll = match request.body.iter().next() {
+        Some((_, Bson::String(coll))) => coll.as_str(),
+        _ => "$cmd",
+    };
+    // Every command builds this: concatenation, not `format!`.
+    [request.db, ".", coll].concat()
 }
 
 /// `configureFailPoint`, for the command and the in-process API.
