@@ -34,11 +34,15 @@ pub(crate) fn operators(
     // filters against the elements as they were before the update.
     let mut reported = false;
     let mut touched = Touched::default();
+    // Static paths cannot overlap at run time: parse refused any that do.
+    let dynamic = ops.iter().any(|op| op.path.is_dynamic());
     let mut resolved = Vec::with_capacity(ops.len());
     for path_op in in_application_order(ops, ctx) {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
-        for target in &targets {
-            touched.record(target)?;
+        if dynamic {
+            for target in &targets {
+                touched.record(target)?;
+            }
         }
         resolved.push((path_op, targets));
     }
