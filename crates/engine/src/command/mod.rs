@@ -240,13 +240,25 @@ fn gossip(engine: &Engine, ts: Ts) {
 }
 
 fn cluster_time_doc(ts: Ts) -> Document {
-    doc! {
-        "clusterTime": ts.to_bson(),
-        "signature": {
-            "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
-            "keyId": 0i64,
-        },
+    // Every reply carries this: copying a built one is cheaper than
+    // building it field by field, and setting the time in place allocates
+    // nothing.
+    static TEMPLATE: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    let mut cluster_time = TEMPLATE
+        .get_or_init(|| {
+            doc! {
+                "clusterTime": Ts(0).to_bson(),
+                "signature": {
+                    "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
+                    "keyId": 0i64,
+                },
+            }
+        })
+        .clone();
+    if let Some(time) = cluster_time.get_mut("clusterTime") {
+        *time = Bson::Timestamp(ts.to_bson());
     }
+    cluster_time
 }
 
 /// Runs the command itself, once the gate has bound its context.

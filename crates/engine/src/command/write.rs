@@ -122,6 +122,11 @@ fn decimal_digits(n: usize) -> usize {
 
 /// Puts `_id` first, generating an ObjectId when the document has none.
 pub fn with_id_first(doc: &Document) -> Document {
+    // Drivers put the `_id` they generate first: a plain copy then keeps
+    // the map's exact size instead of growing it field by field.
+    if doc.keys().next().is_some_and(|k| k == "_id") {
+        return doc.clone();
+    }
     let mut out = Document::new();
     match doc.get("_id") {
         Some(id) => out.insert("_id", id.clone()),
