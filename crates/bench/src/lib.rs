@@ -9,6 +9,13 @@
 //!
 //! Nothing here asserts on time: the numbers are for reading, not gating.
 
+/// With the `mimalloc` feature every benchmark binary allocates through
+/// mimalloc: Rotor's documents are maps of owned strings, so the allocator
+/// is a large share of each operation, and the feature measures how much.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod crud;
 pub mod measure;
 pub mod rotor;

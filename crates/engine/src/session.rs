@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bson::Document;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::clock::Ts;
 use crate::txn::Txn;
@@ -96,7 +96,9 @@ impl Session {
 
 #[derive(Default)]
 pub struct Sessions {
-    map: Mutex<HashMap<Vec<u8>, Arc<Session>>>,
+    /// Read-locked by every command that names a session; written only to
+    /// add or remove one, so concurrent sessions do not queue here.
+    map: RwLock<HashMap<Vec<u8>, Arc<Session>>>,
 }
 
 /// The identity of a session: its `lsid.id` bytes, followed by the `uid`
@@ -116,7 +118,11 @@ impl Sessions {
     /// The session for `lsid`, created on first use. `None` if the server
     /// already holds [`SESSIONS_MAX`] sessions.
     pub fn get_or_create(&self, key: Vec<u8>, lsid: &Document) -> Option<Arc<Session>> {
-        let mut map = self.map.lock();
+        if let Some(session) = self.map.read().get(&key) {
+            session.touch();
+            return Some(session.clone());
+        }
+        let mut map = self.map.write();
         if let Some(session) = map.get(&key) {
             session.touch();
             return Some(session.clone());
@@ -138,22 +144,22 @@ impl Sessions {
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {
-        self.map.lock().get(key).cloned()
+        self.map.read().get(key).cloned()
     }
 
     pub fn remove(&self, key: &[u8]) -> Option<Arc<Session>> {
-        self.map.lock().remove(key)
+        self.map.write().remove(key)
     }
 
     pub fn all(&self) -> Vec<Arc<Session>> {
-        self.map.lock().values().cloned().collect()
+        self.map.read().values().cloned().collect()
     }
 
     /// Forgets sessions idle longer than `idle_secs`; returns them so the
     /// caller can abort their transactions.
     pub fn expire(&self, idle_secs: u64) -> Vec<Arc<Session>> {
         let now = Instant::now();
-        let mut map = self.map.lock();
+        let mut map = self.map.write();
         let expired: Vec<Vec<u8>> = map
             .iter()
             .filter(|(_, s)| now.duration_since(s.last_used()).as_secs() >= idle_secs)

@@ -73,6 +73,15 @@ pub fn type_name(value: &Bson) -> &'static str {
 
 /// Compares two values in MongoDB's order.
 pub fn compare(a: &Bson, b: &Bson) -> Ordering {
+    // The usual `_id` and index key types, compared without classifying
+    // them first: primary maps and indexes call this on every step.
+    match (a, b) {
+        (Bson::ObjectId(x), Bson::ObjectId(y)) => return x.bytes().cmp(&y.bytes()),
+        (Bson::String(x), Bson::String(y)) => return x.as_bytes().cmp(y.as_bytes()),
+        (Bson::Int32(x), Bson::Int32(y)) => return x.cmp(y),
+        (Bson::Int64(x), Bson::Int64(y)) => return x.cmp(y),
+        _ => {}
+    }
     let by_type = canonical_type(a).cmp(&canonical_type(b));
     if by_type != Ordering::Equal {
         return by_type;

@@ -62,9 +62,15 @@ impl FieldPath {
     /// Splits a dotted path. Every string is a path (empty parts included);
     /// callers that forbid some shapes check them before.
     pub fn new(dotted: &str) -> FieldPath {
+        // Most paths have one part: box it directly, without growing a Vec.
+        let parts = if dotted.contains('.') {
+            dotted.split('.').map(Part::new).collect()
+        } else {
+            Box::new([Part::new(dotted)]) as Box<[Part]>
+        };
         FieldPath {
             dotted: dotted.to_owned(),
-            parts: dotted.split('.').map(Part::new).collect(),
+            parts,
         }
     }
 

@@ -45,7 +45,7 @@ pub fn first_batch(
     batch_size: Option<usize>,
     single_batch: bool,
 ) -> Result<Document, CommandError> {
-    let ns = format!("{}.{collection}", ctx.db);
+    let ns = [ctx.db, ".", collection].concat();
     let mut docs: VecDeque<Document> = docs.into();
     let batch = take_batch(&mut docs, batch_size);
     let id = if docs.is_empty() || single_batch {

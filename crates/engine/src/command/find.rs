@@ -81,7 +81,8 @@ pub(super) fn find(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("find", body);
     args.check_known(FIND_FIELDS)?;
     let collection = args.collection()?;
-    let filter = args.document("filter")?.cloned().unwrap_or_default();
+    let no_filter = Document::new();
+    let filter = args.document("filter")?.unwrap_or(&no_filter);
     let sort = args.document("sort")?;
     let skip = args.non_negative("skip")?.unwrap_or(0) as usize;
     let limit = match args.integer("limit")? {
@@ -97,7 +98,7 @@ pub(super) fn find(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let batch_size = args.non_negative("batchSize")?.map(|n| n as usize);
     let single_batch = args.bool("singleBatch")?.unwrap_or(false);
     let projection = args.document("projection")?;
-    let output = query(ctx, collection, &filter, sort, skip, limit)?;
+    let output = query(ctx, collection, filter, sort, skip, limit)?;
     let docs = super::projection::project_all(projection, output.docs)?;
     let batch = batch_size.or(Some(FIRST_BATCH_DOCS_DEFAULT));
     let single_batch = single_batch || limit.is_some_and(|l| batch.is_some_and(|b| l <= b));

@@ -145,10 +145,10 @@ fn run_labelled(
     });
     match result {
         Ok(mut reply) => {
-            let wce_code = reply
-                .get_document("writeConcernError")
-                .ok()
-                .and_then(|e| e.get_i32("code").ok());
+            let wce_code = match reply.get("writeConcernError") {
+                Some(Bson::Document(error)) => error.get_i32("code").ok(),
+                _ => None,
+            };
             if let Some(code) = wce_code {
                 let labels = gate::error_labels(name, envelope, Code(code), true);
                 if !labels.is_empty() {
@@ -207,10 +207,12 @@ fn run_failing(
 
 /// The namespace a command targets, as `failCommand`'s `namespace` names it.
 fn namespace(request: &Request<'_>) -> String {
-    match request.body.iter().next() {
-        Some((_, Bson::String(coll))) => format!("{}.{coll}", request.db),
-        _ => format!("{}.$cmd", request.db),
-    }
+    let coll = match request.body.iter().next() {
+        Some((_, Bson::String(coll))) => coll.as_str(),
+        _ => "$cmd",
+    };
+    // Every command builds this: concatenation, not `format!`.
+    [request.db, ".", coll].concat()
 }
 
 /// `configureFailPoint`, for the command and the in-process API.
@@ -254,13 +256,25 @@ fn gossip(engine: &Engine, ts: Ts) {
 }
 
 fn cluster_time_doc(ts: Ts) -> Document {
-    doc! {
-        "clusterTime": ts.to_bson(),
-        "signature": {
-            "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
-            "keyId": 0i64,
-        },
+    // Every reply carries this: copying a built one is cheaper than
+    // building it field by field, and setting the time in place allocates
+    // nothing.
+    static TEMPLATE: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    let mut cluster_time = TEMPLATE
+        .get_or_init(|| {
+            doc! {
+                "clusterTime": Ts(0).to_bson(),
+                "signature": {
+                    "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
+                    "keyId": 0i64,
+                },
+            }
+        })
+        .clone();
+    if let Some(time) = cluster_time.get_mut("clusterTime") {
+        *time = Bson::Timestamp(ts.to_bson());
     }
+    cluster_time
 }
 
 /// Runs the command itself, once the gate has bound its context.

@@ -81,6 +81,19 @@ impl Modification {
         matches!(self, Modification::Spec(spec) if spec.is_replacement())
     }
 
+    /// The updated copy of `doc`, and whether it changed; `doc` stays as it
+    /// is. `_id` never changes.
+    pub fn apply_to(&self, doc: &Document, ctx: &ApplyContext) -> mql::Result<(bool, Document)> {
+        match self {
+            Modification::Spec(spec) => spec.apply_to(doc, ctx),
+            Modification::Pipeline(_) => {
+                let mut updated = doc.clone();
+                let changed = self.apply(&mut updated, ctx)?;
+                Ok((changed, updated))
+            }
+        }
+    }
+
     /// Applies to `doc`; returns whether it changed. `_id` never changes.
     pub fn apply(&self, doc: &mut Document, ctx: &ApplyContext) -> mql::Result<bool> {
         match self {

@@ -224,16 +224,15 @@ fn update_one(
             return Ok(Change::Keep);
         };
         matched = true;
-        let mut updated = (**doc).clone();
         let apply = ApplyContext {
             positional: found.array_index,
             is_upsert_insert: false,
             now: date,
             now_timestamp: timestamp,
         };
-        let changed = statement
+        let (changed, updated) = statement
             .update
-            .apply(&mut updated, &apply)
+            .apply_to(doc, &apply)
             .map_err(|e| executor_error(statement.command, e))?;
         // The images findAndModify returns share the stored documents.
         before = Some(doc.clone());

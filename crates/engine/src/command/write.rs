@@ -122,6 +122,11 @@ fn decimal_digits(n: usize) -> usize {
 
 /// Puts `_id` first, generating an ObjectId when the document has none.
 pub fn with_id_first(doc: &Document) -> Document {
+    // Drivers put the `_id` they generate first: a plain copy then keeps
+    // the map's exact size instead of growing it field by field.
+    if doc.keys().next().is_some_and(|k| k == "_id") {
+        return doc.clone();
+    }
     let mut out = Document::new();
     match doc.get("_id") {
         Some(id) => out.insert("_id", id.clone()),
@@ -271,12 +276,17 @@ pub fn run_batch<S>(
 
 /// The statement id of the `index`th statement of a batch.
 pub fn statement_id(body: &Document, index: usize) -> i32 {
-    if let Ok(ids) = body.get_array("stmtIds")
+    // `get` and a match, not `get_array`/`get_i32`: those build an error
+    // value (with an allocated key) for the usual case of an absent field.
+    if let Some(Bson::Array(ids)) = body.get("stmtIds")
         && let Some(Bson::Int32(id)) = ids.get(index)
     {
         return *id;
     }
-    let first = body.get_i32("stmtId").unwrap_or(0);
+    let first = match body.get("stmtId") {
+        Some(Bson::Int32(first)) => *first,
+        _ => 0,
+    };
     first.saturating_add(i32::try_from(index).unwrap_or(i32::MAX))
 }
 

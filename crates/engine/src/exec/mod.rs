@@ -48,13 +48,16 @@ pub fn find(
     };
     match plan(coll, filter_doc) {
         Plan::Ids(ids) => {
-            let mut seen = HashSet::new();
+            // One id (a point lookup) needs no deduplication.
+            let mut seen = (ids.len() > 1).then(HashSet::new);
             for id in ids {
                 keys_examined += 1;
                 let Some(record) = coll.record(&id) else {
                     continue;
                 };
-                if !seen.insert(Arc::as_ptr(&record) as usize) {
+                if let Some(seen) = &mut seen
+                    && !seen.insert(Arc::as_ptr(&record) as usize)
+                {
                     continue;
                 }
                 if let Some(doc) = record.read(view)

@@ -6,6 +6,7 @@
 //! index cannot answer exactly (null, arrays, regexes) are never planned, so
 //! no matching document can be missed.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use bson::{Bson, Document};
@@ -20,25 +21,29 @@ pub enum Plan {
     CollectionScan,
 }
 
-/// What a filter says about one top-level path.
-enum Predicate {
-    Points(Vec<Bson>),
-    Range(Box<(Bound<Bson>, Bound<Bson>)>),
+/// What a filter says about one top-level path, borrowing the filter's
+/// values (only the type brackets of ranges are made up).
+enum Predicate<'a> {
+    Points(Vec<&'a Bson>),
+    Range(Box<(Limit<'a>, Limit<'a>)>),
 }
+
+/// One end of a range predicate.
+type Limit<'a> = Bound<Cow<'a, Bson>>;
 
 pub fn plan(coll: &Collection, filter: &Document) -> Plan {
     let predicates = predicates(filter);
     if let Some(Predicate::Points(values)) =
-        predicates.iter().find(|(p, _)| p == "_id").map(|(_, p)| p)
+        predicates.iter().find(|(p, _)| *p == "_id").map(|(_, p)| p)
     {
-        return Plan::Ids(values.iter().cloned().map(Key).collect());
+        return Plan::Ids(values.iter().map(|v| Key((*v).clone())).collect());
     }
     let indexes = coll.indexes();
     let usable = |index: &Index| index.spec.partial.is_none();
     let mut best: Option<(u8, Vec<Key>)> = None;
     for (path, predicate) in &predicates {
         for index in indexes.iter().filter(|i| usable(i)) {
-            if index.spec.fields.first().map(|f| f.0.as_str()) != Some(path.as_str()) {
+            if index.spec.fields.first().map(|f| f.0.as_str()) != Some(*path) {
                 continue;
             }
             let (rank, ids) = match predicate {
@@ -46,13 +51,15 @@ pub fn plan(coll: &Collection, filter: &Document) -> Plan {
                     let mut ids = Vec::new();
                     for value in values {
                         ids.extend(
-                            index.scan_leading(Bound::Included(value), Bound::Included(value)),
+                            index.scan_leading(Bound::Included(*value), Bound::Included(*value)),
                         );
                     }
                     (0, ids)
                 }
                 Predicate::Range(range) => {
-                    (1, index.scan_leading(range.0.as_ref(), range.1.as_ref()))
+                    let low = range.0.as_ref().map(|v| &**v);
+                    let high = range.1.as_ref().map(|v| &**v);
+                    (1, index.scan_leading(low, high))
                 }
             };
             if best.as_ref().is_none_or(|(r, _)| rank < *r) {
@@ -66,7 +73,7 @@ pub fn plan(coll: &Collection, filter: &Document) -> Plan {
     }
 }
 
-fn predicates(filter: &Document) -> Vec<(String, Predicate)> {
+fn predicates(filter: &Document) -> Vec<(&str, Predicate<'_>)> {
     let mut out = Vec::new();
     for (field, value) in filter {
         if field == "$and" {
@@ -83,7 +90,7 @@ fn predicates(filter: &Document) -> Vec<(String, Predicate)> {
             continue;
         }
         if let Some(predicate) = predicate(value) {
-            out.push((field.clone(), predicate));
+            out.push((field.as_str(), predicate));
         }
     }
     out
@@ -107,21 +114,21 @@ fn plannable(value: &Bson) -> bool {
     }
 }
 
-fn predicate(value: &Bson) -> Option<Predicate> {
+fn predicate(value: &Bson) -> Option<Predicate<'_>> {
     let Bson::Document(doc) = value else {
-        return plannable(value).then(|| Predicate::Points(vec![value.clone()]));
+        return plannable(value).then(|| Predicate::Points(vec![value]));
     };
     if !is_operator_doc(doc) {
-        return plannable(value).then(|| Predicate::Points(vec![value.clone()]));
+        return plannable(value).then(|| Predicate::Points(vec![value]));
     }
     if let Some(eq) = doc.get("$eq") {
-        return plannable(eq).then(|| Predicate::Points(vec![eq.clone()]));
+        return plannable(eq).then(|| Predicate::Points(vec![eq]));
     }
     if let Some(Bson::Array(values)) = doc.get("$in") {
         return values
             .iter()
             .all(plannable)
-            .then(|| Predicate::Points(values.clone()));
+            .then(|| Predicate::Points(values.iter().collect()));
     }
     let mut low = Bound::Unbounded;
     let mut high = Bound::Unbounded;
@@ -131,20 +138,20 @@ fn predicate(value: &Bson) -> Option<Predicate> {
             continue;
         }
         match op.as_str() {
-            "$gt" => low = Bound::Excluded(operand.clone()),
-            "$gte" => low = Bound::Included(operand.clone()),
-            "$lt" => high = Bound::Excluded(operand.clone()),
-            "$lte" => high = Bound::Included(operand.clone()),
+            "$gt" => low = Bound::Excluded(Cow::Borrowed(operand)),
+            "$gte" => low = Bound::Included(Cow::Borrowed(operand)),
+            "$lt" => high = Bound::Excluded(Cow::Borrowed(operand)),
+            "$lte" => high = Bound::Included(Cow::Borrowed(operand)),
             _ => continue,
         }
         bracket = Some(type_bracket(operand));
     }
     let (type_low, type_high) = bracket?;
     if matches!(low, Bound::Unbounded) {
-        low = type_low;
+        low = type_low.map(Cow::Owned);
     }
     if matches!(high, Bound::Unbounded) {
-        high = type_high;
+        high = type_high.map(Cow::Owned);
     }
     Some(Predicate::Range(Box::new((low, high))))
 }

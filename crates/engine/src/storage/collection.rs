@@ -43,7 +43,9 @@ pub struct Collection {
     /// Options given to `create` (capped, validator, ...), echoed by `listCollections`.
     pub options: Document,
     records: SkipMap<Key, Arc<Record>>,
-    indexes: RwLock<Vec<Arc<Index>>>,
+    /// Replaced whole on change, so every write takes a snapshot of the
+    /// list without copying it.
+    indexes: RwLock<Arc<[Arc<Index>]>>,
     visibility: Mutex<Visibility>,
 }
 
@@ -55,7 +57,7 @@ impl Collection {
             uuid: bson::Uuid::new(),
             options,
             records: SkipMap::new(),
-            indexes: RwLock::new(Vec::new()),
+            indexes: RwLock::new(Arc::new([])),
             visibility: Mutex::new(visibility),
         }
     }
@@ -113,7 +115,7 @@ impl Collection {
     }
 
     /// The secondary indexes (not `_id_`).
-    pub fn indexes(&self) -> Vec<Arc<Index>> {
+    pub fn indexes(&self) -> Arc<[Arc<Index>]> {
         self.indexes.read().clone()
     }
 
@@ -161,7 +163,7 @@ impl Collection {
                 }
             }
         }
-        indexes.push(index);
+        *indexes = indexes.iter().cloned().chain([index]).collect();
         Ok(())
     }
 
@@ -170,7 +172,7 @@ impl Collection {
     pub fn install(&self, ts: crate::clock::Ts, doc: Document) -> Result<(), mql::Error> {
         let key = Collection::key_of(&doc);
         let mut keys = Vec::new();
-        for index in self.indexes() {
+        for index in self.indexes().iter() {
             keys.push((index.clone(), index.spec.keys(&doc)?));
         }
         self.record_or_insert(key.clone())
@@ -186,9 +188,12 @@ impl Collection {
 
     /// Removes the named secondary indexes.
     pub fn drop_indexes(&self, names: &[String]) {
-        self.indexes
-            .write()
-            .retain(|i| !names.contains(&i.spec.name));
+        let mut indexes = self.indexes.write();
+        *indexes = indexes
+            .iter()
+            .filter(|i| !names.contains(&i.spec.name))
+            .cloned()
+            .collect();
     }
 
     /// The `_id` of a document, as a key (`null` if it has none).

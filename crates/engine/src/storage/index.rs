@@ -167,13 +167,30 @@ impl IndexSpec {
         let mut present = false;
         for (path, _) in &self.fields {
             let mut values = Vec::new();
-            let parts: Vec<&str> = path.split('.').collect();
-            present |= collect_from_document(doc, &parts, &mut values);
+            present |= if path.contains('.') {
+                let parts: Vec<&str> = path.split('.').collect();
+                collect_from_document(doc, &parts, &mut values)
+            } else {
+                collect_from_document(doc, &[path.as_str()], &mut values)
+            };
             dedup(&mut values);
             per_field.push(values);
         }
         if self.sparse && !present {
             return Ok(Vec::new());
+        }
+        if let ([values], [(_, direction)]) = (per_field.as_mut_slice(), self.fields.as_slice()) {
+            // One field, the common case: its values are the keys.
+            self.check_key_count(values.len())?;
+            let part = |value| match direction {
+                Direction::Asc => KeyPart::Asc(value),
+                Direction::Desc => KeyPart::Desc(value),
+            };
+            let values = std::mem::take(values);
+            return Ok(values
+                .into_iter()
+                .map(|v| Box::new([part(v)]) as IndexKey)
+                .collect());
         }
         let multikey_fields = per_field.iter().filter(|v| v.len() > 1).count();
         if multikey_fields > 1 {
@@ -195,18 +212,23 @@ impl IndexSpec {
                     next.push(parts.into_boxed_slice());
                 }
             }
-            if next.len() > INDEX_KEYS_PER_DOC_MAX {
-                return Err(Error::new(
-                    Code::CANNOT_CREATE_INDEX,
-                    format!(
-                        "document generates more than {INDEX_KEYS_PER_DOC_MAX} keys for index {}",
-                        self.name
-                    ),
-                ));
-            }
+            self.check_key_count(next.len())?;
             keys = next;
         }
         Ok(keys)
+    }
+
+    fn check_key_count(&self, count: usize) -> Result<(), Error> {
+        if count > INDEX_KEYS_PER_DOC_MAX {
+            return Err(Error::new(
+                Code::CANNOT_CREATE_INDEX,
+                format!(
+                    "document generates more than {INDEX_KEYS_PER_DOC_MAX} keys for index {}",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// `keyValue` for a duplicate key error: the key pattern's fields with the
@@ -329,6 +351,18 @@ impl Index {
 
     pub fn insert(&self, key: IndexKey, id: Key) {
         self.entries.write().insert((key, id));
+    }
+
+    /// Adds the entry unless it is there already; returns it when it was
+    /// not, so the caller can undo exactly what it added. A rewrite that
+    /// keeps its indexed fields finds its entry present and takes only a
+    /// read lock.
+    pub fn add(&self, key: IndexKey, id: Key) -> Option<(IndexKey, Key)> {
+        let entry = (key, id);
+        if self.entries.read().contains(&entry) {
+            return None;
+        }
+        self.entries.write().insert(entry.clone()).then_some(entry)
     }
 
     pub fn remove(&self, key: &IndexKey, id: &Key) {

@@ -9,7 +9,7 @@
 //!   than the journal append.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -28,8 +28,16 @@ pub struct TxnManager {
     /// History kept for snapshot reads, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`).
     history_window_secs: AtomicU64,
-    /// Bumped and broadcast whenever a transaction ends.
-    ended: Mutex<u64>,
+    /// Bumped whenever a transaction ends; read without a lock by every
+    /// write outside a transaction.
+    ended: AtomicU64,
+    /// Transactions waiting in [`TxnManager::wait_for_end`]. An ending
+    /// transaction takes `ended_lock` to wake them only when there are any.
+    /// Waiters count themselves before reading `ended`, and enders bump
+    /// `ended` before reading the count (both SeqCst), so one side always
+    /// sees the other: no wakeup is lost.
+    waiters: AtomicUsize,
+    ended_lock: Mutex<()>,
     ended_signal: Condvar,
 }
 
@@ -50,7 +58,9 @@ impl TxnManager {
             commit_lock: Mutex::new(()),
             pinned: Mutex::new(BTreeMap::new()),
             history_window_secs: AtomicU64::new(history_window_secs),
-            ended: Mutex::new(0),
+            ended: AtomicU64::new(0),
+            waiters: AtomicUsize::new(0),
+            ended_lock: Mutex::new(()),
             ended_signal: Condvar::new(),
         }
     }
@@ -161,40 +171,43 @@ impl TxnManager {
             // Held no intents: nobody can be waiting for it.
             return;
         }
-        let mut generation = self.ended.lock();
-        *generation += 1;
-        self.ended_signal.notify_all();
+        self.ended.fetch_add(1, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.ended_lock.lock();
+            self.ended_signal.notify_all();
+        }
     }
 
     /// The current end-of-transaction generation; read it before trying a
     /// write that may conflict, and pass it to [`TxnManager::wait_for_end`].
     pub fn end_generation(&self) -> u64 {
-        *self.ended.lock()
+        self.ended.load(Ordering::SeqCst)
     }
 
     /// Waits until some transaction ends after `generation` was read, or the
     /// deadline passes.
     pub fn wait_for_end(&self, generation: u64, deadline: Option<Instant>) -> WaitOutcome {
-        let mut current = self.ended.lock();
-        while *current == generation {
+        let mut guard = self.ended_lock.lock();
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let ended = || self.ended.load(Ordering::SeqCst) != generation;
+        let mut outcome = WaitOutcome::Ended;
+        while !ended() {
             match deadline {
                 Some(deadline) => {
-                    if self
+                    let timed_out = self
                         .ended_signal
-                        .wait_until(&mut current, deadline)
-                        .timed_out()
-                    {
-                        return if *current == generation {
-                            WaitOutcome::TimedOut
-                        } else {
-                            WaitOutcome::Ended
-                        };
+                        .wait_until(&mut guard, deadline)
+                        .timed_out();
+                    if timed_out && !ended() {
+                        outcome = WaitOutcome::TimedOut;
+                        break;
                     }
                 }
-                None => self.ended_signal.wait(&mut current),
+                None => self.ended_signal.wait(&mut guard),
             }
         }
-        WaitOutcome::Ended
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        outcome
     }
 
     /// Runs `f` under the commit lock with a fresh timestamp, which becomes

@@ -27,6 +27,10 @@ pub enum WriteKind {
     Delete,
 }
 
+/// Up to this many written records, a write looks for its record by a
+/// linear scan: cheaper than hashing for the small transactions most are.
+const WRITES_SCANNED_MAX: usize = 16;
+
 /// Which unique key a write collided on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicateKey {
@@ -65,7 +69,8 @@ pub struct Txn {
     multi: bool,
     finished: bool,
     writes: Vec<Written>,
-    /// Identities (addresses) of the records in `writes`, for deduplication.
+    /// Identities (addresses) of the records in `writes`, for deduplication;
+    /// filled only once `writes` outgrows [`WRITES_SCANNED_MAX`].
     written_records: HashSet<usize>,
     added_entries: Vec<AddedEntry>,
     created: Vec<Arc<Collection>>,
@@ -174,7 +179,7 @@ impl Txn {
             }
             state.set_intent(self.id, new.clone());
         }
-        if self.written_records.insert(Arc::as_ptr(&record) as usize) {
+        if self.first_write_of(&record) {
             self.writes.push(Written {
                 coll: coll.clone(),
                 key: key.clone(),
@@ -187,25 +192,41 @@ impl Txn {
         Ok(())
     }
 
+    /// Whether this transaction has not written `record` before.
+    fn first_write_of(&mut self, record: &Arc<Record>) -> bool {
+        if self.writes.len() < WRITES_SCANNED_MAX {
+            return !self.writes.iter().any(|w| Arc::ptr_eq(&w.record, record));
+        }
+        if self.written_records.is_empty() {
+            let known = self.writes.iter().map(|w| Arc::as_ptr(&w.record) as usize);
+            self.written_records.extend(known);
+        }
+        self.written_records.insert(Arc::as_ptr(record) as usize)
+    }
+
     fn add_index_entries(
         &mut self,
         coll: &Arc<Collection>,
         id: &Key,
         doc: &Document,
     ) -> Result<(), WriteError> {
-        for index in coll.indexes() {
+        for index in coll.indexes().iter() {
             let keys = index.spec.keys(doc).map_err(WriteError::Invalid)?;
             for key in keys {
                 if index.spec.unique {
-                    self.check_unique(coll, &index, &key, id)?;
+                    self.check_unique(coll, index, &key, id)?;
                 }
-                index.insert(key.clone(), id.clone());
-                self.added_entries.push(AddedEntry {
-                    coll: coll.clone(),
-                    index: index.clone(),
-                    key,
-                    id: id.clone(),
-                });
+                // An entry already there is backed by a committed version
+                // or by an earlier write of this transaction (only the
+                // intent holder adds entries for `id`): nothing to undo.
+                if let Some((key, id)) = index.add(key, id.clone()) {
+                    self.added_entries.push(AddedEntry {
+                        coll: coll.clone(),
+                        index: index.clone(),
+                        key,
+                        id,
+                    });
+                }
             }
         }
         Ok(())

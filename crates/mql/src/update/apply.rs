@@ -2,8 +2,8 @@
 //! the result: `_id` is immutable, stays a storable type, top-level field
 //! names do not start with `$`, and documents nest at most 100 levels.
 //!
-//! Work happens on a copy, so a failed update leaves the caller's document
-//! as it was. Whether the document counts as modified (mongod's
+//! Work happens on one copy of the caller's document, which is returned, so
+//! a failed update leaves the caller's document as it was. Whether the document counts as modified (mongod's
 //! `nModified`) is decided by byte identity (see [`super::identity`]): of
 //! the result for operators, except the few mongod always counts; of the
 //! replacement as given for a replacement.
@@ -25,20 +25,24 @@ pub(crate) const DOCUMENT_DEPTH_MAX: usize = 100;
 pub(crate) fn operators(
     ops: &[PathOp],
     filters: &ArrayFilters,
-    doc: &mut Document,
+    doc: &Document,
     ctx: &ApplyContext,
-) -> Result<bool> {
+) -> Result<(bool, Document)> {
     let original_id = doc.get("_id").cloned();
     let mut root = Bson::Document(doc.clone());
     // Every target is resolved before any is written: mongod matches array
     // filters against the elements as they were before the update.
     let mut reported = false;
     let mut touched = Touched::default();
+    // Static paths cannot overlap at run time: parse refused any that do.
+    let dynamic = ops.iter().any(|op| op.path.is_dynamic());
     let mut resolved = Vec::with_capacity(ops.len());
     for path_op in in_application_order(ops, ctx) {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
-        for target in &targets {
-            touched.record(target)?;
+        if dynamic {
+            for target in &targets {
+                touched.record(target)?;
+            }
         }
         resolved.push((path_op, targets));
     }
@@ -57,12 +61,12 @@ pub(crate) fn operators(
         }
     }
     let Bson::Document(mut updated) = root else {
-        return Ok(false);
+        return Ok((false, doc.clone()));
     };
     check_top_level_names(doc, &updated)?;
     let changed = reported || !identity::documents(doc, &updated);
-    finish(doc, &mut updated, ctx)?;
-    Ok(changed)
+    finish(&mut updated, ctx)?;
+    Ok((changed, updated))
 }
 
 /// The operations in mongod's order: parse sorted them by path, but a `$`
@@ -125,12 +129,12 @@ fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
 /// modification even if the result ends up the same.
 pub(crate) fn replacement(
     replacement: &Document,
-    doc: &mut Document,
+    doc: &Document,
     ctx: &ApplyContext,
-) -> Result<bool> {
+) -> Result<(bool, Document)> {
     let replacement = &with_zero_timestamps_filled(replacement, ctx);
     if identity::documents(doc, replacement) {
-        return Ok(false);
+        return Ok((false, doc.clone()));
     }
     let mut updated = Document::new();
     if !replacement.contains_key("_id")
@@ -157,8 +161,8 @@ pub(crate) fn replacement(
             ),
         ));
     }
-    finish(doc, &mut updated, ctx)?;
-    Ok(true)
+    finish(&mut updated, ctx)?;
+    Ok((true, updated))
 }
 
 /// mongod fills a top-level `Timestamp(0, 0)` of a replacement (other than
@@ -177,9 +181,8 @@ fn with_zero_timestamps_filled(replacement: &Document, ctx: &ApplyContext) -> Do
     filled
 }
 
-/// Checks the updated document, puts `_id` first on an upsert's insert,
-/// and stores it in `doc`.
-fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
+/// Checks the updated document and puts `_id` first on an upsert's insert.
+fn finish(updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
     if let Some(id) = updated.get("_id") {
         check_id_type(id)?;
     }
@@ -192,7 +195,6 @@ fn finish(doc: &mut Document, updated: &mut Document, ctx: &ApplyContext) -> Res
     if ctx.is_upsert_insert {
         id_first(updated);
     }
-    *doc = std::mem::take(updated);
     Ok(())
 }
 

@@ -144,6 +144,15 @@ impl UpdateSpec {
     /// while errors from [`UpdateSpec::parse`] stay bare. The prefix names
     /// the command, so adding it is the caller's job.
     pub fn apply(&self, doc: &mut Document, ctx: &ApplyContext) -> Result<bool> {
+        let (changed, updated) = self.apply_to(doc, ctx)?;
+        *doc = updated;
+        Ok(changed)
+    }
+
+    /// [`UpdateSpec::apply`] without touching `doc`: the updated document
+    /// and whether its bytes changed. Copies `doc` once, where updating a
+    /// copy with `apply` would copy it twice.
+    pub fn apply_to(&self, doc: &Document, ctx: &ApplyContext) -> Result<(bool, Document)> {
         match &self.form {
             Form::Replacement(replacement) => apply::replacement(replacement, doc, ctx),
             Form::Operators { ops, filters } => apply::operators(ops, filters, doc, ctx),

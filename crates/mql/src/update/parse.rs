@@ -33,7 +33,6 @@ pub(crate) struct PathOp {
 
 pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec<PathOp>> {
     let mut parsed: Vec<PathOp> = Vec::new();
-    let mut seen: Vec<FieldPath> = Vec::new();
     let mut used: Vec<String> = Vec::new();
     if update.contains_key("$v") {
         // mongod reserves `$v` for the update format of its oplog.
@@ -54,8 +53,8 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
             let path = parse_path(field, filters, &mut used)?;
             if operator == "$rename" {
                 let to = rename_destination(&path, value, filters, &mut used)?;
-                register(&mut seen, &path)?;
-                register(&mut seen, &to)?;
+                register(&parsed, None, &path)?;
+                register(&parsed, Some(&path), &to)?;
                 parsed.push(PathOp {
                     path: to,
                     op: Op::Rename { from: path },
@@ -63,7 +62,7 @@ pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec
                 continue;
             }
             let op = Op::parse(operator, field, value)?;
-            register(&mut seen, &path)?;
+            register(&parsed, None, &path)?;
             parsed.push(PathOp { path, op });
         }
     }
@@ -147,11 +146,19 @@ fn rename_destination(
     Ok(to)
 }
 
-/// Adds `path` to the paths seen so far, failing as mongod's update tree
-/// does when it would overlap one of them.
-fn register(seen: &mut Vec<FieldPath>, path: &FieldPath) -> Result<()> {
-    let conflict_len = seen
+/// Checks `path` against the paths parsed so far (each operation's path,
+/// and a `$rename`'s source) and `pending` (a source not yet in `parsed`),
+/// failing as mongod's update tree does when it would overlap one of them.
+fn register(parsed: &[PathOp], pending: Option<&FieldPath>, path: &FieldPath) -> Result<()> {
+    let sources = parsed.iter().filter_map(|p| match &p.op {
+        Op::Rename { from } => Some(from),
+        _ => None,
+    });
+    let conflict_len = parsed
         .iter()
+        .map(|p| &p.path)
+        .chain(sources)
+        .chain(pending)
         .filter_map(|other| conflict_prefix_len(&path.parts, &other.parts))
         .min();
     if let Some(len) = conflict_len {
@@ -165,7 +172,6 @@ fn register(seen: &mut Vec<FieldPath>, path: &FieldPath) -> Result<()> {
             ),
         ));
     }
-    seen.push(path.clone());
     Ok(())
 }
 

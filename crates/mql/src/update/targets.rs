@@ -22,6 +22,13 @@ pub(crate) fn resolve(
     ctx: &ApplyContext,
     filters: &ArrayFilters,
 ) -> Result<Vec<Vec<String>>> {
+    if !path.is_dynamic() {
+        let names = path.parts.iter().filter_map(|part| match part {
+            Part::Field(name) => Some(name.clone()),
+            _ => None,
+        });
+        return Ok(vec![names.collect()]);
+    }
     let mut partial: Vec<(Vec<String>, Option<&Bson>)> = vec![(Vec::new(), Some(root))];
     for part in &path.parts {
         let mut next = Vec::with_capacity(partial.len());

@@ -1,0 +1,54 @@
+//! The seed transaction on one session, a fixed number of times, for
+//! profilers: `valgrind --tool=callgrind` counts instructions exactly, which
+//! timing on a shared machine cannot. Not a benchmark: it prints nothing
+//! but the count.
+//!
+//! Run: `cargo build --profile bench -p rotor-bench --example seed_profile`,
+//! then `valgrind --tool=callgrind target/release/examples/seed_profile 2000`
+//! (the argument is the number of transactions, default 10000). With a
+//! second argument `find`, it runs that many finds by `_id` on the crud
+//! bench's 1000-document collection instead.
+
+use rotor_bench::crud::{Crud, RotorCrud};
+use rotor_bench::rotor::{self, Client};
+use rotor_bench::seed::{self, Inventory, RotorWorker};
+
+/// Documents in the collection the `find` mode reads.
+const FIND_DOCS: usize = 1_000;
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    if std::env::args().nth(2).as_deref() == Some("find") {
+        finds(n);
+        return;
+    }
+    let client = Client::new(rotor::open_in_memory());
+    seed::rotor_setup(&client, 1, Inventory::PerSession);
+    let mut worker = RotorWorker::new(client.clone(), Inventory::PerSession.sku(0));
+    let started = std::time::Instant::now();
+    for _ in 0..n {
+        worker.transaction();
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{n} transactions, {:.2} us each",
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
+}
+
+fn finds(n: u64) {
+    let crud = RotorCrud::build(FIND_DOCS);
+    let started = std::time::Instant::now();
+    let mut found = 0;
+    for i in 0..n {
+        found += usize::from(crud.find_by_id((i % FIND_DOCS as u64) as i64).is_some());
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "{n} finds ({found} found), {:.2} us each",
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
+}
