@@ -28,6 +28,14 @@ pub const SYNC_INTERVAL_DEFAULT: Duration = Duration::from_millis(100);
 /// wait, but each delays the leader's own caller by one sync, so it is bounded.
 pub const LEADER_ROUNDS_MAX: u32 = 8;
 
+/// How far ahead of the last record the open segment is extended with
+/// zeros: 1 MiB. Overwriting blocks that are already allocated and synced
+/// lets `fdatasync` flush just the data, not the inode's size and extents
+/// too; on ext4 that skips a journal commit per sync (about a third of its
+/// cost here). One extension then serves thousands of small commits, and
+/// writing 1 MiB of zeros costs one commit a few milliseconds at most.
+pub const SEGMENT_PREALLOC_BYTES: u64 = 1024 * 1024;
+
 /// Smallest segment size an [`crate::Options`] may ask for: a header plus one
 /// empty record, so that every segment can hold at least one record.
 pub const SEGMENT_BYTES_MIN: u64 = 64;

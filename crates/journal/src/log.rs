@@ -16,6 +16,13 @@
 //! - `writer` (long, leader only): the open segment file, held across write
 //!   and sync. Appenders never touch it, so appends proceed during a sync.
 //!
+//! The open segment is kept extended with zeros ahead of its last record
+//! (`SEGMENT_PREALLOC_BYTES`), and records are written in place over them,
+//! so a commit's `fdatasync` has no file size to flush. Recovery reads an
+//! all-zero tail as free space, not damage (a zero frame is never a valid
+//! record: LSN 0 is never assigned). Sealed segments and a cleanly closed
+//! one are trimmed to their records.
+//!
 //! Invariants: `durable` only grows, and is set to an LSN only after every
 //! record up to it was written and synced; after any failed write or sync
 //! `poisoned` is set and stays set, and no LSN is reported durable after that.
@@ -25,8 +32,8 @@
 //! interval; the engine's own admission limits bound the rate).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::mem;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,7 +46,10 @@ use crate::faults::Faults;
 use crate::format::{
     Lsn, SEGMENT_HEADER_LEN, encode_record, record_len, segment_header, segment_name,
 };
-use crate::limits::{LEADER_ROUNDS_MAX, RECORD_PAYLOAD_BYTES_MAX};
+use crate::limits::{LEADER_ROUNDS_MAX, RECORD_PAYLOAD_BYTES_MAX, SEGMENT_PREALLOC_BYTES};
+
+/// Source of the zeros a segment is extended with, written in pieces this big.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// A segment as the appender sees it: its first LSN and its length in bytes,
 /// counting records still pending in memory.
@@ -56,6 +66,8 @@ pub struct OpenTail {
     pub path: PathBuf,
     /// Valid length of the file; appends continue here.
     pub len: u64,
+    /// The file's length: `len` plus any zeros preallocated past it.
+    pub allocated: u64,
 }
 
 /// The live log.
@@ -104,8 +116,13 @@ struct Writer {
     segment: Lsn,
     file: File,
     path: PathBuf,
+    /// Bytes of header and records written; the next record goes here.
     written: u64,
     synced: u64,
+    /// The file's length: `written` plus zeros preallocated past it.
+    allocated: u64,
+    /// The file's length as of the last sync.
+    allocated_synced: u64,
 }
 
 impl Log {
@@ -133,6 +150,8 @@ impl Log {
             path: tail.path,
             written: tail.len,
             synced: tail.len,
+            allocated: tail.allocated,
+            allocated_synced: tail.allocated,
         };
         Self {
             dir,
@@ -322,20 +341,47 @@ impl Log {
     }
 
     fn write(&self, writer: &mut Writer, bytes: &[u8]) -> Result<()> {
+        self.preallocate(writer, bytes.len() as u64)?;
         let op = "write log segment";
         if let Some(faults) = &self.faults {
             faults.on_write().map_err(io_err(op, &writer.path))?;
         }
         writer
             .file
-            .write_all(bytes)
+            .write_all_at(bytes, writer.written)
             .map_err(io_err(op, &writer.path))?;
         writer.written += bytes.len() as u64;
         Ok(())
     }
 
+    /// Extends the file with zeros so that `len` more bytes fit, reaching
+    /// `SEGMENT_PREALLOC_BYTES` past the last record (but not past the
+    /// segment size unless the record itself is larger). The next sync makes
+    /// the new size durable once; later syncs then flush data only.
+    fn preallocate(&self, writer: &mut Writer, len: u64) -> Result<()> {
+        let needed = writer.written + len;
+        if needed <= writer.allocated {
+            return Ok(());
+        }
+        let ahead = (writer.written + SEGMENT_PREALLOC_BYTES).min(self.segment_bytes_max);
+        let target = needed.max(ahead);
+        let op = "preallocate log segment";
+        if let Some(faults) = &self.faults {
+            faults.on_write().map_err(io_err(op, &writer.path))?;
+        }
+        while writer.allocated < target {
+            let n = (target - writer.allocated).min(ZEROS.len() as u64);
+            writer
+                .file
+                .write_all_at(&ZEROS[..n as usize], writer.allocated)
+                .map_err(io_err(op, &writer.path))?;
+            writer.allocated += n;
+        }
+        Ok(())
+    }
+
     fn sync(&self, writer: &mut Writer) -> Result<()> {
-        if writer.synced == writer.written {
+        if writer.synced == writer.written && writer.allocated_synced == writer.allocated {
             return Ok(());
         }
         let op = "fdatasync log segment";
@@ -344,6 +390,7 @@ impl Log {
         }
         writer.file.sync_data().map_err(io_err(op, &writer.path))?;
         writer.synced = writer.written;
+        writer.allocated_synced = writer.allocated;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -351,10 +398,13 @@ impl Log {
     /// Closes the current segment (already synced) and starts the segment
     /// whose first record is `first`: create, header, fsync, directory fsync,
     /// so the new file's name is durable before any record in it is acked.
+    /// The closed segment is trimmed to its records; the trim need not be
+    /// durable, since recovery reads a sealed segment's zero tail as free.
     fn rotate(&self, writer: &mut Writer, first: Lsn) -> Result<()> {
+        trim(writer)?;
         let path = self.dir.file(&segment_name(first));
         let file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_err("create log segment", &path))?;
@@ -364,6 +414,8 @@ impl Log {
             path,
             written: 0,
             synced: 0,
+            allocated: 0,
+            allocated_synced: 0,
         };
         self.write(writer, &segment_header(first))?;
         self.sync(writer)?;
@@ -387,16 +439,47 @@ impl Log {
             .collect()
     }
 
+    /// Makes every record durable and trims the open segment's preallocated
+    /// zeros, leaving the file exactly as long as its records: a clean close.
+    pub fn close(&self) -> Result<()> {
+        self.sync_now()?;
+        trim(&mut self.writer.lock())
+    }
+
     /// Models power loss: forgets pending records and cuts the open segment
-    /// back to its synced length plus up to `torn_bytes_kept` unsynced bytes.
+    /// back to its synced length plus up to `torn_bytes_kept` unsynced bytes,
+    /// followed by zeros as far as the synced file size reached.
     pub fn simulate_crash(&self, torn_bytes_kept: u64) -> Result<()> {
         self.poisoned.store(true, Ordering::Release);
         self.appender.lock().pending.clear();
         let writer = self.writer.lock();
         let kept = writer.synced + torn_bytes_kept.min(writer.written - writer.synced);
+        let op = "truncate log segment";
         writer
             .file
             .set_len(kept)
-            .map_err(io_err("truncate log segment", &writer.path))
+            .map_err(io_err(op, &writer.path))?;
+        if writer.allocated_synced > kept {
+            writer
+                .file
+                .set_len(writer.allocated_synced)
+                .map_err(io_err(op, &writer.path))?;
+        }
+        Ok(())
     }
+}
+
+/// Cuts the preallocated zeros off the writer's segment. Not synced: a crash
+/// that loses the trim leaves zeros, which recovery reads as free space.
+fn trim(writer: &mut Writer) -> Result<()> {
+    if writer.allocated == writer.written {
+        return Ok(());
+    }
+    writer
+        .file
+        .set_len(writer.written)
+        .map_err(io_err("truncate log segment", &writer.path))?;
+    writer.allocated = writer.written;
+    writer.allocated_synced = writer.allocated_synced.min(writer.written);
+    Ok(())
 }
