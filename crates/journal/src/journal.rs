@@ -113,7 +113,7 @@ impl Journal {
             recovered.next_lsn,
             options.segment_bytes_max,
             options.faults,
-        );
+        )?;
         let shared = Arc::new(Shared {
             log,
             checkpoint: Mutex::new(latest),
