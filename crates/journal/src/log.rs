@@ -270,7 +270,7 @@ impl Log {
             });
         }
         let mut a = self.appender.lock();
-        // Checked under the lock so no append slips in after a leader that
+        // Checked under the lock so no append slips in after a committer that
         // failed has set the flag and begun refusing.
         if self.is_poisoned() {
             return Err(Error::Poisoned);
