@@ -19,8 +19,12 @@
 //!   before the flight's `fdatasync`.
 //! - `appender` (short): assigns the next LSN, frames the record into the
 //!   pending buffer, and decides rotation. Appends never wait for I/O.
-//! - `group` (short): the flights in write order; `group_cv` wakes waiters
-//!   whenever a flight is applied or the journal is poisoned.
+//! - `group` (short): the flights in write order. A waiter whose record a
+//!   flight covers sleeps on that flight's condition variable (one per
+//!   flight slot, `flight_cvs`) and is woken only when that flight is
+//!   applied, not by every earlier one; a waiter held back by the flight
+//!   limit sleeps on `group_cv`, woken whenever any flight is applied.
+//!   Poisoning wakes everyone.
 //!
 //! The open segment is kept extended with zeros ahead of its last record
 //! (`SEGMENT_PREALLOC_BYTES`), and records are written in place over them,
@@ -86,6 +90,9 @@ pub struct Log {
     appender: Mutex<Appender>,
     group: Mutex<Group>,
     group_cv: Condvar,
+    /// Waiters for flight `id` sleep on `flight_cvs[id % SYNCS_IN_FLIGHT_MAX]`;
+    /// live flights have consecutive ids, so they never share one.
+    flight_cvs: [Condvar; SYNCS_IN_FLIGHT_MAX],
     writer: Mutex<Writer>,
     durable: AtomicU64,
     poisoned: AtomicBool,
@@ -173,6 +180,11 @@ impl Writer {
     }
 }
 
+/// The index in `flight_cvs` of the flight with this id.
+fn flight_slot(id: u64) -> usize {
+    (id % SYNCS_IN_FLIGHT_MAX as u64) as usize
+}
+
 /// Opens the descriptors flights of the segment at `path` sync through.
 fn open_sync_files(path: &std::path::Path) -> Result<Vec<Arc<File>>> {
     (0..SYNCS_IN_FLIGHT_MAX)
@@ -231,6 +243,7 @@ impl Log {
                 synced,
             }),
             group_cv: Condvar::new(),
+            flight_cvs: std::array::from_fn(|_| Condvar::new()),
             writer: Mutex::new(writer),
             durable: AtomicU64::new(next_lsn.0 - 1),
             poisoned: AtomicBool::new(false),
@@ -315,14 +328,20 @@ impl Log {
         );
         loop {
             let mut group = self.group.lock();
-            if self.is_poisoned() {
-                return Err(Error::Poisoned);
-            }
+            // Durable first: a record synced before the journal was poisoned
+            // is on disk, and its committer may be told so.
             if self.durable() >= lsn {
                 return Ok(());
             }
-            let covered = group.flights.back().is_some_and(|f| f.covers >= lsn);
-            if covered || group.flights.len() >= SYNCS_IN_FLIGHT_MAX {
+            if self.is_poisoned() {
+                return Err(Error::Poisoned);
+            }
+            if let Some(flight) = group.flights.iter().find(|f| f.covers >= lsn) {
+                let cv = &self.flight_cvs[flight_slot(flight.id)];
+                cv.wait(&mut group);
+                continue;
+            }
+            if group.flights.len() >= SYNCS_IN_FLIGHT_MAX {
                 self.group_cv.wait(&mut group);
                 continue;
             }
@@ -396,7 +415,8 @@ impl Log {
     }
 
     /// Applies completed flights from the oldest on, stopping at the first
-    /// still running, and wakes the waiters.
+    /// still running, and wakes their waiters and those held back by the
+    /// flight limit.
     fn apply(&self, group: &mut Group) {
         while let Some(flight) = group.flights.front() {
             let Some(succeeded) = flight.succeeded else {
@@ -412,6 +432,7 @@ impl Log {
                 group.synced = flight.extent;
                 self.syncs.fetch_add(1, Ordering::Relaxed);
             }
+            self.flight_cvs[flight_slot(flight.id)].notify_all();
             group.flights.pop_front();
         }
         self.group_cv.notify_all();
@@ -423,6 +444,9 @@ impl Log {
         self.poisoned.store(true, Ordering::Release);
         tracing::error!(%error, "journal write or sync failed; journal poisoned until reopened");
         self.group_cv.notify_all();
+        for cv in &self.flight_cvs {
+            cv.notify_all();
+        }
     }
 
     fn write_chunks(&self, writer: &mut Writer, pending: &[Chunk]) -> Result<()> {
