@@ -13,21 +13,25 @@
 //! threads' transactions on an in-process mutex instead: SQLite's best case
 //! with many threads. Rotor's rate is given relative to each.
 //!
-//! The first line shows the disk's own rate of one `write` + `fdatasync`
-//! at a time: one committer cannot beat it, so it is the scale for the
-//! 1-session row.
+//! The first lines show the disk's own rate of one small `write` +
+//! `fdatasync` at a time, appending to a growing file (each sync also
+//! flushes the file size) and overwriting space written and synced before
+//! (data only, as the journal's preallocated segments do). One committer
+//! cannot beat the second, so it is the ceiling for the 1-session row, and
+//! the last line says what share of it Rotor reaches.
 //!
 //! Run: `cargo bench -p rotor-bench --bench durable_txn` (`ROTOR_BENCH_SECS`
 //! per round, default 2; `ROTOR_BENCH_ROUNDS`, default 3; files go to a
 //! temp dir under `ROTOR_BENCH_DIR`, default the system temp dir).
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rotor_bench::measure::{Round, Settings, load_average, median_round, run_threads};
+use rotor_bench::measure::{Round, Settings, load_average, median, median_round, run_threads};
 use rotor_bench::rotor::{self, Client};
 use rotor_bench::seed::{self, Begin, Inventory, RotorWorker};
 use rotor_bench::sqlite;
@@ -37,6 +41,9 @@ use tempfile::TempDir;
 const SESSIONS: [usize; 4] = [1, 2, 8, 32];
 /// Bytes per raw write when measuring the disk: a small commit record.
 const RAW_RECORD_BYTES: usize = 128;
+/// Size of the file the raw overwrite measurement writes over, as the
+/// journal preallocates its segments; it wraps around at the end.
+const RAW_PREALLOC_BYTES: usize = 1024 * 1024;
 
 fn main() {
     let settings = Settings::from_env();
@@ -51,10 +58,21 @@ fn main() {
         settings.round,
         load_average()
     );
+    let raw = |mode| {
+        median(
+            &(0..settings.rounds)
+                .map(|_| raw_fdatasync_rate(&base, settings, mode))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let appending = raw(RawMode::Append);
+    let ceiling = raw(RawMode::Overwrite);
     println!(
-        "this disk: {:.0} write+fdatasync/s one at a time",
-        raw_fdatasync_rate(&base, settings)
+        "this disk, one {RAW_RECORD_BYTES}-byte write + fdatasync at a time: {appending:.0}/s \
+         appending to a growing file, {ceiling:.0}/s overwriting preallocated space (the \
+         1-session ceiling)"
     );
+    let mut one_session = 0.0;
     let mut table = Table::new(&[
         "sessions",
         "Rotor commits/s",
@@ -65,6 +83,9 @@ fn main() {
     ]);
     for n_sessions in SESSIONS {
         let [rotor, busy, queued] = compare(&base, settings, n_sessions);
+        if n_sessions == 1 {
+            one_session = rotor.per_sec();
+        }
         table.row(vec![
             n_sessions.to_string(),
             rate(rotor.per_sec()),
@@ -75,6 +96,10 @@ fn main() {
         ]);
     }
     table.print();
+    println!(
+        "1 session: {:.0}% of the disk's ceiling of {ceiling:.0} durable commits/s",
+        100.0 * one_session / ceiling
+    );
     println!(
         "commits/s = durable commits per second (median round). SQLite busy_timeout = threads \
          wait in SQLite's busy handler; SQLite queued = threads take turns on an in-process \
@@ -135,22 +160,44 @@ fn temp_dir(base: &Path) -> TempDir {
         .unwrap_or_else(|error| panic!("no temp dir in {}: {error}", base.display()))
 }
 
+/// How the raw measurement writes its records.
+#[derive(Clone, Copy)]
+enum RawMode {
+    /// At the end of a growing file: each sync also flushes the new size.
+    Append,
+    /// Over zeros written and synced beforehand: each sync flushes data only.
+    Overwrite,
+}
+
 /// One small write and one fdatasync at a time, as fast as the disk goes.
-fn raw_fdatasync_rate(base: &Path, settings: Settings) -> f64 {
+fn raw_fdatasync_rate(base: &Path, settings: Settings, mode: RawMode) -> f64 {
     let dir = temp_dir(base);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.path().join("raw"))
-        .unwrap_or_else(|error| panic!("no file in {}: {error}", dir.path().display()));
+    let path = dir.path().join("raw");
+    let file = or_fail(File::create(&path), &path);
+    if let RawMode::Overwrite = mode {
+        let zeros = (&file)
+            .write_all(&vec![0u8; RAW_PREALLOC_BYTES])
+            .and_then(|()| file.sync_all());
+        or_fail(zeros, &path);
+    }
     let record = [7u8; RAW_RECORD_BYTES];
     let start = Instant::now();
     let mut n_syncs = 0u64;
+    let mut offset = 0;
     while start.elapsed() < settings.round {
-        file.write_all(&record)
-            .and_then(|()| file.sync_data())
-            .unwrap_or_else(|error| panic!("the raw write failed: {error}"));
+        let synced = file
+            .write_all_at(&record, offset as u64)
+            .and_then(|()| file.sync_data());
+        or_fail(synced, &path);
         n_syncs += 1;
+        offset += RAW_RECORD_BYTES;
+        if let RawMode::Overwrite = mode {
+            offset %= RAW_PREALLOC_BYTES;
+        }
     }
     n_syncs as f64 / start.elapsed().as_secs_f64()
+}
+
+fn or_fail<T>(result: std::io::Result<T>, path: &Path) -> T {
+    result.unwrap_or_else(|error| panic!("raw I/O on {} failed: {error}", path.display()))
 }

@@ -113,7 +113,7 @@ impl Journal {
             recovered.next_lsn,
             options.segment_bytes_max,
             options.faults,
-        );
+        )?;
         let shared = Arc::new(Shared {
             log,
             checkpoint: Mutex::new(latest),
@@ -210,11 +210,11 @@ impl Journal {
         Ok(())
     }
 
-    /// Stops the flusher, makes every appended record durable, and releases
-    /// the directory.
+    /// Stops the flusher, makes every appended record durable, trims the
+    /// log's preallocated space, and releases the directory.
     pub fn close(mut self) -> Result<()> {
         self.stop_flusher();
-        self.shared.log.sync_now()
+        self.shared.log.close()
     }
 
     /// Test seam modelling power loss: discards records not yet written,
@@ -243,7 +243,7 @@ impl Drop for Journal {
         if self.shared.log.is_poisoned() {
             return;
         }
-        if let Err(e) = self.shared.log.sync_now() {
+        if let Err(e) = self.shared.log.close() {
             tracing::error!(error = %e, "journal sync on drop failed");
         }
     }

@@ -23,14 +23,27 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 64 * 1024 * 1024;
 /// mongod's default `commitIntervalMs` of 100.
 pub const SYNC_INTERVAL_DEFAULT: Duration = Duration::from_millis(100);
 
-/// Most flush rounds one group-commit leader runs before handing leadership
-/// on: 8. Extra rounds save a thread wake-up between syncs while followers
-/// wait, but each delays the leader's own caller by one sync, so it is bounded.
-pub const LEADER_ROUNDS_MAX: u32 = 8;
+/// Most group-commit flights (a batch written and being `fdatasync`ed) at
+/// once: 4. A committer that arrives during a sync starts the next flight at
+/// once rather than waiting a whole sync for the running one to end; disks
+/// overlap concurrent flushes (on the development VM 2 and 4 concurrent
+/// syncers reached about 2.5 and up to 6 times one syncer's rate). More
+/// flights mean smaller batches and more syscalls for the same commits.
+pub const SYNCS_IN_FLIGHT_MAX: usize = 4;
+
+/// How far ahead of the last record the open segment is extended with
+/// zeros: 1 MiB. Overwriting blocks that are already allocated and synced
+/// lets `fdatasync` flush just the data, not the inode's size and extents
+/// too (on the development VM's ext4 small syncs ran 1.3 times as often).
+/// One extension then serves thousands of small commits, and writing 1 MiB
+/// of zeros costs one commit a few milliseconds at most.
+pub const SEGMENT_PREALLOC_BYTES: u64 = 1024 * 1024;
 
 /// Smallest segment size an [`crate::Options`] may ask for: a header plus one
 /// empty record, so that every segment can hold at least one record.
 pub const SEGMENT_BYTES_MIN: u64 = 64;
+
+const _: () = assert!(SYNCS_IN_FLIGHT_MAX >= 1);
 
 // A record's length field is a u32; the cap must fit in it.
 const _: () = assert!(RECORD_PAYLOAD_BYTES_MAX < u32::MAX as usize);

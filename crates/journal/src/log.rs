@@ -1,20 +1,37 @@
 //! The write-ahead log's live half: appending records, group commit, segment
 //! rotation, and poisoning.
 //!
-//! Three locks, always taken in this order and never held across each other
-//! except as noted:
+//! Group commit is pipelined: a waiter whose record no running sync covers
+//! takes *all* pending records, writes them, and issues one `fdatasync` for
+//! the lot (a *flight*); waiters whose records a flight covers sleep on
+//! `group_cv`. Up to `SYNCS_IN_FLIGHT_MAX` flights sync at once, so a
+//! committer arriving during a sync starts the next one at once instead of
+//! waiting for the first to end (disks overlap concurrent flushes). Flights
+//! are applied to `durable` strictly in the order they were written: a
+//! flight's success counts only once every earlier flight succeeded too.
+//! Each flight syncs through a file descriptor of its own, opened with the
+//! segment, so a write-back error is reported to every flight it may affect
+//! (Linux reports it once per open file description).
+//!
+//! Locks, taken in this order:
+//! - `writer` (long): the open segment file, held while taking the pending
+//!   records and writing them, which keeps flights in log order; released
+//!   before the flight's `fdatasync`.
 //! - `appender` (short): assigns the next LSN, frames the record into the
 //!   pending buffer, and decides rotation. Appends never wait for I/O.
-//! - `group` (short): the group-commit flag saying a leader is flushing, and
-//!   the count of sleeping followers. Waiters that find a leader sleep on
-//!   `group_cv`; the first waiter that finds none becomes leader, takes *all*
-//!   pending records, writes them and issues one `fdatasync` for the lot.
-//!   Committers that arrive during that sync form the next batch, so the
-//!   batch size grows with concurrency. The leader flushes that next batch
-//!   itself while followers wait (a few rounds at most), waking them after
-//!   each sync, so no thread wake-up sits between two syncs.
-//! - `writer` (long, leader only): the open segment file, held across write
-//!   and sync. Appenders never touch it, so appends proceed during a sync.
+//! - `group` (short): the flights in write order. A waiter whose record a
+//!   flight covers sleeps on that flight's condition variable (one per
+//!   flight slot, `flight_cvs`) and is woken only when that flight is
+//!   applied, not by every earlier one; a waiter held back by the flight
+//!   limit sleeps on `group_cv`, woken whenever any flight is applied.
+//!   Poisoning wakes everyone.
+//!
+//! The open segment is kept extended with zeros ahead of its last record
+//! (`SEGMENT_PREALLOC_BYTES`), and records are written in place over them,
+//! so a commit's `fdatasync` has no file size to flush. Recovery reads an
+//! all-zero tail as free space, not damage (a zero frame is never a valid
+//! record: LSN 0 is never assigned). Sealed segments and a cleanly closed
+//! one are trimmed to their records.
 //!
 //! Invariants: `durable` only grows, and is set to an LSN only after every
 //! record up to it was written and synced; after any failed write or sync
@@ -24,9 +41,10 @@
 //! bound on the pending buffer (the background flusher drains it every
 //! interval; the engine's own admission limits bound the rate).
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::mem;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,7 +57,10 @@ use crate::faults::Faults;
 use crate::format::{
     Lsn, SEGMENT_HEADER_LEN, encode_record, record_len, segment_header, segment_name,
 };
-use crate::limits::{LEADER_ROUNDS_MAX, RECORD_PAYLOAD_BYTES_MAX};
+use crate::limits::{RECORD_PAYLOAD_BYTES_MAX, SEGMENT_PREALLOC_BYTES, SYNCS_IN_FLIGHT_MAX};
+
+/// Source of the zeros a segment is extended with, written in pieces this big.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// A segment as the appender sees it: its first LSN and its length in bytes,
 /// counting records still pending in memory.
@@ -56,6 +77,8 @@ pub struct OpenTail {
     pub path: PathBuf,
     /// Valid length of the file; appends continue here.
     pub len: u64,
+    /// The file's length: `len` plus any zeros preallocated past it.
+    pub allocated: u64,
 }
 
 /// The live log.
@@ -67,6 +90,9 @@ pub struct Log {
     appender: Mutex<Appender>,
     group: Mutex<Group>,
     group_cv: Condvar,
+    /// Waiters for flight `id` sleep on `flight_cvs[id % SYNCS_IN_FLIGHT_MAX]`;
+    /// live flights have consecutive ids, so they never share one.
+    flight_cvs: [Condvar; SYNCS_IN_FLIGHT_MAX],
     writer: Mutex<Writer>,
     durable: AtomicU64,
     poisoned: AtomicBool,
@@ -77,10 +103,31 @@ pub struct Log {
 /// Group-commit state, under the `group` lock.
 #[derive(Debug)]
 struct Group {
-    /// A leader is flushing; others wait on `group_cv`.
-    flushing: bool,
-    /// Followers asleep on `group_cv`.
-    waiting: usize,
+    /// Flights written and not yet applied, oldest first.
+    flights: VecDeque<Flight>,
+    next_flight: u64,
+    /// How far the newest applied flight synced its segment.
+    synced: Extent,
+}
+
+/// One batch written and being (or done being) synced.
+#[derive(Debug)]
+struct Flight {
+    id: u64,
+    /// The last LSN in the batch.
+    covers: Lsn,
+    /// The segment as the batch left it.
+    extent: Extent,
+    /// `None` while its `fdatasync` runs, then whether it succeeded.
+    succeeded: Option<bool>,
+}
+
+/// A segment's written length and file length at some moment.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    segment: Lsn,
+    written: u64,
+    allocated: u64,
 }
 
 #[derive(Debug)]
@@ -104,8 +151,51 @@ struct Writer {
     segment: Lsn,
     file: File,
     path: PathBuf,
+    /// Bytes of header and records written; the next record goes here.
     written: u64,
     synced: u64,
+    /// The file's length: `written` plus zeros preallocated past it.
+    allocated: u64,
+    /// The file's length as of the last sync.
+    allocated_synced: u64,
+    /// Descriptors of this segment that flights sync through, one per
+    /// possible flight; a flight holds a clone of the one it uses.
+    sync_files: Vec<Arc<File>>,
+}
+
+impl Writer {
+    fn extent(&self) -> Extent {
+        Extent {
+            segment: self.segment,
+            written: self.written,
+            allocated: self.allocated,
+        }
+    }
+
+    /// A sync descriptor no running flight uses. One is always free: there
+    /// are `SYNCS_IN_FLIGHT_MAX` of them and fewer flights running.
+    fn free_sync_file(&self) -> Arc<File> {
+        let free = self.sync_files.iter().find(|f| Arc::strong_count(f) == 1);
+        Arc::clone(free.expect("more flights running than sync descriptors"))
+    }
+}
+
+/// The index in `flight_cvs` of the flight with this id.
+fn flight_slot(id: u64) -> usize {
+    (id % SYNCS_IN_FLIGHT_MAX as u64) as usize
+}
+
+/// Opens the descriptors flights of the segment at `path` sync through.
+fn open_sync_files(path: &std::path::Path) -> Result<Vec<Arc<File>>> {
+    (0..SYNCS_IN_FLIGHT_MAX)
+        .map(|_| {
+            OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map(Arc::new)
+                .map_err(io_err("open log segment", path))
+        })
+        .collect()
 }
 
 impl Log {
@@ -119,7 +209,7 @@ impl Log {
         next_lsn: Lsn,
         segment_bytes_max: u64,
         faults: Option<Arc<Faults>>,
-    ) -> Self {
+    ) -> Result<Self> {
         let last = segments.last().copied();
         assert_eq!(
             last.map(|s| s.len),
@@ -129,12 +219,16 @@ impl Log {
         let segment = last.map_or(next_lsn, |s| s.first);
         let writer = Writer {
             segment,
+            sync_files: open_sync_files(&tail.path)?,
             file: tail.file,
             path: tail.path,
             written: tail.len,
             synced: tail.len,
+            allocated: tail.allocated,
+            allocated_synced: tail.allocated,
         };
-        Self {
+        let synced = writer.extent();
+        Ok(Self {
             dir,
             segment_bytes_max,
             faults,
@@ -144,15 +238,17 @@ impl Log {
                 segments,
             }),
             group: Mutex::new(Group {
-                flushing: false,
-                waiting: 0,
+                flights: VecDeque::new(),
+                next_flight: 0,
+                synced,
             }),
             group_cv: Condvar::new(),
+            flight_cvs: std::array::from_fn(|_| Condvar::new()),
             writer: Mutex::new(writer),
             durable: AtomicU64::new(next_lsn.0 - 1),
             poisoned: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
-        }
+        })
     }
 
     pub fn dir(&self) -> &DataDir {
@@ -187,7 +283,7 @@ impl Log {
             });
         }
         let mut a = self.appender.lock();
-        // Checked under the lock so no append slips in after a leader that
+        // Checked under the lock so no append slips in after a committer that
         // failed has set the flag and begun refusing.
         if self.is_poisoned() {
             return Err(Error::Poisoned);
@@ -222,7 +318,8 @@ impl Log {
         Ok(lsn)
     }
 
-    /// Blocks until `lsn` is durable, leading a group flush if no one else is.
+    /// Blocks until `lsn` is durable: sleeps while a flight covers it or
+    /// the most flights already run, and otherwise flies the next one.
     pub fn wait_durable(&self, lsn: Lsn) -> Result<()> {
         let last = self.last_appended();
         assert!(
@@ -230,52 +327,26 @@ impl Log {
             "wait_durable({lsn}) for an lsn never appended (last {last})"
         );
         loop {
+            let mut group = self.group.lock();
+            // Durable first: a record synced before the journal was poisoned
+            // is on disk, and its committer may be told so.
+            if self.durable() >= lsn {
+                return Ok(());
+            }
             if self.is_poisoned() {
                 return Err(Error::Poisoned);
             }
-            if self.durable() >= lsn {
-                return Ok(());
-            }
-            let mut group = self.group.lock();
-            if self.durable() >= lsn {
-                return Ok(());
-            }
-            if group.flushing {
-                group.waiting += 1;
-                self.group_cv.wait(&mut group);
-                group.waiting -= 1;
+            if let Some(flight) = group.flights.iter().find(|f| f.covers >= lsn) {
+                let cv = &self.flight_cvs[flight_slot(flight.id)];
+                cv.wait(&mut group);
                 continue;
             }
-            group.flushing = true;
-            drop(group);
-            let led = self.lead(lsn);
-            let mut group = self.group.lock();
-            group.flushing = false;
-            self.group_cv.notify_all();
-            drop(group);
-            led?;
-        }
-    }
-
-    /// Leader only: flushes until `lsn` is durable, then keeps flushing for
-    /// followers while some wait and records are pending (up to
-    /// `LEADER_ROUNDS_MAX` rounds). Handing leadership to a sleeping follower
-    /// would put a thread wake-up between consecutive syncs; on a busy machine
-    /// that costs as much as the sync itself.
-    fn lead(&self, lsn: Lsn) -> Result<()> {
-        let mut rounds = 0;
-        loop {
-            let flushed_any = self.flush_pending()?;
-            rounds += 1;
-            let waiting = {
-                let group = self.group.lock();
-                self.group_cv.notify_all();
-                group.waiting
-            };
-            let mine_durable = self.durable() >= lsn;
-            if mine_durable && (!flushed_any || waiting == 0 || rounds >= LEADER_ROUNDS_MAX) {
-                return Ok(());
+            if group.flights.len() >= SYNCS_IN_FLIGHT_MAX {
+                self.group_cv.wait(&mut group);
+                continue;
             }
+            drop(group);
+            self.fly()?;
         }
     }
 
@@ -284,29 +355,97 @@ impl Log {
         self.wait_durable(self.last_appended())
     }
 
-    /// Leader only: writes every pending record and syncs once. Returns
-    /// whether there was anything to write.
-    fn flush_pending(&self) -> Result<bool> {
-        let pending = mem::take(&mut self.appender.lock().pending);
-        let Some(last) = pending.last().map(|c| c.last) else {
-            return Ok(false);
+    /// Writes every pending record, syncs them as one flight, and applies
+    /// whatever flights are then complete. Does nothing if there is nothing
+    /// pending or the most flights already run.
+    fn fly(&self) -> Result<()> {
+        let Some((id, file, path)) = self.write_flight()? else {
+            return Ok(());
         };
+        let op = "fdatasync log segment";
+        let synced = match &self.faults {
+            Some(faults) => faults.on_sync(),
+            None => Ok(()),
+        }
+        .and_then(|()| file.sync_data());
+        drop(file);
+        let mut group = self.group.lock();
+        let flight = group
+            .flights
+            .iter_mut()
+            .find(|f| f.id == id)
+            .expect("a flight stays queued until it has succeeded or failed");
+        flight.succeeded = Some(synced.is_ok());
+        let result = synced.map_err(|source| Error::Io { op, path, source });
+        if let Err(e) = &result {
+            self.poison(e);
+        }
+        self.apply(&mut group);
+        result
+    }
+
+    /// Under the writer lock: takes the pending records, writes them, and
+    /// queues their flight. Returns its id, the descriptor to sync, and the
+    /// segment's path for errors.
+    fn write_flight(&self) -> Result<Option<(u64, Arc<File>, PathBuf)>> {
         let mut writer = self.writer.lock();
-        let written = self.write_chunks(&mut writer, &pending);
-        match written {
-            Ok(()) => {
-                let before = self.durable.swap(last.0, Ordering::AcqRel);
+        if self.group.lock().flights.len() >= SYNCS_IN_FLIGHT_MAX {
+            return Ok(None);
+        }
+        let pending = mem::take(&mut self.appender.lock().pending);
+        let Some(covers) = pending.last().map(|c| c.last) else {
+            return Ok(None);
+        };
+        if let Err(e) = self.write_chunks(&mut writer, &pending) {
+            let _group = self.group.lock();
+            self.poison(&e);
+            return Err(e);
+        }
+        let file = writer.free_sync_file();
+        let mut group = self.group.lock();
+        let id = group.next_flight;
+        group.next_flight += 1;
+        group.flights.push_back(Flight {
+            id,
+            covers,
+            extent: writer.extent(),
+            succeeded: None,
+        });
+        Ok(Some((id, file, writer.path.clone())))
+    }
+
+    /// Applies completed flights from the oldest on, stopping at the first
+    /// still running, and wakes their waiters and those held back by the
+    /// flight limit.
+    fn apply(&self, group: &mut Group) {
+        while let Some(flight) = group.flights.front() {
+            let Some(succeeded) = flight.succeeded else {
+                break;
+            };
+            if succeeded && !self.is_poisoned() {
+                let before = self.durable.swap(flight.covers.0, Ordering::AcqRel);
                 assert!(
-                    before < last.0,
-                    "durable lsn went backwards: {before} -> {last}"
+                    before < flight.covers.0,
+                    "durable lsn went backwards: {before} -> {}",
+                    flight.covers
                 );
-                Ok(true)
+                group.synced = flight.extent;
+                self.syncs.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => {
-                self.poisoned.store(true, Ordering::Release);
-                tracing::error!(error = %e, "journal write failed; journal poisoned until reopened");
-                Err(e)
-            }
+            self.flight_cvs[flight_slot(flight.id)].notify_all();
+            group.flights.pop_front();
+        }
+        self.group_cv.notify_all();
+    }
+
+    /// Sets the poisoned flag and wakes everyone to see it. The caller holds
+    /// the group lock, so no waiter checks the flag and then misses the wake.
+    fn poison(&self, error: &Error) {
+        self.poisoned.store(true, Ordering::Release);
+        tracing::error!(%error, "journal write or sync failed; journal poisoned until reopened");
+        self.group_cv.notify_all();
+        for cv in &self.flight_cvs {
+            cv.notify_all();
         }
     }
 
@@ -318,24 +457,51 @@ impl Log {
             }
             self.write(writer, &chunk.bytes)?;
         }
-        self.sync(writer)
+        Ok(())
     }
 
     fn write(&self, writer: &mut Writer, bytes: &[u8]) -> Result<()> {
+        self.preallocate(writer, bytes.len() as u64)?;
         let op = "write log segment";
         if let Some(faults) = &self.faults {
             faults.on_write().map_err(io_err(op, &writer.path))?;
         }
         writer
             .file
-            .write_all(bytes)
+            .write_all_at(bytes, writer.written)
             .map_err(io_err(op, &writer.path))?;
         writer.written += bytes.len() as u64;
         Ok(())
     }
 
+    /// Extends the file with zeros so that `len` more bytes fit, reaching
+    /// `SEGMENT_PREALLOC_BYTES` past the last record (but not past the
+    /// segment size unless the record itself is larger). The next sync makes
+    /// the new size durable once; later syncs then flush data only.
+    fn preallocate(&self, writer: &mut Writer, len: u64) -> Result<()> {
+        let needed = writer.written + len;
+        if needed <= writer.allocated {
+            return Ok(());
+        }
+        let ahead = (writer.written + SEGMENT_PREALLOC_BYTES).min(self.segment_bytes_max);
+        let target = needed.max(ahead);
+        let op = "preallocate log segment";
+        if let Some(faults) = &self.faults {
+            faults.on_write().map_err(io_err(op, &writer.path))?;
+        }
+        while writer.allocated < target {
+            let n = (target - writer.allocated).min(ZEROS.len() as u64);
+            writer
+                .file
+                .write_all_at(&ZEROS[..n as usize], writer.allocated)
+                .map_err(io_err(op, &writer.path))?;
+            writer.allocated += n;
+        }
+        Ok(())
+    }
+
     fn sync(&self, writer: &mut Writer) -> Result<()> {
-        if writer.synced == writer.written {
+        if writer.synced == writer.written && writer.allocated_synced == writer.allocated {
             return Ok(());
         }
         let op = "fdatasync log segment";
@@ -344,6 +510,7 @@ impl Log {
         }
         writer.file.sync_data().map_err(io_err(op, &writer.path))?;
         writer.synced = writer.written;
+        writer.allocated_synced = writer.allocated;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -351,19 +518,25 @@ impl Log {
     /// Closes the current segment (already synced) and starts the segment
     /// whose first record is `first`: create, header, fsync, directory fsync,
     /// so the new file's name is durable before any record in it is acked.
+    /// The closed segment is trimmed to its records; the trim need not be
+    /// durable, since recovery reads a sealed segment's zero tail as free.
     fn rotate(&self, writer: &mut Writer, first: Lsn) -> Result<()> {
+        trim(writer)?;
         let path = self.dir.file(&segment_name(first));
         let file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_err("create log segment", &path))?;
         *writer = Writer {
+            sync_files: open_sync_files(&path)?,
             segment: first,
             file,
             path,
             written: 0,
             synced: 0,
+            allocated: 0,
+            allocated_synced: 0,
         };
         self.write(writer, &segment_header(first))?;
         self.sync(writer)?;
@@ -387,16 +560,56 @@ impl Log {
             .collect()
     }
 
+    /// Makes every record durable and trims the open segment's preallocated
+    /// zeros, leaving the file exactly as long as its records: a clean close.
+    pub fn close(&self) -> Result<()> {
+        self.sync_now()?;
+        trim(&mut self.writer.lock())
+    }
+
     /// Models power loss: forgets pending records and cuts the open segment
-    /// back to its synced length plus up to `torn_bytes_kept` unsynced bytes.
+    /// back to its synced length plus up to `torn_bytes_kept` unsynced bytes,
+    /// followed by zeros as far as the synced file size reached.
     pub fn simulate_crash(&self, torn_bytes_kept: u64) -> Result<()> {
         self.poisoned.store(true, Ordering::Release);
         self.appender.lock().pending.clear();
         let writer = self.writer.lock();
-        let kept = writer.synced + torn_bytes_kept.min(writer.written - writer.synced);
+        let group = self.group.lock();
+        let (synced, allocated_synced) = if group.synced.segment == writer.segment {
+            (
+                writer.synced.max(group.synced.written),
+                writer.allocated_synced.max(group.synced.allocated),
+            )
+        } else {
+            (writer.synced, writer.allocated_synced)
+        };
+        let kept = synced + torn_bytes_kept.min(writer.written - synced);
+        let op = "truncate log segment";
         writer
             .file
             .set_len(kept)
-            .map_err(io_err("truncate log segment", &writer.path))
+            .map_err(io_err(op, &writer.path))?;
+        if allocated_synced > kept {
+            writer
+                .file
+                .set_len(allocated_synced)
+                .map_err(io_err(op, &writer.path))?;
+        }
+        Ok(())
     }
+}
+
+/// Cuts the preallocated zeros off the writer's segment. Not synced: a crash
+/// that loses the trim leaves zeros, which recovery reads as free space.
+fn trim(writer: &mut Writer) -> Result<()> {
+    if writer.allocated == writer.written {
+        return Ok(());
+    }
+    writer
+        .file
+        .set_len(writer.written)
+        .map_err(io_err("truncate log segment", &writer.path))?;
+    writer.allocated = writer.written;
+    writer.allocated_synced = writer.allocated_synced.min(writer.written);
+    Ok(())
 }

@@ -9,7 +9,9 @@
 //! 3. Read the rest in order, checking header, name, and that LSNs run on
 //!    densely across records and segments. Any damage is an error, except in
 //!    the last segment when no valid record follows the damage: that is a torn
-//!    tail (an interrupted append), so it is warned about and cut off.
+//!    tail (an interrupted append), so it is warned about and cut off. An
+//!    all-zero tail is space the log preallocated, not damage: it is kept in
+//!    the last segment and ignored in the others.
 //! 4. The log must reach at least the checkpoint's LSN, since a checkpoint is
 //!    written only after its LSN is durable in the log.
 //!
@@ -161,6 +163,10 @@ impl LogScan {
         while off < bytes.len() {
             match self.record(segment, &bytes, off)? {
                 Ok(len) => off += len,
+                // Preallocated space whose trim at rotation was lost. Had
+                // records been lost instead, the next segment would not
+                // continue the LSNs, which `header` reports.
+                Err(_) if is_zeros(&bytes[off..]) => break,
                 Err(bad) => return Err(corrupt_record(&segment.path, off, bad)),
             }
         }
@@ -180,9 +186,17 @@ impl LogScan {
             return rewrite_header(dir, segment, &mut self.infos);
         }
         let mut off = self.header(segment, &bytes)?;
+        let mut kept = bytes.len();
         while off < bytes.len() {
             match self.record(segment, &bytes, off)? {
                 Ok(len) => off += len,
+                Err(_) if is_zeros(&bytes[off..]) => {
+                    tracing::debug!(
+                        file = %segment.path.display(), offset = off,
+                        preallocated_bytes = bytes.len() - off, "log ends in preallocated space"
+                    );
+                    break;
+                }
                 Err(bad) if valid_record_follows(&bytes, off, self.next) => {
                     return Err(corrupt_record(&segment.path, off, bad));
                 }
@@ -191,6 +205,7 @@ impl LogScan {
                         file = %segment.path.display(), offset = off, reason = ?bad,
                         dropped_bytes = bytes.len() - off, "torn log tail; truncating"
                     );
+                    kept = off;
                     break;
                 }
             }
@@ -199,7 +214,7 @@ impl LogScan {
             first: segment.first,
             len: off as u64,
         });
-        open_tail(&segment.path, off as u64, bytes.len() as u64)
+        open_tail(&segment.path, off as u64, kept as u64, bytes.len() as u64)
     }
 
     /// The segment's first LSN must continue the sequence: exactly, or for
@@ -319,6 +334,11 @@ fn valid_record_follows(bytes: &[u8], damaged: usize, next: Lsn) -> bool {
     })
 }
 
+/// Whether `bytes` are all zeros: preallocated space no record reached.
+fn is_zeros(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
 /// A header that is shorter than a header or all zeros: a crash while the
 /// segment was being created.
 fn is_torn_header(bytes: &[u8]) -> bool {
@@ -345,7 +365,8 @@ fn rewrite_header(
         first: segment.first,
         len: SEGMENT_HEADER_LEN as u64,
     });
-    open_tail(path, SEGMENT_HEADER_LEN as u64, SEGMENT_HEADER_LEN as u64)
+    let header = SEGMENT_HEADER_LEN as u64;
+    open_tail(path, header, header, header)
 }
 
 /// Creates the very first segment (or the first after a checkpoint-only
@@ -370,18 +391,19 @@ fn create_first_segment(
         first,
         len: SEGMENT_HEADER_LEN as u64,
     });
-    open_tail(&path, SEGMENT_HEADER_LEN as u64, SEGMENT_HEADER_LEN as u64)
+    let header = SEGMENT_HEADER_LEN as u64;
+    open_tail(&path, header, header, header)
 }
 
-/// Opens the last segment for appending at `valid`, cutting off (durably)
-/// anything past it.
-fn open_tail(path: &Path, valid: u64, on_disk: u64) -> Result<OpenTail> {
+/// Opens the last segment for writing at `valid`, keeping the file `kept`
+/// bytes long (zeros past `valid`) and cutting off (durably) anything past.
+fn open_tail(path: &Path, valid: u64, kept: u64, on_disk: u64) -> Result<OpenTail> {
     let file = OpenOptions::new()
-        .append(true)
+        .write(true)
         .open(path)
         .map_err(io_err("open log segment", path))?;
-    if on_disk != valid {
-        file.set_len(valid)
+    if on_disk != kept {
+        file.set_len(kept)
             .map_err(io_err("truncate log segment", path))?;
         file.sync_all().map_err(io_err("fsync log segment", path))?;
     }
@@ -389,6 +411,7 @@ fn open_tail(path: &Path, valid: u64, on_disk: u64) -> Result<OpenTail> {
         file,
         path: path.to_path_buf(),
         len: valid,
+        allocated: kept,
     })
 }
 

@@ -92,6 +92,30 @@ fn corruption_at_the_end_of_a_sealed_segment_is_an_error() {
 }
 
 #[test]
+fn corruption_zeroing_the_end_of_a_sealed_segment_is_an_error() {
+    // Zeros where a sealed segment's last record was look like preallocated
+    // space, but the next segment then starts at an LSN nobody accounts for.
+    let tmp = written(&PAYLOADS, 64);
+    let segments = files(tmp.path(), ".wal");
+    let len = std::fs::metadata(&segments[1]).unwrap().len();
+    std::fs::write(&segments[1], {
+        let mut bytes = std::fs::read(&segments[1]).unwrap();
+        bytes[SEGMENT_HEADER_LEN as usize..len as usize].fill(0);
+        bytes
+    })
+    .unwrap();
+    check(
+        tmp.path(),
+        &segments[2],
+        0,
+        CorruptReason::MissingRecords {
+            from: Lsn(2),
+            to: Lsn(2),
+        },
+    );
+}
+
+#[test]
 fn corruption_missing_middle_segment_is_an_error() {
     let tmp = written(&PAYLOADS, 64);
     let segments = files(tmp.path(), ".wal");

@@ -106,3 +106,49 @@ fn poisoning_by_a_failed_rotation_is_reported() {
     let (_journal, recovery) = open(tmp.path(), quiet());
     assert_eq!(records(&recovery), vec![(1, vec![1u8; 30])]);
 }
+
+#[test]
+fn poisoning_mid_stream_acknowledges_nothing_at_or_after_the_failed_flight() {
+    // Concurrent committers keep several flights syncing at once; the fourth
+    // sync fails. A flight's success counts only after every earlier one's,
+    // so no acknowledged LSN may follow any LSN that failed.
+    let tmp = tempfile::tempdir().unwrap();
+    let (options, faults) = faulty();
+    let (journal, _) = open(tmp.path(), options);
+    faults.fail_syncs_after(3);
+    let outcomes = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    std::thread::scope(|s| {
+        for thread in 0..16u8 {
+            let (journal, outcomes) = (&journal, &outcomes);
+            s.spawn(move || {
+                loop {
+                    let Ok(lsn) = journal.append(&[thread]) else {
+                        return;
+                    };
+                    let waited = journal.wait_durable(lsn);
+                    let mut outcomes = outcomes.lock().unwrap();
+                    match waited {
+                        Ok(()) => outcomes.0.push(lsn),
+                        Err(_) => return outcomes.1.push(lsn),
+                    }
+                }
+            });
+        }
+    });
+    let (acked, failed) = outcomes.into_inner().unwrap();
+    let first_failed = failed
+        .iter()
+        .min()
+        .expect("the injected failure hit someone");
+    assert!(
+        acked.iter().all(|lsn| lsn < first_failed),
+        "{acked:?} vs {failed:?}"
+    );
+    assert_eq!(
+        journal.durable_lsn(),
+        acked.iter().max().copied().unwrap_or(Lsn(0))
+    );
+    drop(journal);
+    let (_journal, recovery) = open(tmp.path(), quiet());
+    assert!(records(&recovery).len() >= acked.len());
+}

@@ -53,6 +53,22 @@ fn torn_tail_of_zeros_is_cut_away() {
 }
 
 #[test]
+fn torn_tail_of_part_of_a_record_inside_preallocated_zeros_is_cut_away() {
+    // The log writes over zeros it preallocated: a crash mid-write leaves
+    // the start of the record and zeros where the rest should be.
+    for kept in [1u64, 4, 16, 20] {
+        check(|segment| {
+            let bytes = std::fs::read(segment).unwrap();
+            let start = record_offset(&PAYLOADS, 2);
+            set_len(segment, start);
+            let partial = &bytes[start as usize..(start + kept) as usize];
+            append_bytes(segment, partial);
+            append_bytes(segment, &[0u8; 4096]);
+        });
+    }
+}
+
+#[test]
 fn torn_tail_with_a_damaged_last_record_is_cut_away() {
     // A last record whose bytes are all there but wrong is indistinguishable
     // from a torn write when sectors are not atomic; it is cut, not an error.
@@ -92,6 +108,61 @@ fn torn_header_of_a_new_last_segment_is_rewritten() {
             vec![(1, one.to_vec()), (2, again.to_vec())]
         );
     }
+}
+
+#[test]
+fn torn_tail_open_segment_is_preallocated_and_a_clean_close_trims_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (journal, _) = open(tmp.path(), quiet());
+    append_all(&journal, &PAYLOADS);
+    let segment = only_segment(tmp.path());
+    let records_end = record_offset(&PAYLOADS, 3);
+    let file_len = || std::fs::metadata(&segment).unwrap().len();
+    assert!(file_len() > records_end, "no space preallocated");
+    journal.close().unwrap();
+    assert_eq!(file_len(), records_end);
+}
+
+#[test]
+fn torn_tail_preallocated_space_left_by_a_crash_is_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (journal, _) = open(tmp.path(), quiet());
+    append_all(&journal, &PAYLOADS[..2]);
+    journal.simulate_crash(0).unwrap();
+    let segment = only_segment(tmp.path());
+    let preallocated = std::fs::metadata(&segment).unwrap().len();
+    assert!(preallocated > record_offset(&PAYLOADS, 2));
+    let (journal, recovery) = open(tmp.path(), quiet());
+    assert_eq!(records(&recovery).len(), 2);
+    append_all(&journal, &PAYLOADS[2..]);
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), preallocated);
+    journal.simulate_crash(0).unwrap();
+    let (_journal, recovery) = open(tmp.path(), quiet());
+    let payloads: Vec<Vec<u8>> = PAYLOADS.iter().map(|p| p.to_vec()).collect();
+    assert_eq!(
+        records(&recovery)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect::<Vec<_>>(),
+        payloads
+    );
+}
+
+#[test]
+fn torn_tail_sealed_segment_with_zeros_left_by_a_lost_trim_recovers_whole() {
+    // 64-byte segments hold one 30-byte record each.
+    let payloads = [[1u8; 30], [2u8; 30], [3u8; 30]];
+    let tmp = tempfile::tempdir().unwrap();
+    let (journal, _) = open(tmp.path(), small_segments(64));
+    append_all(&journal, &[&payloads[0], &payloads[1], &payloads[2]]);
+    journal.close().unwrap();
+    let segments = files(tmp.path(), ".wal");
+    assert_eq!(segments.len(), 3);
+    // As if the crash lost the trim done when the segment was sealed.
+    append_bytes(&segments[1], &[0u8; 18]);
+    let (_journal, recovery) = open(tmp.path(), small_segments(64));
+    let expected: Vec<(u64, Vec<u8>)> = (1..).zip(payloads.iter().map(|p| p.to_vec())).collect();
+    assert_eq!(records(&recovery), expected);
 }
 
 pub fn set_len(path: &Path, len: u64) {
