@@ -9,9 +9,10 @@
 //!
 //! Nothing here asserts on time: the numbers are for reading, not gating.
 
-/// With the `mimalloc` feature every benchmark binary allocates through
-/// mimalloc: Rotor's documents are maps of owned strings, so the allocator
-/// is a large share of each operation, and the feature measures how much.
+/// With the `mimalloc` feature (on by default) every benchmark binary
+/// allocates through mimalloc, as the `rotor` server binary does: Rotor's
+/// documents are maps of owned strings, so the allocator is a large share
+/// of each operation.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
