@@ -14,7 +14,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
-echo "== Unified spec suites: our Rust runner against the embedded client"
+echo "== Unified spec suites: our Rust runner, embedded and over TCP against rotor serve"
 bash scripts/unified/run.sh
 
 echo "== PyMongo conformance: PyMongo's unified spec runner against rotor serve"
