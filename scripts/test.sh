@@ -19,3 +19,6 @@ bash scripts/unified/run.sh
 
 echo "== PyMongo conformance: PyMongo's unified spec runner against rotor serve"
 bash scripts/pymongo/run.sh
+
+echo "== Node.js driver: the seed's transactions against rotor serve"
+bash scripts/node/run.sh

@@ -36,17 +36,7 @@ echo "== unified: spec suites against the embedded client"
 "${RUNNER[@]}" "${ARGS[@]}"
 
 echo "== unified: spec suites over TCP against rotor serve"
-LOG="$(mktemp)"
-"$ROOT/target/release/rotor" serve --in-memory --bind 127.0.0.1 --port 0 \
-  --enable-test-commands --log-level info >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG"' EXIT
-ADDRESS=""
-for _ in $(seq 600); do
-  ADDRESS="$(sed -n 's/.*rotor ready for connections on //p' "$LOG" | tr -d '[:space:]')"
-  [[ -n "$ADDRESS" ]] && break
-  kill -0 "$SERVER" 2>/dev/null || { cat "$LOG"; echo "rotor exited before it was ready" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n "$ADDRESS" ]] || { cat "$LOG"; echo "rotor not ready" >&2; exit 1; }
-"${RUNNER[@]}" --uri "mongodb://$ADDRESS/?replicaSet=rs0" "${ARGS[@]}"
+ROTOR="$ROOT/target/release/rotor"
+source "$ROOT/scripts/lib/serve.sh"
+start_rotor "$ROOT/.cache/rotor-unified.log" --enable-test-commands
+"${RUNNER[@]}" --uri "mongodb://$ROTOR_ADDRESS/?replicaSet=rs0" "${ARGS[@]}"
