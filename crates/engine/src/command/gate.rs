@@ -241,13 +241,20 @@ fn retryable_write(
             };
         }
     }
-    if let Some(failpoint) = engine.failpoints().check_transactional_write()
-        && let Some(code) = failpoint.fail_before_commit_code
-    {
-        return Err(CommandError::new(
+    // mongod's `onPrimaryTransactionalWrite`: fail the write, or apply it,
+    // then (unless `closeConnection: false`) close the connection, so the
+    // client's retry meets the failure or the recorded result.
+    let failpoint = engine.failpoints().check_transactional_write();
+    let close = failpoint.as_ref().is_some_and(|f| f.close_connection);
+    if let Some(code) = failpoint.and_then(|f| f.fail_before_commit_code) {
+        let mut error = CommandError::new(
             Code(code),
             "Failing write via 'onPrimaryTransactionalWrite' failpoint",
-        ));
+        );
+        if close {
+            error.extra.insert(super::CLOSE_CONNECTION_FIELD, true);
+        }
+        return Err(error);
     }
     let mut ctx = Ctx {
         engine,
@@ -260,7 +267,20 @@ fn retryable_write(
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
-    execute(&mut ctx, name, &request.body)
+    let result = execute(&mut ctx, name, &request.body);
+    if !close {
+        return result;
+    }
+    match result {
+        Ok(mut reply) => {
+            reply.insert(super::CLOSE_CONNECTION_FIELD, true);
+            Ok(reply)
+        }
+        Err(mut error) => {
+            error.extra.insert(super::CLOSE_CONNECTION_FIELD, true);
+            Err(error)
+        }
+    }
 }
 
 /// Outside transactions, only reads take `readConcern: {level: "snapshot"}`.
