@@ -37,10 +37,12 @@ pub struct Cursor {
     pub txn_number: Option<i64>,
 }
 
-/// An open cursor and the digest of the user who opened it.
+/// An open cursor, the digest of the user who opened it, and its session
+/// (copied out, so counting it needs no lock on the cursor).
 struct Entry {
     cursor: Arc<Mutex<Cursor>>,
     owner: Option<Vec<u8>>,
+    session: Option<Vec<u8>>,
 }
 
 pub struct Cursors {
@@ -58,7 +60,7 @@ struct Open {
 impl Open {
     fn remove(&mut self, id: i64) -> Option<Entry> {
         let entry = self.map.remove(&id)?;
-        if let Some(session) = entry.cursor.lock().session.as_deref() {
+        if let Some(session) = &entry.session {
             self.release(session);
         }
         Some(entry)
@@ -73,11 +75,11 @@ impl Open {
         }
     }
 
-    fn remove_where(&mut self, doomed: impl Fn(&Cursor) -> bool) {
+    fn remove_where(&mut self, doomed: impl Fn(&Entry) -> bool) {
         let ids: Vec<i64> = self
             .map
             .iter()
-            .filter(|(_, e)| doomed(&e.cursor.lock()))
+            .filter(|(_, e)| doomed(e))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
@@ -137,8 +139,16 @@ impl Cursors {
             .rem_euclid(i64::MAX - 1)
             + 1;
         let owner = opener();
+        let session = cursor.session.clone();
         let cursor = Arc::new(Mutex::new(cursor));
-        open.map.insert(id, Entry { cursor, owner });
+        open.map.insert(
+            id,
+            Entry {
+                cursor,
+                owner,
+                session,
+            },
+        );
         Ok(id)
     }
 
@@ -158,13 +168,15 @@ impl Cursors {
 
     /// Kills every cursor over a namespace (the collection was dropped).
     pub fn kill_namespace(&self, ns: &str) {
-        self.open.lock().remove_where(|cursor| cursor.ns == ns);
+        self.open
+            .lock()
+            .remove_where(|entry| entry.cursor.lock().ns == ns);
     }
 
     /// Kills every cursor of a session.
     pub fn kill_session(&self, session: &[u8]) {
         self.open
             .lock()
-            .remove_where(|cursor| cursor.session.as_deref() == Some(session));
+            .remove_where(|entry| entry.session.as_deref() == Some(session));
     }
 }
