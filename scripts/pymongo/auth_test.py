@@ -1,7 +1,9 @@
 """PyMongo authenticates to `rotor serve --auth` with SCRAM, as to a mongod.
 
 Run by run.sh against a fresh in-memory server started with --auth (on
-ROTOR_HOST:ROTOR_PORT). Each check is a function; the script prints one
+ROTOR_HOST:ROTOR_PORT), once over plain TCP and once over TLS: when
+ROTOR_TLS_CA names a CA file, every client connects with `tls=true` and
+`tlsCAFile` (the server runs with --tls-cert/--tls-key and requires TLS). Each check is a function; the script prints one
 line per check and a closing "N passed, N failed" line, and exits non-zero
 if any check failed. Checks run in order: the first creates the first user
 through the localhost exception, which the later ones log in as.
@@ -16,11 +18,13 @@ from pymongo.errors import OperationFailure
 
 HOST = os.environ.get("ROTOR_HOST", "127.0.0.1")
 PORT = int(os.environ["ROTOR_PORT"])
+TLS_CA = os.environ.get("ROTOR_TLS_CA")
+TLS = {"tls": True, "tlsCAFile": TLS_CA} if TLS_CA else {}
 
 
 def client(**options):
     return MongoClient(
-        HOST, PORT, directConnection=True, serverSelectionTimeoutMS=10_000, **options
+        HOST, PORT, directConnection=True, serverSelectionTimeoutMS=10_000, **TLS, **options
     )
 
 

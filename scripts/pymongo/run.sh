@@ -6,9 +6,9 @@
 # and its test dependencies, builds rotor in release mode, starts it on a
 # free port, runs a smoke test, a TLS test (against a second server with
 # openssl-made test certificates), the SCRAM checks of auth_test.py against a
-# server started with --auth, and the transactions, convenient-API,
-# sessions and CRUD spec suites, and compares the outcome with
-# expected-failures.txt. Fails only on unexpected failures. The server is
+# server started with --auth and again against one with --auth and TLS, and
+# the transactions, convenient-API, sessions and CRUD spec suites, and
+# compares the outcome with expected-failures.txt. Fails only on unexpected failures. The server is
 # stopped whatever happens.
 #
 #   bash scripts/pymongo/run.sh                    # check
@@ -134,6 +134,13 @@ echo "== pymongo: SCRAM authentication against rotor serve --auth"
 AUTH_PORT="$(free_port)"
 start_rotor "$CACHE/rotor-pymongo-auth.log" "$AUTH_PORT" --auth
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_PORT" "$VENV/bin/python" "$HERE/auth_test.py"
+
+echo "== pymongo: SCRAM-SHA-256 over TLS against rotor serve --auth --tls-cert"
+AUTH_TLS_PORT="$(free_port)"
+start_rotor "$CACHE/rotor-pymongo-auth-tls.log" "$AUTH_TLS_PORT" --auth \
+  --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key"
+ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_TLS_PORT" ROTOR_TLS_CA="$TLS_DIR/ca.pem" \
+  "$VENV/bin/python" "$HERE/auth_test.py"
 
 echo "== pymongo: unified spec suites"
 cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"

@@ -12,6 +12,10 @@
 //! that open cursors need not carry the user themselves. Commands run on
 //! the calling thread from start to finish, which makes a thread-local the
 //! right scope.
+//!
+//! Invariant: at most [`CURSORS_OPEN_MAX`] cursors are open, and at most
+//! [`CURSORS_OPEN_PER_SESSION_MAX`] per session; the per-session counts
+//! change under the same lock as the cursor map, so they always agree.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -21,8 +25,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use bson::Document;
 use parking_lot::Mutex;
 
-/// Open cursors a server holds at most.
-pub const CURSORS_MAX: usize = 100_000;
+use crate::command::CommandError;
+use crate::limits::{self, CURSORS_OPEN_MAX, CURSORS_OPEN_PER_SESSION_MAX};
 
 pub struct Cursor {
     pub ns: String,
@@ -33,15 +37,55 @@ pub struct Cursor {
     pub txn_number: Option<i64>,
 }
 
-/// An open cursor and the digest of the user who opened it.
+/// An open cursor, the digest of the user who opened it, and its session
+/// (copied out, so counting it needs no lock on the cursor).
 struct Entry {
     cursor: Arc<Mutex<Cursor>>,
     owner: Option<Vec<u8>>,
+    session: Option<Vec<u8>>,
 }
 
 pub struct Cursors {
     next_id: AtomicI64,
-    map: Mutex<HashMap<i64, Entry>>,
+    open: Mutex<Open>,
+}
+
+/// The open cursors, and how many of them each session holds.
+#[derive(Default)]
+struct Open {
+    map: HashMap<i64, Entry>,
+    per_session: HashMap<Vec<u8>, usize>,
+}
+
+impl Open {
+    fn remove(&mut self, id: i64) -> Option<Entry> {
+        let entry = self.map.remove(&id)?;
+        if let Some(session) = &entry.session {
+            self.release(session);
+        }
+        Some(entry)
+    }
+
+    fn release(&mut self, session: &[u8]) {
+        if let Some(count) = self.per_session.get_mut(session) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_session.remove(session);
+            }
+        }
+    }
+
+    fn remove_where(&mut self, doomed: impl Fn(&Entry) -> bool) {
+        let ids: Vec<i64> = self
+            .map
+            .iter()
+            .filter(|(_, e)| doomed(e))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.remove(id);
+        }
+    }
 }
 
 thread_local! {
@@ -66,17 +110,25 @@ impl Default for Cursors {
     fn default() -> Cursors {
         Cursors {
             next_id: AtomicI64::new(1),
-            map: Mutex::new(HashMap::new()),
+            open: Mutex::new(Open::default()),
         }
     }
 }
 
 impl Cursors {
-    /// Registers a cursor; `None` when [`CURSORS_MAX`] are open.
-    pub fn open(&self, cursor: Cursor) -> Option<i64> {
-        let mut map = self.map.lock();
-        if map.len() >= CURSORS_MAX {
-            return None;
+    /// Registers a cursor; ResourceExhausted when the server or the
+    /// cursor's session already holds as many as it may.
+    pub fn open(&self, cursor: Cursor) -> Result<i64, CommandError> {
+        let mut open = self.open.lock();
+        if open.map.len() >= CURSORS_OPEN_MAX {
+            return Err(limits::too_many_cursors());
+        }
+        if let Some(session) = &cursor.session {
+            let count = open.per_session.entry(session.clone()).or_default();
+            if *count >= CURSORS_OPEN_PER_SESSION_MAX {
+                return Err(limits::too_many_session_cursors());
+            }
+            *count += 1;
         }
         // Ids mix a counter with a multiplier so they are not trivially guessable
         // sequential small numbers, and never 0 (0 means "exhausted").
@@ -87,34 +139,44 @@ impl Cursors {
             .rem_euclid(i64::MAX - 1)
             + 1;
         let owner = opener();
+        let session = cursor.session.clone();
         let cursor = Arc::new(Mutex::new(cursor));
-        map.insert(id, Entry { cursor, owner });
-        Some(id)
+        open.map.insert(
+            id,
+            Entry {
+                cursor,
+                owner,
+                session,
+            },
+        );
+        Ok(id)
     }
 
     pub fn get(&self, id: i64) -> Option<Arc<Mutex<Cursor>>> {
-        self.map.lock().get(&id).map(|e| e.cursor.clone())
+        self.open.lock().map.get(&id).map(|e| e.cursor.clone())
     }
 
     /// The owner of cursor `id`: `None` if there is no such cursor,
     /// `Some(None)` if it was opened without a user.
     pub fn owner(&self, id: i64) -> Option<Option<Vec<u8>>> {
-        self.map.lock().get(&id).map(|e| e.owner.clone())
+        self.open.lock().map.get(&id).map(|e| e.owner.clone())
     }
 
     pub fn remove(&self, id: i64) -> Option<Arc<Mutex<Cursor>>> {
-        self.map.lock().remove(&id).map(|e| e.cursor)
+        self.open.lock().remove(id).map(|e| e.cursor)
     }
 
     /// Kills every cursor over a namespace (the collection was dropped).
     pub fn kill_namespace(&self, ns: &str) {
-        self.map.lock().retain(|_, e| e.cursor.lock().ns != ns);
+        self.open
+            .lock()
+            .remove_where(|entry| entry.cursor.lock().ns == ns);
     }
 
     /// Kills every cursor of a session.
     pub fn kill_session(&self, session: &[u8]) {
-        self.map
+        self.open
             .lock()
-            .retain(|_, e| e.cursor.lock().session.as_deref() != Some(session));
+            .remove_where(|entry| entry.session.as_deref() == Some(session));
     }
 }

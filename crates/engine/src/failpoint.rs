@@ -144,9 +144,45 @@ impl FailCommand {
 }
 
 /// `onPrimaryTransactionalWrite`'s `data`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TransactionalWrite {
+    /// Fail the write with this code instead of applying it.
     pub fail_before_commit_code: Option<i32>,
+    /// Close the connection after the write (applied or failed), so the
+    /// client sees a network error and retries; mongod's default is true.
+    pub close_connection: bool,
+}
+
+impl TransactionalWrite {
+    pub fn parse(data: &Document) -> Result<TransactionalWrite, CommandError> {
+        let close_connection = match data.get("closeConnection") {
+            None => true,
+            Some(Bson::Boolean(close)) => *close,
+            Some(_) => {
+                return Err(CommandError::new(
+                    Code::TYPE_MISMATCH,
+                    "closeConnection must be a boolean",
+                ));
+            }
+        };
+        let fail_before_commit_code = match data.get("failBeforeCommitExceptionCode") {
+            None => None,
+            Some(value) => Some(
+                mql::order::Number::of(value)
+                    .map(|n| n.as_f64() as i32)
+                    .ok_or_else(|| {
+                        CommandError::new(
+                            Code::TYPE_MISMATCH,
+                            "failBeforeCommitExceptionCode must be a number",
+                        )
+                    })?,
+            ),
+        };
+        Ok(TransactionalWrite {
+            fail_before_commit_code,
+            close_connection,
+        })
+    }
 }
 
 /// What a triggered `failCommand` asks of the command.

@@ -15,6 +15,7 @@ mod durable;
 mod engine;
 mod exec;
 mod failpoint;
+mod limits;
 mod options;
 mod params;
 mod reaper;

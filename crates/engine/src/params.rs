@@ -6,6 +6,7 @@ use bson::{Bson, Document, doc};
 use mql::Code;
 
 use crate::command::CommandError;
+use crate::limits::{SESSIONS_MAX_DEFAULT, TRANSACTION_SIZE_BYTES_MAX_DEFAULT};
 
 /// mongod's default `transactionLifetimeLimitSeconds`.
 pub const TRANSACTION_LIFETIME_SECS_DEFAULT: u64 = 60;
@@ -14,6 +15,11 @@ pub const SESSION_TIMEOUT_MINUTES: u64 = 30;
 
 pub struct Parameters {
     pub transaction_lifetime_secs: AtomicU64,
+    /// `maxSessions` (mongod sets it at startup only; Rotor also at run
+    /// time, so tests can reach it).
+    pub sessions_max: AtomicU64,
+    /// `transactionSizeLimitBytes`.
+    pub transaction_size_bytes_max: AtomicU64,
     enable_test_commands: bool,
 }
 
@@ -21,6 +27,8 @@ impl Parameters {
     pub fn new(enable_test_commands: bool) -> Parameters {
         Parameters {
             transaction_lifetime_secs: AtomicU64::new(TRANSACTION_LIFETIME_SECS_DEFAULT),
+            sessions_max: AtomicU64::new(SESSIONS_MAX_DEFAULT),
+            transaction_size_bytes_max: AtomicU64::new(TRANSACTION_SIZE_BYTES_MAX_DEFAULT),
             enable_test_commands,
         }
     }
@@ -31,6 +39,8 @@ impl Parameters {
             "transactionLifetimeLimitSeconds": self.transaction_lifetime_secs.load(Ordering::Relaxed) as i32,
             "minSnapshotHistoryWindowInSeconds": history_window_secs as i32,
             "logicalSessionTimeoutMinutes": SESSION_TIMEOUT_MINUTES as i32,
+            "maxSessions": self.sessions_max.load(Ordering::Relaxed) as i32,
+            "transactionSizeLimitBytes": self.transaction_size_bytes_max.load(Ordering::Relaxed) as i64,
             "featureCompatibilityVersion": {"version": "8.0"},
             "requireApiVersion": false,
             "authenticationMechanisms": ["SCRAM-SHA-1", "SCRAM-SHA-256"],
@@ -83,7 +93,7 @@ impl Parameters {
             {
                 continue;
             }
-            let seconds = || {
+            let positive = || {
                 mql::order::Number::of(value)
                     .map(|n| n.as_f64())
                     .filter(|n| *n >= 1.0)
@@ -99,10 +109,20 @@ impl Parameters {
                 "transactionLifetimeLimitSeconds" => {
                     let old = self
                         .transaction_lifetime_secs
-                        .swap(seconds()?, Ordering::Relaxed);
+                        .swap(positive()?, Ordering::Relaxed);
                     was.insert("was", old as i32);
                 }
-                "minSnapshotHistoryWindowInSeconds" => set_history_window(seconds()?),
+                "maxSessions" => {
+                    let old = self.sessions_max.swap(positive()?, Ordering::Relaxed);
+                    was.insert("was", old as i32);
+                }
+                "transactionSizeLimitBytes" => {
+                    let old = self
+                        .transaction_size_bytes_max
+                        .swap(positive()?, Ordering::Relaxed);
+                    was.insert("was", old as i64);
+                }
+                "minSnapshotHistoryWindowInSeconds" => set_history_window(positive()?),
                 _ => {
                     return Err(CommandError::new(
                         Code::INVALID_OPTIONS,

@@ -12,19 +12,23 @@
 //! A session's state is locked for the whole of one command that names it:
 //! a session runs one command at a time, as mongod's session checkout does.
 //! Different sessions never share a lock.
+//!
+//! Limits: the server holds at most `maxSessions` sessions, and at most
+//! [`TRANSACTIONS_OPEN_MAX`] of them in `Active`. Each `Active` owns a
+//! [`TxnSlot`] that gives its place back when dropped, so every way out of
+//! `Active` releases it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bson::Document;
 use parking_lot::{Mutex, RwLock};
 
 use crate::clock::Ts;
+use crate::limits::TRANSACTIONS_OPEN_MAX;
 use crate::txn::Txn;
-
-/// Sessions a server holds at most; a client cannot exhaust memory with lsids.
-pub const SESSIONS_MAX: usize = 1_000_000;
 
 /// The state of a session's current (or last) transaction.
 pub enum TxnState {
@@ -47,6 +51,21 @@ pub struct Active {
     pub started: Instant,
     /// The readConcern of the first statement.
     pub read_concern: Option<Document>,
+    /// This transaction's place among the server's open transactions.
+    pub _slot: TxnSlot,
+}
+
+/// One of the [`TRANSACTIONS_OPEN_MAX`] places for an open transaction;
+/// dropping it frees the place.
+pub struct TxnSlot {
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for TxnSlot {
+    fn drop(&mut self) {
+        let before = self.open.fetch_sub(1, Ordering::AcqRel);
+        assert!(before > 0, "an open-transaction slot released twice");
+    }
 }
 
 /// What a session remembers of its retryable writes: results by statement id
@@ -99,6 +118,8 @@ pub struct Sessions {
     /// Read-locked by every command that names a session; written only to
     /// add or remove one, so concurrent sessions do not queue here.
     map: RwLock<HashMap<Vec<u8>, Arc<Session>>>,
+    /// Transactions in `Active`, counted by their [`TxnSlot`]s.
+    open_txns: Arc<AtomicUsize>,
 }
 
 /// The identity of a session: its `lsid.id` bytes, followed by the `uid`
@@ -116,8 +137,13 @@ pub fn session_key(lsid: &Document) -> Option<Vec<u8>> {
 
 impl Sessions {
     /// The session for `lsid`, created on first use. `None` if the server
-    /// already holds [`SESSIONS_MAX`] sessions.
-    pub fn get_or_create(&self, key: Vec<u8>, lsid: &Document) -> Option<Arc<Session>> {
+    /// already holds `sessions_max` sessions (`maxSessions`).
+    pub fn get_or_create(
+        &self,
+        key: Vec<u8>,
+        lsid: &Document,
+        sessions_max: u64,
+    ) -> Option<Arc<Session>> {
         if let Some(session) = self.map.read().get(&key) {
             session.touch();
             return Some(session.clone());
@@ -127,7 +153,7 @@ impl Sessions {
             session.touch();
             return Some(session.clone());
         }
-        if map.len() >= SESSIONS_MAX {
+        if map.len() as u64 >= sessions_max {
             return None;
         }
         let session = Arc::new(Session {
@@ -141,6 +167,19 @@ impl Sessions {
         });
         map.insert(key, session.clone());
         Some(session)
+    }
+
+    /// A place for one more open transaction; `None` when
+    /// [`TRANSACTIONS_OPEN_MAX`] are open.
+    pub fn reserve_txn(&self) -> Option<TxnSlot> {
+        self.open_txns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < TRANSACTIONS_OPEN_MAX).then_some(open + 1)
+            })
+            .ok()?;
+        Some(TxnSlot {
+            open: self.open_txns.clone(),
+        })
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {
@@ -157,12 +196,19 @@ impl Sessions {
 
     /// Forgets sessions idle longer than `idle_secs`; returns them so the
     /// caller can abort their transactions.
+    ///
+    /// A session whose state is locked has a command running on it, however
+    /// long ago it was last touched: it stays, or its transaction would
+    /// leave the map (and the lifetime reaper's sight) still holding its
+    /// writes. Commands reach a session only through this map, so none can
+    /// start on one while the write lock is held here.
     pub fn expire(&self, idle_secs: u64) -> Vec<Arc<Session>> {
         let now = Instant::now();
         let mut map = self.map.write();
         let expired: Vec<Vec<u8>> = map
             .iter()
             .filter(|(_, s)| now.duration_since(s.last_used()).as_secs() >= idle_secs)
+            .filter(|(_, s)| s.state.try_lock().is_some())
             .map(|(k, _)| k.clone())
             .collect();
         expired.iter().filter_map(|k| map.remove(k)).collect()

@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// a client on this machine may create the first one.
     #[arg(long)]
     pub auth: bool,
+    /// With `--auth`, close a connection that has not authenticated within
+    /// this many seconds of connecting, so unauthenticated clients cannot
+    /// hold connection slots.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_timeout_secs: u64,
     /// Serve a non-loopback address without `--auth`. Without this flag
     /// `rotor serve` refuses to start that way.
     #[arg(long)]

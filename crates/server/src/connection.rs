@@ -13,7 +13,10 @@
 //! gets an error reply when its request id is known, then this connection
 //! (only) is closed. The first frame must arrive by the handshake
 //! deadline, later ones within the idle timeout; a reply whose peer accepts
-//! no part of it within the write timeout closes the connection.
+//! no part of it within the write timeout closes the connection. With
+//! `--auth`, no read of a connection that has not authenticated may end
+//! after the auth deadline (connect time plus `--auth-timeout-secs`), so a
+//! client that never authenticates is closed then, busy or silent.
 //! Replies to compressed requests are compressed the same way.
 
 use std::net::SocketAddr;
@@ -50,6 +53,8 @@ struct Connection<S> {
     next_request_id: i32,
     /// When the first frame must have arrived; `None` once it has.
     first_frame_by: Option<Instant>,
+    /// With `--auth`, when the connection must have authenticated.
+    authenticated_by: Option<Instant>,
 }
 
 /// What to do after one frame.
@@ -77,6 +82,7 @@ where
         },
         next_request_id: 1,
         first_frame_by: Some(first_frame_by),
+        authenticated_by: shared.auth_timeout.map(|timeout| Instant::now() + timeout),
     };
     while let Next::Continue = connection.serve_one().await {}
     shared.connections.close();
@@ -130,11 +136,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// When a read starting now must be done: within the idle timeout, and
-    /// for the first frame also by the handshake deadline.
+    /// When a read starting now must be done: within the idle timeout, for
+    /// the first frame also by the handshake deadline, and until the
+    /// connection authenticates also by the auth deadline.
     fn read_by(&self, first_frame_by: Option<Instant>) -> Instant {
         let idle_by = Instant::now() + self.shared.idle_timeout;
-        first_frame_by.map_or(idle_by, |deadline| deadline.min(idle_by))
+        let unauthenticated_by = self
+            .authenticated_by
+            .filter(|_| self.info.auth.user().is_none());
+        [first_frame_by, unauthenticated_by]
+            .into_iter()
+            .flatten()
+            .fold(idle_by, Instant::min)
     }
 
     async fn handle(&mut self, decoded: Decoded) -> Next {

@@ -32,6 +32,9 @@ pub struct Shared {
     pub handshake_timeout: Duration,
     /// Bound on the peer accepting each piece of a reply.
     pub write_timeout: Duration,
+    /// With `--auth`: how long after connecting a connection may stay
+    /// unauthenticated.
+    pub auth_timeout: Option<Duration>,
     pub tls: Tls,
     pub connections: ConnectionCounts,
 }
@@ -138,6 +141,9 @@ pub async fn start(args: ServeArgs) -> Result<RunningServer, String> {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
         write_timeout: Duration::from_secs(args.write_timeout_secs),
+        auth_timeout: args
+            .auth
+            .then(|| Duration::from_secs(args.auth_timeout_secs)),
         tls,
         connections: ConnectionCounts::new(args.max_connections),
     });

@@ -4,7 +4,8 @@
 //! leaves its first message unfinished, is closed after
 //! `--handshake-timeout-secs`; a client that stops reading its
 //! replies is closed after `--write-timeout-secs`; pipelined `moreToCome`
-//! requests run one at a time, in order.
+//! requests run one at a time, in order; with `--auth`, a client that has
+//! not authenticated within `--auth-timeout-secs` is closed, busy or not.
 
 mod support;
 
@@ -159,4 +160,75 @@ async fn limits_pipelined_more_to_come_requests_run_one_at_a_time_in_order() {
         .as_document()
         .and_then(|document| document.get_i32("last").ok());
     assert_eq!(last, Some(REQUESTS - 1), "{found}");
+}
+
+/// SCRAM-SHA-256 through saslStart/saslContinue on `stream`; whether the
+/// server accepted the password.
+async fn login(stream: &mut TcpStream, user: &str, password: &str) -> bool {
+    use bson::{Binary, Bson, spec::BinarySubtype};
+    let binary = |bytes: Vec<u8>| {
+        Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes,
+        })
+    };
+    let payload = |reply: &bson::Document| match reply.get("payload") {
+        Some(Bson::Binary(b)) => b.bytes.clone(),
+        _ => Vec::new(),
+    };
+    let mechanism = scram::Mechanism::ScramSha256;
+    let mut client = scram::ClientConversation::new(mechanism, user, password).unwrap();
+    let start = doc! {"saslStart": 1, "mechanism": mechanism.name(),
+    "payload": binary(client.client_first()), "$db": "admin"};
+    let mut reply = command(stream, start).await.expect("a saslStart reply");
+    loop {
+        if reply.get_f64("ok").ok() != Some(1.0) {
+            return false;
+        }
+        if reply.get_bool("done").ok() == Some(true) {
+            return true;
+        }
+        let Ok(answer) = client.step(&payload(&reply)) else {
+            return false;
+        };
+        let id = reply.get_i32("conversationId").unwrap_or_default();
+        let next = doc! {"saslContinue": 1, "conversationId": id,
+        "payload": binary(answer), "$db": "admin"};
+        reply = command(stream, next).await.expect("a saslContinue reply");
+    }
+}
+
+#[tokio::test]
+async fn limits_unauthenticated_connections_are_closed_after_auth_timeout_secs() {
+    const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+    let server = Server::start(&["--auth", "--auth-timeout-secs", "2"]);
+    // The localhost exception: the first user, then log in as it.
+    let mut authenticated = server.connect().await;
+    let created = command(
+        &mut authenticated,
+        doc! {"createUser": "admin", "pwd": "pw", "roles": ["root"], "$db": "admin"},
+    )
+    .await
+    .expect("a createUser reply");
+    assert_eq!(created.get_f64("ok").ok(), Some(1.0), "{created}");
+    assert!(login(&mut authenticated, "admin", "pw").await);
+    let mut silent = server.connect().await;
+    let mut busy = server.connect().await;
+    let started = Instant::now();
+    // A busy unauthenticated client is cut off at the deadline too.
+    let hello = || doc! {"hello": 1, "$db": "admin"};
+    while command(&mut busy, hello()).await.is_some() {
+        assert!(
+            started.elapsed() < AUTH_TIMEOUT + NOTICE_WAIT,
+            "an unauthenticated client stayed past the auth timeout"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(started.elapsed() >= AUTH_TIMEOUT - Duration::from_millis(500));
+    assert!(is_closed(&mut silent).await);
+    assert!(pings(&mut authenticated).await);
+    let status = command(&mut authenticated, doc! {"serverStatus": 1, "$db": "admin"})
+        .await
+        .expect("the authenticated connection stays open");
+    assert_eq!(status.get_f64("ok").ok(), Some(1.0), "{status}");
 }

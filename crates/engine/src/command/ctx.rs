@@ -129,6 +129,7 @@ impl Ctx<'_> {
         if let Some(txn) = self.txn.as_deref_mut() {
             let current = coll.record(key).and_then(|r| r.read(&txn.view()));
             let change = decide(current.as_ref())?;
+            super::gate::charge_write(self.engine, txn, key, &change)?;
             apply(txn, coll, key, &change).map_err(|e| write_error(coll, e))?;
             return Ok(change);
         }

@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 
 use bson::{Bson, Document, doc};
-use mql::Code;
 
 use super::CommandError;
 use super::ctx::Ctx;
@@ -57,10 +56,7 @@ pub fn first_batch(
             session: ctx.session.clone(),
             txn_number: ctx.txn_number,
         };
-        ctx.engine
-            .cursors()
-            .open(cursor)
-            .ok_or_else(|| CommandError::new(Code::OPERATION_FAILED, "too many open cursors"))?
+        ctx.engine.cursors().open(cursor)?
     };
     let mut cursor = doc! {"firstBatch": batch, "id": id, "ns": ns};
     if let Some(at) = ctx.read_at {

@@ -6,16 +6,20 @@
 //! command runs do not touch the session's transaction; errors raised by a
 //! statement inside a transaction abort it.
 
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bson::{Bson, Document};
 use mql::Code;
 
-use super::ctx::Ctx;
+use super::ctx::{Change, Ctx};
 use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
 use crate::clock::Ts;
+use crate::limits;
 use crate::session::{Active, RetryState, SessionState, TxnState, session_key};
+use crate::storage::key::Key;
+use crate::txn::Txn;
 use crate::{Engine, Wait};
 
 /// The label drivers retry whole transactions on.
@@ -160,11 +164,12 @@ pub(super) fn run(
             "lsid.id must be a UUID",
         ));
     };
-    let Some(session) = engine.sessions().get_or_create(key.clone(), lsid) else {
-        return Err(CommandError::new(
-            Code::TOO_MANY_LOGICAL_SESSIONS,
-            "too many open sessions",
-        ));
+    let sessions_max = engine.params().sessions_max.load(Ordering::Relaxed);
+    let Some(session) = engine
+        .sessions()
+        .get_or_create(key.clone(), lsid, sessions_max)
+    else {
+        return Err(limits::too_many_sessions());
     };
     let mut state = session.state.lock();
     if envelope.in_transaction() {
@@ -236,13 +241,20 @@ fn retryable_write(
             };
         }
     }
-    if let Some(failpoint) = engine.failpoints().check_transactional_write()
-        && let Some(code) = failpoint.fail_before_commit_code
-    {
-        return Err(CommandError::new(
+    // mongod's `onPrimaryTransactionalWrite`: fail the write, or apply it,
+    // then (unless `closeConnection: false`) close the connection, so the
+    // client's retry meets the failure or the recorded result.
+    let failpoint = engine.failpoints().check_transactional_write();
+    let close = failpoint.as_ref().is_some_and(|f| f.close_connection);
+    if let Some(code) = failpoint.and_then(|f| f.fail_before_commit_code) {
+        let mut error = CommandError::new(
             Code(code),
             "Failing write via 'onPrimaryTransactionalWrite' failpoint",
-        ));
+        );
+        if close {
+            error.extra.insert(super::CLOSE_CONNECTION_FIELD, true);
+        }
+        return Err(error);
     }
     let mut ctx = Ctx {
         engine,
@@ -255,7 +267,20 @@ fn retryable_write(
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
     };
-    execute(&mut ctx, name, &request.body)
+    let result = execute(&mut ctx, name, &request.body);
+    if !close {
+        return result;
+    }
+    match result {
+        Ok(mut reply) => {
+            reply.insert(super::CLOSE_CONNECTION_FIELD, true);
+            Ok(reply)
+        }
+        Err(mut error) => {
+            error.extra.insert(super::CLOSE_CONNECTION_FIELD, true);
+            Err(error)
+        }
+    }
 }
 
 /// Outside transactions, only reads take `readConcern: {level: "snapshot"}`.
@@ -402,14 +427,48 @@ fn start(
         validate_transaction_read_concern(read_concern)?;
     }
     end_active(engine, state);
+    let slot = engine
+        .sessions()
+        .reserve_txn()
+        .ok_or_else(limits::too_many_transactions)?;
     state.highest_number = Some(number);
     state.txn = TxnState::Active(Box::new(Active {
         number,
         txn: None,
         started: Instant::now(),
         read_concern: envelope.read_concern.clone(),
+        _slot: slot,
     }));
     Ok(())
+}
+
+/// Counts one write of a multi-document transaction towards
+/// `transactionSizeLimitBytes`, as mongod counts each operation it will
+/// log: the whole document for an insert or replacement, the `_id` for a
+/// delete. Fails with TransactionTooLarge once the total passes the limit.
+pub(super) fn charge_write(
+    engine: &Engine,
+    txn: &mut Txn,
+    key: &Key,
+    change: &Change,
+) -> Result<(), CommandError> {
+    let bytes = match change {
+        Change::Insert(doc) | Change::Replace(doc) => encoded_len(doc),
+        Change::Delete => encoded_len(&bson::doc! {"_id": key.0.clone()}),
+        Change::Keep => return Ok(()),
+    };
+    let limit_bytes = engine
+        .params()
+        .transaction_size_bytes_max
+        .load(Ordering::Relaxed);
+    if txn.add_write_bytes(bytes) > limit_bytes {
+        return Err(limits::transaction_too_large(limit_bytes));
+    }
+    Ok(())
+}
+
+fn encoded_len(doc: &Document) -> u64 {
+    bson::RawDocumentBuf::try_from(doc).map_or(0, |raw| raw.as_bytes().len() as u64)
 }
 
 fn state_name(state: &TxnState) -> &'static str {

@@ -77,6 +77,11 @@ pub struct Response {
 
 pub(crate) type CommandResult = Result<Document, CommandError>;
 
+/// A field a command puts in its reply (or its error's extra fields) to
+/// ask the transport to close the connection instead of replying; `run`
+/// removes it. `$` keeps it apart from every field mongod replies with.
+pub(crate) const CLOSE_CONNECTION_FIELD: &str = "$closeConnection";
+
 pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
     let name = request.body.keys().next().cloned().unwrap_or_default();
     let mut close_connection = false;
@@ -113,6 +118,9 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
         Err(error) => Err(error),
     };
     let mut reply = reply::finish(result);
+    if reply.remove(CLOSE_CONNECTION_FIELD).is_some() {
+        close_connection = true;
+    }
     let operation_time = match reply.remove("$operationTime") {
         Some(Bson::Timestamp(ts)) => ts,
         _ => engine.txns().visible().to_bson(),
@@ -230,9 +238,7 @@ pub(crate) fn configure_fail_point(engine: &Engine, body: &Document) -> CommandR
             .failpoints()
             .set_fail_command(mode, failpoint::FailCommand::parse(&data)?),
         "onPrimaryTransactionalWrite" => {
-            let write = failpoint::TransactionalWrite {
-                fail_before_commit_code: data.get_i32("failBeforeCommitExceptionCode").ok(),
-            };
+            let write = failpoint::TransactionalWrite::parse(&data)?;
             engine.failpoints().set_transactional_write(mode, write);
         }
         other => {

@@ -24,12 +24,15 @@ pub(super) fn start_session(ctx: &mut Ctx<'_>) -> CommandResult {
     let lsid = doc! {"id": Bson::Binary(bson::Binary::from_uuid(id))};
     let owned = crate::auth::owned_lsid(ctx.engine, &lsid)?;
     let key = session_key(&owned).expect("a fresh lsid has an id");
+    let sessions_max = ctx
+        .engine
+        .params()
+        .sessions_max
+        .load(std::sync::atomic::Ordering::Relaxed);
     ctx.engine
         .sessions()
-        .get_or_create(key, &owned)
-        .ok_or_else(|| {
-            CommandError::new(Code::TOO_MANY_LOGICAL_SESSIONS, "too many open sessions")
-        })?;
+        .get_or_create(key, &owned, sessions_max)
+        .ok_or_else(crate::limits::too_many_sessions)?;
     Ok(doc! {"id": lsid, "timeoutMinutes": 30})
 }
 

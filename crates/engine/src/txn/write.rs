@@ -74,6 +74,9 @@ pub struct Txn {
     written_records: HashSet<usize>,
     added_entries: Vec<AddedEntry>,
     created: Vec<Arc<Collection>>,
+    /// Bytes of writes so far, as the command layer measures them for
+    /// `transactionSizeLimitBytes`.
+    write_bytes: u64,
 }
 
 impl Txn {
@@ -87,6 +90,7 @@ impl Txn {
             written_records: HashSet::new(),
             added_entries: Vec::new(),
             created: Vec::new(),
+            write_bytes: 0,
         }
     }
 
@@ -111,6 +115,12 @@ impl Txn {
 
     pub fn is_read_only(&self) -> bool {
         self.writes.is_empty() && self.created.is_empty()
+    }
+
+    /// Adds `bytes` to the size of this transaction's writes; returns the total.
+    pub fn add_write_bytes(&mut self, bytes: u64) -> u64 {
+        self.write_bytes = self.write_bytes.saturating_add(bytes);
+        self.write_bytes
     }
 
     /// Records that this transaction created `coll` (pending until commit).
