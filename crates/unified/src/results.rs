@@ -424,4 +424,51 @@ mod tests {
             true,
         );
     }
+
+    /// An unordered insert of `_id`s 1, 1, 2: one duplicate at position 1.
+    async fn bulk_error() -> rotor::Error {
+        let client = rotor::Client::in_memory().unwrap();
+        let coll = client.database("t").collection::<Document>("c");
+        let docs = vec![doc! {"_id": 1}, doc! {"_id": 1}, doc! {"_id": 2}];
+        coll.insert_many(docs).ordered(false).await.unwrap_err()
+    }
+
+    fn parse(json: &str) -> ExpectedError {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn expect_error_checks_the_reply_and_the_partial_result() {
+        let client = rotor::Client::in_memory().unwrap();
+        let command_error = client
+            .database("db")
+            .run_command(doc! {"nosuchcommand": 1})
+            .await
+            .unwrap_err();
+        let bulk = bulk_error().await;
+        let check = |json: &str, error: &rotor::Error, ok: bool| {
+            let result = check_error(&parse(json), error);
+            assert_eq!(result.is_ok(), ok, "{json}: {result:?}");
+        };
+        check(r#"{"errorResponse": {"code": 59}}"#, &command_error, true);
+        check(r#"{"errorResponse": {"code": 60}}"#, &command_error, false);
+        check(
+            r#"{"errorResponse": {"nosuchfield": 1}}"#,
+            &command_error,
+            false,
+        );
+        check(
+            r#"{"expectResult": {"insertedCount": 1}}"#,
+            &command_error,
+            false,
+        );
+        check(r#"{"errorResponse": {"code": 11000}}"#, &bulk, true);
+        check(r#"{"expectResult": {"insertedCount": 2}}"#, &bulk, true);
+        check(r#"{"expectResult": {"insertedCount": 3}}"#, &bulk, false);
+        check(r#"{"writeErrors": {"1": {"code": 11000}}}"#, &bulk, true);
+        check(r#"{"writeErrors": {"0": {"code": 11000}}}"#, &bulk, false);
+        check(r#"{"writeErrors": {}}"#, &bulk, false);
+        check(r#"{"writeConcernErrors": []}"#, &bulk, true);
+        check(r#"{"writeConcernErrors": [{"code": 64}]}"#, &bulk, false);
+    }
 }
