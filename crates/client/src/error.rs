@@ -61,7 +61,9 @@ pub enum ErrorKind {
     /// A write failed for one of its documents (`writeErrors`).
     #[error("write error at index {index}: {code_name} ({code}): {message}")]
     Write {
-        /// Which document or statement of the batch failed.
+        /// Which document or model failed: its position in the caller's
+        /// list (for a bulk split into several commands, not the
+        /// position within one command).
         index: usize,
         /// mongod's numeric code, e.g. 11000 for a duplicate key.
         code: i32,
@@ -231,13 +233,17 @@ impl Error {
         }
     }
 
-    /// For a failed bulk write or `insert_many`: every write error and
-    /// write concern error the server reported, and what was written
-    /// before or despite them. `None` for other errors, and for a
-    /// bulk that failed before the server answered any of its commands
-    /// with a write result.
+    /// For a failed write: every write error and write concern error the
+    /// server reported, and, for a bulk write or `insert_many`, what was
+    /// written before or despite them. `None` for errors without a write
+    /// reply (command errors, network errors); for a `with_transaction`
+    /// timeout, the last error's.
     pub fn write_failure(&self) -> Option<&WriteFailure> {
-        self.write_failure.as_deref()
+        match (&self.write_failure, &*self.kind) {
+            (Some(failure), _) => Some(failure),
+            (None, ErrorKind::Timeout { last }) => last.write_failure(),
+            (None, _) => None,
+        }
     }
 
     pub(crate) fn with_labels(mut self, labels: Vec<String>) -> Error {
