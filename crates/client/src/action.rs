@@ -65,7 +65,13 @@ pub struct Action<'a, R> {
     transaction_read: bool,
     /// Whether a read is retried once after a retryable error.
     retry_reads: bool,
+    /// Adds what the sent command knows to a failed operation's error
+    /// (`insert_many`'s partial result).
+    complete_error: Option<CompleteError>,
 }
+
+/// Completes an operation's error from the command as sent.
+pub(crate) type CompleteError = fn(&Document, &mut Error);
 
 impl<'a, R> Action<'a, R> {
     pub(crate) fn new(
@@ -88,7 +94,15 @@ impl<'a, R> Action<'a, R> {
             implicit_session: true,
             transaction_read: false,
             retry_reads: true,
+            complete_error: None,
         }
+    }
+
+    /// Lets `complete` add to the error of a failed run what the command
+    /// as sent knows.
+    pub(crate) fn complete_error(mut self, complete: CompleteError) -> Self {
+        self.complete_error = Some(complete);
+        self
     }
 
     /// The members the command may read from, e.g. `{mode:
@@ -148,6 +162,7 @@ impl<'a, R> Action<'a, R> {
             implicit_session: self.implicit_session,
             transaction_read: self.transaction_read,
             retry_reads: self.retry_reads,
+            complete_error: self.complete_error,
         }
     }
 
@@ -332,6 +347,7 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 implicit_session,
                 transaction_read,
                 retry_reads,
+                complete_error,
             } = self;
             if let Some(error) = error {
                 return Err(error);
@@ -365,8 +381,8 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                 _ => {}
             }
             spare_get_more(&mut command);
-            let (reply, cursor_fields) = match session {
-                Some(session) => run_in(&client, &db, &command, kind, retry_reads, session).await?,
+            let ran = match session {
+                Some(session) => run_in(&client, &db, &command, kind, retry_reads, session).await,
                 // Unacknowledged writes take no implicit session (the
                 // driver-sessions spec): no reply would tell it ended.
                 None if implicit_session && !crate::collection::unacknowledged(&command) => {
@@ -378,12 +394,21 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
                     let result =
                         run_in(&client, &db, &command, kind, retry_reads, &mut implicit).await;
                     implicit.end_session().await;
-                    result?
+                    result
                 }
-                None => (
-                    client.execute(&db, command.clone(), kind, None).await?,
-                    Document::new(),
-                ),
+                None => client
+                    .execute(&db, command.clone(), kind, None)
+                    .await
+                    .map(|reply| (reply, Document::new())),
+            };
+            let (reply, cursor_fields) = match ran {
+                Ok(ran) => ran,
+                Err(mut error) => {
+                    if let Some(complete) = complete_error {
+                        complete(&command, &mut error);
+                    }
+                    return Err(error);
+                }
             };
             finish(Finished {
                 client,

@@ -5,9 +5,10 @@
 //! Ordered (the default): consecutive models of one kind share a command,
 //! and the first error stops the bulk. Unordered: all inserts, then all
 //! updates, then all deletes, each kind one command, and every command is
-//! sent; the first error is returned at the end. Results are mapped back
-//! to the models' positions (`upserted_ids`, `inserted_ids`). A failed
-//! bulk returns the error alone: the partial result is not kept.
+//! sent; the first error is returned at the end, carrying every command's
+//! write errors and write concern errors and the partial result
+//! ([`crate::Error::write_failure`]). Results and errors are mapped back
+//! to the models' positions (`upserted_ids`, `inserted_ids`, `index`).
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -21,6 +22,7 @@ use crate::exec::Kind;
 use crate::reply;
 use crate::session::ClientSession;
 use crate::transport::BoxFuture;
+use crate::write_failure::PartialResult;
 
 /// One write of a bulk write.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,18 +286,26 @@ impl<'a> BulkWrite<'a> {
             acknowledged: true,
             ..BulkWriteResult::default()
         };
-        let mut first_error = None;
+        let mut first_error: Option<Error> = None;
         for (family, members) in self.batches() {
             let outcome = self.run_batch(family, &members, &mut result).await;
             if let Err(error) = outcome {
-                if self.ordered {
-                    return Err(error);
+                match &mut first_error {
+                    Some(first) => first.merge_write_failure(error),
+                    None => first_error = Some(error),
                 }
-                first_error.get_or_insert(error);
+                if self.ordered {
+                    break;
+                }
             }
         }
         match first_error {
-            Some(error) => Err(error),
+            Some(mut error) => {
+                if let Some(failure) = error.write_failure_mut() {
+                    failure.partial_result = Some(PartialResult::Bulk(result));
+                }
+                Err(error)
+            }
             None => Ok(result),
         }
     }
@@ -332,43 +342,89 @@ impl<'a> BulkWrite<'a> {
         let action = self.collection.action(command, kind, |f: Finished| {
             Ok((f.reply, !unacknowledged(&f.command)))
         });
-        let (reply, acknowledged) = match self.session.as_deref_mut() {
-            Some(session) => action.session(session).into_future().await?,
-            None => action.into_future().await?,
+        let sent = match self.session.as_deref_mut() {
+            Some(session) => action.session(session).into_future().await,
+            None => action.into_future().await,
+        };
+        let (reply, acknowledged) = match sent {
+            Ok(sent) => sent,
+            Err(mut error) => {
+                error.remap_write_indices(|i| members.get(i).copied().unwrap_or(usize::MAX));
+                if let Some(reply) = error.write_reply() {
+                    let failed: Vec<usize> = error
+                        .write_failure()
+                        .map(|f| f.write_errors.iter().map(|e| e.index).collect())
+                        .unwrap_or_default();
+                    let skipped = self.skipped(members, &failed);
+                    account(family, members, &skipped, &statements, reply, result);
+                }
+                return Err(error);
+            }
         };
         result.acknowledged &= acknowledged;
-        let n = reply::count(&reply, "n");
-        match family {
-            Family::Insert => {
-                result.inserted_count += n;
-                for (&i, statement) in members.iter().zip(&statements) {
-                    if let Some(id) = statement.get("_id") {
-                        result.inserted_ids.insert(i, id.clone());
-                    }
-                }
-            }
-            Family::Update => {
-                let upserted = reply.get_array("upserted").cloned().unwrap_or_default();
-                for entry in upserted.iter().filter_map(Bson::as_document) {
-                    let index = entry.get("index").map(|b| match b {
-                        Bson::Int32(i) => *i as usize,
-                        Bson::Int64(i) => *i as usize,
-                        _ => usize::MAX,
-                    });
-                    if let (Some(&position), Some(id)) =
-                        (index.and_then(|i| members.get(i)), entry.get("_id"))
-                    {
-                        result.upserted_ids.insert(position, id.clone());
-                    }
-                }
-                let upserts = upserted.len() as u64;
-                result.upserted_count += upserts;
-                result.matched_count += n.saturating_sub(upserts);
-                result.modified_count += reply::count(&reply, "nModified");
-            }
-            Family::Delete => result.deleted_count += n,
-        }
+        account(family, members, &[], &statements, &reply, result);
         Ok(())
+    }
+
+    /// The model positions of a failed command that it did not apply: the
+    /// failed ones, and when ordered every one from the first failure on.
+    fn skipped(&self, members: &[usize], failed: &[usize]) -> Vec<usize> {
+        let first_failed = failed.iter().min().copied().unwrap_or(usize::MAX);
+        members
+            .iter()
+            .copied()
+            .filter(|i| match self.ordered {
+                true => *i >= first_failed,
+                false => failed.contains(i),
+            })
+            .collect()
+    }
+}
+
+/// Adds one command's reply to the bulk's result. `members` are the model
+/// positions of the command's `statements`, in order; `skipped` those it
+/// did not apply (its failed statements, and after them when ordered).
+fn account(
+    family: Family,
+    members: &[usize],
+    skipped: &[usize],
+    statements: &[Document],
+    reply: &Document,
+    result: &mut BulkWriteResult,
+) {
+    let n = reply::count(reply, "n");
+    match family {
+        Family::Insert => {
+            result.inserted_count += n;
+            for (&i, statement) in members.iter().zip(statements) {
+                if skipped.contains(&i) {
+                    continue;
+                }
+                if let Some(id) = statement.get("_id") {
+                    result.inserted_ids.insert(i, id.clone());
+                }
+            }
+        }
+        Family::Update => {
+            let upserted = reply.get_array("upserted").cloned().unwrap_or_default();
+            for entry in upserted.iter().filter_map(Bson::as_document) {
+                let index = entry.get("index").map(|b| match b {
+                    Bson::Int32(i) => *i as usize,
+                    Bson::Int64(i) => *i as usize,
+                    _ => usize::MAX,
+                });
+                if let (Some(&position), Some(id)) =
+                    (index.and_then(|i| members.get(i)), entry.get("_id"))
+                {
+                    result.upserted_ids.insert(position, id.clone());
+                }
+            }
+            let upserts = upserted.len() as u64;
+            result.upserted_count += upserts;
+            result.matched_count += n.saturating_sub(upserts);
+            result.modified_count += reply::count(reply, "nModified");
+        }
+        Family::Delete => result.deleted_count += n,
     }
 }
 

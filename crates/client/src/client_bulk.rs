@@ -4,8 +4,11 @@
 //!
 //! The whole bulk is one command: batches beyond the server's
 //! `maxWriteBatchSize` or message size are not split here (the server
-//! refuses them instead). A failed operation is returned as the error of
-//! the first one that failed; the partial result is not kept.
+//! refuses them instead). A failed bulk returns the error of the first
+//! operation that failed (or its write concern error), carrying every
+//! failed operation by model position, the write concern errors, and the
+//! partial result when some operation succeeded
+//! ([`crate::Error::write_failure`]).
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -22,6 +25,7 @@ use crate::exec::Kind;
 use crate::reply;
 use crate::session::ClientSession;
 use crate::transport::BoxFuture;
+use crate::write_failure::{PartialResult, WriteConcernError, WriteError, WriteFailure};
 
 /// What one update or replace of a client bulk write did.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,26 +255,69 @@ impl<'a> ClientBulkWrite<'a> {
         if let Some(concern) = self.concerns.write_concern.clone() {
             action = action.default_concern("writeConcern", concern);
         }
-        let (summary, cursor, acknowledged) = match self.session.as_deref_mut() {
-            Some(session) => action.session(session).into_future().await?,
-            None => action.into_future().await?,
+        let sent = match self.session.as_deref_mut() {
+            Some(session) => action.session(session).into_future().await,
+            None => action.into_future().await,
         };
-        if !acknowledged {
-            return Ok(ClientBulkWriteResult::default());
+        match sent {
+            Ok((_, _, false)) => Ok(ClientBulkWriteResult::default()),
+            Ok((summary, cursor, true)) => {
+                let entries = cursor.try_collect().await?;
+                self.outcome(None, &summary, &entries)
+            }
+            // A write concern error: the operations ran, and the reply's
+            // first batch says how.
+            Err(error) => match error.write_reply().cloned() {
+                Some(summary) => {
+                    let entries = first_batch(&summary);
+                    self.outcome(Some(error), &summary, &entries)
+                }
+                None => Err(error),
+            },
         }
-        let entries = cursor.try_collect().await?;
-        self.result(&summary, &entries)
     }
 
-    fn result(&self, summary: &Document, entries: &[Document]) -> Result<ClientBulkWriteResult> {
-        if let Some(error) = entries.iter().find(|e| !reply::is_ok(e)) {
-            return Err(Error::new(ErrorKind::Write {
-                index: count(error, "idx") as usize,
-                code: error.get_i32("code").unwrap_or(0),
-                code_name: error.get_str("codeName").unwrap_or_default().to_owned(),
-                message: error.get_str("errmsg").unwrap_or_default().to_owned(),
-            }));
+    /// The bulk's result, or, if an operation failed or `error` is given,
+    /// the error with every failure and the partial result.
+    fn outcome(
+        &self,
+        error: Option<Error>,
+        summary: &Document,
+        entries: &[Document],
+    ) -> Result<ClientBulkWriteResult> {
+        let write_errors: Vec<WriteError> = entries
+            .iter()
+            .filter(|e| !reply::is_ok(e))
+            .map(|e| WriteError::from_entry(e, "idx"))
+            .collect();
+        let (mut error, first) = match (error, entries.iter().find(|e| !reply::is_ok(e))) {
+            (Some(error), _) => (error, None),
+            (None, Some(first)) => (entry_error(first), Some(first)),
+            (None, None) => return Ok(self.result(summary, entries)),
+        };
+        if let Some(first) = first {
+            error = error.with_response(first.clone());
         }
+        let failed = write_errors.len();
+        let succeeded = match self.ordered {
+            true => write_errors.first().map_or(self.models.len(), |e| e.index),
+            false => self.models.len().saturating_sub(failed),
+        };
+        let write_concern_errors = summary
+            .get_document("writeConcernError")
+            .map(WriteConcernError::from_document)
+            .into_iter()
+            .collect();
+        let partial_result =
+            (succeeded > 0).then(|| PartialResult::ClientBulk(self.result(summary, entries)));
+        Err(error.with_write_failure(WriteFailure {
+            write_errors,
+            write_concern_errors,
+            partial_result,
+        }))
+    }
+
+    fn result(&self, summary: &Document, entries: &[Document]) -> ClientBulkWriteResult {
         let mut result = ClientBulkWriteResult {
             inserted_count: count(summary, "nInserted"),
             upserted_count: count(summary, "nUpserted"),
@@ -281,11 +328,12 @@ impl<'a> ClientBulkWrite<'a> {
             ..ClientBulkWriteResult::default()
         };
         if !self.verbose {
-            return Ok(result);
+            return result;
         }
         let (mut inserts, mut updates, mut deletes) =
             (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        for entry in entries {
+        // A failed operation has no result of its own.
+        for entry in entries.iter().filter(|e| reply::is_ok(e)) {
             let idx = count(entry, "idx") as usize;
             match self.models.get(idx).map(|(_, m)| m) {
                 Some(WriteModel::InsertOne { document }) => {
@@ -316,8 +364,35 @@ impl<'a> ClientBulkWrite<'a> {
         result.insert_results = Some(inserts);
         result.update_results = Some(updates);
         result.delete_results = Some(deletes);
-        Ok(result)
+        result
     }
+}
+
+/// The error of a failed `bulkWrite` cursor entry.
+fn entry_error(entry: &Document) -> Error {
+    Error::new(ErrorKind::Write {
+        index: count(entry, "idx") as usize,
+        code: entry.get_i32("code").unwrap_or(0),
+        code_name: entry.get_str("codeName").unwrap_or_default().to_owned(),
+        message: entry.get_str("errmsg").unwrap_or_default().to_owned(),
+    })
+}
+
+/// The entries of a reply's first batch. A reply that came back as an
+/// error (a write concern error) is not followed with `getMore`s, so
+/// entries beyond it are not reported.
+fn first_batch(reply: &Document) -> Vec<Document> {
+    reply
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .map(|batch| {
+            batch
+                .iter()
+                .filter_map(Bson::as_document)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The reply's counters, its results cursor, and whether it was

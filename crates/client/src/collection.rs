@@ -8,11 +8,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::action::{Action, Finished};
+use crate::bulk::BulkWriteResult;
 use crate::cursor::Cursor;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::exec::Kind;
 use crate::reply;
+use crate::write_failure::PartialResult;
 
 /// A collection whose documents are read and written as `T`.
 ///
@@ -447,7 +449,7 @@ impl<T: Serialize> Collection<T> {
                 inserted_ids: inserted_ids(&f.command),
             })
         });
-        with_error(action, error)
+        with_error(action.complete_error(insert_many_partial_result), error)
     }
 
     fn insert_command(&self, documents: &[T]) -> (Document, Option<Error>) {
@@ -517,6 +519,33 @@ fn with_error<R>(action: Action<'static, R>, error: Option<Error>) -> Action<'st
         Some(error) => action.fail(error),
         None => action,
     }
+}
+
+/// A failed `insert_many`'s partial result, as drivers report it (a bulk
+/// write result): the count the server reported, and the ids of the
+/// documents that did not fail, which for an ordered insert are those
+/// before the first failure.
+fn insert_many_partial_result(command: &Document, error: &mut Error) {
+    let inserted_count = error.write_reply().map(|r| reply::count(r, "n"));
+    let Some((inserted_count, failure)) = inserted_count.zip(error.write_failure_mut()) else {
+        return;
+    };
+    let ordered = command.get_bool("ordered").unwrap_or(true);
+    let first_failed = failure.write_errors.first().map_or(usize::MAX, |e| e.index);
+    let inserted_ids = inserted_ids(command)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| match ordered {
+            true => *i < first_failed,
+            false => !failure.write_errors.iter().any(|e| e.index == *i),
+        })
+        .collect();
+    failure.partial_result = Some(PartialResult::Bulk(BulkWriteResult {
+        inserted_count,
+        inserted_ids,
+        acknowledged: true,
+        ..BulkWriteResult::default()
+    }));
 }
 
 fn inserted_ids(command: &Document) -> Vec<Bson> {

@@ -7,6 +7,8 @@
 
 use bson::Document;
 
+use crate::write_failure::WriteFailure;
+
 /// The label on errors after which a whole transaction may be retried.
 pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
 /// The label on commit errors after which the commit may be retried.
@@ -31,6 +33,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Error {
     kind: Box<ErrorKind>,
     labels: Vec<String>,
+    /// The server document the error was made from (see
+    /// [`Error::server_response`]).
+    response: Option<Box<Document>>,
+    /// What a failed bulk or many-document write did and every way it
+    /// failed (see [`Error::write_failure`]).
+    write_failure: Option<Box<WriteFailure>>,
+    /// The whole reply of a failed write command, from which a bulk
+    /// computes what the command did write.
+    write_reply: Option<Box<Document>>,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -50,7 +61,9 @@ pub enum ErrorKind {
     /// A write failed for one of its documents (`writeErrors`).
     #[error("write error at index {index}: {code_name} ({code}): {message}")]
     Write {
-        /// Which document or statement of the batch failed.
+        /// Which document or model failed: its position in the caller's
+        /// list (for a bulk split into several commands, not the
+        /// position within one command).
         index: usize,
         /// mongod's numeric code, e.g. 11000 for a duplicate key.
         code: i32,
@@ -134,6 +147,102 @@ impl Error {
         Error {
             kind: Box::new(kind),
             labels: Vec::new(),
+            response: None,
+            write_failure: None,
+            write_reply: None,
+        }
+    }
+
+    pub(crate) fn with_write_reply(mut self, reply: Document) -> Error {
+        self.write_reply = Some(Box::new(reply));
+        self
+    }
+
+    /// The whole reply of a write command that reported write errors.
+    pub(crate) fn write_reply(&self) -> Option<&Document> {
+        self.write_reply.as_deref()
+    }
+
+    /// Renames statement positions of one command to the positions of the
+    /// caller's models, in the kind and in the write failure.
+    pub(crate) fn remap_write_indices(&mut self, position: impl Fn(usize) -> usize) {
+        if let ErrorKind::Write { index, .. } = &mut *self.kind {
+            *index = position(*index);
+        }
+        for error in self
+            .write_failure
+            .iter_mut()
+            .flat_map(|f| &mut f.write_errors)
+        {
+            error.index = position(error.index);
+        }
+    }
+
+    /// Adds a later command's write errors and write concern errors to
+    /// this error's failure.
+    pub(crate) fn merge_write_failure(&mut self, later: Error) {
+        let Some(later) = later.write_failure else {
+            return;
+        };
+        match &mut self.write_failure {
+            Some(failure) => {
+                failure.write_errors.extend(later.write_errors);
+                failure
+                    .write_concern_errors
+                    .extend(later.write_concern_errors);
+            }
+            None => self.write_failure = Some(later),
+        }
+    }
+
+    pub(crate) fn write_failure_mut(&mut self) -> Option<&mut WriteFailure> {
+        self.write_failure.as_deref_mut()
+    }
+
+    pub(crate) fn with_response(mut self, response: Document) -> Error {
+        self.response = Some(Box::new(response));
+        self
+    }
+
+    pub(crate) fn with_write_failure(mut self, failure: WriteFailure) -> Error {
+        self.write_failure = Some(Box::new(failure));
+        self
+    }
+
+    /// The server's document this error was made from: the whole reply
+    /// for a command error (`ok: 0`, with any extra fields such as
+    /// `keyPattern`/`keyValue` or `errInfo`), the `writeErrors` entry for a
+    /// write error, and the `writeConcernError` document for a write
+    /// concern error. `None` for errors that arose in the client (network,
+    /// server selection, invalid arguments); for a `with_transaction`
+    /// timeout, the last error's.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// let client = rotor::Client::in_memory().unwrap();
+    /// let error = client.database("db").run_command(bson::doc! {"nosuchcommand": 1}).await.unwrap_err();
+    /// let reply = error.server_response().unwrap();
+    /// assert_eq!(reply.get_i32("code").unwrap(), 59);
+    /// # }
+    /// ```
+    pub fn server_response(&self) -> Option<&Document> {
+        match (&self.response, &*self.kind) {
+            (Some(response), _) => Some(response),
+            (None, ErrorKind::Timeout { last }) => last.server_response(),
+            (None, _) => None,
+        }
+    }
+
+    /// For a failed write: every write error and write concern error the
+    /// server reported, and, for a bulk write or `insert_many`, what was
+    /// written before or despite them. `None` for errors without a write
+    /// reply (command errors, network errors); for a `with_transaction`
+    /// timeout, the last error's.
+    pub fn write_failure(&self) -> Option<&WriteFailure> {
+        match (&self.write_failure, &*self.kind) {
+            (Some(failure), _) => Some(failure),
+            (None, ErrorKind::Timeout { last }) => last.write_failure(),
+            (None, _) => None,
         }
     }
 

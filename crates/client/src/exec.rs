@@ -31,6 +31,10 @@ pub(crate) enum Kind {
     Other,
 }
 
+/// The label a server puts on a retry's error when neither attempt wrote
+/// anything, so the first attempt's error is the one to report.
+const NO_WRITES_PERFORMED: &str = "NoWritesPerformed";
+
 /// mongod codes after which a write or commit may be retried, for replies
 /// that lack the `RetryableWriteError` label.
 const RETRYABLE_CODES: [i32; 12] = [
@@ -244,12 +248,15 @@ impl Client {
     }
 }
 
-/// The retry's outcome, except that a retry that found no server to go to
-/// reports the first error instead, which says more (the retryable-reads
-/// and -writes specs).
-fn keep_first_if_unsent(first: Error, retried: Result<Document>) -> Result<Document> {
+/// The retry's outcome, except that a retry that found no server to go to,
+/// or that the server says wrote nothing (`NoWritesPerformed`), reports
+/// the first error instead, which says more (the retryable-reads and
+/// -writes specs).
+pub(crate) fn keep_first_if_unsent(first: Error, retried: Result<Document>) -> Result<Document> {
     match retried {
-        Err(error) if error.is_server_selection() => Err(first),
+        Err(error) if error.is_server_selection() || error.has_label(NO_WRITES_PERFORMED) => {
+            Err(first)
+        }
         other => other,
     }
 }

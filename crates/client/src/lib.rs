@@ -40,6 +40,7 @@ mod shared;
 mod tcp;
 mod transport;
 mod uri;
+mod write_failure;
 
 pub use action::{Action, ReturnDocument};
 pub use bulk::{BulkWrite, BulkWriteResult, WriteModel};
@@ -62,3 +63,4 @@ pub use uri::{
     AuthMechanism, ClientOptions, Credential, DEFAULT_PORT, ReadPreference, ServerAddress,
     TlsOptions,
 };
+pub use write_failure::{PartialResult, WriteConcernError, WriteError, WriteFailure};

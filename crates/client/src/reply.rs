@@ -5,8 +5,11 @@
 use bson::{Bson, Document};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::write_failure;
 
-/// The reply if the command fully succeeded; otherwise its first failure.
+/// The reply if the command fully succeeded; otherwise its first failure,
+/// which keeps the server's document ([`Error::server_response`]) and, for
+/// write errors, all of them ([`Error::write_failure`]).
 pub(crate) fn check(reply: Document) -> Result<Document> {
     let labels = labels(&reply);
     if !is_ok(&reply) {
@@ -15,8 +18,18 @@ pub(crate) fn check(reply: Document) -> Result<Document> {
             code_name: string(&reply, "codeName"),
             message: string(&reply, "errmsg"),
         };
-        return Err(Error::new(kind).with_labels(labels));
+        return Err(Error::new(kind).with_labels(labels).with_response(reply));
     }
+    let Some(failure) = write_failure::from_reply(&reply) else {
+        return Ok(reply);
+    };
+    let error = first_error(&reply).with_labels(labels);
+    Err(error.with_write_failure(failure).with_write_reply(reply))
+}
+
+/// The error for a reply's first write error, else its write concern
+/// error.
+fn first_error(reply: &Document) -> Error {
     if let Some(first) = reply
         .get_array("writeErrors")
         .ok()
@@ -29,17 +42,18 @@ pub(crate) fn check(reply: Document) -> Result<Document> {
             code_name: string(first, "codeName"),
             message: string(first, "errmsg"),
         };
-        return Err(Error::new(kind).with_labels(labels));
+        return Error::new(kind).with_response(first.clone());
     }
-    if let Ok(concern) = reply.get_document("writeConcernError") {
-        let kind = ErrorKind::WriteConcern {
-            code: concern.get_i32("code").unwrap_or(0),
-            code_name: string(concern, "codeName"),
-            message: string(concern, "errmsg"),
-        };
-        return Err(Error::new(kind).with_labels(labels));
-    }
-    Ok(reply)
+    let concern = reply
+        .get_document("writeConcernError")
+        .cloned()
+        .unwrap_or_default();
+    let kind = ErrorKind::WriteConcern {
+        code: concern.get_i32("code").unwrap_or(0),
+        code_name: string(&concern, "codeName"),
+        message: string(&concern, "errmsg"),
+    };
+    Error::new(kind).with_response(concern)
 }
 
 /// Whether the reply says `ok: 1` (in any numeric type).

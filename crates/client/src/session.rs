@@ -16,7 +16,7 @@ use crate::action::{OVERLOAD_RETRIES_MAX, is_overload, overload_backoff};
 use crate::client::Client;
 use crate::convenient::RetryPolicy;
 use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
-use crate::exec::{self, Kind};
+use crate::exec::{self, Kind, keep_first_if_unsent};
 
 /// mongod codes for which a failed commit is not "unknown":
 /// UnsatisfiableWriteConcern and UnknownReplWriteConcern.
@@ -322,7 +322,7 @@ impl ClientSession {
         let result = match self.send_end(first).await {
             Err(error) if retryable_end(&error) => {
                 let again = self.end_command("commitTransaction", true);
-                self.send_end(again).await
+                keep_first_if_unsent(error, self.send_end(again).await)
             }
             other => other,
         };
@@ -557,7 +557,10 @@ fn label_commit_error(mut error: Error) -> Error {
     if error.is_network() {
         error.add_label(RETRYABLE_WRITE_ERROR);
     }
+    // No server was found to send the commit to, but an earlier attempt
+    // may have reached one: the outcome is unknown.
     let unknown = error.is_retryable()
+        || error.is_server_selection()
         || error.code() == Some(MAX_TIME_MS_EXPIRED)
         || (error.is_write_concern()
             && !error

@@ -39,10 +39,9 @@ const DEFAULT_MAX_POOL_SIZE: u32 = 100;
 
 /// Options that only tune performance or monitoring: accepted, ignored,
 /// and reported in [`ClientOptions::warnings`].
-const IGNORED_OPTIONS: [&str; 13] = [
+const IGNORED_OPTIONS: [&str; 12] = [
     "heartbeatfrequencyms",
     "localthresholdms",
-    "sockettimeoutms",
     "minpoolsize",
     "maxidletimems",
     "maxconnecting",
@@ -270,6 +269,11 @@ pub struct ClientOptions {
     /// How long opening a connection may take (`connectTimeoutMS`; `None`
     /// for no limit).
     pub connect_timeout: Option<Duration>,
+    /// How long one command may wait for its reply on a connection
+    /// (`socketTimeoutMS`; `None`, the default, for no limit). When it
+    /// runs out the command fails with a network error and the connection
+    /// is closed, its stream being out of step.
+    pub socket_timeout: Option<Duration>,
     /// How long an operation waits for a suitable server
     /// (`serverSelectionTimeoutMS`).
     pub server_selection_timeout: Duration,
@@ -299,6 +303,7 @@ impl Default for ClientOptions {
             retry_reads: true,
             tls: None,
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            socket_timeout: None,
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             max_pool_size: Some(DEFAULT_MAX_POOL_SIZE),
             warnings: Vec::new(),
@@ -389,6 +394,10 @@ impl ClientOptions {
             "connecttimeoutms" => {
                 let ms = millis(key, value)?;
                 self.connect_timeout = (ms > 0).then(|| duration(ms));
+            }
+            "sockettimeoutms" => {
+                let ms = millis(key, value)?;
+                self.socket_timeout = (ms > 0).then(|| duration(ms));
             }
             "serverselectiontimeoutms" => match millis(key, value)? {
                 0 => return Err(bad_value(key, value)),

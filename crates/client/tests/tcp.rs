@@ -621,3 +621,40 @@ async fn tcp_connect_timeout_bounds_a_server_that_never_answers() {
     assert!(error.to_string().contains("longer than 100 ms"), "{error}");
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_timeout_is_a_network_error_that_discards_the_connection() {
+    let server = server().await;
+    let client = connect(
+        &server,
+        "maxPoolSize=1&socketTimeoutMS=100&retryReads=false",
+    )
+    .await;
+    let c = coll(&client);
+    c.insert_one(doc! {"_id": 1}).await.unwrap();
+    let before = connections_created(&client).await;
+    client
+        .configure_fail_point(doc! {
+            "configureFailPoint": "failCommand",
+            "mode": {"times": 1},
+            "data": {"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 400},
+        })
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let error = c.find_one(doc! {"_id": 1}).await.unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Network { .. }), "{error}");
+    assert!(error.to_string().contains("socketTimeoutMS"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "it did not wait for the reply"
+    );
+    // The late reply must not be read as the next command's.
+    let found = c.find_one(doc! {"_id": 1}).await.unwrap();
+    assert_eq!(found, Some(doc! {"_id": 1}));
+    assert!(
+        connections_created(&client).await > before,
+        "a new connection was opened"
+    );
+    server.shutdown().await;
+}

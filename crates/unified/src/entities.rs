@@ -12,14 +12,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bson::{Bson, Document};
 use rotor::{
-    Client, ClientSession, Collection, CommandEvent, Concerns, Database, SessionOptions,
-    TransactionOptions,
+    Client, ClientOptions, ClientSession, Collection, CommandEvent, Concerns, Database,
+    SessionOptions, TransactionOptions,
 };
 
 use crate::matcher;
+use crate::results::as_u64;
 
 /// Commands whose events drivers never publish with their contents; the
 /// runner does not record them at all.
@@ -92,6 +94,10 @@ pub enum Entity {
 #[derive(Default)]
 pub struct EntityMap {
     entities: HashMap<String, Entity>,
+    /// The deployment's connection string when the target is a server:
+    /// client entities with options that change their connections
+    /// (`socketTimeoutMS`) get a pool of their own from it.
+    uri: Option<String>,
 }
 
 impl matcher::Entities for EntityMap {
@@ -192,6 +198,14 @@ impl EntityMap {
         })
     }
 
+    /// No entities yet, for a deployment at `uri` (`None`: embedded).
+    pub fn new(uri: Option<String>) -> EntityMap {
+        EntityMap {
+            entities: HashMap::new(),
+            uri,
+        }
+    }
+
     /// Creates the entities of one `createEntities` list; `base` is the
     /// runner's client, which client entities are siblings of.
     pub fn create(&mut self, base: &Client, entities: &[Document]) -> Result<(), String> {
@@ -220,7 +234,7 @@ impl EntityMap {
                 return Err(format!("{kind}.{unknown} is not supported"));
             }
             let entity = match kind.as_str() {
-                "client" => Entity::Client(new_client(base, spec)?),
+                "client" => Entity::Client(new_client(base, self.uri.as_deref(), spec)?),
                 "database" => Entity::Database(self.new_database(spec)?),
                 "collection" => Entity::Collection(Box::new(self.new_collection(spec)?)),
                 "session" => Entity::Session(Box::new(self.new_session(spec)?)),
@@ -296,8 +310,27 @@ impl EntityMap {
     }
 }
 
-fn new_client(base: &Client, spec: &Document) -> Result<ClientEntity, String> {
-    let client = base.sibling();
+fn new_client(base: &Client, uri: Option<&str>, spec: &Document) -> Result<ClientEntity, String> {
+    let socket_timeout = spec
+        .get_document("uriOptions")
+        .ok()
+        .and_then(|o| o.get("socketTimeoutMS"))
+        .map(|ms| as_u64(ms).ok_or(format!("uriOptions.socketTimeoutMS={ms} is not a count")))
+        .transpose()?;
+    let client = match (socket_timeout, uri) {
+        (None, _) => base.sibling(),
+        (Some(ms), Some(uri)) => {
+            let mut options = ClientOptions::parse(uri).map_err(|e| format!("{uri}: {e}"))?;
+            options.socket_timeout = (ms > 0).then(|| Duration::from_millis(ms));
+            Client::with_options(options).map_err(|e| format!("{uri}: {e}"))?
+        }
+        (Some(_), None) => {
+            return Err(
+                "uriOptions.socketTimeoutMS needs a server (the embedded client has no sockets)"
+                    .to_owned(),
+            );
+        }
+    };
     let observe: Vec<String> = strings(spec, "observeEvents")?;
     for kind in &observe {
         if !matches!(
@@ -366,6 +399,8 @@ fn uri_concerns(options: Option<&Document>) -> Result<Concerns, String> {
             "retryWrites" if value.as_bool().is_some() => {}
             "readPreference" if value.as_str().is_some() => {}
             "retryReads" if value.as_bool().is_some() => {}
+            // Applied by `new_client`.
+            "socketTimeoutMS" => {}
             ignored if URI_OPTIONS_IGNORED.contains(&ignored) => {}
             other => return Err(format!("uriOptions.{other}={value} is not supported")),
         }

@@ -75,7 +75,10 @@ fn run(args: Args) -> Result<bool, String> {
 
 async fn run_suites(args: &Args, target: &Target) -> Result<Vec<TestResult>, String> {
     let base = target::connect(target).await?;
-    let deployment = Deployment::discover(&base).await?;
+    let mut deployment = Deployment::discover(&base).await?;
+    if let Target::Uri(uri) = target {
+        deployment.uri = Some(uri.clone());
+    }
     let mut results = Vec::new();
     for suite in &args.suites {
         for path in suite_files(&args.spec_dir.join(suite))? {

@@ -136,6 +136,11 @@ pub struct ExpectedError {
     pub error_response: Option<Document>,
     /// The partial result the error carries (bulk writes).
     pub expect_result: Option<Bson>,
+    /// The per-operation write errors of a client bulk write, keyed by
+    /// model position.
+    pub write_errors: Option<Document>,
+    /// The write concern errors of a client bulk write, in order.
+    pub write_concern_errors: Option<Vec<Bson>>,
     /// Assertions this runner does not know (e.g. `writeErrors`), which
     /// fail the test rather than pass unchecked.
     #[serde(flatten)]

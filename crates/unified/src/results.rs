@@ -3,8 +3,11 @@
 //! checks against a [`rotor::Error`].
 
 use bson::{Bson, Document, doc};
-use rotor::{DeleteResult, ErrorKind, InsertManyResult, InsertOneResult, UpdateResult};
+use rotor::{
+    DeleteResult, ErrorKind, InsertManyResult, InsertOneResult, PartialResult, UpdateResult,
+};
 
+use crate::matcher::{NoEntities, matches_root};
 use crate::model::ExpectedError;
 
 /// Why an operation did not produce a result.
@@ -200,6 +203,50 @@ pub fn number(n: u64) -> Bson {
     count(n)
 }
 
+/// Matches an expected partial result; an absent one (`Null`) matches
+/// only `{$$unsetOrMatches: ...}`.
+fn matches_partial_result(want: &Bson, actual: &Bson) -> Result<(), String> {
+    match (want, actual) {
+        (Bson::Document(w), Bson::Null) if w.contains_key("$$unsetOrMatches") => Ok(()),
+        (_, Bson::Null) => Err("the error carries no partial result".to_owned()),
+        _ => matches_root(want, actual, &NoEntities),
+    }
+}
+
+/// Matches write errors keyed by position: the same positions, each
+/// error matched as a root document.
+fn matches_write_errors(want: &Document, actual: &Document) -> Result<(), String> {
+    let want_keys: Vec<&String> = want.keys().collect();
+    let actual_keys: Vec<&String> = actual.keys().collect();
+    if want_keys != actual_keys {
+        return Err(format!("expected positions {want_keys:?}, got {actual:?}"));
+    }
+    for (key, value) in want {
+        let got = actual.get(key).cloned().unwrap_or(Bson::Null);
+        matches_root(value, &got, &NoEntities)?;
+    }
+    Ok(())
+}
+
+/// A write error as the format describes one (`code`, `message`,
+/// `details`), keyed by its position.
+fn write_error(error: &rotor::WriteError) -> (String, Bson) {
+    let mut out = doc! {"code": error.code, "message": error.message.clone()};
+    if let Some(details) = &error.details {
+        out.insert("details", details.clone());
+    }
+    (error.index.to_string(), Bson::Document(out))
+}
+
+/// A write concern error as the format describes one.
+fn write_concern_error(error: &rotor::WriteConcernError) -> Bson {
+    let mut out = doc! {"code": error.code, "message": error.message.clone()};
+    if let Some(details) = &error.details {
+        out.insert("details", details.clone());
+    }
+    Bson::Document(out)
+}
+
 /// Whether the error arose in the client rather than in a server reply.
 fn is_client_error(error: &rotor::Error) -> bool {
     !matches!(
@@ -247,14 +294,55 @@ pub fn check_error(expected: &ExpectedError, error: &rotor::Error) -> Result<(),
             return fail(format!("expected no label {label}"));
         }
     }
-    if expected.error_response.is_some() {
-        return fail("expectError.errorResponse: rotor::Error does not keep the reply".to_owned());
+    if let Some(want) = &expected.error_response {
+        let Some(response) = error.server_response() else {
+            return fail("expected an errorResponse, the error has none".to_owned());
+        };
+        let actual = Bson::Document(response.clone());
+        if let Err(why) = matches_root(&Bson::Document(want.clone()), &actual, &NoEntities) {
+            return fail(format!("errorResponse: {why}"));
+        }
     }
     if let Some(key) = expected.other.keys().next() {
         return fail(format!("expectError.{key} is not supported"));
     }
-    if expected.expect_result.is_some() {
-        return fail("expectError.expectResult: rotor::Error has no partial result".to_owned());
+    let failure = error.write_failure();
+    if let Some(want) = &expected.expect_result {
+        let actual = match failure.and_then(|f| f.partial_result.clone()) {
+            Some(PartialResult::Bulk(result)) => bulk(result),
+            Some(PartialResult::ClientBulk(result)) => client_bulk(result),
+            Some(_) => return fail("expectResult: an unknown partial result".to_owned()),
+            None => Bson::Null,
+        };
+        if let Err(why) = matches_partial_result(want, &actual) {
+            return fail(format!("expectResult: {why}"));
+        }
+    }
+    if let Some(want) = &expected.write_errors {
+        let actual: Document = failure
+            .map(|f| f.write_errors.iter().map(write_error).collect())
+            .unwrap_or_default();
+        if let Err(why) = matches_write_errors(want, &actual) {
+            return fail(format!("writeErrors: {why}"));
+        }
+    }
+    if let Some(want) = &expected.write_concern_errors {
+        let actual: Vec<Bson> = failure
+            .map(|f| {
+                f.write_concern_errors
+                    .iter()
+                    .map(write_concern_error)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if want.len() != actual.len() {
+            return fail(format!("writeConcernErrors: expected {want:?}"));
+        }
+        for (want, actual) in want.iter().zip(&actual) {
+            if let Err(why) = matches_root(want, actual, &NoEntities) {
+                return fail(format!("writeConcernErrors: {why}"));
+            }
+        }
     }
     Ok(())
 }
@@ -335,5 +423,52 @@ mod tests {
             },
             true,
         );
+    }
+
+    /// An unordered insert of `_id`s 1, 1, 2: one duplicate at position 1.
+    async fn bulk_error() -> rotor::Error {
+        let client = rotor::Client::in_memory().unwrap();
+        let coll = client.database("t").collection::<Document>("c");
+        let docs = vec![doc! {"_id": 1}, doc! {"_id": 1}, doc! {"_id": 2}];
+        coll.insert_many(docs).ordered(false).await.unwrap_err()
+    }
+
+    fn parse(json: &str) -> ExpectedError {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[tokio::test]
+    async fn expect_error_checks_the_reply_and_the_partial_result() {
+        let client = rotor::Client::in_memory().unwrap();
+        let command_error = client
+            .database("db")
+            .run_command(doc! {"nosuchcommand": 1})
+            .await
+            .unwrap_err();
+        let bulk = bulk_error().await;
+        let check = |json: &str, error: &rotor::Error, ok: bool| {
+            let result = check_error(&parse(json), error);
+            assert_eq!(result.is_ok(), ok, "{json}: {result:?}");
+        };
+        check(r#"{"errorResponse": {"code": 59}}"#, &command_error, true);
+        check(r#"{"errorResponse": {"code": 60}}"#, &command_error, false);
+        check(
+            r#"{"errorResponse": {"nosuchfield": 1}}"#,
+            &command_error,
+            false,
+        );
+        check(
+            r#"{"expectResult": {"insertedCount": 1}}"#,
+            &command_error,
+            false,
+        );
+        check(r#"{"errorResponse": {"code": 11000}}"#, &bulk, true);
+        check(r#"{"expectResult": {"insertedCount": 2}}"#, &bulk, true);
+        check(r#"{"expectResult": {"insertedCount": 3}}"#, &bulk, false);
+        check(r#"{"writeErrors": {"1": {"code": 11000}}}"#, &bulk, true);
+        check(r#"{"writeErrors": {"0": {"code": 11000}}}"#, &bulk, false);
+        check(r#"{"writeErrors": {}}"#, &bulk, false);
+        check(r#"{"writeConcernErrors": []}"#, &bulk, true);
+        check(r#"{"writeConcernErrors": [{"code": 64}]}"#, &bulk, false);
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use bson::{Bson, Document, doc};
 use rotor::{Client, Concerns};
 
+use crate::entities::EntityMap;
 use crate::events;
 use crate::matcher;
 use crate::model::{CollectionData, Requirement, Test, TestFile};
@@ -30,6 +31,8 @@ pub struct Deployment {
     pub version: Vec<u64>,
     /// The topology the format names it by (`replicaset`).
     pub topology: &'static str,
+    /// Its connection string, when reached over TCP.
+    pub uri: Option<String>,
 }
 
 impl Deployment {
@@ -47,6 +50,7 @@ impl Deployment {
         Ok(Deployment {
             version: parse_version(version),
             topology: "replicaset",
+            uri: None,
         })
     }
 }
@@ -108,7 +112,7 @@ async fn run_test(base: &Client, deployment: &Deployment, file: &TestFile, test:
         }
     }
     let mut state = TestState {
-        entities: Default::default(),
+        entities: EntityMap::new(deployment.uri.clone()),
         base: base.clone(),
         failpoints: Vec::new(),
     };

@@ -31,6 +31,8 @@ use crate::uri::{Credential, ServerAddress};
 pub(crate) struct Settings {
     /// Bounds TCP connect, TLS, `hello` and authentication together.
     pub(crate) connect_timeout: Option<Duration>,
+    /// Bounds each command's round trip (`socketTimeoutMS`).
+    pub(crate) socket_timeout: Option<Duration>,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     /// The handshake command (see `handshake::command`).
     pub(crate) hello: Document,
@@ -79,6 +81,8 @@ pub(crate) struct Connection {
     pub(crate) hello: Hello,
     /// The pool generation it was opened in; older ones are discarded.
     pub(crate) generation: u64,
+    /// How long a command may wait for its reply (`socketTimeoutMS`).
+    socket_timeout: Option<Duration>,
     /// A request is in flight or failed midway (see the module doc).
     broken: bool,
     /// When it was last returned to its pool.
@@ -149,6 +153,7 @@ impl Connection {
             address: address.clone(),
             hello: placeholder_hello(),
             generation,
+            socket_timeout: settings.socket_timeout,
             broken: false,
             last_used: Instant::now(),
         };
@@ -185,13 +190,31 @@ impl Connection {
             )));
         }
         self.broken = true;
-        self.stream
-            .write_all(&frame)
-            .await
-            .map_err(|error| network(format!("sending to {}: {error}", self.address)))?;
-        let reply = self.read_reply(request_id).await?;
+        let reply = match self.socket_timeout {
+            None => self.round_trip(&frame, request_id).await?,
+            // On timeout the connection stays broken: the reply may still
+            // arrive, so the stream is out of step and is never reused.
+            Some(limit) => tokio::time::timeout(limit, self.round_trip(&frame, request_id))
+                .await
+                .map_err(|_| {
+                    network(format!(
+                        "no reply from {} within socketTimeoutMS ({} ms)",
+                        self.address,
+                        limit.as_millis()
+                    ))
+                })??,
+        };
         self.broken = false;
         Ok(reply)
+    }
+
+    /// Writes one request frame and reads the reply to it.
+    async fn round_trip(&mut self, frame: &[u8], request_id: i32) -> Result<Document> {
+        self.stream
+            .write_all(frame)
+            .await
+            .map_err(|error| network(format!("sending to {}: {error}", self.address)))?;
+        self.read_reply(request_id).await
     }
 
     async fn read_reply(&mut self, request_id: i32) -> Result<Document> {

@@ -53,6 +53,7 @@ impl Tcp {
         let tls = options.tls.as_ref().map(tls::client_config).transpose()?;
         let settings = Arc::new(Settings {
             connect_timeout: options.connect_timeout,
+            socket_timeout: options.socket_timeout,
             tls,
             hello: handshake::command(options),
             credential: options.credential.clone(),

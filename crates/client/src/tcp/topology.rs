@@ -340,6 +340,7 @@ mod tests {
         let options = ClientOptions::parse(uri).unwrap_or_else(|e| panic!("{uri}: {e}"));
         let settings = Settings {
             connect_timeout: None,
+            socket_timeout: None,
             tls: None,
             hello: doc! {},
             credential: None,

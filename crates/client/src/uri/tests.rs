@@ -158,7 +158,14 @@ fn uri_concerns_and_flags_parse() {
     });
     check("mongodb://h/?socketTimeoutMS=100", |o| {
         o.hosts = vec![address("h", 27017)];
-        o.warnings = vec!["option 'sockettimeoutms' is accepted but has no effect".to_owned()];
+        o.socket_timeout = Some(Duration::from_millis(100));
+    });
+    check("mongodb://h/?socketTimeoutMS=0", |o| {
+        o.hosts = vec![address("h", 27017)];
+    });
+    check("mongodb://h/?localThresholdMS=100", |o| {
+        o.hosts = vec![address("h", 27017)];
+        o.warnings = vec!["option 'localthresholdms' is accepted but has no effect".to_owned()];
     });
 }
 
