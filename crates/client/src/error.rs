@@ -101,6 +101,11 @@ pub enum ErrorKind {
     Authentication {
         /// The server's or the client's reason.
         message: String,
+        /// The server's code (AuthenticationFailed, 18, for a wrong
+        /// password or an unknown user), if the server refused.
+        code: Option<i32>,
+        /// The server's code name, if the server refused.
+        code_name: Option<String>,
     },
     /// An argument or option is invalid: a malformed connection string, an
     /// unreadable certificate file, a command over the server's size limit.
@@ -269,6 +274,7 @@ impl Error {
             ErrorKind::Command { code, .. }
             | ErrorKind::Write { code, .. }
             | ErrorKind::WriteConcern { code, .. } => Some(*code),
+            ErrorKind::Authentication { code, .. } => *code,
             ErrorKind::Timeout { last } => last.code(),
             _ => None,
         }
@@ -280,6 +286,7 @@ impl Error {
             ErrorKind::Command { code_name, .. }
             | ErrorKind::Write { code_name, .. }
             | ErrorKind::WriteConcern { code_name, .. } => Some(code_name),
+            ErrorKind::Authentication { code_name, .. } => code_name.as_deref(),
             ErrorKind::Timeout { last } => last.code_name(),
             _ => None,
         }

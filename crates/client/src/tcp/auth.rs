@@ -166,12 +166,22 @@ fn binary(bytes: Vec<u8>) -> Binary {
 /// server's code and message (AuthenticationFailed, 18, for a wrong
 /// password or an unknown user alike).
 fn checked(reply: Document) -> Result<Document> {
-    reply::check(reply).map_err(|error| failed(&error))
+    reply::check(reply).map_err(|error| {
+        Error::new(ErrorKind::Authentication {
+            message: error.to_string(),
+            code: error.code(),
+            code_name: error.code_name().map(str::to_owned),
+        })
+    })
 }
 
+/// An authentication error the client itself detected (a bad server
+/// message, a wrong server signature): no server code.
 fn failed(reason: &dyn std::fmt::Display) -> Error {
     Error::new(ErrorKind::Authentication {
         message: reason.to_string(),
+        code: None,
+        code_name: None,
     })
 }
 
