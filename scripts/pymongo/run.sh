@@ -4,7 +4,7 @@
 # On a fresh machine with no services: downloads the pinned PyMongo source
 # release (checked against a recorded sha256), builds a venv with PyMongo
 # and its test dependencies, builds rotor in release mode, starts it on a
-# free port, runs a smoke test, a TLS test (against a second server with
+# port the kernel picks (scripts/lib/serve.sh), runs a smoke test, a TLS test (against a second server with
 # openssl-made test certificates), the SCRAM checks of auth_test.py against a
 # server started with --auth and again against one with --auth and TLS, and
 # the transactions, convenient-API, sessions and CRUD spec suites, and
@@ -31,8 +31,6 @@ TEST_REQUIREMENTS=(
 MOTOR="motor==3.7.1"
 # A test still running after this long is failed, so one hang cannot eat the CI budget.
 TEST_TIMEOUT_SECS=60
-# How long the server may take to print its ready line.
-READY_TIMEOUT_SECS=60
 
 UPDATE_EXPECTED=0
 case "${1:-}" in
@@ -62,40 +60,11 @@ echo "== pymongo: build rotor"
 cargo build --release --quiet -p rotor-server
 ROTOR="$ROOT/target/release/rotor"
 
-SERVER_PIDS=()
-stop_servers() {
-  for pid in "${SERVER_PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-}
-trap stop_servers EXIT INT TERM
+source "$ROOT/scripts/lib/serve.sh"
 
-free_port() {
-  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_rotor LOG PORT ARGS...: `rotor serve --in-memory` on 127.0.0.1:PORT
-# with ARGS, logging to LOG; returns once it is ready, exits if it is not.
-start_rotor() {
-  local log="$1" port="$2"
-  shift 2
-  "$ROTOR" serve --in-memory --bind 127.0.0.1 --port "$port" --log-level info "$@" >"$log" 2>&1 &
-  local pid=$!
-  SERVER_PIDS+=("$pid")
-  for _ in $(seq $((READY_TIMEOUT_SECS * 10))); do
-    grep -q "rotor ready for connections" "$log" && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "rotor exited before it was ready" >&2; exit 1; }
-    sleep 0.1
-  done
-  cat "$log"; echo "rotor not ready" >&2; exit 1
-}
-
-PORT="$(free_port)"
 LOG="$CACHE/rotor-pymongo.log"
-start_rotor "$LOG" "$PORT" --enable-test-commands
+start_rotor "$LOG" --enable-test-commands
+PORT="${ROTOR_ADDRESS##*:}"
 echo "rotor is serving on 127.0.0.1:$PORT (log: $LOG)"
 
 echo "== pymongo: smoke test"
@@ -120,9 +89,9 @@ make_test_certs() {
 }
 TLS_DIR="$CACHE/tls"
 make_test_certs "$TLS_DIR"
-TLS_PORT="$(free_port)"
-start_rotor "$CACHE/rotor-pymongo-tls.log" "$TLS_PORT" \
+start_rotor "$CACHE/rotor-pymongo-tls.log" \
   --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key" --tls-ca "$TLS_DIR/ca.pem"
+TLS_PORT="${ROTOR_ADDRESS##*:}"
 ROTOR_HOST=127.0.0.1 ROTOR_TLS_PORT="$TLS_PORT" ROTOR_TLS_DIR="$TLS_DIR" "$VENV/bin/python" -m pytest -q \
   -p no:cacheprovider -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/tls_test.py"
 
@@ -131,14 +100,14 @@ ROTOR_URI="mongodb://127.0.0.1:$PORT/?directConnection=true" "$VENV/bin/python" 
   -p no:asyncio --rootdir "$HERE" -c /dev/null "$HERE/test_motor_seed.py"
 
 echo "== pymongo: SCRAM authentication against rotor serve --auth"
-AUTH_PORT="$(free_port)"
-start_rotor "$CACHE/rotor-pymongo-auth.log" "$AUTH_PORT" --auth
+start_rotor "$CACHE/rotor-pymongo-auth.log" --auth
+AUTH_PORT="${ROTOR_ADDRESS##*:}"
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_PORT" "$VENV/bin/python" "$HERE/auth_test.py"
 
 echo "== pymongo: SCRAM-SHA-256 over TLS against rotor serve --auth --tls-cert"
-AUTH_TLS_PORT="$(free_port)"
-start_rotor "$CACHE/rotor-pymongo-auth-tls.log" "$AUTH_TLS_PORT" --auth \
+start_rotor "$CACHE/rotor-pymongo-auth-tls.log" --auth \
   --tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key"
+AUTH_TLS_PORT="${ROTOR_ADDRESS##*:}"
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_TLS_PORT" ROTOR_TLS_CA="$TLS_DIR/ca.pem" \
   "$VENV/bin/python" "$HERE/auth_test.py"
 
