@@ -131,21 +131,16 @@ impl WriteModel {
                 filter,
                 update,
                 options,
-            } => {
-                check_update(update)?;
-                with(
-                    doc! {"q": filter.clone(), "u": update.clone(), "multi": false},
-                    options,
-                )
             }
-            WriteModel::UpdateMany {
+            | WriteModel::UpdateMany {
                 filter,
                 update,
                 options,
             } => {
                 check_update(update)?;
+                let multi = matches!(self, WriteModel::UpdateMany { .. });
                 with(
-                    doc! {"q": filter.clone(), "u": update.clone(), "multi": true},
+                    doc! {"q": filter.clone(), "u": update.clone(), "multi": multi},
                     options,
                 )
             }

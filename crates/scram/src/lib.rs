@@ -16,6 +16,8 @@
 mod client;
 mod credential;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 pub mod message;
 mod server;
