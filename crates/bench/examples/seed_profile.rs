@@ -7,7 +7,11 @@
 //! then `valgrind --tool=callgrind target/release/examples/seed_profile 2000`
 //! (the argument is the number of transactions, default 10000). With a
 //! second argument `find`, it runs that many finds by `_id` on the crud
-//! bench's 1000-document collection instead.
+//! bench's 1000-document collection instead. With `threads T`, T sessions
+//! on T threads each run that many transactions on their own inventory
+//! document (for `strace -f -c -e futex`: how often sessions block on
+//! each other). `HISTORY_SECS=0` in the environment keeps no snapshot
+//! history (the default keeps 300 s, as mongod).
 
 use rotor_bench::crud::{Crud, RotorCrud};
 use rotor_bench::rotor::{self, Client};
@@ -21,21 +25,39 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
-    if std::env::args().nth(2).as_deref() == Some("find") {
-        finds(n);
-        return;
-    }
-    let client = Client::new(rotor::open_in_memory());
-    seed::rotor_setup(&client, 1, Inventory::PerSession);
-    let mut worker = RotorWorker::new(client.clone(), Inventory::PerSession.sku(0));
+    let threads = match std::env::args().nth(2).as_deref() {
+        Some("find") => return finds(n),
+        Some("threads") => std::env::args()
+            .nth(3)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1),
+        _ => 1,
+    };
+    let engine = match std::env::var("HISTORY_SECS")
+        .ok()
+        .and_then(|h| h.parse().ok())
+    {
+        Some(secs) => rotor::open_in_memory_with_history_window(secs),
+        None => rotor::open_in_memory(),
+    };
+    let client = Client::new(engine);
+    seed::rotor_setup(&client, threads, Inventory::PerSession);
     let started = std::time::Instant::now();
-    for _ in 0..n {
-        worker.transaction();
-    }
+    std::thread::scope(|scope| {
+        for session in 0..threads {
+            let mut worker = RotorWorker::new(client.clone(), Inventory::PerSession.sku(session));
+            scope.spawn(move || {
+                for _ in 0..n {
+                    worker.transaction();
+                }
+            });
+        }
+    });
     let elapsed = started.elapsed();
+    let total = n * threads as u64;
     println!(
-        "{n} transactions, {:.2} us each",
-        elapsed.as_secs_f64() * 1e6 / n as f64
+        "{total} transactions on {threads} threads, {:.2} us each",
+        elapsed.as_secs_f64() * 1e6 / total as f64
     );
 }
 

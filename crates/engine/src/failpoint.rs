@@ -6,6 +6,7 @@
 //! triggered error never changes transaction state. A `writeConcernError`
 //! is the exception: the command runs, then the error is attached.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bson::{Bson, Document};
@@ -193,26 +194,35 @@ pub struct Triggered {
 
 #[derive(Default)]
 pub struct FailPoints {
+    /// Whether `fail_command` may be set: every command reads this, and
+    /// only the rare armed case takes the lock.
+    fail_command_armed: AtomicBool,
     fail_command: Mutex<Option<(Mode, FailCommand)>>,
     transactional_write: Mutex<Option<(Mode, TransactionalWrite)>>,
 }
 
 impl FailPoints {
     pub fn set_fail_command(&self, mode: Mode, data: FailCommand) {
-        *self.fail_command.lock() = (mode != Mode::Off).then_some((mode, data));
+        let mut slot = self.fail_command.lock();
+        *slot = (mode != Mode::Off).then_some((mode, data));
+        self.fail_command_armed
+            .store(slot.is_some(), Ordering::Release);
     }
 
     pub fn set_transactional_write(&self, mode: Mode, data: TransactionalWrite) {
         *self.transactional_write.lock() = (mode != Mode::Off).then_some((mode, data));
     }
 
-    /// Evaluates `failCommand` for one command.
+    /// Evaluates `failCommand` for one command on namespace `db.coll`.
     pub fn check_command(
         &self,
         name: &str,
-        namespace: &str,
+        (db, coll): (&str, &str),
         app_name: Option<&str>,
     ) -> Option<Triggered> {
+        if !self.fail_command_armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut slot = self.fail_command.lock();
         let (mode, data) = slot.as_mut()?;
         if !data.fail_commands.iter().any(|c| c == name) {
@@ -228,19 +238,21 @@ impl FailPoints {
         if data
             .namespace
             .as_deref()
-            .is_some_and(|want| want != namespace)
+            .is_some_and(|want| !names_namespace(want, db, coll))
         {
             return None;
         }
         if !mode.fire() {
             if *mode == Mode::Off {
                 *slot = None;
+                self.fail_command_armed.store(false, Ordering::Release);
             }
             return None;
         }
         let triggered = Triggered { data: data.clone() };
         if *mode == Mode::Off {
             *slot = None;
+            self.fail_command_armed.store(false, Ordering::Release);
         }
         Some(triggered)
     }
@@ -257,9 +269,27 @@ impl FailPoints {
     }
 }
 
+/// Whether `namespace` is `db.coll`.
+fn names_namespace(namespace: &str, db: &str, coll: &str) -> bool {
+    namespace
+        .strip_prefix(db)
+        .and_then(|rest| rest.strip_prefix('.'))
+        == Some(coll)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_names_exactly_its_database_and_collection() {
+        assert!(names_namespace("db.coll", "db", "coll"));
+        assert!(names_namespace("db.a.b", "db", "a.b"));
+        assert!(!names_namespace("db.coll", "db", "col"));
+        assert!(!names_namespace("dbx.coll", "db", "coll"));
+        assert!(!names_namespace("db.coll", "d", "b.coll"));
+        assert!(!names_namespace("dbcoll", "db", "coll"));
+    }
 
     #[test]
     fn times_mode_fires_n_times_then_turns_off() {

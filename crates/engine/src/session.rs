@@ -136,12 +136,13 @@ pub fn session_key(lsid: &Document) -> Option<Vec<u8>> {
 }
 
 impl Sessions {
-    /// The session for `lsid`, created on first use. `None` if the server
-    /// already holds `sessions_max` sessions (`maxSessions`).
+    /// The session keyed `key`, created on first use with the lsid `lsid`
+    /// builds (called only then). `None` if the server already holds
+    /// `sessions_max` sessions (`maxSessions`).
     pub fn get_or_create(
         &self,
         key: Vec<u8>,
-        lsid: &Document,
+        lsid: impl FnOnce() -> Document,
         sessions_max: u64,
     ) -> Option<Arc<Session>> {
         if let Some(session) = self.map.read().get(&key) {
@@ -157,7 +158,7 @@ impl Sessions {
             return None;
         }
         let session = Arc::new(Session {
-            lsid: lsid.clone(),
+            lsid: lsid(),
             state: Mutex::new(SessionState {
                 highest_number: None,
                 txn: TxnState::Idle,

@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document};
 use mql::Code;
 use sha2::Digest;
 
@@ -400,10 +400,66 @@ fn no_auth_digest() -> &'static [u8] {
 /// user's session id names a different session for anyone else. A client
 /// may set `uid` itself only without auth (it takes mongod's `impersonate`
 /// privilege, which no role here grants).
-pub(crate) fn owned_lsid(engine: &Engine, lsid: &Document) -> Result<Document, CommandError> {
-    let Some(id) = lsid.get("id") else {
-        return Ok(lsid.clone());
-    };
+///
+/// Borrowed from the command: the key is computed without building a
+/// document, which is only needed when a session is created.
+pub(crate) struct OwnedLsid<'a> {
+    /// The client's `lsid.id`, if it sent one.
+    id: Option<&'a Bson>,
+    uid: Uid<'a>,
+}
+
+enum Uid<'a> {
+    /// Set by the client itself (only allowed without auth).
+    Client(&'a Bson),
+    /// The digest of the user running the command.
+    Digest(Vec<u8>),
+}
+
+impl OwnedLsid<'_> {
+    /// The session's key in the sessions map: `id` bytes, then `uid`
+    /// bytes, as [`crate::session::session_key`] computes it from the
+    /// stored document. `None` unless `id` is binary.
+    pub(crate) fn key(&self) -> Option<Vec<u8>> {
+        let Some(Bson::Binary(id)) = self.id else {
+            return None;
+        };
+        let uid: &[u8] = match &self.uid {
+            Uid::Client(Bson::Binary(uid)) => &uid.bytes,
+            Uid::Client(_) => &[],
+            Uid::Digest(digest) => digest,
+        };
+        let mut key = Vec::with_capacity(id.bytes.len() + uid.len());
+        key.extend_from_slice(&id.bytes);
+        key.extend_from_slice(uid);
+        Some(key)
+    }
+
+    /// The lsid document a new session stores: `{id, uid}`.
+    pub(crate) fn to_document(&self) -> Document {
+        let mut lsid = Document::new();
+        if let Some(id) = self.id {
+            lsid.insert("id", id.clone());
+        }
+        match &self.uid {
+            Uid::Client(uid) => lsid.insert("uid", (*uid).clone()),
+            Uid::Digest(digest) => lsid.insert(
+                "uid",
+                bson::Binary {
+                    subtype: bson::spec::BinarySubtype::Generic,
+                    bytes: digest.clone(),
+                },
+            ),
+        };
+        lsid
+    }
+}
+
+pub(crate) fn owned_lsid<'a>(
+    engine: &Engine,
+    lsid: &'a Document,
+) -> Result<OwnedLsid<'a>, CommandError> {
+    let id = lsid.get("id");
     if let Some(uid) = lsid.get("uid") {
         if engine.options().auth {
             return Err(CommandError::new(
@@ -411,12 +467,14 @@ pub(crate) fn owned_lsid(engine: &Engine, lsid: &Document) -> Result<Document, C
                 "Unauthorized to set user digest in LogicalSessionId",
             ));
         }
-        return Ok(doc! {"id": id.clone(), "uid": uid.clone()});
+        return Ok(OwnedLsid {
+            id,
+            uid: Uid::Client(uid),
+        });
     }
-    let uid = crate::cursor::opener().unwrap_or_else(|| no_auth_digest().to_vec());
-    let uid = bson::Binary {
-        subtype: bson::spec::BinarySubtype::Generic,
-        bytes: uid,
-    };
-    Ok(doc! {"id": id.clone(), "uid": uid})
+    let digest = crate::cursor::opener().unwrap_or_else(|| no_auth_digest().to_vec());
+    Ok(OwnedLsid {
+        id,
+        uid: Uid::Digest(digest),
+    })
 }

@@ -23,9 +23,7 @@ pub fn take_batch(docs: &mut VecDeque<Document>, batch_size: Option<usize>) -> V
     while batch.len() < limit {
         let Some(doc) = docs.front() else { break };
         if docs.len() > 1 || !batch.is_empty() {
-            bytes += bson::RawDocumentBuf::try_from(doc)
-                .map(|r| r.as_bytes().len())
-                .unwrap_or(0);
+            bytes += super::write::encoded_size(doc);
             if !batch.is_empty() && bytes > BATCH_BYTES_MAX {
                 break;
             }

@@ -1,5 +1,6 @@
 //! The generic fields every command may carry: session, transaction,
-//! concerns, time limit. Parsed once, before the command itself.
+//! concerns, time limit. Parsed once, before the command itself, borrowing
+//! from the command document: nothing is copied on the way in.
 
 use std::time::{Duration, Instant};
 
@@ -12,28 +13,28 @@ use super::CommandError;
 pub const MAX_TIME_MS_MAX: i64 = i32::MAX as i64;
 
 #[derive(Debug, Default)]
-pub struct Envelope {
-    pub lsid: Option<Document>,
+pub struct Envelope<'a> {
+    pub lsid: Option<&'a Document>,
     pub txn_number: Option<i64>,
     pub autocommit: Option<bool>,
     pub start_transaction: bool,
-    pub read_concern: Option<Document>,
-    pub write_concern: Option<Document>,
+    pub read_concern: Option<&'a Document>,
+    pub write_concern: Option<&'a Document>,
     pub deadline: Option<Instant>,
     pub cluster_time: Option<bson::Timestamp>,
 }
 
-impl Envelope {
-    pub fn parse(body: &Document) -> Result<Envelope, CommandError> {
+impl<'a> Envelope<'a> {
+    pub fn parse(body: &'a Document) -> Result<Envelope<'a>, CommandError> {
         let mut envelope = Envelope::default();
         for (field, value) in body {
             match field.as_str() {
-                "lsid" => envelope.lsid = Some(as_document(field, value)?.clone()),
+                "lsid" => envelope.lsid = Some(as_document(field, value)?),
                 "txnNumber" => envelope.txn_number = Some(as_long(field, value)?),
                 "autocommit" => envelope.autocommit = Some(as_bool(field, value)?),
                 "startTransaction" => envelope.start_transaction = as_bool(field, value)?,
-                "readConcern" => envelope.read_concern = Some(as_document(field, value)?.clone()),
-                "writeConcern" => envelope.write_concern = Some(as_document(field, value)?.clone()),
+                "readConcern" => envelope.read_concern = Some(as_document(field, value)?),
+                "writeConcern" => envelope.write_concern = Some(as_document(field, value)?),
                 "maxTimeMS" => envelope.deadline = deadline(value)?,
                 "$clusterTime" => envelope.cluster_time = cluster_time(value),
                 _ => {}

@@ -31,7 +31,8 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
     if let Some(RetryResult::Reply(reply)) = write::already_done(ctx, stmt_id) {
         return Ok(reply);
     }
-    let filter_doc = args.document("query")?.cloned().unwrap_or_default();
+    let no_filter = Document::new();
+    let filter_doc = args.document("query")?.unwrap_or(&no_filter);
     let sort = args.document("sort")?.filter(|s| !s.is_empty());
     let remove = args.bool("remove")?.unwrap_or(false);
     let return_new = args.bool("new")?.unwrap_or(false);
@@ -47,7 +48,7 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
         .get("update")
         .map(|u| Modification::parse(u, &array_filters))
         .transpose()?;
-    let filter = Filter::parse(&filter_doc)?;
+    let filter = Filter::parse(filter_doc)?;
     let (value, last_error) = match (remove, update) {
         (true, Some(_)) => {
             return Err(CommandError::new(
@@ -74,7 +75,7 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
                     "Cannot specify both upsert=true and remove=true",
                 ));
             }
-            let removed = remove_one(ctx, name, &filter_doc, &filter, sort)?;
+            let removed = remove_one(ctx, name, filter_doc, &filter, sort)?;
             let n = i32::from(removed.is_some());
             (removed, doc! {"n": n})
         }
@@ -86,7 +87,7 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
                 multi: false,
                 upsert,
                 command: "findAndModify",
-                sort: sort.cloned(),
+                sort,
             };
             let outcome = run_statement(ctx, name, &statement)?;
             let image = if return_new {

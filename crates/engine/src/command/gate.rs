@@ -17,7 +17,7 @@ use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
 use crate::clock::Ts;
 use crate::limits;
-use crate::session::{Active, RetryState, SessionState, TxnState, session_key};
+use crate::session::{Active, RetryState, SessionState, TxnState};
 use crate::storage::key::Key;
 use crate::txn::Txn;
 use crate::{Engine, Wait};
@@ -157,17 +157,18 @@ pub(super) fn run(
     let Some(lsid) = &envelope.lsid else {
         return plain(engine, name, request, envelope, None);
     };
-    let lsid = &crate::auth::owned_lsid(engine, lsid)?;
-    let Some(key) = session_key(lsid) else {
+    let lsid = crate::auth::owned_lsid(engine, lsid)?;
+    let Some(key) = lsid.key() else {
         return Err(CommandError::new(
             Code::INVALID_UUID,
             "lsid.id must be a UUID",
         ));
     };
     let sessions_max = engine.params().sessions_max.load(Ordering::Relaxed);
-    let Some(session) = engine
-        .sessions()
-        .get_or_create(key.clone(), lsid, sessions_max)
+    let Some(session) =
+        engine
+            .sessions()
+            .get_or_create(key.clone(), || lsid.to_document(), sessions_max)
     else {
         return Err(limits::too_many_sessions());
     };
@@ -204,7 +205,7 @@ fn plain(
     session: Option<Vec<u8>>,
 ) -> CommandResult {
     check_snapshot_support(name, envelope)?;
-    let read_at = read_timestamp(engine, envelope.read_concern.as_ref())?;
+    let read_at = read_timestamp(engine, envelope.read_concern)?;
     let mut ctx = Ctx {
         engine,
         db: request.db,
@@ -214,7 +215,7 @@ fn plain(
         session,
         txn_number: None,
         read_at,
-        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
+        wait: Wait::from_write_concern(envelope.write_concern),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -265,7 +266,7 @@ fn retryable_write(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
-        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
+        wait: Wait::from_write_concern(envelope.write_concern),
     };
     let result = execute(&mut ctx, name, &request.body);
     if !close {
@@ -436,7 +437,7 @@ fn start(
         number,
         txn: None,
         started: Instant::now(),
-        read_concern: envelope.read_concern.clone(),
+        read_concern: envelope.read_concern.cloned(),
         _slot: slot,
     }));
     Ok(())
@@ -468,7 +469,7 @@ pub(super) fn charge_write(
 }
 
 fn encoded_len(doc: &Document) -> u64 {
-    bson::RawDocumentBuf::try_from(doc).map_or(0, |raw| raw.as_bytes().len() as u64)
+    super::write::encoded_size(doc) as u64
 }
 
 fn state_name(state: &TxnState) -> &'static str {
@@ -504,10 +505,8 @@ fn commit(engine: &Engine, envelope: &Envelope, state: &mut SessionState) -> Com
     };
     let number = active.number;
     let commit_ts = match active.txn {
-        Some(txn) => match engine.commit_txn(
-            txn,
-            Wait::from_write_concern(envelope.write_concern.as_ref()),
-        ) {
+        Some(txn) => match engine.commit_txn(txn, Wait::from_write_concern(envelope.write_concern))
+        {
             Ok(ts) => ts,
             Err(error) => {
                 state.txn = TxnState::Aborted { number };
@@ -552,7 +551,7 @@ fn statement(
         session: Some(session),
         txn_number: Some(number),
         read_at: None,
-        wait: Wait::from_write_concern(envelope.write_concern.as_ref()),
+        wait: Wait::from_write_concern(envelope.write_concern),
     };
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {

@@ -83,7 +83,7 @@ pub(crate) type CommandResult = Result<Document, CommandError>;
 pub(crate) const CLOSE_CONNECTION_FIELD: &str = "$closeConnection";
 
 pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
-    let name = request.body.keys().next().cloned().unwrap_or_default();
+    let name = request.body.keys().next().map_or("", String::as_str);
     let mut close_connection = false;
     let result = match Envelope::parse(&request.body) {
         Ok(envelope) => {
@@ -95,8 +95,8 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
             let triggered = match request.connection.auth.is_internal() {
                 true => None,
                 false => engine.failpoints().check_command(
-                    &name,
-                    &namespace(&request),
+                    name,
+                    namespace(&request),
                     request.connection.app_name.as_deref(),
                 ),
             };
@@ -109,22 +109,25 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
                         close_connection = true;
                         Ok(Document::new())
                     } else {
-                        run_failing(engine, &name, &request, &envelope, triggered.data)
+                        run_failing(engine, name, &request, &envelope, triggered.data)
                     }
                 }
-                None => run_labelled(engine, &name, &request, &envelope),
+                None => run_labelled(engine, name, &request, &envelope),
             }
         }
         Err(error) => Err(error),
     };
     let mut reply = reply::finish(result);
-    if reply.remove(CLOSE_CONNECTION_FIELD).is_some() {
-        close_connection = true;
+    let mut operation_time = None;
+    // Few replies carry a `$` control field: scanning the top-level names
+    // for one is cheaper than hashing each name into a removal.
+    if reply.keys().any(|k| k.starts_with('$')) {
+        close_connection |= reply.remove(CLOSE_CONNECTION_FIELD).is_some();
+        if let Some(Bson::Timestamp(ts)) = reply.remove("$operationTime") {
+            operation_time = Some(ts);
+        }
     }
-    let operation_time = match reply.remove("$operationTime") {
-        Some(Bson::Timestamp(ts)) => ts,
-        _ => engine.txns().visible().to_bson(),
-    };
+    let operation_time = operation_time.unwrap_or_else(|| engine.txns().visible().to_bson());
     reply.insert("$clusterTime", cluster_time_doc(engine.txns().clock.now()));
     reply.insert("operationTime", operation_time);
     Response {
@@ -213,14 +216,14 @@ fn run_failing(
     Ok(reply)
 }
 
-/// The namespace a command targets, as `failCommand`'s `namespace` names it.
-fn namespace(request: &Request<'_>) -> String {
+/// The namespace a command targets, as `failCommand`'s `namespace` names
+/// it: `(db, collection)`.
+fn namespace<'a>(request: &'a Request<'_>) -> (&'a str, &'a str) {
     let coll = match request.body.iter().next() {
         Some((_, Bson::String(coll))) => coll.as_str(),
         _ => "$cmd",
     };
-    // Every command builds this: concatenation, not `format!`.
-    [request.db, ".", coll].concat()
+    (request.db, coll)
 }
 
 /// `configureFailPoint`, for the command and the in-process API.

@@ -23,7 +23,7 @@ pub(super) fn start_session(ctx: &mut Ctx<'_>) -> CommandResult {
     let id = bson::Uuid::new();
     let lsid = doc! {"id": Bson::Binary(bson::Binary::from_uuid(id))};
     let owned = crate::auth::owned_lsid(ctx.engine, &lsid)?;
-    let key = session_key(&owned).expect("a fresh lsid has an id");
+    let key = owned.key().expect("a fresh lsid has an id");
     let sessions_max = ctx
         .engine
         .params()
@@ -31,7 +31,7 @@ pub(super) fn start_session(ctx: &mut Ctx<'_>) -> CommandResult {
         .load(std::sync::atomic::Ordering::Relaxed);
     ctx.engine
         .sessions()
-        .get_or_create(key, &owned, sessions_max)
+        .get_or_create(key, || owned.to_document(), sessions_max)
         .ok_or_else(crate::limits::too_many_sessions)?;
     Ok(doc! {"id": lsid, "timeoutMinutes": 30})
 }
@@ -74,7 +74,7 @@ pub(crate) fn kill(ctx: &Ctx<'_>, session: &Session, key: &[u8]) {
 
 pub(super) fn end_sessions(ctx: &mut Ctx<'_>, body: &Document, command: &str) -> CommandResult {
     for lsid in lsids(body, command)? {
-        let Some(key) = session_key(&crate::auth::owned_lsid(ctx.engine, lsid)?) else {
+        let Some(key) = crate::auth::owned_lsid(ctx.engine, lsid)?.key() else {
             continue;
         };
         if let Some(session) = ctx.engine.sessions().remove(&key) {
@@ -86,7 +86,7 @@ pub(super) fn end_sessions(ctx: &mut Ctx<'_>, body: &Document, command: &str) ->
 
 pub(super) fn refresh_sessions(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     for lsid in lsids(body, "refreshSessions")? {
-        if let Some(key) = session_key(&crate::auth::owned_lsid(ctx.engine, lsid)?)
+        if let Some(key) = crate::auth::owned_lsid(ctx.engine, lsid)?.key()
             && let Some(session) = ctx.engine.sessions().get(&key)
         {
             session.touch();
@@ -158,7 +158,7 @@ fn patterns(ctx: &Ctx<'_>, body: &Document, command: &str) -> Result<Vec<Pattern
             Pattern::Uids(vec![uid.bytes.clone()])
         } else if let Ok(lsid) = item.get_document("lsid") {
             let owned = crate::auth::owned_lsid(ctx.engine, lsid)?;
-            match session_key(&owned) {
+            match owned.key() {
                 Some(key) => Pattern::Key(key),
                 None => continue,
             }

@@ -18,9 +18,9 @@ use crate::exec;
 use crate::storage::collection::Collection;
 use crate::storage::record::Doc;
 
-/// One parsed update statement.
-pub(super) struct Statement {
-    pub filter_doc: Document,
+/// One parsed update statement, borrowing from the command.
+pub(super) struct Statement<'a> {
+    pub filter_doc: &'a Document,
     pub filter: Filter,
     pub update: Modification,
     pub multi: bool,
@@ -28,7 +28,7 @@ pub(super) struct Statement {
     /// The command, as mongod names it in errors raised while applying.
     pub command: &'static str,
     /// Which document a single (non-multi) update takes, if several match.
-    pub sort: Option<Document>,
+    pub sort: Option<&'a Document>,
 }
 
 /// mongod 8 reports errors that depend on the stored document (not on
@@ -73,7 +73,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(batch.reply(true))
 }
 
-pub(super) fn parse_statement(statement: &Document) -> Result<Statement, CommandError> {
+pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, CommandError> {
     let args = Args::new("update.updates", statement);
     for field in statement.keys() {
         if !matches!(
@@ -94,7 +94,7 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
             ));
         }
     }
-    let filter_doc = args.document("q")?.cloned().ok_or_else(|| {
+    let filter_doc = args.document("q")?.ok_or_else(|| {
         CommandError::new(
             Code::FAILED_TO_PARSE,
             "BSON field 'update.updates.q' is missing but a required field",
@@ -123,14 +123,14 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
             "multi update is not supported for replacement-style update",
         ));
     }
-    let sort = args.document("sort")?.cloned();
+    let sort = args.document("sort")?;
     if sort.is_some() && multi {
         return Err(CommandError::new(
             Code::FAILED_TO_PARSE,
             "Cannot specify sort with multi=true",
         ));
     }
-    let filter = Filter::parse(&filter_doc)?;
+    let filter = Filter::parse(filter_doc)?;
     Ok(Statement {
         filter_doc,
         filter,
@@ -146,7 +146,7 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement, Command
 pub(super) fn run_statement(
     ctx: &mut Ctx<'_>,
     name: &str,
-    statement: &Statement,
+    statement: &Statement<'_>,
 ) -> Result<Outcome, CommandError> {
     let mut outcome = Outcome::default();
     let sort = statement
@@ -156,13 +156,13 @@ pub(super) fn run_statement(
     if let Some(coll) = ctx.collection(name) {
         let hits = match sort {
             Some(sort) => {
-                super::find::query(ctx, name, &statement.filter_doc, Some(sort), 0, None)?.docs
+                super::find::query(ctx, name, statement.filter_doc, Some(sort), 0, None)?.docs
             }
             None => exec::find(
                 ctx.engine,
                 &ctx.view(),
                 &coll,
-                &statement.filter_doc,
+                statement.filter_doc,
                 &statement.filter,
                 (!statement.multi).then_some(1),
             ),
@@ -179,7 +179,7 @@ pub(super) fn run_statement(
                 ctx.engine,
                 &ctx.view(),
                 &coll,
-                &statement.filter_doc,
+                statement.filter_doc,
                 &statement.filter,
                 None,
             );
@@ -208,7 +208,7 @@ fn update_one(
     ctx: &mut Ctx<'_>,
     coll: &Arc<Collection>,
     key: &crate::storage::key::Key,
-    statement: &Statement,
+    statement: &Statement<'_>,
     outcome: &mut Outcome,
 ) -> Result<bool, CommandError> {
     let (date, timestamp) = now(ctx);
@@ -258,11 +258,11 @@ fn update_one(
 fn upsert(
     ctx: &mut Ctx<'_>,
     name: &str,
-    statement: &Statement,
+    statement: &Statement<'_>,
     outcome: &mut Outcome,
 ) -> Result<(), CommandError> {
     let (date, timestamp) = now(ctx);
-    let mut doc = statement.update.upsert_seed(&statement.filter_doc)?;
+    let mut doc = statement.update.upsert_seed(statement.filter_doc)?;
     let apply = ApplyContext {
         positional: None,
         is_upsert_insert: true,

@@ -56,6 +56,12 @@ pub fn validate_for_storage(doc: &Document) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// A document's encoded BSON size, without encoding it (exact for
+/// documents within [`DOC_DEPTH_MAX`] levels, as every stored one is).
+pub fn encoded_size(doc: &Document) -> usize {
+    measure(doc, 1).0
+}
+
 /// A document's encoded BSON size and nesting depth, in one pass and
 /// without encoding it. Stops descending past [`DOC_DEPTH_MAX`] levels.
 fn measure(doc: &Document, level: usize) -> (usize, usize) {
