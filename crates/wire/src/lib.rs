@@ -16,6 +16,7 @@
 mod bytes;
 pub mod compression;
 mod error;
+pub mod fuzzing;
 pub mod header;
 pub mod legacy;
 pub mod limits;
