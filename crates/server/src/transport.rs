@@ -38,10 +38,28 @@ const SNIFF_BYTES: usize = 3;
 /// arrived (peek returns at once while any byte is buffered).
 const SNIFF_RETRY: Duration = Duration::from_millis(5);
 
+/// Idle time before the first keepalive probe: mongod's 300 s.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(300);
+/// Time between unanswered probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A peer that vanished without a FIN (power loss, a dropped route) is
+/// noticed by the kernel instead of holding its slot until the idle
+/// timeout, as mongod does.
+fn enable_keepalive(tcp: &TcpStream) -> std::io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
+}
+
 /// Serves one accepted TCP connection to its end.
 pub async fn serve(tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     // Replies are single writes; waiting to coalesce them only adds latency.
     let _ = tcp.set_nodelay(true);
+    if let Err(error) = enable_keepalive(&tcp) {
+        tracing::debug!(%peer, %error, "could not enable TCP keepalive");
+    }
     let deadline = Instant::now() + shared.handshake_timeout;
     let Some(opens_tls) = opens_with_tls(&tcp, deadline).await else {
         tracing::debug!(%peer, "connection closed or silent before its first bytes");
@@ -104,7 +122,21 @@ fn could_open_tls(prefix: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::could_open_tls;
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_probe_an_idle_peer_as_mongod_does() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        enable_keepalive(&accepted).unwrap();
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+        assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+    }
 
     #[test]
     fn first_bytes_tell_a_tls_client_hello_from_a_mongodb_header() {

@@ -40,6 +40,21 @@ pub(crate) struct Settings {
     pub(crate) credential: Option<Credential>,
 }
 
+/// Idle time before the first keepalive probe: at most the 120 s the
+/// drivers' connection monitoring and pooling spec asks for.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(120);
+/// Time between unanswered probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A server that vanished without a FIN (power loss, a dropped route) is
+/// noticed by the kernel, not only by the next command's timeout.
+fn enable_keepalive(tcp: &TcpStream) -> io::Result<()> {
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    socket2::SockRef::from(tcp).set_tcp_keepalive(&keepalive)
+}
+
 /// Request ids are unique per process, as drivers make them, so a reply
 /// can never be mistaken for the answer to another request.
 static NEXT_REQUEST_ID: AtomicI32 = AtomicI32::new(1);
@@ -137,6 +152,7 @@ impl Connection {
             .map_err(|error| network(format!("cannot connect to {address}: {error}")))?;
         // Commands are single writes; coalescing them only adds latency.
         let _ = tcp.set_nodelay(true);
+        let _ = enable_keepalive(&tcp);
         let stream = match &settings.tls {
             None => Stream::Plain(tcp),
             Some(config) => {
@@ -292,4 +308,22 @@ pub(crate) fn network(message: String) -> Error {
 
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidArgument { message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dialled_sockets_probe_an_idle_peer_within_two_minutes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        enable_keepalive(&tcp).unwrap();
+        let socket = socket2::SockRef::from(&tcp);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+        assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+    }
 }
