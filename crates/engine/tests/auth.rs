@@ -759,3 +759,88 @@ fn fail_command_failpoints_do_not_reach_the_user_store() {
         doc! {"configureFailPoint": "failCommand", "mode": "off"},
     );
 }
+
+/// The `lsid.id`s `$listLocalSessions` with `spec` shows `conn`, or the
+/// error code.
+fn local_sessions(conn: &Conn<'_>, spec: Document) -> Result<Vec<Bson>, i32> {
+    let reply = conn.run(
+        "admin",
+        doc! {"aggregate": 1, "pipeline": [{"$listLocalSessions": spec}], "cursor": {}},
+    );
+    if reply.get_f64("ok").ok() != Some(1.0) {
+        return Err(reply.get_i32("code").expect("code"));
+    }
+    let batch = reply
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("a cursor");
+    Ok(batch
+        .iter()
+        .map(|s| {
+            let s = s.as_document().expect("a session document");
+            let last_use = s.get_datetime("lastUse").expect("lastUse");
+            let age_ms = bson::DateTime::now().timestamp_millis() - last_use.timestamp_millis();
+            assert!(
+                (0..60_000).contains(&age_ms),
+                "lastUse is when it was used: {s}"
+            );
+            s.get_document("_id")
+                .expect("_id")
+                .get("id")
+                .expect("id")
+                .clone()
+        })
+        .collect())
+}
+
+#[test]
+fn list_local_sessions_shows_a_user_only_its_own_unless_privileged() {
+    let engine = auth_engine();
+    let admin = with_users(&engine, &[("a", "readWrite"), ("b", "readWrite")]);
+    let a = logged_in(&engine, "a");
+    let b = logged_in(&engine, "b");
+    let (a_lsid, b_lsid) = (
+        doc! {"id": bson::Uuid::new()},
+        doc! {"id": bson::Uuid::new()},
+    );
+    start_txn(&a, &a_lsid, 1);
+    b.ok("test", doc! {"find": "c", "lsid": b_lsid.clone()});
+    let a_id = a_lsid.get("id").unwrap().clone();
+    let b_id = b_lsid.get("id").unwrap().clone();
+
+    assert_eq!(local_sessions(&a, doc! {}), Ok(vec![a_id.clone()]));
+    assert_eq!(local_sessions(&b, doc! {}), Ok(vec![b_id.clone()]));
+    assert_eq!(
+        local_sessions(&a, doc! {"users": [{"user": "a", "db": "test"}]}),
+        Ok(vec![a_id.clone()])
+    );
+    for spec in [
+        doc! {"allUsers": true},
+        doc! {"users": [{"user": "b", "db": "test"}]},
+    ] {
+        assert_eq!(local_sessions(&a, spec.clone()), Err(13), "{spec}");
+    }
+    let (code, _) = a.fails(
+        "admin",
+        doc! {"aggregate": 1, "pipeline": [{"$listLocalSessions": {}}, {"$lookup": {"from": "system.users", "pipeline": [], "as": "u"}}], "cursor": {}},
+    );
+    assert_eq!(code, 13, "a stage that reads a collection still needs find");
+    let everyone = local_sessions(&admin, doc! {"allUsers": true}).unwrap();
+    assert!(
+        everyone.contains(&a_id) && everyone.contains(&b_id),
+        "{everyone:?}"
+    );
+    assert_eq!(
+        local_sessions(&admin, doc! {"users": [{"user": "b", "db": "test"}]}),
+        Ok(vec![b_id])
+    );
+    for (spec, code) in [
+        (doc! {"allUsers": true, "users": []}, 2),
+        (doc! {"allUsers": 1}, 2),
+        (doc! {"users": "a"}, 2),
+        (doc! {"users": [1]}, 2),
+        (doc! {"who": "me"}, 40415),
+    ] {
+        assert_eq!(local_sessions(&admin, spec.clone()), Err(code), "{spec}");
+    }
+}

@@ -193,6 +193,16 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
     }
     match name {
         "find" | "count" | "distinct" | "getMore" => on(db, &[Find]),
+        "aggregate" if lists_local_sessions(body) => {
+            let mut needs = aggregate_needs(db, body);
+            if reads_no_collection(body) {
+                needs.retain(|need| need.1 != Find);
+            }
+            if lists_others_sessions(body, user) {
+                needs.push((None, ListSessions));
+            }
+            needs
+        }
         "aggregate" => aggregate_needs(db, body),
         "listCollections" => on(db, &[ListCollections]),
         "listIndexes" => on(db, &[ListIndexes]),
@@ -228,6 +238,67 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
 }
 
 /// `$out` and `$merge` write to their target database as well.
+/// A collectionless aggregate's `$listLocalSessions` spec, if it is one.
+fn list_sessions_spec(body: &Document) -> Option<&Bson> {
+    if matches!(body.get("aggregate"), Some(Bson::String(_))) {
+        return None;
+    }
+    body.get_array("pipeline")
+        .ok()?
+        .first()?
+        .as_document()?
+        .get("$listLocalSessions")
+}
+
+fn lists_local_sessions(body: &Document) -> bool {
+    list_sessions_spec(body).is_some()
+}
+
+/// Whether every stage after a collectionless aggregate's first one only
+/// reshapes its input: then, as in mongod, reading one's own sessions
+/// needs no `find` privilege. Any other stage (`$lookup`, `$unionWith`,
+/// ...) may read a collection and keeps the database's `find`.
+fn reads_no_collection(body: &Document) -> bool {
+    const RESHAPING: &[&str] = &[
+        "$match",
+        "$project",
+        "$addFields",
+        "$set",
+        "$unset",
+        "$sort",
+        "$limit",
+        "$skip",
+        "$count",
+        "$group",
+        "$replaceRoot",
+        "$replaceWith",
+    ];
+    let Ok(pipeline) = body.get_array("pipeline") else {
+        return false;
+    };
+    pipeline.iter().skip(1).all(|stage| {
+        stage.as_document().is_some_and(|stage| {
+            stage.len() == 1 && stage.keys().all(|name| RESHAPING.contains(&name.as_str()))
+        })
+    })
+}
+
+/// Whether an aggregate's `$listLocalSessions` asks for other users'
+/// sessions (`allUsers`, or `users` naming someone else).
+fn lists_others_sessions(body: &Document, user: &Authenticated) -> bool {
+    let Some(Bson::Document(spec)) = list_sessions_spec(body) else {
+        return false;
+    };
+    if spec.get_bool("allUsers").unwrap_or(false) {
+        return true;
+    }
+    spec.get_array("users").is_ok_and(|users| {
+        users
+            .iter()
+            .any(|u| !u.as_document().is_some_and(|u| u_names(u, &user.name)))
+    })
+}
+
 fn aggregate_needs(db: &str, body: &Document) -> Vec<(Option<String>, Action)> {
     let mut needs = on(db, &[Action::Find]);
     let Ok(pipeline) = body.get_array("pipeline") else {
@@ -472,9 +543,13 @@ pub(crate) fn owned_lsid<'a>(
             uid: Uid::Client(uid),
         });
     }
-    let digest = crate::cursor::opener().unwrap_or_else(|| no_auth_digest().to_vec());
     Ok(OwnedLsid {
         id,
-        uid: Uid::Digest(digest),
+        uid: Uid::Digest(current_uid()),
     })
+}
+
+/// The `uid` of the sessions the user running the current command owns.
+pub(crate) fn current_uid() -> Vec<u8> {
+    crate::cursor::opener().unwrap_or_else(|| no_auth_digest().to_vec())
 }

@@ -26,7 +26,7 @@ use bson::Document;
 
 use crate::Engine;
 use crate::command::{CommandError, Request};
-pub(crate) use check::{Access, authorize, owned_lsid, principal};
+pub(crate) use check::{Access, authorize, current_uid, owned_lsid, principal};
 pub(crate) use sasl::{speculative, supported_mechs};
 pub use state::ConnectionAuth;
 pub use users::UserName;

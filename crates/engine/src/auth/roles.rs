@@ -34,6 +34,8 @@ pub enum Action {
     Manage,
     /// Cluster: kill or end any user's sessions.
     KillAnySession,
+    /// Cluster: list any user's sessions (`$listLocalSessions`).
+    ListSessions,
     /// Cluster: kill any user's cursors.
     KillAnyCursor,
     /// Cluster: commands Rotor does not classify; only `root` has it, so a
@@ -84,10 +86,11 @@ const ALL_DATABASE: &[Action] = &[
     ViewUser,
     GrantRole,
 ];
-const CLUSTER_MONITOR: &[Action] = &[ListDatabases, Monitor];
+const CLUSTER_MONITOR: &[Action] = &[ListDatabases, Monitor, ListSessions];
 const CLUSTER_ADMIN: &[Action] = &[
     ListDatabases,
     Monitor,
+    ListSessions,
     Manage,
     KillAnySession,
     KillAnyCursor,
@@ -95,6 +98,7 @@ const CLUSTER_ADMIN: &[Action] = &[
 const ALL_CLUSTER: &[Action] = &[
     ListDatabases,
     Monitor,
+    ListSessions,
     Manage,
     KillAnySession,
     KillAnyCursor,

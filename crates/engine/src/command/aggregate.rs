@@ -53,16 +53,15 @@ fn database_input(
             .into_iter()
             .map(|d| match d {
                 Bson::Document(d) => Ok(d),
-                _ => Err(CommandError::new(Code::TYPE_MISMATCH, "$documents must be an array of objects")),
+                _ => Err(CommandError::new(
+                    Code::TYPE_MISMATCH,
+                    "$documents must be an array of objects",
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        Some((name, _)) if name == "$listLocalSessions" => ctx
-            .engine
-            .sessions()
-            .all()
-            .iter()
-            .map(|session| bson::doc! {"_id": session.lsid.clone(), "lastUse": bson::DateTime::now()})
-            .collect(),
+        Some((name, spec)) if name == "$listLocalSessions" => {
+            super::sessions::list_local(ctx, &spec)?
+        }
         _ => {
             return Err(CommandError::new(
                 Code::INVALID_NAMESPACE,

@@ -134,6 +134,76 @@ impl Pattern {
     }
 }
 
+/// `$listLocalSessions`: the sessions of the user running the command, of
+/// the users named in `users`, or of everyone (`allUsers: true`); the
+/// authorization check has already refused others' sessions to a user
+/// without the `listSessions` privilege.
+pub(super) fn list_local(ctx: &Ctx<'_>, spec: &Bson) -> Result<Vec<Document>, CommandError> {
+    let bad = |message: &str| CommandError::new(Code::BAD_VALUE, message.to_owned());
+    let Bson::Document(spec) = spec else {
+        return Err(CommandError::new(
+            Code::TYPE_MISMATCH,
+            "$listLocalSessions must take a nested object",
+        ));
+    };
+    for field in spec.keys() {
+        if !matches!(field.as_str(), "allUsers" | "users") {
+            return Err(CommandError::new(
+                Code(40415),
+                format!("BSON field '$listLocalSessions.{field}' is an unknown field."),
+            ));
+        }
+    }
+    let all_users = match spec.get("allUsers") {
+        None => false,
+        Some(Bson::Boolean(all)) => *all,
+        Some(_) => return Err(bad("$listLocalSessions.allUsers must be a boolean")),
+    };
+    let uids: Option<Vec<Vec<u8>>> = match (all_users, spec.get("users")) {
+        (true, Some(_)) => {
+            return Err(bad(
+                "$listLocalSessions: 'allUsers' and 'users' cannot both be given",
+            ));
+        }
+        (true, None) => None,
+        (false, None) => Some(vec![crate::auth::current_uid()]),
+        (false, Some(Bson::Array(users))) => Some(
+            users
+                .iter()
+                .map(|user| {
+                    digest_of(user).ok_or_else(|| {
+                        bad("$listLocalSessions.users entries must be {user, db} objects")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (false, Some(_)) => return Err(bad("$listLocalSessions.users must be an array")),
+    };
+    let pattern = match uids {
+        Some(uids) => Pattern::Uids(uids),
+        None => Pattern::All,
+    };
+    let now = std::time::Instant::now();
+    let wall = bson::DateTime::now().timestamp_millis();
+    Ok(ctx
+        .engine
+        .sessions()
+        .all()
+        .into_iter()
+        .filter_map(|session| {
+            let key = session_key(&session.lsid)?;
+            pattern.matches(&session.lsid, &key).then(|| {
+                let idle = now.saturating_duration_since(session.last_used());
+                let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+                doc! {
+                    "_id": session.lsid.clone(),
+                    "lastUse": bson::DateTime::from_millis(wall.saturating_sub(idle_ms)),
+                }
+            })
+        })
+        .collect())
+}
+
 fn digest_of(user: &Bson) -> Option<Vec<u8>> {
     let user = user.as_document()?;
     let name = crate::auth::UserName {
