@@ -39,14 +39,13 @@ const DEFAULT_MAX_POOL_SIZE: u32 = 100;
 
 /// Options that only tune performance or monitoring: accepted, ignored,
 /// and reported in [`ClientOptions::warnings`].
-const IGNORED_OPTIONS: [&str; 12] = [
+const IGNORED_OPTIONS: [&str; 11] = [
     "heartbeatfrequencyms",
     "localthresholdms",
     "minpoolsize",
     "maxidletimems",
     "maxconnecting",
     "waitqueuetimeoutms",
-    "compressors",
     "zlibcompressionlevel",
     "servermonitoringmode",
     "uuidrepresentation",
@@ -279,6 +278,10 @@ pub struct ClientOptions {
     pub server_selection_timeout: Duration,
     /// Connections per server at most (`maxPoolSize`; `None` for no limit).
     pub max_pool_size: Option<u32>,
+    /// Compressors to offer in the handshake, in order of preference
+    /// (`compressors=zstd,snappy,zlib`); commands go compressed with the
+    /// first one the server also supports. Empty (the default): none.
+    pub compressors: Vec<wire::Compressor>,
     /// Options that were accepted but have no effect in this client.
     pub warnings: Vec<String>,
 }
@@ -306,6 +309,7 @@ impl Default for ClientOptions {
             socket_timeout: None,
             server_selection_timeout: DEFAULT_SERVER_SELECTION_TIMEOUT,
             max_pool_size: Some(DEFAULT_MAX_POOL_SIZE),
+            compressors: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -406,6 +410,20 @@ impl ClientOptions {
             "maxpoolsize" => {
                 let size = u32::try_from(millis(key, value)?).map_err(|_| bad_value(key, value))?;
                 self.max_pool_size = (size > 0).then_some(size);
+            }
+            "compressors" => {
+                self.compressors.clear();
+                for name in value.split(',').map(str::trim) {
+                    match wire::Compressor::from_name(name) {
+                        Some(compressor) if !self.compressors.contains(&compressor) => {
+                            self.compressors.push(compressor);
+                        }
+                        Some(_) => {}
+                        None => self
+                            .warnings
+                            .push(format!("compressor '{name}' is not supported; ignored")),
+                    }
+                }
             }
             "authsource" => auth.source = Some(non_empty(key, value)?),
             "authmechanism" => auth.mechanism = Some(mechanism(value)?),

@@ -490,15 +490,20 @@ async fn tcp_connection_of_an_abandoned_request_is_not_reused() {
 
 /// A fake server on a free port: each command gets the reply listed for
 /// its name, anything else `otherwise`.
+/// The commands a fake server received, with the compressor each came in.
+type Received = Arc<Mutex<Vec<(String, Option<wire::Compressor>)>>>;
+
 async fn fake_server(
     listener: TcpListener,
     replies: Vec<(&'static str, Document)>,
     otherwise: Document,
+    received: Received,
 ) {
     let replies = Arc::new(replies);
     while let Ok((mut stream, _)) = listener.accept().await {
         let replies = replies.clone();
         let otherwise = otherwise.clone();
+        let received = received.clone();
         tokio::spawn(async move {
             let mut header = [0u8; wire::HEADER_LEN];
             while stream.read_exact(&mut header).await.is_ok() {
@@ -509,16 +514,22 @@ async fn fake_server(
                     .read_exact(&mut frame[wire::HEADER_LEN..])
                     .await
                     .unwrap();
-                let wire::Message::Msg(msg) = wire::decode(&frame).unwrap().message else {
+                let decoded = wire::decode(&frame).unwrap();
+                let wire::Message::Msg(msg) = decoded.message else {
                     return;
                 };
                 let name = msg.body.keys().next().cloned().unwrap_or_default();
+                received
+                    .lock()
+                    .unwrap()
+                    .push((name.clone(), decoded.compressor));
                 let reply = replies
                     .iter()
                     .find(|(n, _)| *n == name)
                     .map_or_else(|| otherwise.clone(), |(_, reply)| reply.clone());
                 let out = wire::Message::Msg(wire::OpMsg::new(reply));
-                let bytes = wire::encode(1, parsed.request_id, &out, None).unwrap();
+                // Replies go back compressed as the request came, as mongod's do.
+                let bytes = wire::encode(1, parsed.request_id, &out, decoded.compressor).unwrap();
                 if stream.write_all(&bytes).await.is_err() {
                     return;
                 }
@@ -539,7 +550,12 @@ async fn fake_secondary(primary: String) -> String {
     };
     let not_primary =
         doc! {"ok": 0.0, "code": 10107, "codeName": "NotWritablePrimary", "errmsg": "not primary"};
-    tokio::spawn(fake_server(listener, vec![("hello", hello)], not_primary));
+    tokio::spawn(fake_server(
+        listener,
+        vec![("hello", hello)],
+        not_primary,
+        Received::default(),
+    ));
     me
 }
 
@@ -551,7 +567,12 @@ async fn tcp_old_servers_get_is_master_and_their_message_size_is_honoured() {
     let is_master =
         doc! {"ok": 1.0, "ismaster": true, "maxWireVersion": 8, "maxMessageSizeBytes": 2000};
     let replies = vec![("hello", not_found), ("isMaster", is_master)];
-    tokio::spawn(fake_server(listener, replies, doc! {"ok": 1.0, "n": 1}));
+    tokio::spawn(fake_server(
+        listener,
+        replies,
+        doc! {"ok": 1.0, "n": 1},
+        Received::default(),
+    ));
     let client = Client::connect(&format!("mongodb://{address}/?retryWrites=false"))
         .await
         .unwrap();
@@ -656,5 +677,74 @@ async fn tcp_socket_timeout_is_a_network_error_that_discards_the_connection() {
         connections_created(&client).await > before,
         "a new connection was opened"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_compression_is_negotiated_and_spares_the_handshake_and_credentials() {
+    use wire::Compressor::{Snappy, Zlib, Zstd};
+    for (offered, agreed, expected) in [
+        (
+            "zstd,snappy,zlib",
+            vec!["zstd", "snappy", "zlib"],
+            Some(Zstd),
+        ),
+        ("zlib,snappy", vec!["snappy"], Some(Snappy)),
+        ("zlib", vec!["zlib"], Some(Zlib)),
+        ("zlib", Vec::new(), None),
+        // A server naming a compressor the client did not offer is ignored.
+        ("snappy", vec!["zstd"], None),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let hello = doc! {"ok": 1.0, "isWritablePrimary": true, "maxWireVersion": 21, "compression": agreed};
+        let received = Received::default();
+        tokio::spawn(fake_server(
+            listener,
+            vec![("hello", hello)],
+            doc! {"ok": 1.0},
+            received.clone(),
+        ));
+        let uri = format!("mongodb://{address}/?directConnection=true&compressors={offered}");
+        let client = Client::connect(&uri).await.unwrap();
+        let admin = client.database("admin");
+        admin.run_command(doc! {"ping": 1}).await.unwrap();
+        admin
+            .run_command(doc! {"createUser": "u", "pwd": "secret", "roles": []})
+            .await
+            .unwrap();
+        let received = received.lock().unwrap().clone();
+        let compressed = |name: &str| {
+            received
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("no {name} in {received:?}"))
+                .1
+        };
+        assert_eq!(compressed("hello"), None, "{offered}: {received:?}");
+        assert_eq!(compressed("ping"), expected, "{offered}: {received:?}");
+        assert_eq!(compressed("createUser"), None, "{offered}: {received:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_compressed_transactions_run_against_rotor_serve() {
+    let server = server().await;
+    for compressor in ["zstd", "snappy", "zlib"] {
+        let client = connect(&server, &format!("compressors={compressor}")).await;
+        let c = coll(&client);
+        let mut session = client.start_session(SessionOptions::default()).unwrap();
+        session.start_transaction(Default::default()).unwrap();
+        let big = "x".repeat(100_000);
+        c.insert_one(doc! {"compressor": compressor, "big": &big})
+            .session(&mut session)
+            .await
+            .unwrap();
+        session.commit_transaction().await.unwrap();
+        session.end_session().await;
+        let found = c.find_one(doc! {"compressor": compressor}).await.unwrap();
+        assert_eq!(found.unwrap().get_str("big").unwrap(), big);
+        client.shutdown().await.unwrap();
+    }
     server.shutdown().await;
 }

@@ -38,7 +38,25 @@ pub(crate) struct Settings {
     pub(crate) hello: Document,
     /// Who every pooled connection authenticates as.
     pub(crate) credential: Option<Credential>,
+    /// Offered in the handshake, in order of preference (`compressors`).
+    pub(crate) compressors: Vec<wire::Compressor>,
 }
+
+/// Commands never sent compressed (the compression spec's list): the
+/// handshake, and anything carrying credentials.
+const UNCOMPRESSED_COMMANDS: [&str; 11] = [
+    "hello",
+    "ismaster",
+    "saslstart",
+    "saslcontinue",
+    "getnonce",
+    "authenticate",
+    "createuser",
+    "updateuser",
+    "copydbsaslstart",
+    "copydbgetnonce",
+    "copydb",
+];
 
 /// Idle time before the first keepalive probe: at most the 120 s the
 /// drivers' connection monitoring and pooling spec asks for.
@@ -100,6 +118,9 @@ pub(crate) struct Connection {
     socket_timeout: Option<Duration>,
     /// A request is in flight or failed midway (see the module doc).
     broken: bool,
+    /// Negotiated in the handshake: the first offered compressor the
+    /// server agreed to.
+    compressor: Option<wire::Compressor>,
     /// When it was last returned to its pool.
     pub(crate) last_used: Instant,
 }
@@ -171,6 +192,7 @@ impl Connection {
             generation,
             socket_timeout: settings.socket_timeout,
             broken: false,
+            compressor: None,
             last_used: Instant::now(),
         };
         let mut reply = connection.command("admin", hello.clone()).await?;
@@ -182,6 +204,12 @@ impl Connection {
         }
         let reply = reply::check(reply)?;
         connection.hello = Hello::parse(address, &reply)?;
+        connection.compressor = connection
+            .hello
+            .compression
+            .first()
+            .copied()
+            .filter(|agreed| settings.compressors.contains(agreed));
         Ok((connection, reply))
     }
 
@@ -194,10 +222,22 @@ impl Connection {
     /// server sent it (`ok: 0` included); `Err` only when no valid reply
     /// arrived.
     pub(crate) async fn command(&mut self, db: &str, mut command: Document) -> Result<Document> {
+        let compressor = self.compressor.filter(|_| {
+            command.keys().next().is_some_and(|name| {
+                !UNCOMPRESSED_COMMANDS
+                    .iter()
+                    .any(|uncompressed| uncompressed.eq_ignore_ascii_case(name))
+            })
+        });
         command.insert("$db", db);
         let request_id = request_id();
-        let frame = wire::encode(request_id, 0, &Message::Msg(OpMsg::new(command)), None)
-            .map_err(|error| invalid(format!("cannot encode the command: {error}")))?;
+        let frame = wire::encode(
+            request_id,
+            0,
+            &Message::Msg(OpMsg::new(command)),
+            compressor,
+        )
+        .map_err(|error| invalid(format!("cannot encode the command: {error}")))?;
         if frame.len() > self.hello.max_message_size {
             return Err(invalid(format!(
                 "the command is {} bytes, over the server's maxMessageSizeBytes of {}",
@@ -299,6 +339,7 @@ fn placeholder_hello() -> Hello {
         mongos: false,
         max_message_size: wire::limits::MESSAGE_SIZE_BYTES_MAX,
         sasl_supported_mechs: None,
+        compression: Vec::new(),
     }
 }
 

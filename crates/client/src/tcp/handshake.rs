@@ -37,12 +37,19 @@ pub(crate) struct Hello {
     pub(crate) max_message_size: usize,
     /// `saslSupportedMechs`, when the handshake asked for them.
     pub(crate) sasl_supported_mechs: Option<Vec<String>>,
+    /// `compression`: the offered compressors the server agreed to, in
+    /// the client's order of preference.
+    pub(crate) compression: Vec<wire::Compressor>,
 }
 
 /// The handshake command of every connection of a client.
 pub(crate) fn command(options: &ClientOptions) -> Document {
     let mut hello =
         doc! {"hello": 1, "helloOk": true, "client": metadata(options.app_name.as_deref())};
+    if !options.compressors.is_empty() {
+        let names: Vec<&str> = options.compressors.iter().map(|c| c.name()).collect();
+        hello.insert("compression", names);
+    }
     if let Some(credential) = &options.credential
         && credential.mechanism.is_none()
     {
@@ -131,6 +138,17 @@ impl Hello {
                     .map(str::to_owned)
                     .collect()
             }),
+            compression: reply
+                .get_array("compression")
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(Bson::as_str)
+                        .filter_map(wire::Compressor::from_name)
+                        .take(wire::Compressor::NEGOTIABLE.len())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -185,6 +203,7 @@ mod tests {
             mongos: false,
             max_message_size: 48_000_000,
             sasl_supported_mechs: None,
+            compression: Vec::new(),
         }
     }
 
@@ -208,6 +227,7 @@ mod tests {
                 "setName": "rs0", "hosts": ["A:1", "b:2", 3], "passives": ["c:3"],
                 "primary": "a:1", "electionId": id, "setVersion": 4,
                 "saslSupportedMechs": ["SCRAM-SHA-256"],
+                "compression": ["zstd", "lz4", 7, "zlib"],
             },
             Ok(Hello {
                 writable_primary: false,
@@ -216,6 +236,7 @@ mod tests {
                 primary: Some(address("a:1")),
                 election: (Some(id), 4),
                 sasl_supported_mechs: Some(vec!["SCRAM-SHA-256".to_owned()]),
+                compression: vec![wire::Compressor::Zstd, wire::Compressor::Zlib],
                 ..standalone()
             }),
         );

@@ -57,6 +57,7 @@ impl Tcp {
             tls,
             hello: handshake::command(options),
             credential: options.credential.clone(),
+            compressors: options.compressors.clone(),
         });
         Ok(Tcp {
             topology: Topology::new(options, settings),

@@ -344,6 +344,7 @@ mod tests {
             tls: None,
             hello: doc! {},
             credential: None,
+            compressors: Vec::new(),
         };
         Topology::new(&options, Arc::new(settings))
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bson::doc;
 
 use super::*;
+use wire::Compressor;
 
 fn address(host: &str, port: u16) -> ServerAddress {
     ServerAddress {
@@ -166,6 +167,18 @@ fn uri_concerns_and_flags_parse() {
     check("mongodb://h/?localThresholdMS=100", |o| {
         o.hosts = vec![address("h", 27017)];
         o.warnings = vec!["option 'localthresholdms' is accepted but has no effect".to_owned()];
+    });
+    check("mongodb://h/?compressors=zstd,snappy,zlib", |o| {
+        o.hosts = vec![address("h", 27017)];
+        o.compressors = vec![Compressor::Zstd, Compressor::Snappy, Compressor::Zlib];
+    });
+    check("mongodb://h/?compressors=zlib,lz4,zlib,noop", |o| {
+        o.hosts = vec![address("h", 27017)];
+        o.compressors = vec![Compressor::Zlib];
+        o.warnings = vec![
+            "compressor 'lz4' is not supported; ignored".to_owned(),
+            "compressor 'noop' is not supported; ignored".to_owned(),
+        ];
     });
 }
 
