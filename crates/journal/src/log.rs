@@ -160,6 +160,7 @@ struct Appender {
 #[derive(Debug)]
 struct Chunk {
     segment: Lsn,
+    first: Lsn,
     last: Lsn,
     bytes: Vec<u8>,
 }
@@ -334,6 +335,7 @@ impl Log {
             _ => {
                 a.pending.push(Chunk {
                     segment: segment_first,
+                    first: lsn,
                     last: lsn,
                     bytes: vec![0; MARK_LEN],
                 });
@@ -487,6 +489,8 @@ impl Log {
                 self.sync(writer)?;
                 self.rotate(writer, chunk.segment)?;
             }
+            // A mark names only records written before it.
+            assert!(durable < chunk.first, "mark {durable} ahead of its flight");
             chunk.bytes[..MARK_LEN].copy_from_slice(&encode_mark(writer.salt, durable));
             self.write(writer, &chunk.bytes)?;
             writer.marked = writer.marked.max(durable);
@@ -606,30 +610,50 @@ impl Log {
     pub fn close(&self) -> Result<()> {
         self.sync_now()?;
         let mut writer = self.writer.lock();
-        if let Err(e) = self.write_closing_mark(&mut writer) {
-            let _group = self.group.lock();
-            self.poison(&e);
-            return Err(e);
-        }
+        self.write_mark(&mut writer, u64::MAX)?;
         trim(&mut writer)
     }
 
-    /// Writes and syncs a mark naming `durable` after the last record, unless
-    /// a mark already names it (or records arrived after the caller's sync,
-    /// whose flight will carry the mark instead). Without it, damage to the
-    /// last flight of a closed log could not be told from a torn write.
-    fn write_closing_mark(&self, writer: &mut Writer) -> Result<()> {
+    /// Called by the background flusher when the log is idle: proves the
+    /// last flights synced with a synced mark, so that damage to them after
+    /// a crash is reported rather than cut. The sync holds the writer lock,
+    /// so a commit arriving meanwhile waits for it; that happens at most
+    /// once per interval, and only after flights nothing has marked yet.
+    pub fn mark_durable(&self) -> Result<()> {
+        self.write_mark(&mut self.writer.lock(), self.segment_bytes_max)
+    }
+
+    /// Writes and syncs a mark naming `durable` after the last record,
+    /// unless a mark already names it, records are pending (their flight
+    /// will carry the mark), the mark would take the segment past
+    /// `segment_bytes_max`, or the journal is poisoned (it writes nothing
+    /// more). Without such a mark, damage to the last flight
+    /// could not be told from a torn write. A failure poisons the journal,
+    /// as any failed log write or sync does.
+    fn write_mark(&self, writer: &mut Writer, segment_bytes_max: u64) -> Result<()> {
         let durable = self.durable();
-        let mut a = self.appender.lock();
-        if durable <= writer.marked || !a.pending.is_empty() {
+        let mut guard = self.appender.lock();
+        let a = &mut *guard;
+        let segment = a.segments.last_mut().expect("the log always has a segment");
+        let len = segment.len + MARK_LEN as u64;
+        let needless = durable <= writer.marked || !a.pending.is_empty();
+        if needless || len > segment_bytes_max || self.is_poisoned() {
             return Ok(());
         }
-        self.write(writer, &encode_mark(writer.salt, durable))?;
-        writer.marked = durable;
-        let segment = a.segments.last_mut().expect("the log always has a segment");
-        segment.len += MARK_LEN as u64;
-        drop(a);
-        self.sync(writer)
+        assert_eq!(segment.first, writer.segment, "no records are pending");
+        segment.len = len;
+        drop(guard);
+        let written = self
+            .write(writer, &encode_mark(writer.salt, durable))
+            .and_then(|()| self.sync(writer));
+        match &written {
+            Ok(()) => writer.marked = durable,
+            Err(e) => {
+                let _group = self.group.lock();
+                self.poison(e);
+            }
+        }
+        written
     }
 
     /// Models power loss: forgets pending records and cuts the open segment

@@ -398,6 +398,35 @@ fn marks_damage_to_the_last_flight_before_a_crash_is_cut_since_nothing_proves_it
 }
 
 #[test]
+fn marks_idle_flusher_proves_the_last_flight_so_damage_after_a_crash_is_corruption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = journal::Options {
+        sync_interval: Some(std::time::Duration::from_millis(5)),
+        ..quiet()
+    };
+    let (journal, _) = open(tmp.path(), options);
+    let payloads: [&[u8]; 2] = [b"only", b"flight"];
+    append_all(&journal, &payloads);
+    // The flight's sync, then the idle mark's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while journal.sync_count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no idle mark");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    journal.simulate_crash(0).unwrap();
+    let segment = only_segment(tmp.path());
+    let last = record_offset(&payloads, 1);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[(last + RECORD_HEADER_LEN) as usize] ^= 1;
+    std::fs::write(&segment, bytes).unwrap();
+    let error = Journal::open(tmp.path(), quiet()).unwrap_err();
+    assert!(
+        matches!(error, Error::Corrupt { offset, .. } if offset == last),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn marks_segment_of_format_version_one_is_refused_by_name() {
     let written = write(&[vec![10]], &Ending::Close);
     let mut bytes = written.bytes.clone();
