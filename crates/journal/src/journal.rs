@@ -271,6 +271,10 @@ fn spawn_flusher(shared: Arc<Shared>, interval: Duration) -> Result<JoinHandle<(
 
 fn flush_periodically(shared: &Shared, interval: Duration) {
     let mut stop = shared.stop.lock();
+    // The newest LSN at the previous tick: a log with no append for a whole
+    // interval is idle, and only then is a mark worth its sync; under load
+    // every flight's own mark proves the flights before it.
+    let mut seen = shared.log.last_appended();
     while !*stop {
         if !shared.stop_cv.wait_for(&mut stop, interval).timed_out() {
             continue;
@@ -279,10 +283,11 @@ fn flush_periodically(shared: &Shared, interval: Duration) {
         if log.is_poisoned() {
             continue;
         }
-        // Unlocked while syncing so that close() can signal meanwhile. An
-        // idle log gets a mark proving its last flights synced instead.
+        let last = std::mem::replace(&mut seen, log.last_appended());
+        let idle = seen == last && log.durable() == last;
+        // Unlocked while syncing so that close() can signal meanwhile.
         let synced = parking_lot::MutexGuard::unlocked(&mut stop, || {
-            if log.durable() == log.last_appended() {
+            if idle {
                 log.mark_durable()
             } else {
                 log.sync_now()

@@ -614,11 +614,11 @@ impl Log {
         trim(&mut writer)
     }
 
-    /// Called by the background flusher when the log is idle: proves the
-    /// last flights synced with a synced mark, so that damage to them after
-    /// a crash is reported rather than cut. The sync holds the writer lock,
-    /// so a commit arriving meanwhile waits for it; that happens at most
-    /// once per interval, and only after flights nothing has marked yet.
+    /// Called by the background flusher when the log was idle for a whole
+    /// interval: proves the last flights synced with a synced mark, so that
+    /// damage to them after a crash is reported rather than cut. The sync
+    /// holds the writer lock, so a commit arriving meanwhile waits for it;
+    /// that happens once per quiet spell, after flights nothing marked yet.
     pub fn mark_durable(&self) -> Result<()> {
         self.write_mark(&mut self.writer.lock(), self.segment_bytes_max)
     }

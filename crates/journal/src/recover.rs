@@ -170,7 +170,7 @@ impl LogScan {
         let bytes = read(&segment.path)?;
         let mut off = self.header(segment, &bytes)?;
         while off < bytes.len() {
-            match self.record(segment, &bytes, off)? {
+            match self.frame(segment, &bytes, off)? {
                 Ok(len) => off += len,
                 // Preallocated space whose trim at rotation was lost. Had
                 // records been lost instead, the next segment would not
@@ -198,7 +198,7 @@ impl LogScan {
         let mut off = self.header(segment, &bytes)?;
         let mut kept = bytes.len();
         while off < bytes.len() {
-            match self.record(segment, &bytes, off)? {
+            match self.frame(segment, &bytes, off)? {
                 Ok(len) => off += len,
                 Err(_) if is_zeros(&bytes[off..]) => {
                     tracing::debug!(
@@ -284,7 +284,7 @@ impl LogScan {
 
     /// Decodes the frame at `off`; the outer error is corruption, the inner
     /// one is damage whose meaning depends on what follows.
-    fn record(
+    fn frame(
         &mut self,
         segment: &SegmentFile,
         bytes: &[u8],
