@@ -426,6 +426,80 @@ fn marks_idle_flusher_proves_the_last_flight_so_damage_after_a_crash_is_corrupti
     );
 }
 
+/// Offsets just past each record's frame, walking the segment by the
+/// documented format, up to the first bytes that are not a frame.
+fn record_ends(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut ends = Vec::new();
+    let mut at = SEGMENT_HEADER_LEN as usize;
+    while let Some(head) = bytes.get(at..at + 16) {
+        let first_word = u32::from_le_bytes(head[..4].try_into().unwrap());
+        let lsn = u64::from_le_bytes(head[8..].try_into().unwrap());
+        if first_word == u32::MAX {
+            at += MARK_LEN as usize;
+            continue;
+        }
+        if lsn != ends.len() as u64 + 1 {
+            break;
+        }
+        at += RECORD_HEADER_LEN as usize + first_word as usize;
+        ends.push((lsn, at as u64));
+    }
+    ends
+}
+
+#[test]
+fn marks_written_by_pipelined_flights_never_name_a_record_that_was_not_durable() {
+    // Eight committers keep up to four flights in the air until a sync
+    // fails. Whatever follows the last durable record was never reported
+    // durable, so no mark may name it: damage anywhere there is a torn tail.
+    for failing_sync in [5u64, 17, 40] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (options, faults) = faulty();
+        let (journal, _) = open(tmp.path(), options);
+        faults.fail_syncs_after(failing_sync);
+        std::thread::scope(|s| {
+            for thread in 0..8u8 {
+                let journal = &journal;
+                s.spawn(move || {
+                    for i in 0u16.. {
+                        let payload = [vec![thread; 200], i.to_le_bytes().to_vec()].concat();
+                        let Ok(lsn) = journal.append(&payload) else {
+                            return;
+                        };
+                        if journal.wait_durable(lsn).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let durable = journal.durable_lsn().0;
+        journal.simulate_crash(u64::MAX).unwrap();
+        let segment = only_segment(tmp.path());
+        let bytes = std::fs::read(&segment).unwrap();
+        let ends = record_ends(&bytes);
+        let written = ends.last().map_or(0, |&(lsn, _)| lsn);
+        assert!(written > durable, "no flight was written after the failure");
+        let durable_end = ends
+            .iter()
+            .find(|&&(lsn, _)| lsn == durable)
+            .map_or(SEGMENT_HEADER_LEN, |&(_, end)| end);
+        for garbage in [false, true] {
+            for start in (durable_end..ends.last().unwrap().1).step_by(613) {
+                let mut damaged = bytes.clone();
+                let fill = if garbage { 0xa5 } else { 0 };
+                let end = (start as usize + 64).min(damaged.len());
+                damaged[start as usize..end].fill(fill);
+                std::fs::write(&segment, &damaged).unwrap();
+                let (journal, recovery) = Journal::open(tmp.path(), quiet())
+                    .unwrap_or_else(|e| panic!("sync {failing_sync}, damage at {start}: {e}"));
+                assert!(recovery.records.len() as u64 >= durable);
+                drop(journal);
+            }
+        }
+    }
+}
+
 #[test]
 fn marks_segment_of_format_version_one_is_refused_by_name() {
     let written = write(&[vec![10]], &Ending::Close);
