@@ -34,7 +34,8 @@
 //! error); the reserved mark bytes are part of every chunk from its first
 //! append, so segment lengths are known without writing anything extra.
 //! `close` adds one last mark after its sync, so that a cleanly closed log
-//! proves all of itself.
+//! proves all of itself, and the background flusher does the same once the
+//! log has been quiet for a whole interval.
 //!
 //! The open segment is kept extended with zeros ahead of its last record
 //! (`SEGMENT_PREALLOC_BYTES`), and records are written in place over them,

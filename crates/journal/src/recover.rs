@@ -168,6 +168,7 @@ impl LogScan {
     /// Reads a segment that is not the last: it must be whole.
     fn scan_sealed(&mut self, segment: &SegmentFile) -> Result<()> {
         let bytes = read(&segment.path)?;
+        check_version(segment, &bytes)?;
         let mut off = self.header(segment, &bytes)?;
         while off < bytes.len() {
             match self.frame(segment, &bytes, off)? {
