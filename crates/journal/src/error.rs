@@ -133,11 +133,13 @@ pub enum CorruptReason {
         /// LSN in the header.
         stored: Lsn,
     },
-    /// A record's checksum does not match, and valid records follow it (or it
-    /// is not in the last segment), so it is not a torn tail.
+    /// A record's checksum does not match, and a later durability mark proves
+    /// it was synced (or it is not in the last segment), so it is not a torn
+    /// tail.
     RecordChecksum,
-    /// A record is cut short or its length is impossible, and it is not the
-    /// torn tail of the last segment.
+    /// A record is cut short or its length is impossible, and a later
+    /// durability mark proves it was synced (or it is not in the last
+    /// segment), so it is not a torn tail.
     RecordTruncated,
     /// A record carries an LSN other than its predecessor's plus one.
     LsnOutOfOrder {
@@ -145,6 +147,14 @@ pub enum CorruptReason {
         expected: Lsn,
         /// The LSN found.
         found: Lsn,
+    },
+    /// A durability mark names a record that does not precede it: a mark is
+    /// only ever written after the records it names.
+    MarkAhead {
+        /// The LSN the mark names as durable.
+        durable: Lsn,
+        /// The LSN the next record would carry at the mark.
+        next: Lsn,
     },
     /// Log records needed after the checkpoint are missing.
     MissingRecords {
@@ -162,16 +172,27 @@ impl fmt::Display for CorruptReason {
         match self {
             Self::BadMagic => write!(f, "bad magic bytes"),
             Self::HeaderTruncated => write!(f, "segment header cut short"),
-            Self::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
+            Self::UnsupportedVersion(v) => write!(
+                f,
+                "unsupported format version {v} (this build reads log segments of version {} \
+                 and checkpoints of version {})",
+                crate::format::SEGMENT_FORMAT_VERSION,
+                crate::format::CHECKPOINT_FORMAT_VERSION
+            ),
             Self::HeaderChecksum => write!(f, "header checksum mismatch"),
             Self::NameMismatch { named, stored } => {
                 write!(f, "file name says lsn {named} but header says {stored}")
             }
-            Self::RecordChecksum => write!(f, "record checksum mismatch before later valid data"),
-            Self::RecordTruncated => write!(f, "record cut short before later valid data"),
+            Self::RecordChecksum => write!(f, "record checksum mismatch in synced log"),
+            Self::RecordTruncated => write!(f, "record cut short in synced log"),
             Self::LsnOutOfOrder { expected, found } => {
                 write!(f, "expected lsn {expected}, found {found}")
             }
+            Self::MarkAhead { durable, next } => write!(
+                f,
+                "durability mark names lsn {durable} as synced, but the log before it ends at lsn {}",
+                next.0.saturating_sub(1)
+            ),
             Self::MissingRecords { from, to } => write!(f, "log records {from}..={to} are missing"),
             Self::BadCheckpoint(why) => write!(f, "bad checkpoint: {why}"),
         }

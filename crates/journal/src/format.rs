@@ -1,5 +1,6 @@
-//! Byte layouts of the journal's files: segment headers, log records, and
-//! checkpoint headers and trailers, plus the file-naming scheme.
+//! Byte layouts of the journal's files: segment headers, log frames (records
+//! and durability marks), and checkpoint headers and trailers, plus the
+//! file-naming scheme.
 //!
 //! Pure functions over byte slices: no I/O here. Decoders never panic on any
 //! input; they return `None` or a [`CorruptReason`] and leave the decision
@@ -22,16 +23,26 @@ impl fmt::Display for Lsn {
     }
 }
 
-/// Current version of both file formats; bumped on any layout change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the log segment format; bumped on any layout change. Version
+/// 2 added the header's salt and the durability marks.
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+/// Version of the checkpoint format; bumped on any layout change.
+pub const CHECKPOINT_FORMAT_VERSION: u32 = 1;
 
 /// First bytes of every log segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"RTRWAL\r\n";
-/// Segment header: magic, version u32, header crc32c u32, first LSN u64.
-pub const SEGMENT_HEADER_LEN: usize = 24;
+/// Segment header: magic, version u32, header crc32c u32, first LSN u64,
+/// mark salt u64.
+pub const SEGMENT_HEADER_LEN: usize = 32;
 
 /// Record frame before the payload: len u32, crc32c u32, lsn u64.
 pub const RECORD_HEADER_LEN: usize = 16;
+
+/// A durability mark: tag u32, crc32c u32, durable LSN u64.
+pub const MARK_LEN: usize = 16;
+/// The first word of a mark, where a record has its length: no payload is
+/// this long, so the two frame kinds cannot be mistaken for each other.
+pub const MARK_TAG: u32 = u32::MAX;
 
 /// First bytes of every checkpoint.
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"RTRCKPT\n";
@@ -42,12 +53,23 @@ pub const CHECKPOINT_END_MAGIC: [u8; 4] = *b"CKND";
 /// Checkpoint trailer: body length u64, crc32c u32 over header and body, end magic.
 pub const CHECKPOINT_TRAILER_LEN: usize = 16;
 
-/// Encodes a segment header for a segment whose first record has `first`.
-pub fn segment_header(first: Lsn) -> [u8; SEGMENT_HEADER_LEN] {
+/// What a segment header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// LSN of the segment's first record.
+    pub first: Lsn,
+    /// Mixed into every mark's checksum, so that bytes inside a payload
+    /// cannot pass for a mark of this segment (section 3.1 of the doc).
+    pub salt: u64,
+}
+
+/// Encodes a segment header.
+pub fn segment_header(header: SegmentHeader) -> [u8; SEGMENT_HEADER_LEN] {
     let mut h = [0u8; SEGMENT_HEADER_LEN];
     h[0..8].copy_from_slice(&SEGMENT_MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h[16..24].copy_from_slice(&first.0.to_le_bytes());
+    h[8..12].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&header.first.0.to_le_bytes());
+    h[24..32].copy_from_slice(&header.salt.to_le_bytes());
     let crc = header_crc(&h);
     h[12..16].copy_from_slice(&crc.to_le_bytes());
     h
@@ -55,22 +77,63 @@ pub fn segment_header(first: Lsn) -> [u8; SEGMENT_HEADER_LEN] {
 
 /// The checksum of a segment header: over every byte but the crc field.
 fn header_crc(h: &[u8; SEGMENT_HEADER_LEN]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(&h[0..12]), &h[16..24])
+    crc32c::crc32c_append(crc32c::crc32c(&h[0..12]), &h[16..SEGMENT_HEADER_LEN])
 }
 
-/// Decodes a complete segment header, returning the first LSN it names.
-pub fn parse_segment_header(h: &[u8; SEGMENT_HEADER_LEN]) -> Result<Lsn, CorruptReason> {
+/// The format version of a file that starts with the segment magic, read
+/// before anything else so that a segment of another version is reported
+/// as such even when its header has another length.
+pub fn segment_version(bytes: &[u8]) -> Option<u32> {
+    let start = bytes.get(..12)?;
+    (start[0..8] == SEGMENT_MAGIC).then(|| u32_at(start, 8))
+}
+
+/// Decodes a complete segment header.
+pub fn parse_segment_header(h: &[u8; SEGMENT_HEADER_LEN]) -> Result<SegmentHeader, CorruptReason> {
     if h[0..8] != SEGMENT_MAGIC {
         return Err(CorruptReason::BadMagic);
     }
     let version = u32_at(h, 8);
-    if version != FORMAT_VERSION {
+    if version != SEGMENT_FORMAT_VERSION {
         return Err(CorruptReason::UnsupportedVersion(version));
     }
     if u32_at(h, 12) != header_crc(h) {
         return Err(CorruptReason::HeaderChecksum);
     }
-    Ok(Lsn(u64_at(h, 16)))
+    Ok(SegmentHeader {
+        first: Lsn(u64_at(h, 16)),
+        salt: u64_at(h, 24),
+    })
+}
+
+/// The checksum a mark carries: crc32c over the segment's salt, the tag and
+/// the durable LSN.
+fn mark_crc(salt: u64, durable: Lsn) -> u32 {
+    let crc = crc32c::crc32c(&salt.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc, &MARK_TAG.to_le_bytes());
+    crc32c::crc32c_append(crc, &durable.0.to_le_bytes())
+}
+
+/// Encodes a durability mark: "every record up to `durable` was synced
+/// before this mark was written", for a segment with this salt.
+pub fn encode_mark(salt: u64, durable: Lsn) -> [u8; MARK_LEN] {
+    let mut m = [0u8; MARK_LEN];
+    m[0..4].copy_from_slice(&MARK_TAG.to_le_bytes());
+    m[4..8].copy_from_slice(&mark_crc(salt, durable).to_le_bytes());
+    m[8..16].copy_from_slice(&durable.0.to_le_bytes());
+    m
+}
+
+/// The durable LSN of a valid mark at `bytes[0]`, or `None` if no mark of a
+/// segment with this salt starts there. Cheap on non-marks (one compare),
+/// since recovery tries it at every offset after damage.
+pub fn decode_mark(bytes: &[u8], salt: u64) -> Option<Lsn> {
+    let m = bytes.get(..MARK_LEN)?;
+    if u32_at(m, 0) != MARK_TAG {
+        return None;
+    }
+    let durable = Lsn(u64_at(m, 8));
+    (u32_at(m, 4) == mark_crc(salt, durable)).then_some(durable)
 }
 
 /// The checksum a record carries: crc32c over its LSN bytes, then its payload.
@@ -111,6 +174,31 @@ pub struct RawRecord<'a> {
     pub payload: &'a [u8],
 }
 
+/// One frame of a segment: a record or a durability mark.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'a> {
+    /// A record the engine appended.
+    Record(RawRecord<'a>),
+    /// A mark: every record up to this LSN was synced before it was written.
+    Mark(Lsn),
+}
+
+/// Decodes the frame starting at `bytes[0]` in a segment with this salt,
+/// returning it and its length.
+pub fn decode_frame(bytes: &[u8], salt: u64) -> Result<(Frame<'_>, usize), BadRecord> {
+    let Some(head) = bytes.get(..4) else {
+        return Err(BadRecord::Truncated);
+    };
+    if u32_at(head, 0) != MARK_TAG {
+        return decode_record(bytes).map(|(record, len)| (Frame::Record(record), len));
+    }
+    match decode_mark(bytes, salt) {
+        Some(durable) => Ok((Frame::Mark(durable), MARK_LEN)),
+        None if bytes.len() < MARK_LEN => Err(BadRecord::Truncated),
+        None => Err(BadRecord::Checksum),
+    }
+}
+
 /// Decodes the record starting at `bytes[0]`, returning it and its frame length.
 pub fn decode_record(bytes: &[u8]) -> Result<(RawRecord<'_>, usize), BadRecord> {
     let Some(head) = bytes.get(..RECORD_HEADER_LEN) else {
@@ -132,20 +220,11 @@ pub fn decode_record(bytes: &[u8]) -> Result<(RawRecord<'_>, usize), BadRecord> 
     Ok((RawRecord { lsn, payload }, total))
 }
 
-/// The LSN field of a would-be record at `bytes[0]`, without validating it;
-/// recovery uses it to skip impossible candidates cheaply when it scans for
-/// valid records after damage.
-pub fn peek_lsn(bytes: &[u8]) -> Option<Lsn> {
-    bytes
-        .get(..RECORD_HEADER_LEN)
-        .map(|head| Lsn(u64_at(head, 8)))
-}
-
 /// Encodes a checkpoint header for a checkpoint covering `covers`.
 pub fn checkpoint_header(covers: Lsn) -> [u8; CHECKPOINT_HEADER_LEN] {
     let mut h = [0u8; CHECKPOINT_HEADER_LEN];
     h[0..8].copy_from_slice(&CHECKPOINT_MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[8..12].copy_from_slice(&CHECKPOINT_FORMAT_VERSION.to_le_bytes());
     h[16..24].copy_from_slice(&covers.0.to_le_bytes());
     h
 }
@@ -156,7 +235,7 @@ pub fn parse_checkpoint_header(h: &[u8; CHECKPOINT_HEADER_LEN]) -> Result<Lsn, C
         return Err(CorruptReason::BadMagic);
     }
     let version = u32_at(h, 8);
-    if version != FORMAT_VERSION {
+    if version != CHECKPOINT_FORMAT_VERSION {
         return Err(CorruptReason::UnsupportedVersion(version));
     }
     if u32_at(h, 12) != 0 {
@@ -280,13 +359,63 @@ mod tests {
 
     #[test]
     fn segment_header_round_trips_and_detects_damage() {
-        let h = segment_header(Lsn(5));
-        assert_eq!(parse_segment_header(&h), Ok(Lsn(5)));
-        let mut bad = h;
-        bad[20] ^= 1;
+        let header = SegmentHeader {
+            first: Lsn(5),
+            salt: 0x0123_4567_89ab_cdef,
+        };
+        let h = segment_header(header);
+        assert_eq!(parse_segment_header(&h), Ok(header));
+        for at in [20, 28] {
+            let mut bad = h;
+            bad[at] ^= 1;
+            assert_eq!(
+                parse_segment_header(&bad),
+                Err(CorruptReason::HeaderChecksum),
+                "flip at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn segment_of_another_version_is_named_as_such() {
+        let mut h = segment_header(SegmentHeader {
+            first: Lsn(1),
+            salt: 0,
+        });
+        h[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(segment_version(&h[..24]), Some(1));
         assert_eq!(
-            parse_segment_header(&bad),
-            Err(CorruptReason::HeaderChecksum)
+            parse_segment_header(&h),
+            Err(CorruptReason::UnsupportedVersion(1))
+        );
+        assert_eq!(segment_version(b"RTRWAL\r\n\x02"), None);
+    }
+
+    #[test]
+    fn mark_round_trips_and_rejects_any_flipped_byte_or_other_salt() {
+        let mark = encode_mark(7, Lsn(42));
+        let check = |bytes: &[u8], salt: u64, expected: Option<Lsn>| {
+            assert_eq!(decode_mark(bytes, salt), expected, "{bytes:?} salt {salt}");
+        };
+        check(&mark, 7, Some(Lsn(42)));
+        check(&mark, 8, None);
+        check(&mark[..MARK_LEN - 1], 7, None);
+        for i in 0..MARK_LEN {
+            let mut bad = mark;
+            bad[i] ^= 0x40;
+            check(&bad, 7, None);
+        }
+        assert!(matches!(
+            decode_frame(&mark, 7),
+            Ok((Frame::Mark(Lsn(42)), MARK_LEN))
+        ));
+        assert_eq!(
+            decode_frame(&mark, 8).map(|(_, len)| len),
+            Err(BadRecord::Checksum)
+        );
+        assert_eq!(
+            decode_frame(&mark[..9], 7).map(|(_, len)| len),
+            Err(BadRecord::Truncated)
         );
     }
 }

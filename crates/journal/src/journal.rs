@@ -271,16 +271,28 @@ fn spawn_flusher(shared: Arc<Shared>, interval: Duration) -> Result<JoinHandle<(
 
 fn flush_periodically(shared: &Shared, interval: Duration) {
     let mut stop = shared.stop.lock();
+    // The newest LSN at the previous tick: a log with no append for a whole
+    // interval is idle, and only then is a mark worth its sync; under load
+    // every flight's own mark proves the flights before it.
+    let mut seen = shared.log.last_appended();
     while !*stop {
         if !shared.stop_cv.wait_for(&mut stop, interval).timed_out() {
             continue;
         }
         let log = &shared.log;
-        if log.is_poisoned() || log.durable() == log.last_appended() {
+        if log.is_poisoned() {
             continue;
         }
+        let last = std::mem::replace(&mut seen, log.last_appended());
+        let idle = seen == last && log.durable() == last;
         // Unlocked while syncing so that close() can signal meanwhile.
-        let synced = parking_lot::MutexGuard::unlocked(&mut stop, || log.sync_now());
+        let synced = parking_lot::MutexGuard::unlocked(&mut stop, || {
+            if idle {
+                log.mark_durable()
+            } else {
+                log.sync_now()
+            }
+        });
         if let Err(e) = synced {
             tracing::error!(error = %e, "background journal sync failed");
         }

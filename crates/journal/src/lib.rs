@@ -14,7 +14,9 @@
 //! it and of every earlier record were written and `fdatasync`ed; after any
 //! failed write or sync the journal is poisoned and refuses all further work
 //! until reopened; corruption anywhere but a torn tail is an error, never
-//! skipped. The byte layouts and the crash analysis are in
+//! skipped, where a torn tail is damage in the last segment that no later
+//! durability mark (a CRC-covered "synced up to LSN n" frame leading every
+//! flight) proves was ever synced. The byte layouts and the crash analysis are in
 //! `docs/storage-format.md`.
 //!
 //! Deliberately not here: any interpretation of payloads, compression,

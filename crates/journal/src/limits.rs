@@ -39,9 +39,17 @@ pub const SYNCS_IN_FLIGHT_MAX: usize = 4;
 /// of zeros costs one commit a few milliseconds at most.
 pub const SEGMENT_PREALLOC_BYTES: u64 = 1024 * 1024;
 
-/// Smallest segment size an [`crate::Options`] may ask for: a header plus one
-/// empty record, so that every segment can hold at least one record.
+/// Smallest segment size an [`crate::Options`] may ask for: a header, the
+/// mark that leads a flight's records, and one empty record, so that every
+/// segment can hold at least one record.
 pub const SEGMENT_BYTES_MIN: u64 = 64;
+
+const _: () = assert!(
+    SEGMENT_BYTES_MIN
+        >= (crate::format::SEGMENT_HEADER_LEN
+            + crate::format::MARK_LEN
+            + crate::format::RECORD_HEADER_LEN) as u64
+);
 
 const _: () = assert!(SYNCS_IN_FLIGHT_MAX >= 1);
 

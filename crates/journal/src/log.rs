@@ -26,6 +26,17 @@
 //!   limit sleeps on `group_cv`, woken whenever any flight is applied.
 //!   Poisoning wakes everyone.
 //!
+//! Every flight's bytes begin with a *durability mark*: the LSN `durable`
+//! held when the flight was written, so only records whose sync had
+//! already succeeded. A mark never needs a sync of its own: if it reaches
+//! the disk at all, what it names was already there. Recovery uses marks to
+//! tell a torn unsynced tail (cut) from damage to synced records (an
+//! error); the reserved mark bytes are part of every chunk from its first
+//! append, so segment lengths are known without writing anything extra.
+//! `close` adds one last mark after its sync, so that a cleanly closed log
+//! proves all of itself, and the background flusher does the same once the
+//! log has been quiet for a whole interval.
+//!
 //! The open segment is kept extended with zeros ahead of its last record
 //! (`SEGMENT_PREALLOC_BYTES`), and records are written in place over them,
 //! so a commit's `fdatasync` has no file size to flush. Recovery reads an
@@ -42,7 +53,9 @@
 //! interval; the engine's own admission limits bound the rate).
 
 use std::collections::VecDeque;
+use std::collections::hash_map::RandomState;
 use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
 use std::mem;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -55,7 +68,8 @@ use crate::dir::DataDir;
 use crate::error::{Error, Result, io_err};
 use crate::faults::Faults;
 use crate::format::{
-    Lsn, SEGMENT_HEADER_LEN, encode_record, record_len, segment_header, segment_name,
+    Lsn, MARK_LEN, SEGMENT_HEADER_LEN, SegmentHeader, encode_mark, encode_record, record_len,
+    segment_header, segment_name,
 };
 use crate::limits::{RECORD_PAYLOAD_BYTES_MAX, SEGMENT_PREALLOC_BYTES, SYNCS_IN_FLIGHT_MAX};
 
@@ -79,6 +93,10 @@ pub struct OpenTail {
     pub len: u64,
     /// The file's length: `len` plus any zeros preallocated past it.
     pub allocated: u64,
+    /// The salt of the segment's header, for the marks written into it.
+    pub salt: u64,
+    /// The highest durable LSN a valid mark in the segment names.
+    pub marked: Lsn,
 }
 
 /// The live log.
@@ -138,10 +156,12 @@ struct Appender {
     segments: Vec<SegmentInfo>,
 }
 
-/// Framed records bound for one segment.
+/// Framed records bound for one segment, after `MARK_LEN` bytes reserved
+/// for the mark the writer fills in.
 #[derive(Debug)]
 struct Chunk {
     segment: Lsn,
+    first: Lsn,
     last: Lsn,
     bytes: Vec<u8>,
 }
@@ -161,6 +181,10 @@ struct Writer {
     /// Descriptors of this segment that flights sync through, one per
     /// possible flight; a flight holds a clone of the one it uses.
     sync_files: Vec<Arc<File>>,
+    /// The segment header's salt, which every mark's checksum includes.
+    salt: u64,
+    /// The highest durable LSN a mark in this segment names.
+    marked: Lsn,
 }
 
 impl Writer {
@@ -226,6 +250,8 @@ impl Log {
             synced: tail.len,
             allocated: tail.allocated,
             allocated_synced: tail.allocated,
+            salt: tail.salt,
+            marked: tail.marked,
         };
         let synced = writer.extent();
         Ok(Self {
@@ -282,32 +308,37 @@ impl Log {
                 max: RECORD_PAYLOAD_BYTES_MAX,
             });
         }
-        let mut a = self.appender.lock();
+        let mut guard = self.appender.lock();
         // Checked under the lock so no append slips in after a committer that
         // failed has set the flag and begun refusing.
         if self.is_poisoned() {
             return Err(Error::Poisoned);
         }
+        let a = &mut *guard;
         let lsn = a.next_lsn;
         let frame_len = record_len(payload.len());
-        let header_len = SEGMENT_HEADER_LEN as u64;
         let current = *a.segments.last().expect("the log always has a segment");
-        if current.len > header_len && current.len + frame_len > self.segment_bytes_max {
+        // A segment that holds no record yet takes this one however large.
+        if current.first < lsn
+            && current.len + frame_len + mark_cost(&a.pending, current.first)
+                > self.segment_bytes_max
+        {
             a.segments.push(SegmentInfo {
                 first: lsn,
-                len: header_len,
+                len: SEGMENT_HEADER_LEN as u64,
             });
         }
         let segment = a.segments.last_mut().expect("the log always has a segment");
-        segment.len += frame_len;
+        segment.len += frame_len + mark_cost(&a.pending, segment.first);
         let segment_first = segment.first;
         let chunk = match a.pending.last_mut() {
             Some(chunk) if chunk.segment == segment_first => chunk,
             _ => {
                 a.pending.push(Chunk {
                     segment: segment_first,
+                    first: lsn,
                     last: lsn,
-                    bytes: Vec::new(),
+                    bytes: vec![0; MARK_LEN],
                 });
                 a.pending.last_mut().expect("just pushed")
             }
@@ -392,11 +423,14 @@ impl Log {
         if self.group.lock().flights.len() >= SYNCS_IN_FLIGHT_MAX {
             return Ok(None);
         }
-        let pending = mem::take(&mut self.appender.lock().pending);
+        let mut pending = mem::take(&mut self.appender.lock().pending);
         let Some(covers) = pending.last().map(|c| c.last) else {
             return Ok(None);
         };
-        if let Err(e) = self.write_chunks(&mut writer, &pending) {
+        // Read before writing, under the writer lock: only flights whose
+        // sync already succeeded count, never this one or one still running.
+        let durable = self.durable();
+        if let Err(e) = self.write_chunks(&mut writer, &mut pending, durable) {
             let _group = self.group.lock();
             self.poison(&e);
             return Err(e);
@@ -449,13 +483,18 @@ impl Log {
         }
     }
 
-    fn write_chunks(&self, writer: &mut Writer, pending: &[Chunk]) -> Result<()> {
+    /// Writes the chunks, each led by a mark naming `durable`.
+    fn write_chunks(&self, writer: &mut Writer, pending: &mut [Chunk], durable: Lsn) -> Result<()> {
         for chunk in pending {
             if chunk.segment != writer.segment {
                 self.sync(writer)?;
                 self.rotate(writer, chunk.segment)?;
             }
+            // A mark names only records written before it.
+            assert!(durable < chunk.first, "mark {durable} ahead of its flight");
+            chunk.bytes[..MARK_LEN].copy_from_slice(&encode_mark(writer.salt, durable));
             self.write(writer, &chunk.bytes)?;
+            writer.marked = writer.marked.max(durable);
         }
         Ok(())
     }
@@ -522,6 +561,10 @@ impl Log {
     /// durable, since recovery reads a sealed segment's zero tail as free.
     fn rotate(&self, writer: &mut Writer, first: Lsn) -> Result<()> {
         trim(writer)?;
+        let header = SegmentHeader {
+            first,
+            salt: new_salt(),
+        };
         let path = self.dir.file(&segment_name(first));
         let file = OpenOptions::new()
             .write(true)
@@ -537,8 +580,10 @@ impl Log {
             synced: 0,
             allocated: 0,
             allocated_synced: 0,
+            salt: header.salt,
+            marked: Lsn(0),
         };
-        self.write(writer, &segment_header(first))?;
+        self.write(writer, &segment_header(header))?;
         self.sync(writer)?;
         self.dir.sync()?;
         tracing::debug!(segment = %writer.path.display(), "log segment started");
@@ -560,11 +605,56 @@ impl Log {
             .collect()
     }
 
-    /// Makes every record durable and trims the open segment's preallocated
-    /// zeros, leaving the file exactly as long as its records: a clean close.
+    /// Makes every record durable, proves it with a synced mark, and trims
+    /// the open segment's preallocated zeros, leaving the file exactly as
+    /// long as its frames: a clean close.
     pub fn close(&self) -> Result<()> {
         self.sync_now()?;
-        trim(&mut self.writer.lock())
+        let mut writer = self.writer.lock();
+        self.write_mark(&mut writer, u64::MAX)?;
+        trim(&mut writer)
+    }
+
+    /// Called by the background flusher when the log was idle for a whole
+    /// interval: proves the last flights synced with a synced mark, so that
+    /// damage to them after a crash is reported rather than cut. The sync
+    /// holds the writer lock, so a commit arriving meanwhile waits for it;
+    /// that happens once per quiet spell, after flights nothing marked yet.
+    pub fn mark_durable(&self) -> Result<()> {
+        self.write_mark(&mut self.writer.lock(), self.segment_bytes_max)
+    }
+
+    /// Writes and syncs a mark naming `durable` after the last record,
+    /// unless a mark already names it, records are pending (their flight
+    /// will carry the mark), the mark would take the segment past
+    /// `segment_bytes_max`, or the journal is poisoned (it writes nothing
+    /// more). Without such a mark, damage to the last flight
+    /// could not be told from a torn write. A failure poisons the journal,
+    /// as any failed log write or sync does.
+    fn write_mark(&self, writer: &mut Writer, segment_bytes_max: u64) -> Result<()> {
+        let durable = self.durable();
+        let mut guard = self.appender.lock();
+        let a = &mut *guard;
+        let segment = a.segments.last_mut().expect("the log always has a segment");
+        let len = segment.len + MARK_LEN as u64;
+        let needless = durable <= writer.marked || !a.pending.is_empty();
+        if needless || len > segment_bytes_max || self.is_poisoned() {
+            return Ok(());
+        }
+        assert_eq!(segment.first, writer.segment, "no records are pending");
+        segment.len = len;
+        drop(guard);
+        let written = self
+            .write(writer, &encode_mark(writer.salt, durable))
+            .and_then(|()| self.sync(writer));
+        match &written {
+            Ok(()) => writer.marked = durable,
+            Err(e) => {
+                let _group = self.group.lock();
+                self.poison(e);
+            }
+        }
+        written
     }
 
     /// Models power loss: forgets pending records and cuts the open segment
@@ -597,6 +687,23 @@ impl Log {
         }
         Ok(())
     }
+}
+
+/// The mark bytes a record adds to `segment`: a mark if it opens a chunk.
+fn mark_cost(pending: &[Chunk], segment: Lsn) -> u64 {
+    match pending.last() {
+        Some(chunk) if chunk.segment == segment => 0,
+        _ => MARK_LEN as u64,
+    }
+}
+
+/// A fresh salt for a new segment's header. `RandomState` draws its keys
+/// from the operating system's randomness, so a client cannot predict the
+/// salt and plant a mark inside a payload.
+pub(crate) fn new_salt() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(0x5a17);
+    hasher.finish()
 }
 
 /// Cuts the preallocated zeros off the writer's segment. Not synced: a crash

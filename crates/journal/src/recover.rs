@@ -8,8 +8,10 @@
 //!    the checkpoint (their successor starts at or before `covers + 1`).
 //! 3. Read the rest in order, checking header, name, and that LSNs run on
 //!    densely across records and segments. Any damage is an error, except in
-//!    the last segment when no valid record follows the damage: that is a torn
-//!    tail (an interrupted append), so it is warned about and cut off. An
+//!    the last segment when no valid durability mark after the damage names
+//!    an LSN at or past the damaged record: nothing then proves that record
+//!    was ever synced, so the damage is a torn tail (an unsynced flight
+//!    persisted partly, in any order); it is warned about and cut off. An
 //!    all-zero tail is space the log preallocated, not damage: it is kept in
 //!    the last segment and ignored in the others.
 //! 4. The log must reach at least the checkpoint's LSN, since a checkpoint is
@@ -26,10 +28,11 @@ use crate::checkpoint::{CheckpointReader, open_checkpoint};
 use crate::dir::DataDir;
 use crate::error::{CorruptReason, Error, Result, io_err};
 use crate::format::{
-    BadRecord, FileKind, Lsn, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, decode_record,
-    parse_segment_header, peek_lsn, segment_header, segment_name,
+    BadRecord, FileKind, Frame, Lsn, RECORD_HEADER_LEN, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_LEN,
+    SegmentHeader, decode_frame, decode_mark, parse_segment_header, segment_header, segment_name,
+    segment_version,
 };
-use crate::log::{OpenTail, SegmentInfo};
+use crate::log::{OpenTail, SegmentInfo, new_salt};
 
 /// One log record recovered from disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +107,8 @@ pub(crate) fn recover(dir: &DataDir) -> Result<Recovered> {
         next: after(covers),
         records: Vec::new(),
         infos: Vec::new(),
+        salt: 0,
+        marked: Lsn(0),
     };
     let tail = match segments.split_last() {
         None => create_first_segment(dir, log.next, &mut log.infos)?,
@@ -153,15 +158,20 @@ struct LogScan {
     next: Lsn,
     records: Vec<Record>,
     infos: Vec<SegmentInfo>,
+    /// The salt of the segment being read.
+    salt: u64,
+    /// The highest durable LSN named by a valid mark in the segment being read.
+    marked: Lsn,
 }
 
 impl LogScan {
     /// Reads a segment that is not the last: it must be whole.
     fn scan_sealed(&mut self, segment: &SegmentFile) -> Result<()> {
         let bytes = read(&segment.path)?;
+        check_version(segment, &bytes)?;
         let mut off = self.header(segment, &bytes)?;
         while off < bytes.len() {
-            match self.record(segment, &bytes, off)? {
+            match self.frame(segment, &bytes, off)? {
                 Ok(len) => off += len,
                 // Preallocated space whose trim at rotation was lost. Had
                 // records been lost instead, the next segment would not
@@ -180,6 +190,7 @@ impl LogScan {
     /// Reads the last segment, cutting off a torn tail, and opens it for appending.
     fn scan_last(&mut self, dir: &DataDir, segment: &SegmentFile) -> Result<OpenTail> {
         let bytes = read(&segment.path)?;
+        check_version(segment, &bytes)?;
         if is_torn_header(&bytes) {
             tracing::warn!(file = %segment.path.display(), len = bytes.len(), "torn segment header; rewriting it");
             self.check_first(segment, Continuation::Exact)?;
@@ -188,7 +199,7 @@ impl LogScan {
         let mut off = self.header(segment, &bytes)?;
         let mut kept = bytes.len();
         while off < bytes.len() {
-            match self.record(segment, &bytes, off)? {
+            match self.frame(segment, &bytes, off)? {
                 Ok(len) => off += len,
                 Err(_) if is_zeros(&bytes[off..]) => {
                     tracing::debug!(
@@ -197,7 +208,7 @@ impl LogScan {
                     );
                     break;
                 }
-                Err(bad) if valid_record_follows(&bytes, off, self.next) => {
+                Err(bad) if proven_durable(&bytes, off, self.next, self.salt) => {
                     return Err(corrupt_record(&segment.path, off, bad));
                 }
                 Err(bad) => {
@@ -214,7 +225,12 @@ impl LogScan {
             first: segment.first,
             len: off as u64,
         });
-        open_tail(&segment.path, off as u64, kept as u64, bytes.len() as u64)
+        let extent = TailExtent {
+            valid: off as u64,
+            kept: kept as u64,
+            on_disk: bytes.len() as u64,
+        };
+        open_tail(&segment.path, extent, self.salt, self.marked)
     }
 
     /// The segment's first LSN must continue the sequence: exactly, or for
@@ -253,28 +269,34 @@ impl LogScan {
             return Err(corrupt(CorruptReason::HeaderTruncated));
         };
         let stored = parse_segment_header(header).map_err(corrupt)?;
-        if stored != segment.first {
+        if stored.first != segment.first {
             return Err(corrupt(CorruptReason::NameMismatch {
                 named: segment.first,
-                stored,
+                stored: stored.first,
             }));
         }
         self.check_first(segment, Continuation::MayOverlapCheckpoint)?;
+        self.salt = stored.salt;
+        self.marked = Lsn(0);
         // The oldest kept segment may begin before the checkpoint's LSN.
         self.next = segment.first;
         Ok(SEGMENT_HEADER_LEN)
     }
 
-    /// Decodes the record at `off`; the outer error is corruption, the inner
+    /// Decodes the frame at `off`; the outer error is corruption, the inner
     /// one is damage whose meaning depends on what follows.
-    fn record(
+    fn frame(
         &mut self,
         segment: &SegmentFile,
         bytes: &[u8],
         off: usize,
     ) -> Result<Result<usize, BadRecord>> {
-        let (record, len) = match decode_record(&bytes[off..]) {
-            Ok(decoded) => decoded,
+        let (record, len) = match decode_frame(&bytes[off..], self.salt) {
+            Ok((Frame::Record(record), len)) => (record, len),
+            Ok((Frame::Mark(durable), len)) => {
+                self.mark(segment, off, durable)?;
+                return Ok(Ok(len));
+            }
             Err(bad) => return Ok(Err(bad)),
         };
         if record.lsn != self.next {
@@ -297,6 +319,36 @@ impl LogScan {
         self.next = after(record.lsn);
         Ok(Ok(len))
     }
+
+    /// A valid mark can only name records written before it; one naming
+    /// more claims records the log does not hold.
+    fn mark(&mut self, segment: &SegmentFile, off: usize, durable: Lsn) -> Result<()> {
+        if durable >= self.next {
+            return Err(Error::Corrupt {
+                file: segment.path.clone(),
+                offset: off as u64,
+                reason: CorruptReason::MarkAhead {
+                    durable,
+                    next: self.next,
+                },
+            });
+        }
+        self.marked = self.marked.max(durable);
+        Ok(())
+    }
+}
+
+/// A segment of another format version is refused before its header's
+/// length or contents are judged, and never taken for a torn header.
+fn check_version(segment: &SegmentFile, bytes: &[u8]) -> Result<()> {
+    match segment_version(bytes) {
+        Some(version) if version != SEGMENT_FORMAT_VERSION => Err(Error::Corrupt {
+            file: segment.path.clone(),
+            offset: 0,
+            reason: CorruptReason::UnsupportedVersion(version),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The LSN after `lsn`. Saturates: LSNs read from names or headers are
@@ -318,19 +370,19 @@ fn corrupt_record(path: &Path, off: usize, bad: BadRecord) -> Error {
     }
 }
 
-/// Whether any valid record with an LSN at or past `next` starts after the
-/// damage at `damaged`. If one does, the damage is not a torn tail: an append
-/// is only ever written after every earlier one, so valid bytes after a bad
-/// record mean the bad record was once whole.
-fn valid_record_follows(bytes: &[u8], damaged: usize, next: Lsn) -> bool {
-    // No record is shorter than its header, so no more LSNs than this fit.
-    let lsn_max = next
-        .0
-        .saturating_add((bytes.len() / RECORD_HEADER_LEN) as u64);
+/// Whether a valid mark after the damage at `damaged` names an LSN at or
+/// past `next`, the record the damage hit. A mark names only records whose
+/// sync had succeeded before it was written, so such a mark proves the
+/// damaged bytes were once synced whole: the damage is corruption. Valid
+/// *records* after the damage prove nothing: the pages of an unsynced
+/// flight may persist in any order.
+fn proven_durable(bytes: &[u8], damaged: usize, next: Lsn, salt: u64) -> bool {
     (damaged + 1..bytes.len()).any(|start| {
-        let tail = &bytes[start..];
-        peek_lsn(tail).is_some_and(|lsn| lsn >= next && lsn.0 <= lsn_max)
-            && decode_record(tail).is_ok()
+        // A genuine mark this far on names at most the records that fit
+        // between the damage and it; anything larger is not one of ours.
+        let fit = ((start - damaged) / RECORD_HEADER_LEN) as u64;
+        decode_mark(&bytes[start..], salt)
+            .is_some_and(|durable| durable >= next && durable.0 < next.0.saturating_add(fit))
     })
 }
 
@@ -357,7 +409,11 @@ fn rewrite_header(
         .map_err(io_err("open log segment", path))?;
     file.set_len(0)
         .map_err(io_err("truncate log segment", path))?;
-    file.write_all(&segment_header(segment.first))
+    let header = SegmentHeader {
+        first: segment.first,
+        salt: new_salt(),
+    };
+    file.write_all(&segment_header(header))
         .map_err(io_err("write log segment", path))?;
     file.sync_all().map_err(io_err("fsync log segment", path))?;
     dir.sync()?;
@@ -365,8 +421,7 @@ fn rewrite_header(
         first: segment.first,
         len: SEGMENT_HEADER_LEN as u64,
     });
-    let header = SEGMENT_HEADER_LEN as u64;
-    open_tail(path, header, header, header)
+    open_tail(path, TailExtent::header_only(), header.salt, Lsn(0))
 }
 
 /// Creates the very first segment (or the first after a checkpoint-only
@@ -382,7 +437,11 @@ fn create_first_segment(
         .create_new(true)
         .open(&path)
         .map_err(io_err("create log segment", &path))?;
-    file.write_all(&segment_header(first))
+    let header = SegmentHeader {
+        first,
+        salt: new_salt(),
+    };
+    file.write_all(&segment_header(header))
         .map_err(io_err("write log segment", &path))?;
     file.sync_all()
         .map_err(io_err("fsync log segment", &path))?;
@@ -391,27 +450,52 @@ fn create_first_segment(
         first,
         len: SEGMENT_HEADER_LEN as u64,
     });
-    let header = SEGMENT_HEADER_LEN as u64;
-    open_tail(&path, header, header, header)
+    open_tail(&path, TailExtent::header_only(), header.salt, Lsn(0))
 }
 
-/// Opens the last segment for writing at `valid`, keeping the file `kept`
-/// bytes long (zeros past `valid`) and cutting off (durably) anything past.
-fn open_tail(path: &Path, valid: u64, kept: u64, on_disk: u64) -> Result<OpenTail> {
+/// How much of the last segment recovery keeps.
+struct TailExtent {
+    /// End of the last valid frame; appends continue here.
+    valid: u64,
+    /// The file's new length: `valid` plus preallocated zeros kept.
+    kept: u64,
+    /// The file's length as found.
+    on_disk: u64,
+}
+
+impl TailExtent {
+    fn header_only() -> Self {
+        let header = SEGMENT_HEADER_LEN as u64;
+        Self {
+            valid: header,
+            kept: header,
+            on_disk: header,
+        }
+    }
+}
+
+/// Opens the last segment for writing at `extent.valid`, keeping the file
+/// `extent.kept` bytes long (zeros past `valid`) and cutting off anything
+/// past. Always synced: the records kept are reported durable, and the next
+/// flight's mark will say so, but a process that crashed (without the
+/// machine) may have left them in the page cache only.
+fn open_tail(path: &Path, extent: TailExtent, salt: u64, marked: Lsn) -> Result<OpenTail> {
     let file = OpenOptions::new()
         .write(true)
         .open(path)
         .map_err(io_err("open log segment", path))?;
-    if on_disk != kept {
-        file.set_len(kept)
+    if extent.on_disk != extent.kept {
+        file.set_len(extent.kept)
             .map_err(io_err("truncate log segment", path))?;
-        file.sync_all().map_err(io_err("fsync log segment", path))?;
     }
+    file.sync_all().map_err(io_err("fsync log segment", path))?;
     Ok(OpenTail {
         file,
         path: path.to_path_buf(),
-        len: valid,
-        allocated: kept,
+        len: extent.valid,
+        allocated: extent.kept,
+        salt,
+        marked,
     })
 }
 

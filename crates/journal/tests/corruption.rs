@@ -71,6 +71,17 @@ fn corruption_of_any_byte_of_a_middle_record_is_an_error() {
 }
 
 #[test]
+fn corruption_of_the_last_record_of_a_cleanly_closed_log_is_an_error() {
+    // The closing mark proves every record synced, so damage to the last
+    // one is not a torn write (after a crash it would be: torn_tail.rs).
+    let tmp = written(&PAYLOADS, 1 << 20);
+    let segment = only_segment(tmp.path());
+    let last = record_offset(&PAYLOADS, 3);
+    flip(&segment, last + RECORD_HEADER_LEN);
+    check(tmp.path(), &segment, last, CorruptReason::RecordChecksum);
+}
+
+#[test]
 fn corruption_at_the_end_of_a_sealed_segment_is_an_error() {
     // 64-byte segments: each holds one record, so there are four segments.
     let tmp = written(&PAYLOADS, 64);
@@ -86,7 +97,7 @@ fn corruption_at_the_end_of_a_sealed_segment_is_an_error() {
     check(
         tmp.path(),
         &segments[1],
-        SEGMENT_HEADER_LEN,
+        SEGMENT_HEADER_LEN + MARK_LEN,
         CorruptReason::RecordTruncated,
     );
 }

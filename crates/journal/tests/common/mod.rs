@@ -115,13 +115,17 @@ pub fn only_segment(dir: &Path) -> PathBuf {
 }
 
 /// Segment header length, from the documented format.
-pub const SEGMENT_HEADER_LEN: u64 = 24;
+pub const SEGMENT_HEADER_LEN: u64 = 32;
 /// Record frame length before the payload, from the documented format.
 pub const RECORD_HEADER_LEN: u64 = 16;
+/// Durability mark length, from the documented format.
+pub const MARK_LEN: u64 = 16;
 
-/// Byte offset of record `index` (0-based) in a segment holding `payloads`.
+/// Byte offset of record `index` (0-based) in a segment holding `payloads`
+/// written as one flight (one mark, then the records).
 pub fn record_offset(payloads: &[&[u8]], index: usize) -> u64 {
     SEGMENT_HEADER_LEN
+        + MARK_LEN
         + payloads[..index]
             .iter()
             .map(|p| RECORD_HEADER_LEN + p.len() as u64)
