@@ -203,7 +203,7 @@ impl Collation {
         if options.locale == SIMPLE_LOCALE {
             return Ok(None);
         }
-        let locale = icu_locale(&options.locale).ok_or_else(|| invalid_locale(spec))?;
+        let locale = icu_locale(options.locale).ok_or_else(|| invalid_locale(spec))?;
         let mut prefs = CollatorPreferences::from(&locale);
         if let Some(case_first) = options.case_first {
             prefs.case_first = Some(case_first);
