@@ -5,6 +5,11 @@
 //! `None` is the simple (binary) collation, which every index and every
 //! collection has: Rotor stores no collation on either, so a query with a
 //! collation is planned without string index bounds ([`crate::exec`]).
+//!
+//! Not here: a collation does not reach `arrayFilters`, `$pull`'s
+//! conditions, a find projection's `$elemMatch`, aggregation expressions
+//! (`$expr`, `$eq` inside `$project`) or `$lookup`'s join keys; those still
+//! compare strings in binary.
 
 use std::sync::Arc;
 
