@@ -4,6 +4,7 @@
 //! here is a function of its arguments, which is what lets the engine call it
 //! under its own locks and lets tests check it exhaustively.
 //!
+//! - [`collation`]: `collation` options (locale-aware string comparison, ICU4X).
 //! - [`order`]: the total order MongoDB defines over all BSON values.
 //! - [`error`]: mongod's error codes and the typed [`Error`] every parser returns.
 //! - [`matcher`]: query filters (`find`'s `filter`, `$match`, `arrayFilters`).
@@ -13,6 +14,7 @@
 //! - [`expr`]: aggregation expressions (`{$add: ["$a", 1]}`), parsed once, evaluated per document.
 //! - [`pipeline`]: aggregation pipelines (`$match`, `$group`, `$project`, ...).
 
+pub mod collation;
 pub mod error;
 pub mod expr;
 pub mod matcher;

@@ -11,6 +11,10 @@
 //! then field name, then value; a prefix sorts first. Arrays compare the same
 //! way, element by element.
 //!
+//! [`compare_collated`] is the same order with strings compared under a
+//! collation ([`crate::collation`]); `compare` is it with none, and pays for
+//! the option only when two strings meet.
+//!
 //! Invariant: [`compare`] is a total order (reflexive, antisymmetric,
 //! transitive) on every value, including NaN and nested values; the property
 //! tests below check it. This is what sort, `$min`/`$max`, range predicates and
@@ -19,6 +23,8 @@
 use std::cmp::Ordering;
 
 use bson::{Bson, Document};
+
+use crate::collation::Collation;
 
 /// mongod's canonical type numbers; only their order matters.
 pub fn canonical_type(value: &Bson) -> u8 {
@@ -72,12 +78,19 @@ pub fn type_name(value: &Bson) -> &'static str {
 }
 
 /// Compares two values in MongoDB's order.
+#[inline]
 pub fn compare(a: &Bson, b: &Bson) -> Ordering {
+    compare_collated(a, b, None)
+}
+
+/// Compares two values in MongoDB's order, strings (at any depth) under
+/// `collation` when there is one. Field names always compare byte-wise.
+pub fn compare_collated(a: &Bson, b: &Bson, collation: Option<&Collation>) -> Ordering {
     // The usual `_id` and index key types, compared without classifying
     // them first: primary maps and indexes call this on every step.
     match (a, b) {
         (Bson::ObjectId(x), Bson::ObjectId(y)) => return x.bytes().cmp(&y.bytes()),
-        (Bson::String(x), Bson::String(y)) => return x.as_bytes().cmp(y.as_bytes()),
+        (Bson::String(x), Bson::String(y)) => return strings(x, y, collation),
         (Bson::Int32(x), Bson::Int32(y)) => return x.cmp(y),
         (Bson::Int64(x), Bson::Int64(y)) => return x.cmp(y),
         _ => {}
@@ -88,10 +101,10 @@ pub fn compare(a: &Bson, b: &Bson) -> Ordering {
     }
     match (a, b) {
         (Bson::String(x) | Bson::Symbol(x), Bson::String(y) | Bson::Symbol(y)) => {
-            x.as_bytes().cmp(y.as_bytes())
+            strings(x, y, collation)
         }
-        (Bson::Document(x), Bson::Document(y)) => compare_documents(x, y),
-        (Bson::Array(x), Bson::Array(y)) => compare_arrays(x, y),
+        (Bson::Document(x), Bson::Document(y)) => documents(x, y, collation),
+        (Bson::Array(x), Bson::Array(y)) => arrays(x, y, collation),
         (Bson::Binary(x), Bson::Binary(y)) => x
             .bytes
             .len()
@@ -126,8 +139,19 @@ pub fn compare(a: &Bson, b: &Bson) -> Ordering {
     }
 }
 
+fn strings(a: &str, b: &str, collation: Option<&Collation>) -> Ordering {
+    match collation {
+        None => a.as_bytes().cmp(b.as_bytes()),
+        Some(collation) => collation.compare_str(a, b),
+    }
+}
+
 /// Compares two documents element by element: canonical type, field name, value.
 pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
+    documents(a, b, None)
+}
+
+fn documents(a: &Document, b: &Document, collation: Option<&Collation>) -> Ordering {
     let mut left = a.iter();
     let mut right = b.iter();
     loop {
@@ -139,7 +163,7 @@ pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
                 let ord = canonical_type(va)
                     .cmp(&canonical_type(vb))
                     .then_with(|| ka.as_bytes().cmp(kb.as_bytes()))
-                    .then_with(|| compare(va, vb));
+                    .then_with(|| compare_collated(va, vb, collation));
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -148,11 +172,11 @@ pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
     }
 }
 
-fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
+fn arrays(a: &[Bson], b: &[Bson], collation: Option<&Collation>) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let ord = canonical_type(x)
             .cmp(&canonical_type(y))
-            .then_with(|| compare(x, y));
+            .then_with(|| compare_collated(x, y, collation));
         if ord != Ordering::Equal {
             return ord;
         }
@@ -163,6 +187,11 @@ fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
 /// Equality in MongoDB's order (so `1 == 1.0 == NumberLong(1)`).
 pub fn equal(a: &Bson, b: &Bson) -> bool {
     compare(a, b) == Ordering::Equal
+}
+
+/// Equality in MongoDB's order under a collation.
+pub fn equal_collated(a: &Bson, b: &Bson, collation: Option<&Collation>) -> bool {
+    compare_collated(a, b, collation) == Ordering::Equal
 }
 
 /// A numeric value, widened for exact comparison across BSON's number types.

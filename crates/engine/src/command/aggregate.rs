@@ -28,8 +28,9 @@ struct AtView<'a, 'b> {
 
 impl Collections for AtView<'_, '_> {
     fn scan(&self, collection: &str) -> mql::Result<Vec<Document>> {
-        let output = super::find::query(self.ctx, collection, &Document::new(), None, 0, None)
-            .map_err(|e| mql::Error::new(e.code, e.message))?;
+        let output =
+            super::find::query(self.ctx, collection, &Document::new(), None, 0, None, None)
+                .map_err(|e| mql::Error::new(e.code, e.message))?;
         Ok(output
             .docs
             .into_iter()
@@ -129,11 +130,13 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         None => Some(database_input(ctx, &mut stages)?),
     };
     let pipeline = Pipeline::parse(&stages)?;
+    let collation = super::collation::of_command(&args)?;
     let input = match (input, collection) {
         (Some(input), _) => input,
         (None, Some(collection)) => {
             let filter = pipeline.leading_match().cloned().unwrap_or_default();
-            let input = super::find::query(ctx, collection, &filter, None, 0, None)?;
+            let input =
+                super::find::query(ctx, collection, &filter, None, 0, None, collation.as_ref())?;
             input
                 .docs
                 .into_iter()
@@ -144,11 +147,12 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     };
     let collection = collection.unwrap_or("$cmd.aggregate");
     let collections = AtView { ctx };
-    let options = if args.bool("allowDiskUse")?.unwrap_or(false) {
+    let mut options = if args.bool("allowDiskUse")?.unwrap_or(false) {
         RunOptions::allowing_disk_use(&collections)
     } else {
         RunOptions::new(&collections)
     };
+    options.collation = collation;
     let output = pipeline.run(input, &options)?;
     if let Some(stage) = write_stage {
         super::write_stage::write(ctx, stage, output)?;

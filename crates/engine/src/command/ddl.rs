@@ -42,6 +42,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     ])?;
     let name = args.collection()?;
     validate_collection_name(ctx.db, name)?;
+    super::collation::refuse_stored(args.get("collation"), "collections")?;
     if args.get("viewOn").is_some() {
         return Err(CommandError::new(
             Code::COMMAND_NOT_SUPPORTED,
@@ -208,6 +209,9 @@ pub(super) fn create_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResul
             Code::BAD_VALUE,
             "Must specify at least one index to create",
         ));
+    }
+    for spec in &specs {
+        super::collation::refuse_stored(spec.get("collation"), "indexes")?;
     }
     let specs = specs
         .into_iter()

@@ -77,7 +77,8 @@ pub(super) fn parse_statement(
             ));
         }
     };
-    let filter = Filter::parse(&filter_doc)?;
+    let collation = super::collation::of_statement(statement, "delete.deletes")?;
+    let filter = Filter::parse(&filter_doc)?.with_collation(collation);
     Ok((filter_doc, filter, multi))
 }
 

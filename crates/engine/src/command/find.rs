@@ -1,7 +1,10 @@
 //! Read commands: `find`, `getMore`, `killCursors`, `count`, `distinct`.
 
+use std::sync::Arc;
+
 use bson::{Bson, Document, doc};
 use mql::Code;
+use mql::collation::Collation;
 use mql::matcher::Filter;
 use mql::pipeline::SortSpec;
 
@@ -37,7 +40,8 @@ pub(super) struct QueryOutput {
     pub docs: Vec<exec::Hit>,
 }
 
-/// Runs filter, sort, skip and limit over a collection at the context's view.
+/// Runs filter, sort, skip and limit over a collection at the context's
+/// view, comparing strings under `collation` (`None`: binary).
 pub(super) fn query(
     ctx: &Ctx<'_>,
     collection: &str,
@@ -45,11 +49,12 @@ pub(super) fn query(
     sort: Option<&Document>,
     skip: usize,
     limit: Option<usize>,
+    collation: Option<&Arc<Collation>>,
 ) -> Result<QueryOutput, CommandError> {
-    let filter = Filter::parse(filter_doc)?;
+    let filter = Filter::parse(filter_doc)?.with_collation(collation.cloned());
     let sort = sort
         .filter(|s| !s.is_empty())
-        .map(SortSpec::parse)
+        .map(|s| SortSpec::parse(s).map(|spec| spec.with_collation(collation.cloned())))
         .transpose()?;
     let Some(coll) = ctx.collection(collection) else {
         return Ok(QueryOutput { docs: Vec::new() });
@@ -98,7 +103,16 @@ pub(super) fn find(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let batch_size = args.non_negative("batchSize")?.map(|n| n as usize);
     let single_batch = args.bool("singleBatch")?.unwrap_or(false);
     let projection = args.document("projection")?;
-    let output = query(ctx, collection, filter, sort, skip, limit)?;
+    let collation = super::collation::of_command(&args)?;
+    let output = query(
+        ctx,
+        collection,
+        filter,
+        sort,
+        skip,
+        limit,
+        collation.as_ref(),
+    )?;
     let docs = super::projection::project_all(projection, output.docs)?;
     let batch = batch_size.or(Some(FIRST_BATCH_DOCS_DEFAULT));
     let single_batch = single_batch || limit.is_some_and(|l| batch.is_some_and(|b| l <= b));
@@ -223,7 +237,16 @@ pub(super) fn count(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .integer("limit")?
         .map(|n| n.unsigned_abs() as usize)
         .filter(|n| *n > 0);
-    let output = query(ctx, collection, &filter, None, skip, limit)?;
+    let collation = super::collation::of_command(&args)?;
+    let output = query(
+        ctx,
+        collection,
+        &filter,
+        None,
+        skip,
+        limit,
+        collation.as_ref(),
+    )?;
     Ok(doc! {"n": output.docs.len() as i32})
 }
 
@@ -244,14 +267,17 @@ pub(super) fn distinct(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         ));
     }
     let filter = args.document("query")?.cloned().unwrap_or_default();
-    let output = query(ctx, collection, &filter, None, 0, None)?;
+    let collation = super::collation::of_command(&args)?;
+    let output = query(ctx, collection, &filter, None, 0, None, collation.as_ref())?;
     let parts: Vec<&str> = key.split('.').collect();
     let mut values: Vec<Bson> = Vec::new();
     for hit in &output.docs {
         crate::storage::index::values_at(&hit.doc, &parts, &mut values);
     }
-    values.sort_by(mql::order::compare);
-    values.dedup_by(|a, b| mql::order::equal(a, b));
+    // Stable, so of values equal under the collation the first found stays.
+    let collation = collation.as_deref();
+    values.sort_by(|a, b| mql::order::compare_collated(a, b, collation));
+    values.dedup_by(|a, b| mql::order::equal_collated(a, b, collation));
     let mut reply = doc! {"values": values};
     if let Some(at) = ctx.read_at {
         reply.insert("atClusterTime", at.to_bson());

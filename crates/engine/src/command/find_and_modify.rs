@@ -48,7 +48,8 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
         .get("update")
         .map(|u| Modification::parse(u, &array_filters))
         .transpose()?;
-    let filter = Filter::parse(filter_doc)?;
+    let collation = super::collation::of_command(&args)?;
+    let filter = Filter::parse(filter_doc)?.with_collation(collation);
     let (value, last_error) = match (remove, update) {
         (true, Some(_)) => {
             return Err(CommandError::new(
@@ -127,7 +128,8 @@ fn remove_one(
     let Some(coll) = ctx.collection(name) else {
         return Ok(None);
     };
-    let hits = super::find::query(ctx, name, filter_doc, sort, 0, None)?.docs;
+    let collation = filter.collation();
+    let hits = super::find::query(ctx, name, filter_doc, sort, 0, None, collation)?.docs;
     for hit in hits {
         let mut removed = None;
         let change = ctx.modify(&coll, &hit.key, |current| {

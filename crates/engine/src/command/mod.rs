@@ -12,6 +12,7 @@
 mod aggregate;
 mod args;
 mod bulk_write;
+mod collation;
 mod ctx;
 mod cursor_reply;
 mod ddl;

@@ -130,7 +130,8 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, Com
             "Cannot specify sort with multi=true",
         ));
     }
-    let filter = Filter::parse(filter_doc)?;
+    let collation = super::collation::of_statement(statement, "update.updates")?;
+    let filter = Filter::parse(filter_doc)?.with_collation(collation);
     Ok(Statement {
         filter_doc,
         filter,
@@ -156,7 +157,17 @@ pub(super) fn run_statement(
     if let Some(coll) = ctx.collection(name) {
         let hits = match sort {
             Some(sort) => {
-                super::find::query(ctx, name, statement.filter_doc, Some(sort), 0, None)?.docs
+                let collation = statement.filter.collation();
+                super::find::query(
+                    ctx,
+                    name,
+                    statement.filter_doc,
+                    Some(sort),
+                    0,
+                    None,
+                    collation,
+                )?
+                .docs
             }
             None => exec::find(
                 ctx.engine,

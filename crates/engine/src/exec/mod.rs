@@ -46,7 +46,7 @@ pub fn find(
         }
         stop_after.is_some_and(|n| hits.len() >= n)
     };
-    match plan(coll, filter_doc) {
+    match plan(coll, filter_doc, filter.collation().is_some()) {
         Plan::Ids(ids) => {
             // One id (a point lookup) needs no deduplication.
             let mut seen = (ids.len() > 1).then(HashSet::new);

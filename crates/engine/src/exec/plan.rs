@@ -5,6 +5,11 @@
 //! not used for access (the executor re-checks the whole filter). Values the
 //! index cannot answer exactly (null, arrays, regexes) are never planned, so
 //! no matching document can be missed.
+//!
+//! Indexes (and `_id` lookups) hold keys in the simple collation, so under a
+//! query collation a string bound would miss documents equal under it:
+//! values holding strings are then not planned (mongod too uses an index
+//! for string bounds only when the collations agree).
 
 use std::borrow::Cow;
 use std::ops::Bound;
@@ -28,11 +33,38 @@ enum Predicate<'a> {
     Range(Box<(Limit<'a>, Limit<'a>)>),
 }
 
+impl Predicate<'_> {
+    /// Whether a bound holds a string anywhere (a collation would compare it).
+    fn has_strings(&self) -> bool {
+        match self {
+            Predicate::Points(values) => values.iter().any(|v| holds_string(v)),
+            Predicate::Range(range) => [&range.0, &range.1].into_iter().any(|end| match end {
+                Bound::Included(v) | Bound::Excluded(v) => holds_string(v),
+                Bound::Unbounded => false,
+            }),
+        }
+    }
+}
+
+fn holds_string(value: &Bson) -> bool {
+    match value {
+        Bson::String(_) | Bson::Symbol(_) => true,
+        Bson::Array(items) => items.iter().any(holds_string),
+        Bson::Document(doc) => doc.values().any(holds_string),
+        _ => false,
+    }
+}
+
 /// One end of a range predicate.
 type Limit<'a> = Bound<Cow<'a, Bson>>;
 
-pub fn plan(coll: &Collection, filter: &Document) -> Plan {
-    let predicates = predicates(filter);
+/// Picks the access path for `filter`; `collated` says the query compares
+/// strings under a (non-simple) collation.
+pub fn plan(coll: &Collection, filter: &Document, collated: bool) -> Plan {
+    let mut predicates = predicates(filter);
+    if collated {
+        predicates.retain(|(_, p)| !p.has_strings());
+    }
     if let Some(Predicate::Points(values)) =
         predicates.iter().find(|(p, _)| *p == "_id").map(|(_, p)| p)
     {

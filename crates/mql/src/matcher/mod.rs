@@ -11,9 +11,15 @@
 //! [`Filter::parse_element`] parses a condition on a single value, as
 //! `$elemMatch` and the update operator `$pull` take it.
 //!
-//! `$expr` evaluates an aggregation expression ([`crate::expr`]). Not here: `$where`,
-//! `$text`, `$jsonSchema`, geospatial operators and collations; they are
-//! refused as unknown operators.
+//! A filter may carry a collation ([`Filter::with_collation`]): string
+//! comparisons (`$eq`, ranges, `$in`, equality to arrays and documents) then
+//! use it; regexes, `$type`, `$exists` and field names never do. Without one,
+//! matching takes the binary path and pays nothing for the option.
+//!
+//! `$expr` evaluates an aggregation expression ([`crate::expr`]), whose
+//! string comparisons stay binary even under a collation. Not here: `$where`,
+//! `$text`, `$jsonSchema` and geospatial operators; they are refused as
+//! unknown operators.
 
 mod bits;
 mod operand;
@@ -25,8 +31,11 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use bson::{Bson, Document};
 
+use crate::collation::Collation;
 use crate::{Result, order};
 use pred::{Op, Pred};
 use tree::Node;
@@ -53,6 +62,8 @@ pub(crate) use pred::type_name;
 #[derive(Debug, Clone)]
 pub struct Filter {
     root: Root,
+    /// The collation string comparisons use; `None` is the binary order.
+    collation: Option<Arc<Collation>>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,7 +89,32 @@ impl Filter {
     pub fn parse(filter: &Document) -> Result<Filter> {
         Ok(Filter {
             root: Root::Document(parse::document(filter, 0)?),
+            collation: None,
         })
+    }
+
+    /// The same filter comparing strings under `collation` (`None`: binary).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use bson::doc;
+    /// use mql::collation::Collation;
+    /// use mql::matcher::Filter;
+    ///
+    /// let ci = Collation::parse(&doc! {"locale": "en", "strength": 2})?.map(Arc::new);
+    /// let filter = Filter::parse(&doc! {"x": "PING"})?;
+    /// assert!(!filter.matches(&doc! {"x": "ping"}));
+    /// assert!(filter.with_collation(ci).matches(&doc! {"x": "ping"}));
+    /// # Ok::<(), mql::Error>(())
+    /// ```
+    pub fn with_collation(mut self, collation: Option<Arc<Collation>>) -> Filter {
+        self.collation = collation;
+        self
+    }
+
+    /// The collation this filter compares strings under, if any.
+    pub fn collation(&self) -> Option<&Arc<Collation>> {
+        self.collation.as_ref()
     }
 
     /// Parses a condition on a single value, as `$elemMatch` and `$pull` take
@@ -93,18 +129,22 @@ impl Filter {
             Bson::Document(doc) => Root::Document(parse::document(doc, 1)?),
             other => Root::Equal(other.clone()),
         };
-        Ok(Filter { root })
+        Ok(Filter {
+            root,
+            collation: None,
+        })
     }
 
     /// Tests a single value. A filter over documents matches only documents.
     pub fn matches_element(&self, value: &Bson) -> bool {
+        let coll = self.collation.as_deref();
         match &self.root {
             Root::Document(node) => match value {
-                Bson::Document(doc) => node.matches(doc, &mut None),
+                Bson::Document(doc) => node.matches(doc, &mut None, coll),
                 _ => false,
             },
-            Root::Value(ops) => pred::all_hold(ops, value),
-            Root::Equal(expected) => order::equal(expected, value),
+            Root::Value(ops) => pred::all_hold(ops, value, coll),
+            Root::Equal(expected) => order::equal_collated(expected, value, coll),
         }
     }
 
@@ -123,13 +163,22 @@ impl Filter {
         self.matches_at(doc).is_some()
     }
 
+    /// Tests a document under a collation given at match time instead of
+    /// the filter's own (a pipeline's `$match` under the command's).
+    pub fn matches_collated(&self, doc: &Document, collation: Option<&Collation>) -> bool {
+        match &self.root {
+            Root::Document(node) => node.matches(doc, &mut None, collation),
+            _ => self.matches(doc),
+        }
+    }
+
     /// Tests a document; on a match, also reports the array position the
     /// positional `$` operator refers to.
     pub fn matches_at(&self, doc: &Document) -> Option<Match> {
         match &self.root {
             Root::Document(node) => {
                 let mut array_index = None;
-                node.matches(doc, &mut array_index)
+                node.matches(doc, &mut array_index, self.collation.as_deref())
                     .then_some(Match { array_index })
             }
             // An element condition over a whole document: rare, so the copy
@@ -161,7 +210,7 @@ impl ElemMatch {
     pub(crate) fn first_match(&self, value: &Bson) -> Option<usize> {
         let mut position = None;
         self.pred
-            .test(Some(value), &mut position)
+            .test(Some(value), &mut position, None)
             .then_some(position)
             .flatten()
     }

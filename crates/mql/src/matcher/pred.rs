@@ -16,6 +16,7 @@ use bson::{Bson, Document};
 use super::bits::Bits;
 use super::regex::Pattern;
 use super::tree::Node;
+use crate::collation::Collation;
 use crate::order::{self, canonical_type, decimal_to_f64};
 use crate::path::LeafArrays;
 
@@ -80,14 +81,23 @@ impl InSet {
         }
     }
 
-    fn contains(&self, value: Option<&Bson>) -> bool {
+    fn contains(&self, value: Option<&Bson>, coll: Option<&Collation>) -> bool {
         let Some(value) = value else {
             return self.has_null;
         };
-        self.values
-            .binary_search_by(|probe| order::compare(probe, value))
-            .is_ok()
-            || self.patterns.iter().any(|p| p.matches(value))
+        // The values are sorted in the binary order; under a collation
+        // that order does not hold, so each is compared in turn.
+        let listed = match coll {
+            None => self
+                .values
+                .binary_search_by(|probe| order::compare(probe, value))
+                .is_ok(),
+            Some(_) => self
+                .values
+                .iter()
+                .any(|v| order::equal_collated(v, value, coll)),
+        };
+        listed || self.patterns.iter().any(|p| p.matches(value))
     }
 }
 
@@ -189,12 +199,17 @@ impl Pred {
         }
     }
 
-    /// Tests one candidate. `$elemMatch` stores the position of the element
-    /// that matched in `at`.
-    pub(super) fn test(&self, value: Option<&Bson>, at: &mut Option<usize>) -> bool {
+    /// Tests one candidate, comparing strings under `coll`. `$elemMatch`
+    /// stores the position of the element that matched in `at`.
+    pub(super) fn test(
+        &self,
+        value: Option<&Bson>,
+        at: &mut Option<usize>,
+        coll: Option<&Collation>,
+    ) -> bool {
         match self {
-            Pred::Compare(cmp, bound) => compare(*cmp, bound, value),
-            Pred::In(set) => set.contains(value),
+            Pred::Compare(cmp, bound) => compare(*cmp, bound, value, coll),
+            Pred::In(set) => set.contains(value, coll),
             Pred::Regex(pattern) => value.is_some_and(|v| pattern.matches(v)),
             Pred::Exists => value.is_some(),
             Pred::Type(types) => value.is_some_and(|v| types.contains(v)),
@@ -202,8 +217,10 @@ impl Pred {
                 value.is_some_and(|v| modulo(v, *divisor, *remainder))
             }
             Pred::Size(size) => matches!(value, Some(Bson::Array(items)) if items.len() == *size),
-            Pred::ElemMatchValue(ops) => elements(value, at, |item| all_hold(ops, item)),
-            Pred::ElemMatchObject(node) => elements(value, at, |item| object_matches(node, item)),
+            Pred::ElemMatchValue(ops) => elements(value, at, |item| all_hold(ops, item, coll)),
+            Pred::ElemMatchObject(node) => {
+                elements(value, at, |item| object_matches(node, item, coll))
+            }
             Pred::Bits(bits) => value.is_some_and(|v| bits.matches(v)),
             Pred::Never => false,
         }
@@ -211,10 +228,10 @@ impl Pred {
 }
 
 /// Whether every operator holds for one value (no path, no array traversal).
-pub(super) fn all_hold(ops: &[Op], value: &Bson) -> bool {
+pub(super) fn all_hold(ops: &[Op], value: &Bson, coll: Option<&Collation>) -> bool {
     ops.iter().all(|op| match op {
-        Op::Pred(pred) => pred.test(Some(value), &mut None),
-        Op::Not(inner) => !all_hold(inner, value),
+        Op::Pred(pred) => pred.test(Some(value), &mut None, coll),
+        Op::Not(inner) => !all_hold(inner, value, coll),
     })
 }
 
@@ -231,22 +248,22 @@ fn elements(value: Option<&Bson>, at: &mut Option<usize>, test: impl FnMut(&Bson
     }
 }
 
-fn object_matches(node: &Node, item: &Bson) -> bool {
+fn object_matches(node: &Node, item: &Bson, coll: Option<&Collation>) -> bool {
     match item {
-        Bson::Document(doc) => node.matches(doc, &mut None),
+        Bson::Document(doc) => node.matches(doc, &mut None, coll),
         Bson::Array(items) => {
             let keyed: Document = items
                 .iter()
                 .enumerate()
                 .map(|(i, v)| (i.to_string(), v.clone()))
                 .collect();
-            node.matches(&keyed, &mut None)
+            node.matches(&keyed, &mut None, coll)
         }
         _ => false,
     }
 }
 
-fn compare(cmp: Cmp, bound: &Bson, value: Option<&Bson>) -> bool {
+fn compare(cmp: Cmp, bound: &Bson, value: Option<&Bson>, coll: Option<&Collation>) -> bool {
     let Some(value) = value else {
         return missing_compares(cmp, bound);
     };
@@ -261,7 +278,7 @@ fn compare(cmp: Cmp, bound: &Bson, value: Option<&Bson>) -> bool {
     if value_nan || bound_nan {
         return value_nan && bound_nan && matches!(cmp, Cmp::Eq | Cmp::Lte | Cmp::Gte);
     }
-    let ordering = order::compare(value, bound);
+    let ordering = order::compare_collated(value, bound, coll);
     match cmp {
         Cmp::Eq => ordering == Ordering::Equal,
         Cmp::Lt => ordering == Ordering::Less,

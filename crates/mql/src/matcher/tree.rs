@@ -13,6 +13,7 @@
 use bson::Document;
 
 use super::pred::Pred;
+use crate::collation::Collation;
 use crate::path::{self, Candidate, FieldPath};
 
 #[derive(Debug, Clone)]
@@ -33,15 +34,23 @@ pub(super) enum Node {
 }
 
 impl Node {
-    /// Whether `doc` matches; stores the elemMatchKey in `key`.
-    pub(super) fn matches(&self, doc: &Document, key: &mut Option<usize>) -> bool {
+    /// Whether `doc` matches, comparing strings under `coll`; stores the
+    /// elemMatchKey in `key`.
+    pub(super) fn matches(
+        &self,
+        doc: &Document,
+        key: &mut Option<usize>,
+        coll: Option<&Collation>,
+    ) -> bool {
         match self {
             Node::True => true,
-            Node::And(children) => children.iter().all(|child| child.matches(doc, key)),
-            Node::Or(children) => children.iter().any(|child| child.matches(doc, key)),
-            Node::Nor(children) => !children.iter().any(|child| child.matches(doc, &mut None)),
-            Node::Not(child) => !child.matches(doc, &mut None),
-            Node::Leaf { path, pred } => leaf_matches(path, pred, doc, key),
+            Node::And(children) => children.iter().all(|child| child.matches(doc, key, coll)),
+            Node::Or(children) => children.iter().any(|child| child.matches(doc, key, coll)),
+            Node::Nor(children) => !children
+                .iter()
+                .any(|child| child.matches(doc, &mut None, coll)),
+            Node::Not(child) => !child.matches(doc, &mut None, coll),
+            Node::Leaf { path, pred } => leaf_matches(path, pred, doc, key, coll),
             Node::Expr(expr) => expr.is_true(doc).unwrap_or(false),
         }
     }
@@ -62,7 +71,13 @@ impl Node {
     }
 }
 
-fn leaf_matches(path: &FieldPath, pred: &Pred, doc: &Document, key: &mut Option<usize>) -> bool {
+fn leaf_matches(
+    path: &FieldPath,
+    pred: &Pred,
+    doc: &Document,
+    key: &mut Option<usize>,
+    coll: Option<&Collation>,
+) -> bool {
     let mut found = None;
     let hit = path::any_candidate(
         doc,
@@ -70,7 +85,7 @@ fn leaf_matches(path: &FieldPath, pred: &Pred, doc: &Document, key: &mut Option<
         pred.leaf_arrays(),
         &mut |candidate: Candidate<'_>| {
             let mut inner = None;
-            if pred.test(candidate.value, &mut inner) {
+            if pred.test(candidate.value, &mut inner, coll) {
                 found = candidate.array_index.or(inner);
                 true
             } else {

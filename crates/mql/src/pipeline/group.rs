@@ -2,7 +2,9 @@
 //!
 //! Groups are found by MongoDB equality of their keys (so `1`, `1.0` and
 //! `NumberLong(1)` share a group) through an ordered map over
-//! [`order::compare`]; output is in order of each group's first document.
+//! [`order::compare`], or under the pipeline's collation (where "PING" and
+//! "ping" may share a group, keyed by the first seen); output is in order
+//! of each group's first document.
 //! The memory held by keys and accumulator states is tracked against the
 //! stage's limit.
 
@@ -13,6 +15,7 @@ use bson::{Bson, Document};
 
 use super::accumulator::{Accumulator, State};
 use super::memory_exceeded;
+use crate::collation::Collation;
 use crate::expr::{Expr, approx_size};
 use crate::{Error, Result, order};
 
@@ -23,26 +26,27 @@ pub struct Group {
     accumulators: Vec<Accumulator>,
 }
 
-/// A group key ordered by MongoDB's value order.
-struct Key(Bson);
+/// A group key ordered by MongoDB's value order under the run's collation
+/// (every key of one map carries the same one).
+struct Key<'c>(Bson, Option<&'c Collation>);
 
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        order::equal(&self.0, &other.0)
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Key<'_>) -> bool {
+        self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for Key {}
+impl Eq for Key<'_> {}
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Key) -> Option<Ordering> {
+impl PartialOrd for Key<'_> {
+    fn partial_cmp(&self, other: &Key<'_>) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Key {
-    fn cmp(&self, other: &Key) -> Ordering {
-        order::compare(&self.0, &other.0)
+impl Ord for Key<'_> {
+    fn cmp(&self, other: &Key<'_>) -> Ordering {
+        order::compare_collated(&self.0, &other.0, self.1)
     }
 }
 
@@ -73,19 +77,20 @@ impl Group {
         input: Vec<Document>,
         memory_bytes_max: usize,
         vars: &[(String, Bson)],
+        collation: Option<&Collation>,
     ) -> Result<Vec<Document>> {
-        let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+        let mut index: BTreeMap<Key<'_>, usize> = BTreeMap::new();
         let mut groups: Vec<(Bson, Vec<State>)> = Vec::new();
         let mut bytes = 0usize;
         for doc in &input {
             let key = self.id.eval_with(doc, vars)?.unwrap_or(Bson::Null);
-            let slot = match index.get(&Key(key.clone())) {
+            let slot = match index.get(&Key(key.clone(), collation)) {
                 Some(&slot) => slot,
                 None => {
                     bytes += approx_size(&key) * 2;
                     let states = self.accumulators.iter().map(Accumulator::start).collect();
                     groups.push((key.clone(), states));
-                    index.insert(Key(key), groups.len() - 1);
+                    index.insert(Key(key, collation), groups.len() - 1);
                     groups.len() - 1
                 }
             };

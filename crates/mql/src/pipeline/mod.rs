@@ -35,8 +35,11 @@ pub use stage::{Pipeline, Stage};
 pub use union::UnionWith;
 pub use unwind::Unwind;
 
+use std::sync::Arc;
+
 use bson::Document;
 
+use crate::collation::Collation;
 use crate::{Code, Error, Result};
 
 /// mongod's per-stage memory limit without `allowDiskUse` (100 MiB).
@@ -72,6 +75,10 @@ pub struct RunOptions<'a> {
     /// `CLUSTER_TIME` (a timestamp); expressions see them as `$$NOW` and
     /// `$$CLUSTER_TIME`, and as missing when absent.
     pub variables: Vec<(String, bson::Bson)>,
+    /// The command's collation: `$match`, `$sort` and `$group` keys compare
+    /// strings under it. `None` is the binary order. Expressions,
+    /// `$lookup`'s joins and accumulators stay binary.
+    pub collation: Option<Arc<Collation>>,
 }
 
 impl<'a> RunOptions<'a> {
@@ -82,6 +89,7 @@ impl<'a> RunOptions<'a> {
             stage_memory_bytes: STAGE_MEMORY_BYTES_MAX,
             random_seed: 0,
             variables: Vec::new(),
+            collation: None,
         }
     }
 
@@ -92,6 +100,7 @@ impl<'a> RunOptions<'a> {
             stage_memory_bytes: DISK_USE_MEMORY_BYTES_MAX,
             random_seed: 0,
             variables: Vec::new(),
+            collation: None,
         }
     }
 }

@@ -4,18 +4,24 @@
 //! through arrays, every reachable element is a candidate and an ascending
 //! sort uses the smallest, a descending sort the largest. Missing sorts as
 //! null, an empty array below null (as `undefined`). Keys are compared with
-//! [`order::compare`]. The sort is stable, so ties keep input order.
+//! [`order::compare`], or under the spec's collation
+//! ([`SortSpec::with_collation`]) when it has one. The sort is stable, so
+//! ties keep input order.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use bson::{Bson, Document};
 
+use crate::collation::Collation;
 use crate::{Error, Result, order};
 
 /// A parsed `$sort` specification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortSpec {
     keys: Vec<(Vec<String>, bool)>,
+    /// The collation string keys compare under; `None` is the binary order.
+    collation: Option<Arc<Collation>>,
 }
 
 impl SortSpec {
@@ -50,7 +56,16 @@ impl SortSpec {
             let parts = crate::expr::field_path_parts(path)?;
             keys.push((parts, descending));
         }
-        Ok(SortSpec { keys })
+        Ok(SortSpec {
+            keys,
+            collation: None,
+        })
+    }
+
+    /// The same specification comparing string keys under `collation`.
+    pub fn with_collation(mut self, collation: Option<Arc<Collation>>) -> SortSpec {
+        self.collation = collation;
+        self
     }
 
     /// Compares two documents by this specification.
@@ -62,13 +77,15 @@ impl SortSpec {
     fn keys_of(&self, doc: &Document) -> Vec<Bson> {
         self.keys
             .iter()
-            .map(|(path, descending)| sort_key(doc, path, *descending))
+            .map(|(path, descending)| {
+                sort_key_collated(doc, path, *descending, self.collation.as_deref())
+            })
             .collect()
     }
 
     fn compare_keys(&self, a: &[Bson], b: &[Bson]) -> Ordering {
         for ((x, y), (_, descending)) in a.iter().zip(b).zip(&self.keys) {
-            let ord = order::compare(x, y);
+            let ord = order::compare_collated(x, y, self.collation.as_deref());
             let ord = if *descending { ord.reverse() } else { ord };
             if ord != Ordering::Equal {
                 return ord;
@@ -126,6 +143,15 @@ fn bad_direction() -> Error {
 
 /// The key a document sorts by on `path` in the given direction.
 pub fn sort_key(doc: &Document, path: &[String], descending: bool) -> Bson {
+    sort_key_collated(doc, path, descending, None)
+}
+
+fn sort_key_collated(
+    doc: &Document,
+    path: &[String],
+    descending: bool,
+    collation: Option<&Collation>,
+) -> Bson {
     let mut candidates = Vec::new();
     match path.split_first() {
         Some((first, rest)) => collect(doc.get(first), rest, &mut candidates),
@@ -139,7 +165,7 @@ pub fn sort_key(doc: &Document, path: &[String], descending: bool) -> Bson {
     candidates
         .into_iter()
         .reduce(|best, next| {
-            if order::compare(&next, &best) == pick {
+            if order::compare_collated(&next, &best, collation) == pick {
                 next
             } else {
                 best

@@ -326,7 +326,7 @@ fn run_stage(
         Stage::Match { filter, expr, .. } => {
             let mut out = Vec::with_capacity(docs.len());
             for doc in docs {
-                let keep = filter.matches(&doc)
+                let keep = filter.matches_collated(&doc, options.collation.as_deref())
                     && match expr {
                         Some(expr) => crate::expr::is_truthy(
                             expr.eval_with(&doc, &options.variables)?.as_ref(),
@@ -343,7 +343,12 @@ fn run_stage(
             .iter()
             .map(|d| projection.apply_with(d, &options.variables))
             .collect::<Result<_>>()?,
-        Stage::Group(group) => group.run(docs, options.stage_memory_bytes, &options.variables)?,
+        Stage::Group(group) => group.run(
+            docs,
+            options.stage_memory_bytes,
+            &options.variables,
+            options.collation.as_deref(),
+        )?,
         Stage::Sort(spec) => sort(spec, docs, usize::MAX, options)?,
         Stage::Skip(n) => docs
             .into_iter()
@@ -403,7 +408,13 @@ fn sort(
     keep: usize,
     options: &RunOptions<'_>,
 ) -> Result<Vec<Document>> {
-    let docs = spec.top(docs, keep);
+    let docs = match &options.collation {
+        None => spec.top(docs, keep),
+        Some(collation) => spec
+            .clone()
+            .with_collation(Some(collation.clone()))
+            .top(docs, keep),
+    };
     let bytes: usize = docs.iter().map(approx_document_size).sum();
     if bytes > options.stage_memory_bytes {
         return Err(memory_exceeded(&format!(

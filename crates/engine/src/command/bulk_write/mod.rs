@@ -18,8 +18,9 @@
 //! The command's `let` variables are bound by the command layer before this
 //! module sees the body (as for `update` and `delete`).
 //!
-//! Not here: `collation` and `hint` are accepted and ignored (as in
-//! `update` and `delete`); per-op `constants` are not applied.
+//! An op's `collation` passes to its statement, as `update` and `delete`
+//! take it. Not here: `hint` is accepted and ignored (as in `update` and
+//! `delete`); per-op `constants` are not applied.
 
 mod parse;
 

@@ -332,11 +332,14 @@ fn parse_update<'a>(op: &'a Document, ns: Namespace<'a>) -> Result<Op<'a>, Comma
     let multi = strict_bool(op, "bulkWrite.ops", "multi")?.unwrap_or(false);
     let upsert = strict_bool(op, "bulkWrite.ops", "upsert")?.unwrap_or(false);
     check_hint(op)?;
-    optional_document(op, "collation")?;
+    let collation = optional_document(op, "collation")?;
     optional_document(op, "constants")?;
     let sort = optional_document(op, "sort")?;
     let mut statement =
         doc! {"q": filter.clone(), "u": update_mods.clone(), "multi": multi, "upsert": upsert};
+    if let Some(collation) = collation {
+        statement.insert("collation", collation.clone());
+    }
     match op.get("arrayFilters") {
         None => {}
         Some(filters @ Bson::Array(_)) => {
@@ -354,12 +357,13 @@ fn parse_delete<'a>(op: &'a Document, ns: Namespace<'a>) -> Result<Op<'a>, Comma
     let filter = filter_of(op)?;
     let multi = strict_bool(op, "bulkWrite.ops", "multi")?.unwrap_or(false);
     check_hint(op)?;
-    optional_document(op, "collation")?;
+    let collation = optional_document(op, "collation")?;
     let limit = if multi { 0 } else { 1 };
-    Ok(Op::Delete {
-        ns,
-        statement: doc! {"q": filter.clone(), "limit": limit},
-    })
+    let mut statement = doc! {"q": filter.clone(), "limit": limit};
+    if let Some(collation) = collation {
+        statement.insert("collation", collation.clone());
+    }
+    Ok(Op::Delete { ns, statement })
 }
 
 /// A document as mongod quotes it in messages: `{ insert: 5, document: { _id: 2 } }`.

@@ -4,6 +4,7 @@
 //! Fields", and each query operator's page), mongod's own jstests where the
 //! manual is silent, and mongod's parse errors. One `check` helper per shape.
 
+mod collated;
 mod errors;
 mod operators;
 mod paths;

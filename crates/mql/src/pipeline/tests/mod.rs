@@ -59,6 +59,7 @@ fn sales() -> Vec<Document> {
     ]
 }
 
+mod collated;
 mod errors;
 mod group;
 mod joins;
