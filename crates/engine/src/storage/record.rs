@@ -10,6 +10,14 @@
 //! Invariants, checked by assertions: versions are in strictly increasing
 //! commit order; only the owner of an intent clears or replaces it; a version
 //! is appended only by the intent's owner.
+//!
+//! A record is *dead* at a horizon when it has no intent and no reader at or
+//! after the horizon can see a document in it: no versions at all (an insert
+//! that aborted or lost a race), or a newest version that is a tombstone
+//! committed at or below the horizon. The garbage collector marks a dead
+//! record *removed*, under its lock, just before unlinking it from its
+//! collection; a removed record takes no intent and no version again, so a
+//! writer that found it before the unlink must look its `_id` up afresh.
 
 use std::sync::Arc;
 
@@ -51,6 +59,8 @@ pub struct RecordState {
     /// Committed versions, oldest first.
     versions: Vec<Version>,
     intent: Option<Intent>,
+    /// Unlinked from its collection by the garbage collector (terminal).
+    removed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +117,7 @@ impl RecordState {
     /// Places or replaces `txn`'s intent; the caller has checked that no other
     /// transaction holds the slot.
     pub fn set_intent(&mut self, txn: TxnId, doc: Option<Doc>) {
+        assert!(!self.removed, "intent on a removed record");
         if let Some(held) = &self.intent {
             assert_eq!(held.txn, txn, "intent slot held by another transaction");
         }
@@ -143,6 +154,7 @@ impl RecordState {
     /// keeps no snapshot history), and no intent is involved.
     pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
         assert!(self.intent.is_none(), "install over an open intent");
+        assert!(!self.removed, "install into a removed record");
         if let Some(newest) = self.versions.last() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
@@ -150,15 +162,50 @@ impl RecordState {
         self.versions.push(Version { ts, doc });
     }
 
-    fn prune(&mut self, horizon: Ts) {
+    /// Drops the versions no reader at or after `horizon` can see; returns
+    /// how many.
+    pub fn prune(&mut self, horizon: Ts) -> usize {
         // Keep the newest version at or below the horizon: a reader at the
         // horizon still needs it. Everything older is unreachable.
         // Versions are in commit order, so a binary search finds it: a hot
         // document with a long history costs O(log n) per commit, not O(n).
         let newer = self.versions.partition_point(|v| v.ts <= horizon);
-        if newer > 1 {
-            self.versions.drain(..newer - 1);
-        }
+        let dropped = newer.saturating_sub(1);
+        self.versions.drain(..dropped);
+        dropped
+    }
+
+    /// Whether no reader at or after `horizon` and no writer can find a
+    /// document here (see the module doc).
+    pub fn is_dead(&self, horizon: Ts) -> bool {
+        self.intent.is_none()
+            && self
+                .versions
+                .last()
+                .is_none_or(|v| v.doc.is_none() && v.ts <= horizon)
+    }
+
+    /// Marks a dead record as unlinked; the caller unlinks it while it
+    /// still holds the lock.
+    pub fn mark_removed(&mut self, horizon: Ts) {
+        assert!(self.is_dead(horizon), "removal of a live record");
+        self.removed = true;
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.removed
+    }
+
+    /// Every document a reader at or after `horizon`, or the intent's
+    /// owner, may see here.
+    pub fn reachable_docs(&self, horizon: Ts) -> impl Iterator<Item = &Doc> {
+        let oldest = self
+            .versions
+            .partition_point(|v| v.ts <= horizon)
+            .saturating_sub(1);
+        let versions = self.versions.iter().skip(oldest);
+        let versions = versions.filter_map(|v| v.doc.as_ref());
+        versions.chain(self.intent.as_ref().and_then(|i| i.doc.as_ref()))
     }
 }
 

@@ -16,6 +16,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::write::Txn;
 use crate::clock::{Clock, Ts};
+use crate::storage::horizon::{Horizon, ReaderGuard};
 
 pub struct TxnManager {
     pub clock: Clock,
@@ -25,6 +26,9 @@ pub struct TxnManager {
     /// Snapshots pinned by open multi-document transactions: versions they
     /// can read are not pruned.
     pinned: Mutex<BTreeMap<Ts, usize>>,
+    /// Below which versions are pruned; keeps unpinned readers (commands)
+    /// safe too. Moved only by [`TxnManager::advance_horizon`].
+    horizon: Horizon,
     /// History kept for snapshot reads, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`).
     history_window_secs: AtomicU64,
@@ -57,6 +61,7 @@ impl TxnManager {
             visible: AtomicU64::new(0),
             commit_lock: Mutex::new(()),
             pinned: Mutex::new(BTreeMap::new()),
+            horizon: Horizon::default(),
             history_window_secs: AtomicU64::new(history_window_secs),
             ended: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
@@ -91,8 +96,13 @@ impl TxnManager {
         Txn::new(id, snapshot, true)
     }
 
-    /// The oldest timestamp snapshot reads may still ask for.
+    /// The oldest timestamp snapshot reads may still ask for: the history
+    /// window, and never below what the pruning horizon may pass meanwhile.
     pub fn history_floor(&self) -> Ts {
+        self.window_floor().max(self.horizon.candidate())
+    }
+
+    fn window_floor(&self) -> Ts {
         let window = self.history_window_secs.load(Ordering::Relaxed) << 32;
         Ts(self.visible().0.saturating_sub(window))
     }
@@ -105,12 +115,29 @@ impl TxnManager {
         self.history_window_secs.store(secs, Ordering::Relaxed);
     }
 
-    fn horizon(&self) -> Ts {
-        let floor = self.history_floor();
-        match self.pinned.lock().keys().next() {
-            Some(oldest) => floor.min(*oldest),
-            None => floor,
-        }
+    /// Registers a reader that takes no pin (a command outside a
+    /// transaction) until the guard drops: the horizon does not pass the
+    /// snapshots it reads. Call it before reading `visible` for a snapshot.
+    pub fn reader(&self) -> ReaderGuard<'_> {
+        self.horizon.enter()
+    }
+
+    /// Below this, only the newest version of a record is kept.
+    pub fn horizon(&self) -> Ts {
+        self.horizon.safe()
+    }
+
+    /// Moves the pruning horizon towards the history floor and the oldest
+    /// pinned snapshot, as far as registered readers allow; returns it.
+    pub fn advance_horizon(&self) -> Ts {
+        let oldest_pin = || self.pinned.lock().keys().next().copied();
+        self.horizon.advance(
+            || {
+                let floor = self.window_floor();
+                oldest_pin().map_or(floor, |pin| floor.min(pin))
+            },
+            oldest_pin,
+        )
     }
 
     /// Commits `txn`, returning its commit timestamp (or the visible
