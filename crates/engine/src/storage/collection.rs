@@ -237,11 +237,10 @@ impl Collection {
         (pruned, true)
     }
 
-    /// Runs `f` on the garbage collector's cursor into `records`.
-    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Key>) -> T) -> Option<T> {
-        // A second collector on the same collection skips it this round.
-        let mut cursor = self.gc_cursor.try_lock()?;
-        Some(f(&mut cursor))
+    /// Runs `f` on the garbage collector's cursor into `records`. Two
+    /// collectors (the reaper and an explicit round) take turns.
+    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Key>) -> T) -> T {
+        f(&mut self.gc_cursor.lock())
     }
 
     /// How many records (live documents and tombstones) the collection holds.

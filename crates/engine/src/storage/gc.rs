@@ -105,7 +105,7 @@ fn sweep_collection(coll: &Collection, horizon: Ts) -> GcStats {
 
 /// Sweeps the next batch of records; returns whether it reached the end.
 fn sweep_records(coll: &Collection, horizon: Ts, stats: &mut GcStats) -> bool {
-    let swept = coll.with_gc_cursor(|cursor| {
+    coll.with_gc_cursor(|cursor| {
         let mut visited = 0;
         for (key, record) in coll.records_from(cursor.as_ref()) {
             let (pruned, unlinked) = coll.unlink_dead(&key, &record, horizon);
@@ -119,14 +119,13 @@ fn sweep_records(coll: &Collection, horizon: Ts, stats: &mut GcStats) -> bool {
         }
         *cursor = None;
         true
-    });
-    swept.unwrap_or(false)
+    })
 }
 
 /// Sweeps the next batch of `index`'s entries; returns whether it reached
 /// the end.
 fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStats) -> bool {
-    let swept = index.with_gc_cursor(|cursor| {
+    index.with_gc_cursor(|cursor| {
         let batch = index.entries_after(cursor.as_ref(), GC_INDEX_ENTRIES_PER_ROUND_MAX);
         let done = batch.len() < GC_INDEX_ENTRIES_PER_ROUND_MAX;
         *cursor = if done { None } else { batch.last().cloned() };
@@ -141,8 +140,7 @@ fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStat
             stats.index_entries_removed += removed as u64;
         }
         done
-    });
-    swept.unwrap_or(false)
+    })
 }
 
 /// Whether a version of `entry`'s record reachable at or after `horizon`, or

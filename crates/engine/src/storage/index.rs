@@ -394,11 +394,10 @@ impl Index {
             .count()
     }
 
-    /// Runs `f` on the garbage collector's cursor into the entries.
-    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Entry>) -> T) -> Option<T> {
-        // A second collector on the same index skips it this round.
-        let mut cursor = self.gc_cursor.try_lock()?;
-        Some(f(&mut cursor))
+    /// Runs `f` on the garbage collector's cursor into the entries. Two
+    /// collectors (the reaper and an explicit round) take turns.
+    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Entry>) -> T) -> T {
+        f(&mut self.gc_cursor.lock())
     }
 
     pub fn insert(&self, key: IndexKey, id: Key) {

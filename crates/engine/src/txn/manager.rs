@@ -102,9 +102,16 @@ impl TxnManager {
         self.window_floor().max(self.horizon.candidate())
     }
 
+    /// The start of the history window, counted back from the cluster time
+    /// or the wall clock, whichever is later (so an idle engine's window
+    /// still moves on), and never above `visible` (a commit being installed
+    /// there may still need what precedes it).
     fn window_floor(&self) -> Ts {
         let window = self.history_window_secs.load(Ordering::Relaxed) << 32;
-        Ts(self.visible().0.saturating_sub(window))
+        let wall = Ts(u64::from(self.clock.wall_seconds()) << 32);
+        let now = self.clock.now().max(wall);
+        let visible = self.visible();
+        Ts(now.0.saturating_sub(window)).min(visible)
     }
 
     pub fn history_window_secs(&self) -> u64 {
