@@ -18,10 +18,12 @@
 //! It does not reclaim dropped collections (their memory goes with the last
 //! `Arc`), nor shrink the maps' own capacity.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::collection::Collection;
 use super::index::{Entry, Index};
+use super::key::{IndexKey, Key};
 use crate::clock::Ts;
 
 /// Records one round visits per collection: bounds the round's time and the
@@ -131,38 +133,76 @@ fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStat
         *cursor = if done { None } else { batch.last().cloned() };
         // A first pass without the index lock finds the suspects; only they
         // are checked again under it.
+        let mut reachable = Reachable::new(coll, index, horizon);
         let suspects: Vec<Entry> = batch
             .into_iter()
-            .filter(|entry| !backed(coll, index, entry, horizon))
+            .filter(|entry| !reachable.backs(entry))
             .collect();
         for chunk in suspects.chunks(GC_ENTRIES_PER_LOCK_MAX) {
-            let removed = index.remove_unbacked(chunk, |entry| backed(coll, index, entry, horizon));
+            // Fresh for each hold of the lock: what an earlier look found
+            // may have changed since.
+            let mut reachable = Reachable::new(coll, index, horizon);
+            let removed = index.remove_unbacked(chunk, |entry| reachable.backs(entry));
             stats.index_entries_removed += removed as u64;
         }
         done
     })
 }
 
-/// Whether a version of `entry`'s record reachable at or after `horizon`, or
-/// its intent, generates `entry`'s key in `index`.
-fn backed(coll: &Collection, index: &Index, (key, id): &Entry, horizon: Ts) -> bool {
-    loop {
-        let Some(record) = coll.record(id) else {
-            return false;
-        };
-        let state = record.lock();
-        // Unlinked since the lookup: a record inserted under the same `_id`
-        // afterwards is the one to ask.
-        if state.is_removed() {
-            continue;
+/// The index keys that records' reachable versions and intents generate,
+/// computed once per record: a multikey document has many entries, and each
+/// would otherwise recompute all of its keys.
+struct Reachable<'a> {
+    coll: &'a Collection,
+    index: &'a Index,
+    horizon: Ts,
+    /// Sorted keys by `_id`; `None` when some document's keys cannot be
+    /// computed, so every entry of the record is kept.
+    keys: BTreeMap<Key, Option<Vec<IndexKey>>>,
+}
+
+impl<'a> Reachable<'a> {
+    fn new(coll: &'a Collection, index: &'a Index, horizon: Ts) -> Reachable<'a> {
+        Reachable {
+            coll,
+            index,
+            horizon,
+            keys: BTreeMap::new(),
         }
-        return state.reachable_docs(horizon).any(|doc| {
+    }
+
+    /// Whether a version of `entry`'s record reachable at or after the
+    /// horizon, or its intent, generates `entry`'s key.
+    fn backs(&mut self, (key, id): &Entry) -> bool {
+        if !self.keys.contains_key(id) {
+            let keys = self.compute(id);
+            self.keys.insert(id.clone(), keys);
+        }
+        match self.keys.get(id) {
+            Some(Some(keys)) => keys.binary_search(key).is_ok(),
             // A document whose keys cannot be computed was never indexed by
             // a successful write; keep the entry rather than guess.
-            index
-                .spec
-                .keys(doc)
-                .map_or(true, |keys| keys.iter().any(|k| k == key))
-        });
+            Some(None) | None => true,
+        }
+    }
+
+    fn compute(&self, id: &Key) -> Option<Vec<IndexKey>> {
+        loop {
+            let Some(record) = self.coll.record(id) else {
+                return Some(Vec::new());
+            };
+            let state = record.lock();
+            // Unlinked since the lookup: a record inserted under the same
+            // `_id` afterwards is the one to ask.
+            if state.is_removed() {
+                continue;
+            }
+            let mut keys = Vec::new();
+            for doc in state.reachable_docs(self.horizon) {
+                keys.extend(self.index.spec.keys(doc).ok()?);
+            }
+            keys.sort();
+            return Some(keys);
+        }
     }
 }

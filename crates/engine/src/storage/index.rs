@@ -386,7 +386,11 @@ impl Index {
     /// write lock (see the module doc). `backed` may lock records: that is
     /// the lock order's index-then-record direction. Returns how many
     /// entries went.
-    pub fn remove_unbacked(&self, suspects: &[Entry], backed: impl Fn(&Entry) -> bool) -> usize {
+    pub fn remove_unbacked(
+        &self,
+        suspects: &[Entry],
+        mut backed: impl FnMut(&Entry) -> bool,
+    ) -> usize {
         let mut entries = self.entries.write();
         suspects
             .iter()

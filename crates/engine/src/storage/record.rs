@@ -258,6 +258,70 @@ mod tests {
         assert_eq!(kept, vec![20, 30, 40]);
     }
 
+    /// A record built from `(ts, n)` versions (`n < 0` is a tombstone) and
+    /// an optional intent of transaction 9.
+    fn record_of(versions: &[(u64, i32)], intent: Option<i32>) -> RecordState {
+        let mut state = RecordState::default();
+        for &(ts, n) in versions {
+            state.set_intent(1, if n >= 0 { version_doc(n) } else { None });
+            state.commit_intent(1, Ts(ts), Ts(0));
+        }
+        if let Some(n) = intent {
+            state.set_intent(9, if n >= 0 { version_doc(n) } else { None });
+        }
+        state
+    }
+
+    #[test]
+    fn a_record_is_dead_once_its_tombstone_is_at_or_below_the_horizon() {
+        let check = |versions: &[(u64, i32)], intent: Option<i32>, horizon: u64, dead: bool| {
+            let state = record_of(versions, intent);
+            assert_eq!(
+                state.is_dead(Ts(horizon)),
+                dead,
+                "{versions:?} intent {intent:?} at {horizon}"
+            );
+        };
+        check(&[], None, 0, true);
+        check(&[], Some(1), 100, false);
+        check(&[(10, 1)], None, 100, false);
+        check(&[(10, 1), (20, -1)], None, 20, true);
+        check(&[(10, 1), (20, -1)], None, 19, false);
+        check(&[(10, 1), (20, -1)], Some(2), 100, false);
+        check(&[(10, 1), (20, -1)], Some(-1), 100, false);
+    }
+
+    #[test]
+    fn reachable_documents_start_at_the_newest_version_at_or_below_the_horizon() {
+        let check = |horizon: u64, expected: &[i32]| {
+            let state = record_of(&[(10, 1), (20, 2), (30, -1), (40, 4)], Some(5));
+            let found: Vec<i32> = state
+                .reachable_docs(Ts(horizon))
+                .filter_map(|d| d.get_i32("n").ok())
+                .collect();
+            assert_eq!(found, expected, "at {horizon}");
+        };
+        check(5, &[1, 2, 4, 5]);
+        check(10, &[1, 2, 4, 5]);
+        check(25, &[2, 4, 5]);
+        check(30, &[4, 5]);
+        check(45, &[4, 5]);
+    }
+
+    #[test]
+    #[should_panic(expected = "removal of a live record")]
+    fn a_live_record_cannot_be_marked_removed() {
+        record_of(&[(10, 1)], None).mark_removed(Ts(100));
+    }
+
+    #[test]
+    #[should_panic(expected = "intent on a removed record")]
+    fn a_removed_record_takes_no_intent() {
+        let mut state = record_of(&[(10, -1)], None);
+        state.mark_removed(Ts(10));
+        state.set_intent(2, version_doc(1));
+    }
+
     #[test]
     #[should_panic(expected = "held by another transaction")]
     fn a_second_writer_cannot_take_a_held_intent_slot() {
