@@ -341,3 +341,87 @@ fn gc_resurrected_ids_are_never_lost_to_a_concurrent_unlink() {
         result.expect("resurrector");
     }
 }
+
+const ACCOUNTS: i32 = 300;
+const INITIAL: i64 = 100;
+const TRANSFERS: usize = 600;
+const TRANSFER_THREADS: usize = 2;
+
+/// The total of every balance one find returns.
+fn total(db: &Engine, filter: Document) -> i64 {
+    let body = doc! {"find": "accounts", "filter": filter, "batchSize": ACCOUNTS + 1};
+    find(db, "g", body)
+        .iter()
+        .map(|d| d.get_i64("balance").expect("balance"))
+        .sum()
+}
+
+#[test]
+fn gc_never_prunes_what_a_running_read_outside_a_transaction_needs() {
+    let db = engine();
+    ok(
+        &db,
+        "g",
+        doc! {"createIndexes": "accounts", "indexes": [{"key": {"balance": 1}, "name": "balance_1"}]},
+    );
+    let accounts: Vec<Document> = (0..ACCOUNTS)
+        .map(|i| doc! {"_id": i, "balance": INITIAL})
+        .collect();
+    ok(&db, "g", doc! {"insert": "accounts", "documents": accounts});
+    let expected = i64::from(ACCOUNTS) * INITIAL;
+    let stop = Arc::new(AtomicBool::new(false));
+    let collector = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                db.collect_garbage();
+            }
+        })
+    };
+    let reader = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(Ordering::Relaxed) {
+                // One command, one snapshot: by scan and through the index.
+                assert_eq!(total(&db, doc! {}), expected, "scan");
+                let indexed = doc! {"balance": {"$gte": i64::MIN}};
+                assert_eq!(total(&db, indexed), expected, "index");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let movers: Vec<_> = (0..TRANSFER_THREADS)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(t as u64);
+                let mut session = Session::new();
+                for _ in 0..TRANSFERS {
+                    let (from, to) = (rng.gen_range(0..ACCOUNTS), rng.gen_range(0..ACCOUNTS));
+                    session.start();
+                    let mut step = |id: i32, by: i64| {
+                        let update = doc! {"q": {"_id": id}, "u": {"$inc": {"balance": by}}};
+                        let body = session.stmt(doc! {"update": "accounts", "updates": [update]});
+                        run(&db, "g", body).get_f64("ok").ok() == Some(1.0)
+                    };
+                    if step(from, -1) && step(to, 1) {
+                        run(&db, "admin", session.commit());
+                    } else {
+                        run(&db, "admin", session.abort());
+                    }
+                }
+            })
+        })
+        .collect();
+    let moved: Vec<_> = movers.into_iter().map(|m| m.join()).collect();
+    stop.store(true, Ordering::Relaxed);
+    collector.join().expect("collector");
+    let reads = reader.join().expect("reader");
+    for done in moved {
+        done.expect("mover");
+    }
+    assert!(reads > 0, "the reader ran");
+    assert_eq!(total(&db, doc! {}), expected);
+}

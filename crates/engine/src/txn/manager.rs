@@ -7,6 +7,9 @@
 //! - The commit lock is held only while installing one transaction's
 //!   versions: never across a statement, never while waiting on I/O other
 //!   than the journal append.
+//! - Versions are pruned only below the horizon
+//!   ([`crate::storage::horizon`]), which passes neither a pinned snapshot
+//!   nor one a running command ([`TxnManager::reader`]) may read.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -130,7 +133,7 @@ impl TxnManager {
     }
 
     /// Below this, only the newest version of a record is kept.
-    pub fn horizon(&self) -> Ts {
+    fn horizon(&self) -> Ts {
         self.horizon.safe()
     }
 
