@@ -162,8 +162,11 @@ impl Engine {
         let Some(durable) = &self.shared.durable else {
             return Ok(());
         };
+        // Holds the horizon below `ts` until the pin is in place.
+        let reader = self.txns().reader();
         let (ts, lsn) = self.txns().quiesced(|ts| (ts, durable.last_lsn()));
         let pin = self.txns().begin_at(ts);
+        drop(reader);
         let written = durable
             .journal()
             .checkpoint(lsn, |out| durable::write_checkpoint(self, ts, out));
@@ -213,6 +216,9 @@ impl Engine {
     ///
     /// Never panics on any input: every malformed command gets an error reply.
     pub fn run_command(&self, request: Request<'_>) -> Response {
+        // Reads outside a transaction pin nothing: this keeps the pruning
+        // horizon below every snapshot the command reads.
+        let _reader = self.txns().reader();
         command::run(self, request)
     }
 

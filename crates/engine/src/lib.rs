@@ -31,3 +31,4 @@ pub(crate) use engine::Wait;
 pub use engine::{Metrics, OpenError};
 pub use mql::{Code, Error as MqlError};
 pub use options::{EngineOptions, Storage, Topology};
+pub use storage::gc::{GcStats, StorageCounts};

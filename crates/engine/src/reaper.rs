@@ -1,6 +1,7 @@
 //! The background reaper: aborts transactions older than
-//! `transactionLifetimeLimitSeconds` and forgets sessions idle longer than
-//! `logicalSessionTimeoutMinutes`.
+//! `transactionLifetimeLimitSeconds`, forgets sessions idle longer than
+//! `logicalSessionTimeoutMinutes`, takes due checkpoints, and runs one
+//! bounded garbage-collection round ([`crate::storage::gc`]).
 //!
 //! It holds only a weak reference, so dropping the last `Engine` stops it.
 //! A session busy running a command is skipped and checked again next round.
@@ -14,6 +15,7 @@ use crate::command::end_active;
 use crate::engine::Shared;
 use crate::params::SESSION_TIMEOUT_MINUTES;
 use crate::session::{TxnState, session_key};
+use crate::storage::gc::{self, GcStats, StorageCounts};
 
 /// How often the reaper looks; bounds how late a lifetime abort can be.
 const REAP_INTERVAL: Duration = Duration::from_millis(250);
@@ -60,5 +62,41 @@ fn reap(shared: Arc<Shared>) {
         if let Some(key) = session_key(&session.lsid) {
             engine.cursors().kill_session(&key);
         }
+    }
+    engine.collect_garbage();
+}
+
+impl Engine {
+    /// Runs one bounded garbage-collection round now, as the background
+    /// reaper does every 250 ms: moves the pruning horizon as far as open
+    /// transactions, running commands and the snapshot history window
+    /// (`minSnapshotHistoryWindowInSeconds`) allow, then reclaims below it a
+    /// batch of dead tombstones, old versions and stale index entries of
+    /// every collection. A horizon takes two rounds to become usable, and a
+    /// large collection takes several rounds to sweep.
+    ///
+    /// ```
+    /// use engine::{Engine, EngineOptions};
+    /// let engine = Engine::open(EngineOptions::default()).unwrap();
+    /// let stats = engine.collect_garbage();
+    /// assert_eq!(stats.records_removed, 0);
+    /// ```
+    pub fn collect_garbage(&self) -> GcStats {
+        let horizon = self.txns().advance_horizon();
+        gc::collect(&self.catalog().all(), horizon)
+    }
+
+    /// What collection `coll` of `db` holds in memory (records, versions,
+    /// index entries), or `None` if it does not exist. Locks every record in
+    /// turn: for tests and diagnostics, not for a hot path.
+    ///
+    /// ```
+    /// use engine::{Engine, EngineOptions};
+    /// let engine = Engine::open(EngineOptions::default()).unwrap();
+    /// assert!(engine.storage_counts("test", "none").is_none());
+    /// ```
+    pub fn storage_counts(&self, db: &str, coll: &str) -> Option<StorageCounts> {
+        let coll = self.catalog().get(db, coll, None)?;
+        Some(gc::counts(&coll))
     }
 }

@@ -2,8 +2,14 @@
 //! secondary indexes.
 //!
 //! Invariants:
-//! - `records` only grows while the collection lives; a deleted document is a
-//!   tombstone version, so a reader at an older snapshot still finds it.
+//! - A deleted document stays in `records` as a tombstone version while a
+//!   reader at an older snapshot may still find it. Once the tombstone is at
+//!   or below the pruning horizon and no intent is set, the garbage collector
+//!   unlinks the record ([`Collection::unlink_dead`]); a record is unlinked
+//!   only under its own lock, after being marked removed, so a writer
+//!   holding a stale `Arc<Record>` sees the mark and looks the `_id` up
+//!   again ([`Collection::install`] and `Txn::write` do).
+//! - At most one live (not removed) record per `_id` is in `records`.
 //! - The `_id` index is `records` itself; `indexes` holds the others.
 //! - A collection created inside a transaction is *pending* until that
 //!   transaction commits: invisible to every other reader and writer.
@@ -17,6 +23,7 @@ use parking_lot::{Mutex, RwLock};
 use super::index::{Index, IndexSpec};
 use super::key::{IndexKey, Key};
 use super::record::{Record, TxnId};
+use crate::clock::Ts;
 
 /// Why an index could not be built.
 #[derive(Debug)]
@@ -47,6 +54,9 @@ pub struct Collection {
     /// list without copying it.
     indexes: RwLock<Arc<[Arc<Index>]>>,
     visibility: Mutex<Visibility>,
+    /// Where the garbage collector's sweep of `records` resumes: the last
+    /// `_id` it visited, `None` to start over.
+    gc_cursor: Mutex<Option<Key>>,
 }
 
 impl Collection {
@@ -59,6 +69,7 @@ impl Collection {
             records: SkipMap::new(),
             indexes: RwLock::new(Arc::new([])),
             visibility: Mutex::new(visibility),
+            gc_cursor: Mutex::new(None),
         }
     }
 
@@ -175,15 +186,66 @@ impl Collection {
         for index in self.indexes().iter() {
             keys.push((index.clone(), index.spec.keys(&doc)?));
         }
-        self.record_or_insert(key.clone())
-            .lock()
-            .install(ts, Some(Arc::new(doc)));
+        let doc = Arc::new(doc);
+        loop {
+            let record = self.record_or_insert(key.clone());
+            let mut state = record.lock();
+            // Unlinked by the garbage collector after we found it.
+            if !state.is_removed() {
+                state.install(ts, Some(doc));
+                break;
+            }
+        }
         for (index, index_keys) in keys {
             for index_key in index_keys {
                 index.insert(index_key, key.clone());
             }
         }
         Ok(())
+    }
+
+    /// Unlinks `record` (found under `key`) if it is dead at `horizon`,
+    /// after pruning what no reader can see. Returns the number of versions
+    /// dropped and whether the record was unlinked.
+    ///
+    /// The check, the mark and the unlink all happen under the record's
+    /// lock: a writer that set an intent first keeps the record, and one
+    /// that locks it afterwards sees it removed.
+    pub fn unlink_dead(&self, key: &Key, record: &Arc<Record>, horizon: Ts) -> (usize, bool) {
+        let mut state = record.lock();
+        if state.is_removed() {
+            return (0, false);
+        }
+        let pruned = state.prune(horizon);
+        if !state.is_dead(horizon) {
+            return (pruned, false);
+        }
+        // Only `get_or_insert_with` adds records, and never while a live
+        // record holds the key: the entry found is this record's.
+        let Some(entry) = self.records.get(key) else {
+            return (pruned, false);
+        };
+        if !Arc::ptr_eq(entry.value(), record) {
+            return (pruned, false);
+        }
+        state.mark_removed(horizon);
+        let unlinked = entry.remove();
+        assert!(
+            unlinked,
+            "a live record's entry is removed only by its collector"
+        );
+        (pruned, true)
+    }
+
+    /// Runs `f` on the garbage collector's cursor into `records`. Two
+    /// collectors (the reaper and an explicit round) take turns.
+    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Key>) -> T) -> T {
+        f(&mut self.gc_cursor.lock())
+    }
+
+    /// How many records (live documents and tombstones) the collection holds.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
     }
 
     /// Removes the named secondary indexes.

@@ -2,10 +2,17 @@
 //!
 //! Invariant (superset): for every version or intent of every record that a
 //! reader might still see, every key it generates has an entry. Entries for
-//! versions nobody can see any more may linger; readers therefore always
-//! re-check the full filter on the document they fetch. Writers add entries
-//! after setting their intent; aborts remove the entries that no committed
-//! version backs.
+//! versions nobody can see any more linger until the garbage collector
+//! finds them; readers therefore always re-check the full filter on the
+//! document they fetch. Writers add entries after setting their intent;
+//! aborts remove the entries that no committed version backs.
+//!
+//! The collector removes an entry only through [`Index::remove_unbacked`]:
+//! it holds the entry set's write lock from the moment it checks that no
+//! reachable version or intent generates the key until the entry is gone.
+//! A writer's intent is set before its [`Index::add`], so either the check
+//! sees the intent, or the add runs after the removal and puts the entry
+//! back.
 //!
 //! Lock order: an index's entry lock is taken before any record lock, and
 //! never while a record lock is held.
@@ -16,7 +23,7 @@ use std::ops::Bound;
 use bson::{Bson, Document, doc};
 use mql::matcher::Filter;
 use mql::{Code, Error};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::key::{IndexKey, Key, KeyPart};
 
@@ -339,14 +346,62 @@ fn dedup(values: &mut Vec<Bson>) {
 pub struct Index {
     pub spec: IndexSpec,
     entries: RwLock<BTreeSet<(IndexKey, Key)>>,
+    /// Where the garbage collector's sweep resumes: the last entry it
+    /// visited, `None` to start over.
+    gc_cursor: Mutex<Option<Entry>>,
 }
+
+/// One entry of an index: its key and the `_id` of the record it points to.
+pub type Entry = (IndexKey, Key);
 
 impl Index {
     pub fn new(spec: IndexSpec) -> Index {
         Index {
             spec,
             entries: RwLock::new(BTreeSet::new()),
+            gc_cursor: Mutex::new(None),
         }
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.entries.read().len()
+    }
+
+    /// Up to `limit` entries after `after` (exclusive), in order.
+    pub fn entries_after(&self, after: Option<&Entry>, limit: usize) -> Vec<Entry> {
+        let entries = self.entries.read();
+        let lower = match after {
+            Some(entry) => Bound::Excluded(entry),
+            None => Bound::Unbounded,
+        };
+        entries
+            .range::<Entry, _>((lower, Bound::Unbounded))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Removes each of `suspects` that `backed` says no reachable version
+    /// or intent generates, checking and removing under one hold of the
+    /// write lock (see the module doc). `backed` may lock records: that is
+    /// the lock order's index-then-record direction. Returns how many
+    /// entries went.
+    pub fn remove_unbacked(
+        &self,
+        suspects: &[Entry],
+        mut backed: impl FnMut(&Entry) -> bool,
+    ) -> usize {
+        let mut entries = self.entries.write();
+        suspects
+            .iter()
+            .filter(|entry| !backed(entry) && entries.remove(*entry))
+            .count()
+    }
+
+    /// Runs `f` on the garbage collector's cursor into the entries. Two
+    /// collectors (the reaper and an explicit round) take turns.
+    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Entry>) -> T) -> T {
+        f(&mut self.gc_cursor.lock())
     }
 
     pub fn insert(&self, key: IndexKey, id: Key) {

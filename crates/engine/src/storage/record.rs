@@ -10,6 +10,14 @@
 //! Invariants, checked by assertions: versions are in strictly increasing
 //! commit order; only the owner of an intent clears or replaces it; a version
 //! is appended only by the intent's owner.
+//!
+//! A record is *dead* at a horizon when it has no intent and no reader at or
+//! after the horizon can see a document in it: no versions at all (an insert
+//! that aborted or lost a race), or a newest version that is a tombstone
+//! committed at or below the horizon. The garbage collector marks a dead
+//! record *removed*, under its lock, just before unlinking it from its
+//! collection; a removed record takes no intent and no version again, so a
+//! writer that found it before the unlink must look its `_id` up afresh.
 
 use std::sync::Arc;
 
@@ -51,6 +59,8 @@ pub struct RecordState {
     /// Committed versions, oldest first.
     versions: Vec<Version>,
     intent: Option<Intent>,
+    /// Unlinked from its collection by the garbage collector (terminal).
+    removed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +117,7 @@ impl RecordState {
     /// Places or replaces `txn`'s intent; the caller has checked that no other
     /// transaction holds the slot.
     pub fn set_intent(&mut self, txn: TxnId, doc: Option<Doc>) {
+        assert!(!self.removed, "intent on a removed record");
         if let Some(held) = &self.intent {
             assert_eq!(held.txn, txn, "intent slot held by another transaction");
         }
@@ -143,6 +154,7 @@ impl RecordState {
     /// keeps no snapshot history), and no intent is involved.
     pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
         assert!(self.intent.is_none(), "install over an open intent");
+        assert!(!self.removed, "install into a removed record");
         if let Some(newest) = self.versions.last() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
@@ -150,15 +162,50 @@ impl RecordState {
         self.versions.push(Version { ts, doc });
     }
 
-    fn prune(&mut self, horizon: Ts) {
+    /// Drops the versions no reader at or after `horizon` can see; returns
+    /// how many.
+    pub fn prune(&mut self, horizon: Ts) -> usize {
         // Keep the newest version at or below the horizon: a reader at the
         // horizon still needs it. Everything older is unreachable.
         // Versions are in commit order, so a binary search finds it: a hot
         // document with a long history costs O(log n) per commit, not O(n).
         let newer = self.versions.partition_point(|v| v.ts <= horizon);
-        if newer > 1 {
-            self.versions.drain(..newer - 1);
-        }
+        let dropped = newer.saturating_sub(1);
+        self.versions.drain(..dropped);
+        dropped
+    }
+
+    /// Whether no reader at or after `horizon` and no writer can find a
+    /// document here (see the module doc).
+    pub fn is_dead(&self, horizon: Ts) -> bool {
+        self.intent.is_none()
+            && self
+                .versions
+                .last()
+                .is_none_or(|v| v.doc.is_none() && v.ts <= horizon)
+    }
+
+    /// Marks a dead record as unlinked; the caller unlinks it while it
+    /// still holds the lock.
+    pub fn mark_removed(&mut self, horizon: Ts) {
+        assert!(self.is_dead(horizon), "removal of a live record");
+        self.removed = true;
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.removed
+    }
+
+    /// Every document a reader at or after `horizon`, or the intent's
+    /// owner, may see here.
+    pub fn reachable_docs(&self, horizon: Ts) -> impl Iterator<Item = &Doc> {
+        let oldest = self
+            .versions
+            .partition_point(|v| v.ts <= horizon)
+            .saturating_sub(1);
+        let versions = self.versions.iter().skip(oldest);
+        let versions = versions.filter_map(|v| v.doc.as_ref());
+        versions.chain(self.intent.as_ref().and_then(|i| i.doc.as_ref()))
     }
 }
 
@@ -209,6 +256,70 @@ mod tests {
         }
         let kept: Vec<u64> = state.versions().iter().map(|v| v.ts.0).collect();
         assert_eq!(kept, vec![20, 30, 40]);
+    }
+
+    /// A record built from `(ts, n)` versions (`n < 0` is a tombstone) and
+    /// an optional intent of transaction 9.
+    fn record_of(versions: &[(u64, i32)], intent: Option<i32>) -> RecordState {
+        let mut state = RecordState::default();
+        for &(ts, n) in versions {
+            state.set_intent(1, if n >= 0 { version_doc(n) } else { None });
+            state.commit_intent(1, Ts(ts), Ts(0));
+        }
+        if let Some(n) = intent {
+            state.set_intent(9, if n >= 0 { version_doc(n) } else { None });
+        }
+        state
+    }
+
+    #[test]
+    fn a_record_is_dead_once_its_tombstone_is_at_or_below_the_horizon() {
+        let check = |versions: &[(u64, i32)], intent: Option<i32>, horizon: u64, dead: bool| {
+            let state = record_of(versions, intent);
+            assert_eq!(
+                state.is_dead(Ts(horizon)),
+                dead,
+                "{versions:?} intent {intent:?} at {horizon}"
+            );
+        };
+        check(&[], None, 0, true);
+        check(&[], Some(1), 100, false);
+        check(&[(10, 1)], None, 100, false);
+        check(&[(10, 1), (20, -1)], None, 20, true);
+        check(&[(10, 1), (20, -1)], None, 19, false);
+        check(&[(10, 1), (20, -1)], Some(2), 100, false);
+        check(&[(10, 1), (20, -1)], Some(-1), 100, false);
+    }
+
+    #[test]
+    fn reachable_documents_start_at_the_newest_version_at_or_below_the_horizon() {
+        let check = |horizon: u64, expected: &[i32]| {
+            let state = record_of(&[(10, 1), (20, 2), (30, -1), (40, 4)], Some(5));
+            let found: Vec<i32> = state
+                .reachable_docs(Ts(horizon))
+                .filter_map(|d| d.get_i32("n").ok())
+                .collect();
+            assert_eq!(found, expected, "at {horizon}");
+        };
+        check(5, &[1, 2, 4, 5]);
+        check(10, &[1, 2, 4, 5]);
+        check(25, &[2, 4, 5]);
+        check(30, &[4, 5]);
+        check(45, &[4, 5]);
+    }
+
+    #[test]
+    #[should_panic(expected = "removal of a live record")]
+    fn a_live_record_cannot_be_marked_removed() {
+        record_of(&[(10, 1)], None).mark_removed(Ts(100));
+    }
+
+    #[test]
+    #[should_panic(expected = "intent on a removed record")]
+    fn a_removed_record_takes_no_intent() {
+        let mut state = record_of(&[(10, -1)], None);
+        state.mark_removed(Ts(10));
+        state.set_intent(2, version_doc(1));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - The commit lock is held only while installing one transaction's
 //!   versions: never across a statement, never while waiting on I/O other
 //!   than the journal append.
+//! - Versions are pruned only below the horizon
+//!   ([`crate::storage::horizon`]), which passes neither a pinned snapshot
+//!   nor one a running command ([`TxnManager::reader`]) may read.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -16,6 +19,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::write::Txn;
 use crate::clock::{Clock, Ts};
+use crate::storage::horizon::{Horizon, ReaderGuard};
 
 pub struct TxnManager {
     pub clock: Clock,
@@ -25,6 +29,9 @@ pub struct TxnManager {
     /// Snapshots pinned by open multi-document transactions: versions they
     /// can read are not pruned.
     pinned: Mutex<BTreeMap<Ts, usize>>,
+    /// Below which versions are pruned; keeps unpinned readers (commands)
+    /// safe too. Moved only by [`TxnManager::advance_horizon`].
+    horizon: Horizon,
     /// History kept for snapshot reads, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`).
     history_window_secs: AtomicU64,
@@ -57,6 +64,7 @@ impl TxnManager {
             visible: AtomicU64::new(0),
             commit_lock: Mutex::new(()),
             pinned: Mutex::new(BTreeMap::new()),
+            horizon: Horizon::default(),
             history_window_secs: AtomicU64::new(history_window_secs),
             ended: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
@@ -91,10 +99,22 @@ impl TxnManager {
         Txn::new(id, snapshot, true)
     }
 
-    /// The oldest timestamp snapshot reads may still ask for.
+    /// The oldest timestamp snapshot reads may still ask for: the history
+    /// window, and never below what the pruning horizon may pass meanwhile.
     pub fn history_floor(&self) -> Ts {
+        self.window_floor().max(self.horizon.candidate())
+    }
+
+    /// The start of the history window, counted back from the cluster time
+    /// or the wall clock, whichever is later (so an idle engine's window
+    /// still moves on), and never above `visible` (a commit being installed
+    /// there may still need what precedes it).
+    fn window_floor(&self) -> Ts {
         let window = self.history_window_secs.load(Ordering::Relaxed) << 32;
-        Ts(self.visible().0.saturating_sub(window))
+        let wall = Ts(u64::from(self.clock.wall_seconds()) << 32);
+        let now = self.clock.now().max(wall);
+        let visible = self.visible();
+        Ts(now.0.saturating_sub(window)).min(visible)
     }
 
     pub fn history_window_secs(&self) -> u64 {
@@ -105,12 +125,29 @@ impl TxnManager {
         self.history_window_secs.store(secs, Ordering::Relaxed);
     }
 
+    /// Registers a reader that takes no pin (a command outside a
+    /// transaction) until the guard drops: the horizon does not pass the
+    /// snapshots it reads. Call it before reading `visible` for a snapshot.
+    pub fn reader(&self) -> ReaderGuard<'_> {
+        self.horizon.enter()
+    }
+
+    /// Below this, only the newest version of a record is kept.
     fn horizon(&self) -> Ts {
-        let floor = self.history_floor();
-        match self.pinned.lock().keys().next() {
-            Some(oldest) => floor.min(*oldest),
-            None => floor,
-        }
+        self.horizon.safe()
+    }
+
+    /// Moves the pruning horizon towards the history floor and the oldest
+    /// pinned snapshot, as far as registered readers allow; returns it.
+    pub fn advance_horizon(&self) -> Ts {
+        let oldest_pin = || self.pinned.lock().keys().next().copied();
+        self.horizon.advance(
+            || {
+                let floor = self.window_floor();
+                oldest_pin().map_or(floor, |pin| floor.min(pin))
+            },
+            oldest_pin,
+        )
     }
 
     /// Commits `txn`, returning its commit timestamp (or the visible

@@ -158,15 +158,20 @@ impl Txn {
         new: Option<Doc>,
     ) -> Result<(), WriteError> {
         assert!(!self.finished, "write through a finished transaction");
-        let record = match kind {
-            WriteKind::Insert => coll.record_or_insert(key.clone()),
-            WriteKind::Update | WriteKind::Delete => match coll.record(&key) {
-                Some(record) => record,
-                None => return Err(WriteError::Conflict { holder: None }),
-            },
-        };
-        {
+        // A record the garbage collector unlinked after the lookup takes no
+        // intent: look the `_id` up again.
+        let record = loop {
+            let record = match kind {
+                WriteKind::Insert => coll.record_or_insert(key.clone()),
+                WriteKind::Update | WriteKind::Delete => match coll.record(&key) {
+                    Some(record) => record,
+                    None => return Err(WriteError::Conflict { holder: None }),
+                },
+            };
             let mut state = record.lock();
+            if state.is_removed() {
+                continue;
+            }
             match state.intent() {
                 Some(intent) if intent.txn != self.id => {
                     return Err(WriteError::Conflict {
@@ -188,7 +193,9 @@ impl Txn {
                 })));
             }
             state.set_intent(self.id, new.clone());
-        }
+            drop(state);
+            break record;
+        };
         if self.first_write_of(&record) {
             self.writes.push(Written {
                 coll: coll.clone(),
