@@ -93,18 +93,24 @@ impl Parameters {
             {
                 continue;
             }
-            let positive = || {
+            let at_least = |floor: f64| {
                 mql::order::Number::of(value)
                     .map(|n| n.as_f64())
-                    .filter(|n| *n >= 1.0)
+                    .filter(|n| *n >= floor)
                     .map(|n| n as u64)
                     .ok_or_else(|| {
+                        let what = if floor > 0.0 {
+                            "positive"
+                        } else {
+                            "non-negative"
+                        };
                         CommandError::new(
                             Code::BAD_VALUE,
-                            format!("{field} must be a positive number"),
+                            format!("{field} must be a {what} number"),
                         )
                     })
             };
+            let positive = || at_least(1.0);
             match field.as_str() {
                 "transactionLifetimeLimitSeconds" => {
                     let old = self
@@ -122,7 +128,8 @@ impl Parameters {
                         .swap(positive()?, Ordering::Relaxed);
                     was.insert("was", old as i64);
                 }
-                "minSnapshotHistoryWindowInSeconds" => set_history_window(positive()?),
+                // mongod accepts 0: no history beyond running readers.
+                "minSnapshotHistoryWindowInSeconds" => set_history_window(at_least(0.0)?),
                 _ => {
                     return Err(CommandError::new(
                         Code::INVALID_OPTIONS,

@@ -260,3 +260,24 @@ fn transaction_size_is_bounded_by_transaction_size_limit_bytes() {
         check(&reply, None);
     }
 }
+
+#[test]
+fn parameters_take_mongods_ranges() {
+    let engine = engine();
+    for (name, value, accepted) in [
+        ("minSnapshotHistoryWindowInSeconds", 0, true),
+        ("minSnapshotHistoryWindowInSeconds", 10, true),
+        ("minSnapshotHistoryWindowInSeconds", -1, false),
+        ("transactionLifetimeLimitSeconds", 0, false),
+        ("transactionLifetimeLimitSeconds", 1, true),
+        ("maxSessions", 0, false),
+    ] {
+        let mut body = doc! {"setParameter": 1};
+        body.insert(name, value);
+        let reply = run(&engine, "admin", body);
+        match accepted {
+            true => check(&reply, None),
+            false => check(&reply, Some((2, "BadValue"))),
+        }
+    }
+}
