@@ -355,7 +355,7 @@ fn db_stats_scale(value: Option<&Bson>) -> Result<i64, CommandError> {
             }
         },
     };
-    if scale < 1 || scale > DB_STATS_SCALE_MAX {
+    if !(1..=DB_STATS_SCALE_MAX).contains(&scale) {
         return Err(CommandError::new(
             Code::BAD_VALUE,
             "Scale factor must be greater than zero and less than or equal to 2^50",
