@@ -314,23 +314,25 @@ fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
     } else {
         data_size as f64 / objects as f64
     };
+    // Whole bytes or units of `scale`, sent as doubles; counts are longs.
+    let scaled = (data_size / scale) as f64;
     let mut reply = doc! {
         "db": request.db,
         "collections": clamp(collections.len() as u64),
         "views": 0i64,
         "objects": objects,
         "avgObjSize": avg_obj_size,
-        "dataSize": data_size / scale,
-        "storageSize": data_size / scale,
+        "dataSize": scaled,
+        "storageSize": scaled,
         "indexes": indexes,
-        "indexSize": 0i64,
-        "totalSize": data_size / scale,
+        "indexSize": 0.0,
+        "totalSize": scaled,
         "scaleFactor": scale,
     };
     if free_storage {
-        reply.insert("freeStorageSize", 0i64);
-        reply.insert("indexFreeStorageSize", 0i64);
-        reply.insert("totalFreeStorageSize", 0i64);
+        reply.insert("freeStorageSize", 0.0);
+        reply.insert("indexFreeStorageSize", 0.0);
+        reply.insert("totalFreeStorageSize", 0.0);
     }
     Ok(reply)
 }
