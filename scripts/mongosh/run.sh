@@ -26,7 +26,13 @@ fi
 echo "== mongosh: install the pinned shell"
 mkdir -p "$WORK/home"
 cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/seed.js" "$WORK/"
-(cd "$WORK" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+# A clean install is ~150 MB and half a minute; skip it while the
+# installed tree still comes from this exact lockfile.
+STAMP="$WORK/node_modules/.rotor-installed-from-lock"
+if ! cmp -s "$HERE/package-lock.json" "$STAMP"; then
+  (cd "$WORK" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+  cp "$HERE/package-lock.json" "$STAMP"
+fi
 
 echo "== mongosh: build rotor"
 cargo build --release --quiet -p rotor-server

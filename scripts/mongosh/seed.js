@@ -171,7 +171,7 @@ step("shell helpers");
   // mongod sends counts as longs, which the shell shows as Long('5').
   checkEqual(stats.collections._bsontype, "Long", "db.stats().collections type");
   checkEqual(stats.collections.toNumber(), 5, "db.stats().collections");
-  checkEqual(stats.objects.toNumber(), 7, "db.stats().objects");
+  checkEqual(stats.objects.toNumber(), 6, "db.stats().objects");
   checkEqual(stats.indexes.toNumber(), 6, "db.stats().indexes");
   check(stats.dataSize > 0, `db.stats().dataSize ${stats.dataSize}`);
 }
