@@ -141,6 +141,14 @@ step("shell helpers");
   checkEqual(status.members.length, 1, "rs.status() members");
   checkEqual(status.members[0].stateStr, "PRIMARY", "rs.status() member state");
 
+  const conf = rs.conf();
+  checkEqual(conf._id, "rs0", "rs.conf()._id");
+  checkEqual(conf.members.length, 1, "rs.conf() members");
+
+  checkEqual(db.serverStatus().ok, 1, "db.serverStatus().ok");
+  checkEqual(db.hostInfo().ok, 1, "db.hostInfo().ok");
+  checkEqual(db.serverCmdLineOpts().parsed.replication.replSet, "rs0", "db.serverCmdLineOpts()");
+
   const dbs = show("dbs");
   check(JSON.stringify(dbs).includes(DB_NAME), `show dbs lists ${DB_NAME}: ${JSON.stringify(dbs)}`);
   const names = e2e.getMongo().getDBNames();

@@ -1,5 +1,6 @@
 //! Diagnostic commands through the command layer, against mongod's reply
-//! shapes: `dbStats` (what mongosh's `db.stats()` sends). mongod 7.0 and
+//! shapes: `replSetGetConfig` (mongosh's `rs.conf()`) and `dbStats`
+//! (mongosh's `db.stats()`). mongod 7.0 and
 //! later answer counts (`collections`, `objects`, `indexes`, `scaleFactor`)
 //! as longs and byte sizes as doubles; mongosh shows them as `Long('3')`
 //! and `52`.
@@ -174,5 +175,62 @@ fn dbstats_counts_committed_documents_only() {
         "shop",
         doc! {"dbStats": 1},
         doc! {"objects": 3i64, "dataSize": 42.0},
+    );
+}
+
+#[test]
+fn replsetgetconfig_shows_one_voting_member_with_default_settings() {
+    let db = engine();
+    let reply = ok(&db, "admin", doc! {"replSetGetConfig": 1});
+    let config = reply.get_document("config").expect("config");
+    let expected = doc! {
+        "_id": "rs0",
+        "version": 1,
+        "term": 1i64,
+        "protocolVersion": 1i64,
+        "writeConcernMajorityJournalDefault": true,
+    };
+    for (field, value) in &expected {
+        assert_eq!(config.get(field), Some(value), "config.{field} in {config}");
+    }
+    let members = config.get_array("members").expect("members");
+    assert_eq!(members.len(), 1, "{config}");
+    let member = members[0].as_document().expect("member document");
+    let expected_member = doc! {
+        "_id": 0,
+        "host": "localhost:27017",
+        "arbiterOnly": false,
+        "hidden": false,
+        "priority": 1.0,
+        "votes": 1,
+        "secondaryDelaySecs": 0i64,
+    };
+    for (field, value) in &expected_member {
+        assert_eq!(member.get(field), Some(value), "member.{field} in {member}");
+    }
+    let settings = config.get_document("settings").expect("settings");
+    assert!(
+        matches!(settings.get("replicaSetId"), Some(Bson::ObjectId(_))),
+        "{settings}"
+    );
+    assert!(!reply.contains_key("commitmentStatus"), "{reply}");
+}
+
+#[test]
+fn replsetgetconfig_reports_commitment_when_asked_and_rejects_unknown_fields() {
+    let db = engine();
+    let reply = ok(
+        &db,
+        "admin",
+        doc! {"replSetGetConfig": 1, "commitmentStatus": true},
+    );
+    assert_eq!(
+        reply.get_bool("commitmentStatus").ok(),
+        Some(true),
+        "{reply}"
+    );
+    assert_eq!(
+        fails(&db, "admin", doc! {"replSetGetConfig": 1, "bogus": 1}).0,
+        UNKNOWN_FIELD
     );
 }

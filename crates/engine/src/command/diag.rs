@@ -1,6 +1,7 @@
 //! Handshake and diagnostic commands: `hello`/`isMaster`, `ping`,
 //! `buildInfo`, `getCmdLineOpts`, `serverStatus`, `connectionStatus`,
-//! `hostInfo`, `whatsmyuri`, `getLog`, `replSetGetStatus`, `dbStats`.
+//! `hostInfo`, `whatsmyuri`, `getLog`, `replSetGetStatus`,
+//! `replSetGetConfig`, `dbStats`.
 //!
 //! Rotor presents itself as the primary of a one-member replica set, so a
 //! driver discovers a replica set, selects this node for reads and writes,
@@ -46,6 +47,8 @@ const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 /// A fixed election id: one member, elected once, in term 1. Drivers use it
 /// with `setVersion` to spot stale primaries, so it must never go backwards.
 const ELECTION_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1];
+/// The set's `replicaSetId`: fixed, as the one configuration never changes.
+const REPLICA_SET_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 2];
 /// Largest `dbStats` scale (mongod's: one pebibyte, 2^50).
 const DB_STATS_SCALE_MAX: i64 = 1 << 50;
 /// The `getLog` logs this server keeps (both always empty for now).
@@ -65,6 +68,7 @@ pub(super) fn handles(name: &str) -> bool {
             | "whatsmyuri"
             | "getLog"
             | "replSetGetStatus"
+            | "replSetGetConfig"
             | "dbStats"
             | "dbstats"
     )
@@ -83,6 +87,7 @@ pub(super) fn run(engine: &Engine, name: &str, request: &Request<'_>) -> Command
         "whatsmyuri" => whatsmyuri(request),
         "getLog" => get_log(&request.body),
         "replSetGetStatus" => repl_set_get_status(engine),
+        "replSetGetConfig" => repl_set_get_config(engine, &request.body),
         "dbStats" | "dbstats" => db_stats(engine, request),
         other => Err(CommandError::new(
             Code::COMMAND_NOT_FOUND,
@@ -287,6 +292,49 @@ fn repl_set_get_status(engine: &Engine) -> CommandResult {
             "self": true,
         }],
     })
+}
+
+/// The one-member configuration mongod would hold after `rs.initiate()`
+/// with default settings (what `rs.conf()` shows).
+fn repl_set_get_config(engine: &Engine, body: &Document) -> CommandResult {
+    let args = Args::new("replSetGetConfig", body);
+    args.check_known(&["commitmentStatus", "$_internalIncludeNewlyAdded"])?;
+    let topology = &engine.options().topology;
+    let config = doc! {
+        "_id": topology.set_name.clone(),
+        "version": 1,
+        "term": 1i64,
+        "members": [{
+            "_id": 0,
+            "host": topology.advertise.clone(),
+            "arbiterOnly": false,
+            "buildIndexes": true,
+            "hidden": false,
+            "priority": 1.0,
+            "tags": {},
+            "secondaryDelaySecs": 0i64,
+            "votes": 1,
+        }],
+        "protocolVersion": 1i64,
+        "writeConcernMajorityJournalDefault": true,
+        "settings": {
+            "chainingAllowed": true,
+            "heartbeatIntervalMillis": 2000,
+            "heartbeatTimeoutSecs": 10,
+            "electionTimeoutMillis": 10000,
+            "catchUpTimeoutMillis": -1,
+            "catchUpTakeoverDelayMillis": 30000,
+            "getLastErrorModes": {},
+            "getLastErrorDefaults": {"w": 1, "wtimeout": 0},
+            "replicaSetId": ObjectId::from_bytes(REPLICA_SET_ID),
+        },
+    };
+    let mut reply = doc! {"config": config};
+    // The configuration never changes, so it is always committed.
+    if args.bool("commitmentStatus")?.unwrap_or(false) {
+        reply.insert("commitmentStatus", true);
+    }
+    Ok(reply)
 }
 
 /// mongod's `dbStats` reply. `storageSize` is the documents' size, as an
