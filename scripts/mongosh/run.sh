@@ -5,6 +5,7 @@
 # between two sessions) and the helpers people type at the prompt
 # (db.version(), rs.status(), show dbs, createIndex, db.stats(), ...).
 # seed.js throws on any failed check, and mongosh then exits non-zero.
+# README.md lists what mongosh sends at startup and which helpers work.
 #
 # Uses the machine's Node.js (>= 20) and npm, or Debian's if there are
 # none; installs mongosh into .cache/mongosh without running install
