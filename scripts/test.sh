@@ -22,3 +22,6 @@ bash scripts/pymongo/run.sh
 
 echo "== Node.js driver: the seed's transactions against rotor serve"
 bash scripts/node/run.sh
+
+echo "== mongosh: the seed's transactions and shell helpers against rotor serve"
+bash scripts/mongosh/run.sh

@@ -1,6 +1,7 @@
 //! Handshake and diagnostic commands: `hello`/`isMaster`, `ping`,
 //! `buildInfo`, `getCmdLineOpts`, `serverStatus`, `connectionStatus`,
-//! `hostInfo`, `whatsmyuri`, `getLog`, `replSetGetStatus`.
+//! `hostInfo`, `whatsmyuri`, `getLog`, `replSetGetStatus`,
+//! `replSetGetConfig`, `dbStats`.
 //!
 //! Rotor presents itself as the primary of a one-member replica set, so a
 //! driver discovers a replica set, selects this node for reads and writes,
@@ -11,6 +12,11 @@
 //! `saslSupportedMechs` (no authentication yet), and `lastWrite` optimes.
 //! The transport adds what only it knows: `compression` in `hello` and the
 //! `connections` section of `serverStatus`.
+//!
+//! `dbStats` counts what the newest committed snapshot holds by walking
+//! every record of the database (mongod reads kept counters instead), so it
+//! costs a scan; sizes are the documents' BSON sizes, with no index or
+//! on-disk sizes, which Rotor does not track.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -18,7 +24,11 @@ use std::time::Instant;
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 use mql::Code;
+use mql::order::Number;
 
+use super::args::Args;
+use super::envelope::type_name;
+use super::write::encoded_size;
 use super::{CommandError, CommandResult, Request};
 use crate::Engine;
 
@@ -37,6 +47,10 @@ const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 /// A fixed election id: one member, elected once, in term 1. Drivers use it
 /// with `setVersion` to spot stale primaries, so it must never go backwards.
 const ELECTION_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1];
+/// The set's `replicaSetId`: fixed, as the one configuration never changes.
+const REPLICA_SET_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 2];
+/// Largest `dbStats` scale (mongod's: one pebibyte, 2^50).
+const DB_STATS_SCALE_MAX: i64 = 1 << 50;
 /// The `getLog` logs this server keeps (both always empty for now).
 const LOG_NAMES: [&str; 2] = ["global", "startupWarnings"];
 
@@ -54,6 +68,9 @@ pub(super) fn handles(name: &str) -> bool {
             | "whatsmyuri"
             | "getLog"
             | "replSetGetStatus"
+            | "replSetGetConfig"
+            | "dbStats"
+            | "dbstats"
     )
 }
 
@@ -70,6 +87,8 @@ pub(super) fn run(engine: &Engine, name: &str, request: &Request<'_>) -> Command
         "whatsmyuri" => whatsmyuri(request),
         "getLog" => get_log(&request.body),
         "replSetGetStatus" => repl_set_get_status(engine),
+        "replSetGetConfig" => repl_set_get_config(engine, &request.body),
+        "dbStats" | "dbstats" => db_stats(engine, request),
         other => Err(CommandError::new(
             Code::COMMAND_NOT_FOUND,
             format!("no such command: '{other}'"),
@@ -273,6 +292,126 @@ fn repl_set_get_status(engine: &Engine) -> CommandResult {
             "self": true,
         }],
     })
+}
+
+/// The one-member configuration mongod would hold after `rs.initiate()`
+/// with default settings (what `rs.conf()` shows).
+fn repl_set_get_config(engine: &Engine, body: &Document) -> CommandResult {
+    let args = Args::new("replSetGetConfig", body);
+    args.check_known(&["commitmentStatus", "$_internalIncludeNewlyAdded"])?;
+    let topology = &engine.options().topology;
+    let config = doc! {
+        "_id": topology.set_name.clone(),
+        "version": 1,
+        "term": 1i64,
+        "members": [{
+            "_id": 0,
+            "host": topology.advertise.clone(),
+            "arbiterOnly": false,
+            "buildIndexes": true,
+            "hidden": false,
+            "priority": 1.0,
+            "tags": {},
+            "secondaryDelaySecs": 0i64,
+            "votes": 1,
+        }],
+        "protocolVersion": 1i64,
+        "writeConcernMajorityJournalDefault": true,
+        "settings": {
+            "chainingAllowed": true,
+            "heartbeatIntervalMillis": 2000,
+            "heartbeatTimeoutSecs": 10,
+            "electionTimeoutMillis": 10000,
+            "catchUpTimeoutMillis": -1,
+            "catchUpTakeoverDelayMillis": 30000,
+            "getLastErrorModes": {},
+            "getLastErrorDefaults": {"w": 1, "wtimeout": 0},
+            "replicaSetId": ObjectId::from_bytes(REPLICA_SET_ID),
+        },
+    };
+    let mut reply = doc! {"config": config};
+    // The configuration never changes, so it is always committed.
+    if args.bool("commitmentStatus")?.unwrap_or(false) {
+        reply.insert("commitmentStatus", true);
+    }
+    Ok(reply)
+}
+
+/// mongod's `dbStats` reply. `storageSize` is the documents' size, as an
+/// in-memory engine holds them uncompressed; `indexSize` is 0 and the
+/// `fs*` sizes are absent, as mongod omits them for an ephemeral engine.
+fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
+    let args = Args::new("dbStats", &request.body);
+    args.check_known(&["scale", "freeStorage"])?;
+    let scale = db_stats_scale(args.get("scale"))?;
+    let free_storage = args.bool("freeStorage")?.unwrap_or(false);
+    let snapshot = engine.txns().visible();
+    let collections = engine.catalog().collections(request.db, None);
+    let (mut objects, mut data_size, mut indexes) = (0i64, 0i64, 0i64);
+    for coll in &collections {
+        indexes += clamp(coll.index_specs().len() as u64);
+        for (_, record) in coll.records_from(None) {
+            if let Some(doc) = record.lock().visible_at(snapshot) {
+                objects += 1;
+                data_size += clamp(encoded_size(&doc) as u64);
+            }
+        }
+    }
+    let avg_obj_size = if objects == 0 {
+        0.0
+    } else {
+        data_size as f64 / objects as f64
+    };
+    // Whole bytes or units of `scale`, sent as doubles; counts are longs.
+    let scaled = (data_size / scale) as f64;
+    let mut reply = doc! {
+        "db": request.db,
+        "collections": clamp(collections.len() as u64),
+        "views": 0i64,
+        "objects": objects,
+        "avgObjSize": avg_obj_size,
+        "dataSize": scaled,
+        "storageSize": scaled,
+        "indexes": indexes,
+        "indexSize": 0.0,
+        "totalSize": scaled,
+        "scaleFactor": scale,
+    };
+    if free_storage {
+        reply.insert("freeStorageSize", 0.0);
+        reply.insert("indexFreeStorageSize", 0.0);
+        reply.insert("totalFreeStorageSize", 0.0);
+    }
+    Ok(reply)
+}
+
+/// `dbStats.scale`: any number, its integer part taken, in `1..=2^50`.
+fn db_stats_scale(value: Option<&Bson>) -> Result<i64, CommandError> {
+    let scale = match value {
+        None => 1,
+        Some(value) => match Number::of(value) {
+            Some(Number::Int(n)) => n,
+            // `as` saturates out-of-range doubles and maps NaN to 0, both
+            // then refused by the range check.
+            Some(Number::Double(d)) => d.trunc() as i64,
+            None => {
+                return Err(CommandError::new(
+                    Code::TYPE_MISMATCH,
+                    format!(
+                        "BSON field 'dbStats.scale' is the wrong type '{}', expected types '[long, int, decimal, double]'",
+                        type_name(value)
+                    ),
+                ));
+            }
+        },
+    };
+    if !(1..=DB_STATS_SCALE_MAX).contains(&scale) {
+        return Err(CommandError::new(
+            Code::BAD_VALUE,
+            "Scale factor must be greater than zero and less than or equal to 2^50",
+        ));
+    }
+    Ok(scale)
 }
 
 /// When this process started answering diagnostics. The engine handle does
