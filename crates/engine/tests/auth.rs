@@ -341,6 +341,10 @@ fn roles_map_to_what_mongod_allows() {
         ("rw", "test", doc! {"usersInfo": 1}, false),
         ("rw", "admin", doc! {"find": "system.users"}, false),
         ("rw", "test", doc! {"serverStatus": 1}, false),
+        ("rw", "test", doc! {"dbStats": 1}, true),
+        ("rw", "other", doc! {"dbStats": 1}, false),
+        ("ua", "test", doc! {"dbStats": 1}, false),
+        ("rw", "admin", doc! {"replSetGetConfig": 1}, false),
         (
             "rw",
             "test",

@@ -230,8 +230,10 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         | "killAllSessionsByPattern"
         | "commitTransaction"
         | "abortTransaction" => Vec::new(),
+        // mongod's `dbStats` action, which every read role holds.
+        "dbStats" | "dbstats" => on(db, &[Find]),
         "serverStatus" | "hostInfo" | "getCmdLineOpts" | "getLog" | "replSetGetStatus"
-        | "getParameter" => vec![(None, Monitor)],
+        | "replSetGetConfig" | "getParameter" => vec![(None, Monitor)],
         "setParameter" | "configureFailPoint" => vec![(None, Manage)],
         _ => vec![(None, Unclassified)],
     }
