@@ -100,10 +100,8 @@ fn field_clause(field: &str, value: &Bson, doc: &Document) -> Document {
         Bson::Document(ops) if ops.keys().next().is_some_and(|k| k.starts_with('$')) => ops,
         _ => return operator(field, "$eq", value, doc),
     };
-    if operators.len() == 1 {
-        if let Some((op, arg)) = operators.iter().next() {
-            return operator(field, op, arg, doc);
-        }
+    if let (1, Some((op, arg))) = (operators.len(), operators.iter().next()) {
+        return operator(field, op, arg, doc);
     }
     let failing = operators
         .iter()

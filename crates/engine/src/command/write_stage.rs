@@ -207,11 +207,10 @@ fn out(ctx: &mut Ctx<'_>, db: &str, coll: &str, docs: Vec<Document>) -> Result<(
             ));
         }
     }
-    if let Some(target) = ctx.engine.catalog().get(db, coll, None) {
-        if !ctx.bypass_validation {
-            for doc in &docs {
-                super::validation::check_insert(&target, doc)?;
-            }
+    let target = ctx.engine.catalog().get(db, coll, None);
+    if let Some(target) = target.filter(|_| !ctx.bypass_validation) {
+        for doc in &docs {
+            super::validation::check_insert(&target, doc)?;
         }
     }
     let engine = ctx.engine;
