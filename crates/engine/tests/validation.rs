@@ -297,6 +297,76 @@ fn failures_carry_err_info_in_mongods_shape() {
     );
 }
 
+#[test]
+fn json_schema_validators_are_enforced_and_explained() {
+    let options = doc! {"validator": {"$jsonSchema": {
+        "bsonType": "object",
+        "required": ["name", "year"],
+        "properties": {
+            "name": {"bsonType": "string", "description": "must be a string"},
+            "year": {"bsonType": "int", "minimum": 2017},
+        },
+    }}};
+    let seed = [doc! {"_id": 1, "name": "a", "year": 2020}];
+    let cases = [
+        (
+            doc! {"insert": "c", "documents": [{"_id": 2, "name": "b", "year": 2018}]},
+            stored(&[seed[0].clone(), doc! {"_id": 2, "name": "b", "year": 2018}]),
+        ),
+        (
+            doc! {"insert": "c", "documents": [{"_id": 2, "name": "b"}]},
+            Outcome::Failed(VALIDATION_FAILED),
+        ),
+        (
+            doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"year": 2000}}}]},
+            Outcome::Failed(VALIDATION_FAILED),
+        ),
+    ];
+    for (write, expected) in cases {
+        check(options.clone(), &seed, write, expected);
+    }
+    let db = collection(options, &seed);
+    let reply = run(
+        &db,
+        DB,
+        doc! {"insert": "c", "documents": [{"_id": 3, "name": 5, "year": 2000}, {"_id": 4}], "ordered": false},
+    );
+    let errors = reply.get_array("writeErrors").expect("writeErrors");
+    let info = |i: usize| {
+        errors[i]
+            .as_document()
+            .and_then(|e| e.get_document("errInfo").ok())
+            .cloned()
+    };
+    assert_eq!(
+        info(0),
+        Some(doc! {"failingDocumentId": 3, "details": {
+            "operatorName": "$jsonSchema",
+            "schemaRulesNotSatisfied": [{"operatorName": "properties", "propertiesNotSatisfied": [
+                {"propertyName": "name", "details": [{
+                    "operatorName": "bsonType", "specifiedAs": {"bsonType": "string"},
+                    "reason": "type did not match", "consideredType": "int", "consideredValue": 5,
+                }]},
+                {"propertyName": "year", "details": [{
+                    "operatorName": "minimum", "specifiedAs": {"minimum": 2017},
+                    "reason": "comparison failed", "consideredValue": 2000,
+                }]},
+            ]}],
+        }})
+    );
+    assert_eq!(
+        info(1),
+        Some(doc! {"failingDocumentId": 4, "details": {
+            "operatorName": "$jsonSchema",
+            "schemaRulesNotSatisfied": [{
+                "operatorName": "required",
+                "specifiedAs": {"required": ["name", "year"]},
+                "missingProperties": ["name", "year"],
+            }],
+        }})
+    );
+}
+
 fn check_create_error(db_name: &str, options: Document, code: i32) {
     let db = engine();
     let mut create = doc! {"create": "c"};
@@ -324,6 +394,12 @@ fn bad_validation_options_are_refused_when_set() {
             DB,
             doc! {"validator": {"$expr": {"$function": {"body": "1", "args": [], "lang": "js"}}}},
             224,
+        ),
+        (DB, doc! {"validator": {"$jsonSchema": {"bogus": 1}}}, 9),
+        (
+            DB,
+            doc! {"validator": {"$jsonSchema": {"required": "a"}}},
+            14,
         ),
         (DB, doc! {"validationLevel": "bogus"}, 2),
         (DB, doc! {"validationLevel": 1}, 14),

@@ -6,6 +6,9 @@
 //! `$and` (`{operatorName: "$and", clausesNotSatisfied: [{index, details}]}`),
 //! one clause is described directly (`{operatorName, specifiedAs, reason,
 //! consideredValue}`), as mongod simplifies a one-child `$and` away.
+//! `$jsonSchema` lists its failing top-level keywords under
+//! `schemaRulesNotSatisfied`, naming missing `required` fields and, for
+//! `properties`, each failing property's keywords.
 //!
 //! Deliberately approximate: `reason` strings cover the common operators,
 //! and `consideredValue` is given only for paths that cross no array.
@@ -78,11 +81,107 @@ fn clause(key: &str, value: &Bson, doc: &Document) -> Document {
             "reason": "expression did not match",
             "expressionResult": false,
         },
+        "$jsonSchema" => match value {
+            Bson::Document(schema) => json_schema(schema, doc),
+            _ => doc! {"operatorName": key, "specifiedAs": {key: value.clone()}},
+        },
         _ if key.starts_with('$') => {
             doc! {"operatorName": key, "specifiedAs": {key: value.clone()}}
         }
         _ => field_clause(key, value, doc),
     }
+}
+
+/// `{operatorName: "$jsonSchema", schemaRulesNotSatisfied: [...]}`: each
+/// top-level keyword the document fails, with missing required fields and
+/// failing properties named.
+fn json_schema(schema: &Document, doc: &Document) -> Document {
+    let rules: Vec<Document> = schema
+        .iter()
+        .filter(|(keyword, value)| !schema_holds(&keyword_schema(schema, keyword, value), doc))
+        .map(|(keyword, value)| schema_rule(keyword, value, doc))
+        .collect();
+    doc! {"operatorName": "$jsonSchema", "schemaRulesNotSatisfied": rules}
+}
+
+/// A schema of one keyword (with the flag that qualifies it, if any).
+fn keyword_schema(schema: &Document, keyword: &str, value: &Bson) -> Document {
+    let mut one = doc! {keyword: value.clone()};
+    let flag = match keyword {
+        "minimum" => "exclusiveMinimum",
+        "maximum" => "exclusiveMaximum",
+        _ => return one,
+    };
+    if let Some(flag_value) = schema.get(flag) {
+        one.insert(flag, flag_value.clone());
+    }
+    one
+}
+
+/// Whether `doc` satisfies `schema`; a keyword that cannot stand alone
+/// (`exclusiveMinimum`) counts as satisfied and is described with its pair.
+fn schema_holds(schema: &Document, doc: &Document) -> bool {
+    let filter = doc! {"$jsonSchema": schema.clone()};
+    Filter::parse(&filter).map_or(true, |f| f.matches(doc))
+}
+
+fn schema_rule(keyword: &str, value: &Bson, doc: &Document) -> Document {
+    let mut rule = doc! {"operatorName": keyword, "specifiedAs": {keyword: value.clone()}};
+    match (keyword, value) {
+        ("required", Bson::Array(names)) => {
+            let missing: Vec<Bson> = names
+                .iter()
+                .filter(|n| n.as_str().is_some_and(|n| !doc.contains_key(n)))
+                .cloned()
+                .collect();
+            rule.insert("missingProperties", missing);
+        }
+        ("properties", Bson::Document(properties)) => {
+            let failing: Vec<Document> = properties
+                .iter()
+                .filter_map(|(name, sub)| property_rule(name, sub.as_document()?, doc))
+                .collect();
+            rule = doc! {"operatorName": "properties", "propertiesNotSatisfied": failing};
+        }
+        _ => {}
+    }
+    rule
+}
+
+/// `{propertyName, details: [...]}` for a property of `doc` failing `sub`.
+fn property_rule(name: &str, sub: &Document, doc: &Document) -> Option<Document> {
+    let value = doc.get(name)?;
+    let details: Vec<Document> = sub
+        .iter()
+        .filter(|(keyword, v)| {
+            let one = doc! {"properties": {name: keyword_schema(sub, keyword, v)}};
+            !schema_holds(&one, doc)
+        })
+        .map(|(keyword, v)| {
+            let mut detail = doc! {"operatorName": keyword, "specifiedAs": {keyword: v.clone()}};
+            if let Some(reason) = schema_reason(keyword) {
+                detail.insert("reason", reason);
+            }
+            if matches!(keyword.as_str(), "bsonType" | "type") {
+                detail.insert("consideredType", type_name(value));
+            }
+            detail.insert("consideredValue", value.clone());
+            detail
+        })
+        .collect();
+    (!details.is_empty()).then(|| doc! {"propertyName": name, "details": details})
+}
+
+fn schema_reason(keyword: &str) -> Option<&'static str> {
+    Some(match keyword {
+        "bsonType" | "type" => "type did not match",
+        "minimum" | "maximum" => "comparison failed",
+        "minLength" | "maxLength" => "specified string length was not satisfied",
+        "minItems" | "maxItems" => "array did not match specified length",
+        "pattern" => "regular expression did not match",
+        "enum" => "value was not found in enum",
+        _ => return None,
+    })
 }
 
 fn sub_filters(value: &Bson) -> impl Iterator<Item = &Document> {
