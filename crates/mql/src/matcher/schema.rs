@@ -49,13 +49,13 @@ pub(super) struct Schema {
     required: Vec<String>,
     properties: Vec<(String, Schema)>,
     pattern_properties: Vec<(Pattern, Schema)>,
-    additional_properties: Option<Box<Additional>>,
+    additional_properties: Option<Additional>,
     min_properties: Option<u64>,
     max_properties: Option<u64>,
     dependencies: Vec<(String, Dependency)>,
     // Arrays.
     items: Option<Items>,
-    additional_items: Option<Box<Additional>>,
+    additional_items: Option<Additional>,
     min_items: Option<u64>,
     max_items: Option<u64>,
     unique_items: bool,
@@ -71,7 +71,7 @@ pub(super) struct Schema {
 #[derive(Debug, Clone)]
 enum Additional {
     Allowed(bool),
-    Schema(Schema),
+    Schema(Box<Schema>),
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ enum Items {
 #[derive(Debug, Clone)]
 enum Dependency {
     Fields(Vec<String>),
-    Schema(Schema),
+    Schema(Box<Schema>),
 }
 
 /// Parses the operand of `$jsonSchema`.
@@ -153,13 +153,13 @@ fn nested_keyword(schema: &mut Schema, key: &str, value: &Bson, depth: usize) ->
             }
         }
         "additionalProperties" => {
-            schema.additional_properties = Some(Box::new(additional(key, value, depth)?))
+            schema.additional_properties = Some(additional(key, value, depth)?)
         }
         "dependencies" => {
             for (name, dependency) in object(key, value)? {
                 let parsed = match dependency {
                     Bson::Array(_) => Dependency::Fields(names(key, dependency)?),
-                    _ => Dependency::Schema(sub(dependency)?),
+                    _ => Dependency::Schema(Box::new(sub(dependency)?)),
                 };
                 schema.dependencies.push((name.clone(), parsed));
             }
@@ -170,9 +170,7 @@ fn nested_keyword(schema: &mut Schema, key: &str, value: &Bson, depth: usize) ->
                 _ => Items::All(Box::new(sub(value)?)),
             });
         }
-        "additionalItems" => {
-            schema.additional_items = Some(Box::new(additional(key, value, depth)?))
-        }
+        "additionalItems" => schema.additional_items = Some(additional(key, value, depth)?),
         "allOf" => schema.all_of = schemas(key, value, depth)?,
         "anyOf" => schema.any_of = schemas(key, value, depth)?,
         "oneOf" => schema.one_of = schemas(key, value, depth)?,
@@ -263,7 +261,7 @@ fn schemas(key: &str, value: &Bson, depth: usize) -> Result<Vec<Schema>> {
 fn additional(key: &str, value: &Bson, depth: usize) -> Result<Additional> {
     match value {
         Bson::Boolean(allowed) => Ok(Additional::Allowed(*allowed)),
-        Bson::Document(doc) => Ok(Additional::Schema(parse_schema(doc, depth + 1)?)),
+        Bson::Document(doc) => Ok(Additional::Schema(Box::new(parse_schema(doc, depth + 1)?))),
         _ => Err(wrong_type(key, "either an object or a boolean")),
     }
 }
@@ -519,7 +517,7 @@ impl Schema {
                 }
             }
         }
-        covered || additional_matches(self.additional_properties.as_deref(), value)
+        covered || additional_matches(self.additional_properties.as_ref(), value)
     }
 
     fn array_matches(&self, items: &[Bson]) -> bool {
@@ -539,7 +537,7 @@ impl Schema {
                     .enumerate()
                     .all(|(i, item)| match schemas.get(i) {
                         Some(schema) => schema.matches(Value::of(item)),
-                        None => additional_matches(self.additional_items.as_deref(), item),
+                        None => additional_matches(self.additional_items.as_ref(), item),
                     })
             }
         }
