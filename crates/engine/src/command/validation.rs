@@ -15,9 +15,12 @@
 //! ([`super::validation_explain`]); `warn` lets the write through and logs.
 //! `bypassDocumentValidation: true` on the command skips the check.
 //!
-//! Not here: the parsed validator is not cached; it is parsed per stored
-//! document, which costs a few microseconds for the small filters
-//! validators are.
+//! The parsed validator is cached per thread, keyed by the identity of the
+//! collection's options (`collMod` replaces them whole, so a changed
+//! validator is a new key); a batch of writes parses it once.
+
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use bson::{Bson, Document, doc};
 use mql::Code;
@@ -81,6 +84,26 @@ pub fn check_options(command: &str, db: &str, options: &Document) -> Result<(), 
 fn parse_validator(validator: &Document) -> Result<Filter, CommandError> {
     refuse_banned(&Bson::Document(validator.clone()), 0)?;
     Ok(Filter::parse(validator)?)
+}
+
+thread_local! {
+    /// The last validator this thread parsed, with the options it came from
+    /// (held, so the allocation cannot be reused for other options).
+    static PARSED: RefCell<Option<(Arc<Document>, Arc<Filter>)>> = const { RefCell::new(None) };
+}
+
+/// The parsed validator of `options`, from the cache when it is theirs.
+fn cached_validator(options: &Arc<Document>, spec: &Document) -> Result<Arc<Filter>, CommandError> {
+    let hit = PARSED.with_borrow(|cached| match cached {
+        Some((key, filter)) if Arc::ptr_eq(key, options) => Some(filter.clone()),
+        _ => None,
+    });
+    if let Some(filter) = hit {
+        return Ok(filter);
+    }
+    let filter = Arc::new(parse_validator(spec)?);
+    PARSED.set(Some((options.clone(), filter.clone())));
+    Ok(filter)
 }
 
 fn refuse_banned(value: &Bson, depth: usize) -> Result<(), CommandError> {
@@ -186,7 +209,7 @@ fn verify(coll: &Collection, new: &Document, old: Option<&Document>) -> Result<(
     if level == Level::Off || spec.is_empty() {
         return Ok(());
     }
-    let filter = parse_validator(spec)?;
+    let filter = cached_validator(&options, spec)?;
     if filter.matches(new) {
         return Ok(());
     }
