@@ -121,16 +121,23 @@ pub(super) fn coll_mod(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .filter_map(|f| args.get(f).map(|v| (f.to_string(), v.clone())))
         .collect();
     validation::check_options("collMod", ctx.db, &changes)?;
-    let coll = ctx.collection(name).ok_or_else(|| {
+    let missing = || {
         CommandError::new(
             Code::NAMESPACE_NOT_FOUND,
             format!("ns does not exist: {}.{name}", ctx.db),
         )
-    })?;
+    };
+    let coll = ctx.collection(name).ok_or_else(missing)?;
     if changes.is_empty() {
         return Ok(Document::new());
     }
     ctx.engine.catalog_change(|_| {
+        // A drop may have won since the lookup: journal nothing that
+        // recovery would apply to a later collection of the same name.
+        let current = ctx.engine.catalog().get(ctx.db, name, None);
+        if !current.is_some_and(|c| Arc::ptr_eq(&c, &coll)) {
+            return Err(missing());
+        }
         let mut options = (*coll.options()).clone();
         options.extend(changes);
         if options.contains_key("validator") {
