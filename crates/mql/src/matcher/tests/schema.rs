@@ -270,3 +270,99 @@ fn schema_nesting_is_bounded() {
     }
     schema_check(schema, &[(good, true), (bad, false)]);
 }
+
+mod properties {
+    //! Generated schemas: parsing and matching never panic, `not` negates
+    //! and a one-element `allOf` changes nothing.
+
+    use bson::{Bson, Document, doc};
+    use proptest::prelude::*;
+
+    use crate::matcher::Filter;
+
+    fn keyword() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "bsonType",
+            "type",
+            "required",
+            "properties",
+            "patternProperties",
+            "additionalProperties",
+            "dependencies",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+            "minLength",
+            "maxLength",
+            "pattern",
+            "enum",
+            "items",
+            "additionalItems",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "minProperties",
+            "maxProperties",
+            "allOf",
+            "anyOf",
+            "oneOf",
+            "not",
+            "a",
+            "b",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn scalar() -> impl Strategy<Value = Bson> {
+        prop_oneof![
+            Just(Bson::Null),
+            (-2i32..4).prop_map(Bson::Int32),
+            any::<f64>().prop_map(Bson::Double),
+            any::<bool>().prop_map(Bson::Boolean),
+            prop::sample::select(vec![
+                "a", "b", "int", "string", "object", "array", "number", "^a", "("
+            ])
+            .prop_map(|s| Bson::String(s.to_owned())),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Bson> {
+        scalar().prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+                prop::collection::vec((keyword(), inner), 0..3)
+                    .prop_map(|fields| Bson::Document(fields.into_iter().collect::<Document>())),
+            ]
+        })
+    }
+
+    fn schema() -> impl Strategy<Value = Document> {
+        prop::collection::vec((keyword(), value()), 0..4).prop_map(|f| f.into_iter().collect())
+    }
+
+    fn document() -> impl Strategy<Value = Document> {
+        prop::collection::vec((prop::sample::select(vec!["a", "b", "c"]), value()), 0..4)
+            .prop_map(|f| f.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn schemas_never_panic_and_not_negates(schema in schema(), doc in document()) {
+            if let Ok(parsed) = Filter::parse(&doc! {"$jsonSchema": schema.clone()}) {
+                let matched = parsed.matches(&doc);
+                let negated = Filter::parse(&doc! {"$jsonSchema": {"not": schema.clone()}});
+                prop_assert!(negated.is_ok());
+                if let Ok(negated) = negated {
+                    prop_assert_eq!(negated.matches(&doc), !matched);
+                }
+                let wrapped = Filter::parse(&doc! {"$jsonSchema": {"allOf": [schema.clone()]}});
+                prop_assert!(wrapped.is_ok());
+                if let Ok(wrapped) = wrapped {
+                    prop_assert_eq!(wrapped.matches(&doc), matched);
+                }
+            }
+        }
+    }
+}
