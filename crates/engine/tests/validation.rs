@@ -214,6 +214,12 @@ fn levels_and_actions_decide_what_is_checked() {
     let refused = || Outcome::Failed(VALIDATION_FAILED);
     let cases = [
         (with("strict", "error"), update(2), refused()),
+        // A no-op update stores nothing, so there is nothing to validate.
+        (
+            with("strict", "error"),
+            doc! {"update": "c", "updates": [{"q": {"_id": 2}, "u": {"$set": {"x": 0}}}]},
+            Outcome::Stored(seed.to_vec()),
+        ),
         (with("moderate", "error"), update(1), refused()),
         (with("moderate", "error"), update(2), updated(2)),
         (with("moderate", "error"), insert.clone(), refused()),
