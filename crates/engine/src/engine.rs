@@ -338,7 +338,7 @@ fn commit_ops(engine: &Engine, txn: &Txn) -> Vec<Op> {
         ops.push(Op::Create {
             db: coll.db.clone(),
             coll: coll.name.clone(),
-            options: coll.options.clone(),
+            options: (*coll.options()).clone(),
             indexes,
         });
     }

@@ -79,6 +79,7 @@ codes! {
     PRIMARY_STEPPED_DOWN = 189, "PrimarySteppedDown";
     NO_SUCH_SESSION = 206, "NoSuchSession";
     INVALID_UUID = 207, "InvalidUUID";
+    QUERY_FEATURE_NOT_ALLOWED = 224, "QueryFeatureNotAllowed";
     TRANSACTION_TOO_OLD = 225, "TransactionTooOld";
     CURSOR_KILLED = 237, "CursorKilled";
     NOT_IMPLEMENTED = 238, "NotImplemented";

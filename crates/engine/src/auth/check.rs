@@ -212,6 +212,7 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "findAndModify" | "findandmodify" => on(db, &[Find, Update, Remove]),
         "bulkWrite" => bulk_write_needs(body),
         "create" => on(db, &[CreateCollection]),
+        "collMod" => on(db, &[CollMod]),
         "drop" => on(db, &[DropCollection]),
         "dropDatabase" => on(db, &[DropDatabase]),
         "createIndexes" => on(db, &[CreateIndex]),

@@ -21,6 +21,8 @@ pub enum Action {
     ListCollections,
     ListIndexes,
     DropDatabase,
+    /// `collMod`: dbAdmin grants it, readWrite does not (as in mongod).
+    CollMod,
     CreateUser,
     UpdateUser,
     DropUser,
@@ -66,6 +68,7 @@ const DB_ADMIN: &[Action] = &[
     CreateIndex,
     DropIndex,
     DropDatabase,
+    CollMod,
 ];
 const USER_ADMIN: &[Action] = &[CreateUser, UpdateUser, DropUser, ViewUser, GrantRole];
 const ALL_DATABASE: &[Action] = &[
@@ -80,6 +83,7 @@ const ALL_DATABASE: &[Action] = &[
     CreateIndex,
     DropIndex,
     DropDatabase,
+    CollMod,
     CreateUser,
     UpdateUser,
     DropUser,

@@ -50,6 +50,9 @@ pub struct Ctx<'a> {
     pub read_at: Option<Ts>,
     /// Whether writes outside a transaction wait for the journal.
     pub wait: Wait,
+    /// The command asked to skip document validation
+    /// (`bypassDocumentValidation: true`).
+    pub bypass_validation: bool,
 }
 
 impl Ctx<'_> {
@@ -66,6 +69,7 @@ impl Ctx<'_> {
             txn_number: self.txn_number,
             read_at: self.read_at,
             wait: self.wait,
+            bypass_validation: self.bypass_validation,
         }
     }
 
@@ -120,15 +124,20 @@ impl Ctx<'_> {
     /// Reads, decides and writes one document. Outside a transaction this
     /// may run `decide` more than once, each time on the newest committed
     /// state, until the write applies without conflict.
+    ///
+    /// Every document a write stores passes here, so this is where the
+    /// collection's validator is checked (see [`super::validation`]).
     pub fn modify(
         &mut self,
         coll: &Arc<Collection>,
         key: &Key,
         mut decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
     ) -> Result<Change, CommandError> {
+        let bypass = self.bypass_validation;
         if let Some(txn) = self.txn.as_deref_mut() {
             let current = coll.record(key).and_then(|r| r.read(&txn.view()));
             let change = decide(current.as_ref())?;
+            validate(bypass, coll, current.as_ref(), &change)?;
             super::gate::charge_write(self.engine, txn, key, &change)?;
             apply(txn, coll, key, &change).map_err(|e| write_error(coll, e))?;
             return Ok(change);
@@ -137,7 +146,10 @@ impl Ctx<'_> {
             let generation = self.engine.txns().end_generation();
             let mut txn = self.engine.txns().begin(false);
             let current = coll.record(key).and_then(|r| r.read(&txn.view()));
-            let change = match decide(current.as_ref()) {
+            let decided = decide(current.as_ref()).and_then(|change| {
+                validate(bypass, coll, current.as_ref(), &change).map(|()| change)
+            });
+            let change = match decided {
                 Ok(change) => change,
                 Err(error) => {
                     self.engine.abort_txn(txn);
@@ -186,6 +198,18 @@ impl Ctx<'_> {
             _ => Ok(()),
         }
     }
+}
+
+fn validate(
+    bypass: bool,
+    coll: &Collection,
+    current: Option<&Doc>,
+    change: &Change,
+) -> Result<(), CommandError> {
+    if bypass {
+        return Ok(());
+    }
+    super::validation::check(coll, current, change)
 }
 
 fn apply(
@@ -272,7 +296,7 @@ pub fn create_op(coll: &Collection) -> Op {
     Op::Create {
         db: coll.db.clone(),
         coll: coll.name.clone(),
-        options: coll.options.clone(),
+        options: (*coll.options()).clone(),
         indexes: coll.indexes().iter().map(|i| i.spec.info.clone()).collect(),
     }
 }

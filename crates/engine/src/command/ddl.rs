@@ -1,5 +1,6 @@
-//! Catalog commands: `create`, `drop`, `dropDatabase`, `listDatabases`,
-//! `listCollections`, `createIndexes`, `dropIndexes`, `listIndexes`.
+//! Catalog commands: `create`, `collMod`, `drop`, `dropDatabase`,
+//! `listDatabases`, `listCollections`, `createIndexes`, `dropIndexes`,
+//! `listIndexes`.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use mql::matcher::Filter;
 use super::args::Args;
 use super::ctx::{Ctx, create_op, validate_collection_name, write_conflict};
 use super::cursor_reply;
+use super::validation::{self, VALIDATION_FIELDS};
 use super::{CommandError, CommandResult};
 use crate::durable::Op;
 use crate::storage::catalog::Lookup;
@@ -55,6 +57,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .filter(|(k, _)| !is_generic(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    validation::check_options("create", ctx.db, &options)?;
     let creator = ctx.txn.as_ref().map(|t| t.id());
     match ctx
         .engine
@@ -74,6 +77,86 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         )),
         Lookup::PendingElsewhere => Err(write_conflict()),
     }
+}
+
+/// `collMod` fields mongod has that Rotor does not (indexes, TTL, capped,
+/// pre/post images...): refused rather than ignored.
+const COLL_MOD_UNSUPPORTED: &[&str] = &[
+    "index",
+    "expireAfterSeconds",
+    "cappedSize",
+    "cappedMax",
+    "changeStreamPreAndPostImages",
+    "viewOn",
+    "pipeline",
+    "timeseries",
+    "timeseriesBucketsMayHaveMixedSchemaData",
+    "recordIdsReplicated",
+    "dryRun",
+    "collectionUUID",
+    "prepareUnique",
+    "unique",
+    "hidden",
+    "getUUID",
+];
+
+/// `collMod`: changes a collection's validation options, durably. Replies
+/// `{}` (mongod 5+ adds nothing for these fields).
+pub(super) fn coll_mod(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
+    let args = Args::new("collMod", body);
+    let mut known = VALIDATION_FIELDS.to_vec();
+    known.extend_from_slice(COLL_MOD_UNSUPPORTED);
+    args.check_known(&known)?;
+    if let Some(field) = COLL_MOD_UNSUPPORTED.iter().find(|f| args.get(f).is_some()) {
+        return Err(CommandError::new(
+            Code::INVALID_OPTIONS,
+            format!(
+                "Rotor's collMod supports only validator, validationLevel and validationAction, not '{field}'"
+            ),
+        ));
+    }
+    let name = args.collection()?;
+    let changes: Document = VALIDATION_FIELDS
+        .iter()
+        .filter_map(|f| args.get(f).map(|v| (f.to_string(), v.clone())))
+        .collect();
+    validation::check_options("collMod", ctx.db, &changes)?;
+    let missing = || {
+        CommandError::new(
+            Code::NAMESPACE_NOT_FOUND,
+            format!("ns does not exist: {}.{name}", ctx.db),
+        )
+    };
+    let coll = ctx.collection(name).ok_or_else(missing)?;
+    if changes.is_empty() {
+        return Ok(Document::new());
+    }
+    ctx.engine.catalog_change(|_| {
+        // A drop may have won since the lookup: journal nothing that
+        // recovery would apply to a later collection of the same name.
+        let current = ctx.engine.catalog().get(ctx.db, name, None);
+        if !current.is_some_and(|c| Arc::ptr_eq(&c, &coll)) {
+            return Err(missing());
+        }
+        let mut options = (*coll.options()).clone();
+        options.extend(changes);
+        if options.contains_key("validator") {
+            // mongod shows the effective level and action once a validator is set.
+            if !options.contains_key("validationLevel") {
+                options.insert("validationLevel", "strict");
+            }
+            if !options.contains_key("validationAction") {
+                options.insert("validationAction", "error");
+            }
+        }
+        coll.set_options(options.clone());
+        Ok(vec![Op::SetOptions {
+            db: coll.db.clone(),
+            coll: coll.name.clone(),
+            options,
+        }])
+    })?;
+    Ok(Document::new())
 }
 
 fn is_generic(field: &str) -> bool {
@@ -168,7 +251,7 @@ pub(super) fn list_collections(ctx: &mut Ctx<'_>, body: &Document) -> CommandRes
             doc! {
                 "name": coll.name.clone(),
                 "type": "collection",
-                "options": coll.options.clone(),
+                "options": (*coll.options()).clone(),
                 "info": {"readOnly": false, "uuid": Bson::Binary(bson::Binary::from_uuid(coll.uuid))},
                 "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"},
             }

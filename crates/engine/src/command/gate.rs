@@ -49,6 +49,18 @@ fn allowed_in_transaction(name: &str) -> bool {
     )
 }
 
+/// `bypassDocumentValidation: true` (or a non-zero number, which mongod
+/// accepts for this flag) on any command that writes.
+fn bypasses_validation(body: &Document) -> bool {
+    match body.get("bypassDocumentValidation") {
+        Some(Bson::Boolean(b)) => *b,
+        Some(Bson::Int32(n)) => *n != 0,
+        Some(Bson::Int64(n)) => *n != 0,
+        Some(Bson::Double(n)) => *n != 0.0,
+        _ => false,
+    }
+}
+
 /// Writes that run at most once when they carry a `txnNumber`.
 pub fn is_retryable_write(name: &str) -> bool {
     matches!(
@@ -216,6 +228,7 @@ fn plain(
         txn_number: None,
         read_at,
         wait: Wait::from_write_concern(envelope.write_concern),
+        bypass_validation: bypasses_validation(&request.body),
     };
     execute(&mut ctx, name, &request.body)
 }
@@ -267,6 +280,7 @@ fn retryable_write(
         txn_number: Some(number),
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern),
+        bypass_validation: bypasses_validation(&request.body),
     };
     let result = execute(&mut ctx, name, &request.body);
     if !close {
@@ -552,6 +566,7 @@ fn statement(
         txn_number: Some(number),
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern),
+        bypass_validation: bypasses_validation(&request.body),
     };
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {

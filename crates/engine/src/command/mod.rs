@@ -28,6 +28,8 @@ mod projection;
 mod reply;
 mod sessions;
 mod update;
+mod validation;
+mod validation_explain;
 mod write;
 mod write_stage;
 
@@ -342,6 +344,7 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "count" => find::count(ctx, body),
         "distinct" => find::distinct(ctx, body),
         "create" => ddl::create(ctx, body),
+        "collMod" => ddl::coll_mod(ctx, body),
         "drop" => ddl::drop(ctx, body),
         "dropDatabase" => ddl::drop_database(ctx, body),
         "listDatabases" => ddl::list_databases(ctx, body),

@@ -207,12 +207,18 @@ fn out(ctx: &mut Ctx<'_>, db: &str, coll: &str, docs: Vec<Document>) -> Result<(
             ));
         }
     }
+    let target = ctx.engine.catalog().get(db, coll, None);
+    if let Some(target) = target.filter(|_| !ctx.bypass_validation) {
+        for doc in &docs {
+            super::validation::check_insert(&target, doc)?;
+        }
+    }
     let engine = ctx.engine;
     engine.catalog_change(|ts| {
         let old = engine.catalog().remove(db, coll);
         let (options, specs): (Document, Vec<IndexSpec>) = match &old {
             Some(old) => (
-                old.options.clone(),
+                (*old.options()).clone(),
                 old.index_specs().into_iter().skip(1).collect(),
             ),
             None => (Document::new(), Vec::new()),

@@ -25,7 +25,7 @@ pub fn write_checkpoint(engine: &Engine, ts: Ts, out: &mut dyn Write) -> io::Res
         let create = Op::Create {
             db: coll.db.clone(),
             coll: coll.name.clone(),
-            options: coll.options.clone(),
+            options: (*coll.options()).clone(),
             indexes,
         };
         out.write_all(&to_bytes(&create.to_document()))?;

@@ -8,7 +8,8 @@
 //!                       | { op: "drop", db, coll }
 //!                       | { op: "dropDatabase", db }
 //!                       | { op: "createIndex", db, coll, spec }
-//!                       | { op: "dropIndex", db, coll, name } ] }
+//!                       | { op: "dropIndex", db, coll, name }
+//!                       | { op: "collMod", db, coll, options } ] }
 //! ```
 //!
 //! Checkpoints are a sequence of the same op documents (a header document
@@ -54,6 +55,12 @@ pub enum Op {
         coll: String,
         name: String,
     },
+    /// `collMod`: the collection's whole new options document.
+    SetOptions {
+        db: String,
+        coll: String,
+        options: Document,
+    },
 }
 
 impl Op {
@@ -80,6 +87,9 @@ impl Op {
             }
             Op::DropIndex { db, coll, name } => {
                 doc! {"op": "dropIndex", "db": db, "coll": coll, "name": name}
+            }
+            Op::SetOptions { db, coll, options } => {
+                doc! {"op": "collMod", "db": db, "coll": coll, "options": options.clone()}
             }
         }
     }
@@ -124,6 +134,11 @@ impl Op {
                 db: db()?,
                 coll: coll()?,
                 name: op.get_str("name").ok()?.to_owned(),
+            },
+            "collMod" => Op::SetOptions {
+                db: db()?,
+                coll: coll()?,
+                options: op.get_document("options").ok()?.clone(),
             },
             _ => return None,
         })
@@ -185,6 +200,11 @@ mod tests {
                 db: "d".into(),
                 coll: "c".into(),
                 name: "a_1".into(),
+            },
+            Op::SetOptions {
+                db: "d".into(),
+                coll: "c".into(),
+                options: doc! {"validator": {"a": {"$type": "string"}}, "validationLevel": "moderate"},
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);

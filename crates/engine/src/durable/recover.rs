@@ -2,7 +2,7 @@
 //! journal records after it.
 //!
 //! Replay is idempotent per operation (creating an existing collection or
-//! index, dropping a missing one, are no-ops), because a checkpoint scans
+//! index, dropping a missing one, are no-ops; `collMod` sets whole options), because a checkpoint scans
 //! the catalog while commits continue: a catalog change may be both in the
 //! checkpoint and in a record after it.
 
@@ -144,6 +144,11 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
         Op::DropIndex { db, coll, name } => {
             if let Some(coll) = engine.catalog().get(db, coll, None) {
                 coll.drop_indexes(std::slice::from_ref(name));
+            }
+        }
+        Op::SetOptions { db, coll, options } => {
+            if let Some(coll) = engine.catalog().get(db, coll, None) {
+                coll.set_options(options.clone());
             }
         }
     }

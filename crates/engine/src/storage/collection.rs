@@ -47,8 +47,10 @@ pub struct Collection {
     pub name: String,
     /// The `uuid` `listCollections` reports.
     pub uuid: bson::Uuid,
-    /// Options given to `create` (capped, validator, ...), echoed by `listCollections`.
-    pub options: Document,
+    /// Options given to `create` (capped, validator, ...), echoed by
+    /// `listCollections`; replaced whole by `collMod`, so a writer takes a
+    /// snapshot without copying.
+    options: RwLock<Arc<Document>>,
     records: SkipMap<Key, Arc<Record>>,
     /// Replaced whole on change, so every write takes a snapshot of the
     /// list without copying it.
@@ -65,12 +67,22 @@ impl Collection {
             db: db.to_owned(),
             name: name.to_owned(),
             uuid: bson::Uuid::new(),
-            options,
+            options: RwLock::new(Arc::new(options)),
             records: SkipMap::new(),
             indexes: RwLock::new(Arc::new([])),
             visibility: Mutex::new(visibility),
             gc_cursor: Mutex::new(None),
         }
+    }
+
+    /// The collection's current options.
+    pub fn options(&self) -> Arc<Document> {
+        self.options.read().clone()
+    }
+
+    /// Replaces the options (`collMod`, or its replay in recovery).
+    pub fn set_options(&self, options: Document) {
+        *self.options.write() = Arc::new(options);
     }
 
     pub fn namespace(&self) -> String {

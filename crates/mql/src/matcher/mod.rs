@@ -17,15 +17,17 @@
 //! matching takes the binary path and pays nothing for the option.
 //!
 //! `$expr` evaluates an aggregation expression ([`crate::expr`]), whose
-//! string comparisons stay binary even under a collation. Not here: `$where`,
-//! `$text`, `$jsonSchema` and geospatial operators; they are refused as
-//! unknown operators.
+//! string comparisons stay binary even under a collation. `$jsonSchema`
+//! checks the document against a JSON Schema ([`schema`]). Not here:
+//! `$where`, `$text` and geospatial operators; they are refused as unknown
+//! operators.
 
 mod bits;
 mod operand;
 mod parse;
 mod pred;
 mod regex;
+mod schema;
 mod tree;
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! towards [`FILTER_DEPTH_MAX`], which also bounds evaluation's recursion.
 //! The operands of single operators are read in [`super::operand`].
 //!
-//! `$where`, `$text`, `$jsonSchema` and geo operators are not
-//! parsed here; they are refused as unknown operators.
+//! `$jsonSchema` is parsed by [`super::schema`]. `$where`, `$text` and geo
+//! operators are not parsed here; they are refused as unknown operators.
 
 use bson::{Bson, Document};
 
@@ -54,6 +54,10 @@ pub(super) fn document(filter: &Document, depth: usize) -> Result<Node> {
             "$nor" => children.push(Node::Nor(list(key, value, depth)?)),
             "$comment" => {}
             "$expr" => children.push(Node::Expr(Box::new(crate::expr::Expr::parse(value)?))),
+            "$jsonSchema" => children.push(Node::Schema(Box::new(super::schema::parse(
+                value,
+                depth + 1,
+            )?))),
             "$alwaysTrue" => children.push(always(key, value, Node::True)?),
             "$alwaysFalse" => children.push(always(key, value, Node::Not(Box::new(Node::True)))?),
             // mongod reads these as equalities on a DBRef's fields.

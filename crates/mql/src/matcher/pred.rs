@@ -156,7 +156,7 @@ impl TypeSet {
         self.insert_code(code)
     }
 
-    fn contains(self, value: &Bson) -> bool {
+    pub(super) fn contains(self, value: &Bson) -> bool {
         let is_number = canonical_type(value) == canonical_type(&Bson::Int32(0));
         (self.0 & (1 << type_bit(value)) != 0) || (is_number && self.0 & (1 << NUMBER_BIT) != 0)
     }

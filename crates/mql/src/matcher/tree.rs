@@ -31,6 +31,8 @@ pub(super) enum Node {
     /// `$expr`: an aggregation expression, true when it evaluates truthy.
     /// An evaluation error does not match (mongod fails the query instead).
     Expr(Box<crate::expr::Expr>),
+    /// `$jsonSchema`: the whole document against a schema.
+    Schema(Box<super::schema::Schema>),
 }
 
 impl Node {
@@ -52,6 +54,7 @@ impl Node {
             Node::Not(child) => !child.matches(doc, &mut None, coll),
             Node::Leaf { path, pred } => leaf_matches(path, pred, doc, key, coll),
             Node::Expr(expr) => expr.is_true(doc).unwrap_or(false),
+            Node::Schema(schema) => schema.matches_document(doc),
         }
     }
 
@@ -66,7 +69,7 @@ impl Node {
                 .parts()
                 .first()
                 .is_some_and(|part| part.name() == field),
-            Node::Expr(_) => false,
+            Node::Expr(_) | Node::Schema(_) => false,
         }
     }
 }

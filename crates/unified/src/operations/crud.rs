@@ -3,7 +3,7 @@
 //! [`Action`] builder. An operation or option the client lacks is an
 //! error naming it, never a silent omission.
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, doc};
 use rotor::{Action, Collection, Database, IndexModel, ReturnDocument, WriteModel};
 
 use super::{Lent, TestState, in_session, known_arguments};
@@ -326,6 +326,21 @@ async fn database_op(
             options.remove("collection");
             options.remove("session");
             let action = db.create_collection(name, options);
+            in_session(state, lent, args, action).await?;
+            Ok(None)
+        }
+        "modifyCollection" => {
+            // No driver helper: drivers send `collMod` with the options as given.
+            let name = args
+                .get_str("collection")
+                .map_err(|_| "modifyCollection without collection")?;
+            let mut command = doc! {"collMod": name};
+            for (key, value) in args {
+                if key != "collection" && key != "session" {
+                    command.insert(key.clone(), value.clone());
+                }
+            }
+            let action = db.run_command(command);
             in_session(state, lent, args, action).await?;
             Ok(None)
         }

@@ -9,6 +9,7 @@ mod errors;
 mod operators;
 mod paths;
 mod properties;
+mod schema;
 
 use bson::{Bson, Document, Regex, raw::CString};
 
