@@ -75,6 +75,10 @@ codes! {
     COMMAND_NOT_SUPPORTED = 115, "CommandNotSupported";
     CONFLICTING_OPERATION_IN_PROGRESS = 117, "ConflictingOperationInProgress";
     DOCUMENT_VALIDATION_FAILURE = 121, "DocumentValidationFailure";
+    VIEW_DEPTH_LIMIT_EXCEEDED = 149, "ViewDepthLimitExceeded";
+    GRAPH_CONTAINS_CYCLE = 150, "GraphContainsCycle";
+    COMMAND_NOT_SUPPORTED_ON_VIEW = 166, "CommandNotSupportedOnView";
+    OPTION_NOT_SUPPORTED_ON_VIEW = 167, "OptionNotSupportedOnView";
     INVALID_PIPELINE_OPERATOR = 168, "InvalidPipelineOperator";
     PRIMARY_STEPPED_DOWN = 189, "PrimarySteppedDown";
     NO_SUCH_SESSION = 206, "NoSuchSession";

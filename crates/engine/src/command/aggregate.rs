@@ -22,8 +22,8 @@ const AGGREGATE_FIELDS: &[&str] = &[
 ];
 
 /// Other collections at the same view, for `$lookup`.
-struct AtView<'a, 'b> {
-    ctx: &'a Ctx<'b>,
+pub(super) struct AtView<'a, 'b> {
+    pub ctx: &'a Ctx<'b>,
 }
 
 impl Collections for AtView<'_, '_> {

@@ -97,7 +97,18 @@ impl Ctx<'_> {
         self.engine.catalog().get(self.db, name, self.txn_id())
     }
 
-    /// The collection `name`, created implicitly if missing.
+    /// The collection `name` for a write that does not create it: `None` if
+    /// missing, an error if it is a view.
+    pub fn writable(&self, name: &str) -> Result<Option<Arc<Collection>>, CommandError> {
+        let coll = self.collection(name);
+        if let Some(coll) = &coll {
+            super::view::refuse(coll)?;
+        }
+        Ok(coll)
+    }
+
+    /// The collection `name`, created implicitly if missing; an error if it
+    /// is a view.
     pub fn collection_for_write(&mut self, name: &str) -> Result<Arc<Collection>, CommandError> {
         validate_collection_name(self.db, name)?;
         loop {
@@ -107,7 +118,10 @@ impl Ctx<'_> {
                 .catalog()
                 .get_or_create(self.db, name, Document::new(), self.txn_id())
             {
-                Lookup::Found(coll) => return Ok(coll),
+                Lookup::Found(coll) => {
+                    super::view::refuse(&coll)?;
+                    return Ok(coll);
+                }
                 Lookup::Created(coll) => {
                     match self.txn.as_deref_mut() {
                         Some(txn) => txn.note_created(coll.clone()),

@@ -12,6 +12,7 @@ use super::args::Args;
 use super::ctx::{Ctx, create_op, validate_collection_name, write_conflict};
 use super::cursor_reply;
 use super::validation::{self, VALIDATION_FIELDS};
+use super::view;
 use super::{CommandError, CommandResult};
 use crate::durable::Op;
 use crate::storage::catalog::Lookup;
@@ -44,20 +45,25 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     ])?;
     let name = args.collection()?;
     validate_collection_name(ctx.db, name)?;
-    super::collation::refuse_stored(args.get("collation"), "collections")?;
-    if args.get("viewOn").is_some() {
-        return Err(CommandError::new(
-            Code::COMMAND_NOT_SUPPORTED,
-            "Rotor does not support views",
-        ));
-    }
+    let views_or_collections = if args.get("viewOn").is_some() {
+        "views"
+    } else {
+        "collections"
+    };
+    super::collation::refuse_stored(args.get("collation"), views_or_collections)?;
     let options: Document = body
         .iter()
         .skip(1)
         .filter(|(k, _)| !is_generic(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    validation::check_options("create", ctx.db, &options)?;
+    let options = match view::options_of_create(ctx, name, &args, &options)? {
+        Some(view) => view,
+        None => {
+            validation::check_options("create", ctx.db, &options)?;
+            options
+        }
+    };
     let creator = ctx.txn.as_ref().map(|t| t.id());
     match ctx
         .engine
@@ -128,6 +134,19 @@ pub(super) fn coll_mod(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         )
     };
     let coll = ctx.collection(name).ok_or_else(missing)?;
+    if view::is_view(&coll) && !changes.is_empty() {
+        return Err(CommandError::new(
+            Code::INVALID_OPTIONS,
+            format!(
+                "option not supported on a view: {}",
+                changes
+                    .keys()
+                    .next()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     if changes.is_empty() {
         return Ok(Document::new());
     }
@@ -188,7 +207,11 @@ pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         let Some(coll) = ctx.engine.catalog().remove(ctx.db, name) else {
             return Ok(Vec::new());
         };
-        reply = doc! {"nIndexesWas": coll.index_specs().len() as i32, "ns": coll.namespace()};
+        reply = if view::is_view(&coll) {
+            doc! {"ns": coll.namespace()}
+        } else {
+            doc! {"nIndexesWas": coll.index_specs().len() as i32, "ns": coll.namespace()}
+        };
         ctx.engine.cursors().kill_namespace(&coll.namespace());
         Ok(vec![Op::Drop {
             db: coll.db.clone(),
@@ -245,7 +268,9 @@ pub(super) fn list_collections(ctx: &mut Ctx<'_>, body: &Document) -> CommandRes
     let txn = ctx.txn.as_ref().map(|t| t.id());
     let mut out = Vec::new();
     for coll in ctx.engine.catalog().collections(ctx.db, txn) {
-        let info = if name_only {
+        let info = if view::is_view(&coll) {
+            view::list_entry(&coll, name_only)
+        } else if name_only {
             doc! {"name": coll.name.clone(), "type": "collection"}
         } else {
             doc! {
@@ -417,6 +442,7 @@ pub(super) fn drop_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult 
             format!("ns not found {}.{name}", ctx.db),
         )
     })?;
+    view::refuse(&coll)?;
     let was = coll.index_specs().len() as i32;
     let target = args.get("index").ok_or_else(|| {
         CommandError::new(
@@ -488,6 +514,7 @@ pub(super) fn list_indexes(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult 
             format!("ns does not exist: {}.{name}", ctx.db),
         )
     })?;
+    view::refuse(&coll)?;
     let infos = coll.index_specs().into_iter().map(|s| s.info).collect();
     cursor_reply::first_batch(ctx, name, infos, batch_size, false)
 }

@@ -19,12 +19,14 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let name = args.collection()?;
     let statements = write::batch_statements(&args, "delete", "deletes")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
-    let coll = ctx.collection(name);
+    // A view fails each statement, as mongod reports it: a write error.
+    let coll = ctx.writable(name);
     let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
         let (filter_doc, filter, multi) = parse_statement(statement)?;
         let n = match &coll {
-            Some(coll) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
-            None => 0,
+            Ok(Some(coll)) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
+            Ok(None) => 0,
+            Err(error) => return Err(error.clone()),
         };
         Ok(Done {
             n,

@@ -59,6 +59,16 @@ pub(super) fn query(
     let Some(coll) = ctx.collection(collection) else {
         return Ok(QueryOutput { docs: Vec::new() });
     };
+    if let Some(view) = super::view::definition(&coll) {
+        let read = super::view::Read {
+            filter: filter_doc,
+            sort: sort.as_ref(),
+            skip,
+            limit,
+            collation,
+        };
+        return super::view::query(ctx, view, read);
+    }
     let stop_after = match (&sort, limit) {
         (None, Some(limit)) => Some(skip.saturating_add(limit)),
         _ => None,

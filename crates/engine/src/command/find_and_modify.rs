@@ -125,7 +125,7 @@ fn remove_one(
     filter: &Filter,
     sort: Option<&Document>,
 ) -> Result<Option<Document>, CommandError> {
-    let Some(coll) = ctx.collection(name) else {
+    let Some(coll) = ctx.writable(name)? else {
         return Ok(None);
     };
     let collation = filter.collation();

@@ -16,9 +16,14 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let name = args.collection()?;
     let documents = write::batch_statements(&args, "insert", "documents")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
-    let coll = ctx.collection_for_write(name)?;
+    // A view fails each statement, as mongod reports it: a write error.
+    let coll = match ctx.writable(name) {
+        Ok(_) => Ok(ctx.collection_for_write(name)?),
+        Err(view) => Err(view),
+    };
     let batch = write::run_batch(ctx, body, &documents, ordered, |ctx, doc| {
-        insert_one(ctx, &coll, doc)?;
+        let coll = coll.as_ref().map_err(Clone::clone)?;
+        insert_one(ctx, coll, doc)?;
         Ok(Done {
             n: 1,
             ..Done::default()

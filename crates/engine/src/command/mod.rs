@@ -30,6 +30,7 @@ mod sessions;
 mod update;
 mod validation;
 mod validation_explain;
+mod view;
 mod write;
 mod write_stage;
 

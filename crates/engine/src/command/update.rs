@@ -154,7 +154,7 @@ pub(super) fn run_statement(
         .sort
         .as_ref()
         .filter(|s| !s.is_empty() && !statement.multi);
-    if let Some(coll) = ctx.collection(name) {
+    if let Some(coll) = ctx.writable(name)? {
         let hits = match sort {
             Some(sort) => {
                 let collation = statement.filter.collation();

@@ -215,6 +215,11 @@ fn out(ctx: &mut Ctx<'_>, db: &str, coll: &str, docs: Vec<Document>) -> Result<(
     }
     let engine = ctx.engine;
     engine.catalog_change(|ts| {
+        // Checked under the catalog change, so a view created meanwhile is
+        // not replaced by a collection either.
+        if let Some(existing) = engine.catalog().get(db, coll, None) {
+            super::view::refuse(&existing)?;
+        }
         let old = engine.catalog().remove(db, coll);
         let (options, specs): (Document, Vec<IndexSpec>) = match &old {
             Some(old) => (

@@ -155,7 +155,7 @@ fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
         }
         Op::Delete { statement, .. } => {
             let (filter_doc, filter, multi) = delete::parse_statement(statement)?;
-            let n = match ctx.collection(namespace.coll) {
+            let n = match ctx.writable(namespace.coll)? {
                 Some(coll) => {
                     delete::delete_matching(&mut ctx, &coll, &filter_doc, &filter, multi)?
                 }
