@@ -209,6 +209,15 @@ fn list_collections_shows_views_with_their_definition() {
 }
 
 #[test]
+fn db_stats_counts_views_apart_from_collections() {
+    let db = fixture();
+    let stats = ok(&db, DB, doc! {"dbStats": 1});
+    assert_eq!(stats.get_i64("collections").ok(), Some(1), "{stats}");
+    assert_eq!(stats.get_i64("views").ok(), Some(2), "{stats}");
+    assert_eq!(stats.get_i64("indexes").ok(), Some(1), "{stats}");
+}
+
+#[test]
 fn drop_removes_a_view_but_not_its_source() {
     let db = fixture();
     ok(&db, DB, doc! {"drop": "seniors"});

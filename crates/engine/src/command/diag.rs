@@ -346,7 +346,11 @@ fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
     let scale = db_stats_scale(args.get("scale"))?;
     let free_storage = args.bool("freeStorage")?.unwrap_or(false);
     let snapshot = engine.txns().visible();
-    let collections = engine.catalog().collections(request.db, None);
+    let (views, collections): (Vec<_>, Vec<_>) = engine
+        .catalog()
+        .collections(request.db, None)
+        .into_iter()
+        .partition(|c| super::view::is_view(c));
     let (mut objects, mut data_size, mut indexes) = (0i64, 0i64, 0i64);
     for coll in &collections {
         indexes += clamp(coll.index_specs().len() as u64);
@@ -367,7 +371,7 @@ fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
     let mut reply = doc! {
         "db": request.db,
         "collections": clamp(collections.len() as u64),
-        "views": 0i64,
+        "views": clamp(views.len() as u64),
         "objects": objects,
         "avgObjSize": avg_obj_size,
         "dataSize": scaled,
