@@ -10,6 +10,7 @@ use std::path::Path;
 use bson::{Bson, Document, doc};
 use common::{Session, engine, fails, find, ok, run};
 use engine::{Engine, EngineOptions, Storage};
+use proptest::prelude::*;
 
 const DB: &str = "app";
 
@@ -521,4 +522,53 @@ fn views_survive_a_restart() {
 #[test]
 fn views_survive_a_checkpoint_and_restart() {
     check_restart("checkpoint", true);
+}
+
+/// A small comparison filter on `a` or `b`.
+fn comparison() -> impl Strategy<Value = Document> {
+    (
+        prop::sample::select(vec!["a", "b"]),
+        prop::sample::select(vec!["$gt", "$lte", "$ne"]),
+        0i32..5,
+    )
+        .prop_map(|(field, op, n)| doc! {field: {op: n}})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Reading a `$match` view with a query is reading its source with
+    /// both filters: the view adds nothing and loses nothing.
+    #[test]
+    fn a_match_view_reads_as_its_source_with_both_filters(
+        docs in prop::collection::vec((0i32..5, 0i32..5), 0..12),
+        view_filter in comparison(),
+        filter in comparison(),
+        descending in any::<bool>(),
+        skip in 0i32..4,
+        limit in 0i32..5,
+    ) {
+        let db = engine();
+        let docs: Vec<Document> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| doc! {"_id": i as i32, "a": a, "b": b})
+            .collect();
+        if !docs.is_empty() {
+            ok(&db, DB, doc! {"insert": "src", "documents": docs});
+        }
+        ok(&db, DB, doc! {"create": "v", "viewOn": "src", "pipeline": [{"$match": view_filter.clone()}]});
+        let direction = if descending { -1 } else { 1 };
+        let sort = doc! {"a": direction, "_id": 1};
+        let through_view = find(&db, DB, doc! {
+            "find": "v", "filter": filter.clone(), "sort": sort.clone(), "skip": skip, "limit": limit,
+        });
+        let direct = find(&db, DB, doc! {
+            "find": "src", "filter": {"$and": [view_filter, filter.clone()]}, "sort": sort, "skip": skip, "limit": limit,
+        });
+        prop_assert_eq!(&through_view, &direct);
+        let counted = ok(&db, DB, doc! {"count": "v", "query": filter});
+        let n = i32::try_from(through_view.len()).unwrap_or(i32::MAX);
+        prop_assert!(limit != 0 || skip != 0 || counted.get_i32("n").ok() == Some(n));
+    }
 }

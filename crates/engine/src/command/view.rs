@@ -25,6 +25,7 @@
 //! its own leading `$match` is answered by the planner).
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bson::{Bson, Document, doc};
@@ -198,89 +199,112 @@ fn check_graph(
     view_on: &str,
     stages: &[Document],
 ) -> Result<(), CommandError> {
-    let mut first = vec![view_on.to_owned()];
-    referenced(
-        &Bson::Array(stages.iter().cloned().map(Bson::Document).collect()),
-        0,
-        &mut first,
-    );
-    let mut path = vec![name.to_owned()];
-    let depth = deepest(ctx, &first, &mut path)?;
-    if depth > VIEW_DEPTH_MAX {
-        return Err(CommandError::new(
-            Code::VIEW_DEPTH_LIMIT_EXCEEDED,
-            format!(
-                "View depth too deep or view cycle detected. Maximum depth is {VIEW_DEPTH_MAX}"
-            ),
-        ));
+    let mut graph = Graph {
+        ctx,
+        path: vec![name.to_owned()],
+        depths: HashMap::new(),
+    };
+    if graph.deepest(&edges(view_on, stages))? > VIEW_DEPTH_MAX {
+        return Err(depth_exceeded());
     }
     Ok(())
 }
 
-/// The number of views on the longest path from the end of `path` through
-/// `next`, counting the end of `path` itself.
-fn deepest(ctx: &Ctx<'_>, next: &[String], path: &mut Vec<String>) -> Result<usize, CommandError> {
-    let mut depth = 1;
-    for target in next {
-        if path.contains(target) {
-            let shown: Vec<String> = path
-                .iter()
-                .chain(std::iter::once(target))
-                .map(|n| format!("{}.{n}", ctx.db))
-                .collect();
-            return Err(CommandError::new(
-                Code::GRAPH_CONTAINS_CYCLE,
-                format!("View cycle detected: {}", shown.join(" => ")),
-            ));
-        }
-        let Some(definition) = ctx.collection(target).as_deref().and_then(definition) else {
-            continue;
-        };
-        if path.len() > VIEW_DEPTH_MAX {
-            return Ok(path.len() + 1);
-        }
-        let mut after = vec![definition.view_on];
-        let stages = definition
-            .pipeline
-            .into_iter()
-            .map(Bson::Document)
-            .collect();
-        referenced(&Bson::Array(stages), 0, &mut after);
-        path.push(target.clone());
-        let below = deepest(ctx, &after, path);
-        path.pop();
-        depth = depth.max(below? + 1);
-    }
-    Ok(depth)
+/// A walk of the existing views from a new one.
+struct Graph<'c, 'b> {
+    ctx: &'c Ctx<'b>,
+    /// The views from the new one down to where the walk is.
+    path: Vec<String>,
+    /// Depths already found: the existing views form no cycle and cannot
+    /// reach the new view (it is not in the catalog), so a view's depth is
+    /// the same whichever path reaches it.
+    depths: HashMap<String, usize>,
 }
 
-/// Collects the collections a pipeline reads besides its input: `from` of
-/// `$lookup` and `$graphLookup`, and `$unionWith`'s collection, at any depth.
-fn referenced(value: &Bson, depth: usize, out: &mut Vec<String>) {
+impl Graph<'_, '_> {
+    /// The number of views on the longest path from the end of `path`
+    /// through `next`, counting the end of `path` itself.
+    fn deepest(&mut self, next: &[String]) -> Result<usize, CommandError> {
+        let mut depth = 1;
+        for target in next {
+            if self.path.contains(target) {
+                return Err(self.cycle(target));
+            }
+            if let Some(known) = self.depths.get(target) {
+                depth = depth.max(known + 1);
+                continue;
+            }
+            let Some(view) = self.ctx.collection(target).as_deref().and_then(definition) else {
+                continue;
+            };
+            if self.path.len() > VIEW_DEPTH_MAX {
+                return Ok(self.path.len() + 1);
+            }
+            self.path.push(target.clone());
+            let below = self.deepest(&edges(&view.view_on, &view.pipeline));
+            self.path.pop();
+            let below = below?;
+            self.depths.insert(target.clone(), below);
+            depth = depth.max(below + 1);
+        }
+        Ok(depth)
+    }
+
+    fn cycle(&self, target: &str) -> CommandError {
+        let shown: Vec<String> = self
+            .path
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(target))
+            .map(|n| format!("{}.{n}", self.ctx.db))
+            .collect();
+        CommandError::new(
+            Code::GRAPH_CONTAINS_CYCLE,
+            format!("View cycle detected: {}", shown.join(" => ")),
+        )
+    }
+}
+
+/// What a view reads: its `viewOn`, and the collections its pipeline reads
+/// besides its input (`from` of `$lookup` and `$graphLookup`, and
+/// `$unionWith`'s collection, at any depth).
+fn edges(view_on: &str, stages: &[Document]) -> Vec<String> {
+    let mut out = vec![view_on.to_owned()];
+    for stage in stages {
+        referenced_in(stage, 0, &mut out);
+    }
+    out
+}
+
+fn referenced_in(doc: &Document, depth: usize, out: &mut Vec<String>) {
     if depth > PIPELINE_WALK_DEPTH_MAX {
         return;
     }
-    match value {
-        Bson::Document(doc) => {
-            for (key, inner) in doc {
-                match (key.as_str(), inner) {
-                    ("$lookup" | "$graphLookup", Bson::Document(spec)) => {
-                        if let Ok(from) = spec.get_str("from") {
-                            out.push(from.to_owned());
-                        }
-                    }
-                    ("$unionWith", Bson::String(coll)) => out.push(coll.clone()),
-                    ("$unionWith", Bson::Document(spec)) => {
-                        if let Ok(coll) = spec.get_str("coll") {
-                            out.push(coll.to_owned());
-                        }
-                    }
-                    _ => {}
+    for (key, inner) in doc {
+        match (key.as_str(), inner) {
+            ("$lookup" | "$graphLookup", Bson::Document(spec)) => {
+                if let Ok(from) = spec.get_str("from") {
+                    out.push(from.to_owned());
                 }
-                referenced(inner, depth + 1, out);
             }
+            ("$unionWith", Bson::String(coll)) => out.push(coll.clone()),
+            ("$unionWith", Bson::Document(spec)) => {
+                if let Ok(coll) = spec.get_str("coll") {
+                    out.push(coll.to_owned());
+                }
+            }
+            _ => {}
         }
-        Bson::Array(items) => items.iter().for_each(|i| referenced(i, depth + 1, out)),
+        referenced(inner, depth + 1, out);
+    }
+}
+
+fn referenced(value: &Bson, depth: usize, out: &mut Vec<String>) {
+    match value {
+        Bson::Document(doc) => referenced_in(doc, depth, out),
+        Bson::Array(items) if depth <= PIPELINE_WALK_DEPTH_MAX => {
+            items.iter().for_each(|i| referenced(i, depth + 1, out));
+        }
         _ => {}
     }
 }
@@ -423,19 +447,13 @@ pub fn list_entry(coll: &Collection, name_only: bool) -> Document {
 mod tests {
     use super::*;
 
-    fn names(pipeline: Bson) -> Vec<String> {
-        let mut out = Vec::new();
-        referenced(&pipeline, 0, &mut out);
-        out
-    }
-
     #[test]
-    fn referenced_finds_lookups_at_any_depth() {
-        let pipeline = bson::bson!([
-            {"$lookup": {"from": "a", "as": "x", "pipeline": [{"$unionWith": "b"}]}},
-            {"$facet": {"f": [{"$graphLookup": {"from": "c"}}]}},
-            {"$unionWith": {"coll": "d"}},
-        ]);
-        assert_eq!(names(pipeline), vec!["a", "b", "c", "d"]);
+    fn edges_find_lookups_at_any_depth() {
+        let stages = [
+            doc! {"$lookup": {"from": "a", "as": "x", "pipeline": [{"$unionWith": "b"}]}},
+            doc! {"$facet": {"f": [{"$graphLookup": {"from": "c"}}]}},
+            doc! {"$unionWith": {"coll": "d"}},
+        ];
+        assert_eq!(edges("src", &stages), vec!["src", "a", "b", "c", "d"]);
     }
 }
