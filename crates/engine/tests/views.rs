@@ -168,6 +168,30 @@ fn counts_and_distinct_through_a_view_see_only_its_documents() {
 }
 
 #[test]
+fn reads_of_a_view_with_a_collation_are_refused() {
+    let db = fixture();
+    check_codes(
+        &db,
+        &[
+            (doc! {"find": "adults", "collation": {"locale": "fr"}}, 167),
+            (doc! {"count": "adults", "collation": {"locale": "fr"}}, 167),
+            (
+                doc! {"aggregate": "adults", "pipeline": [], "cursor": {}, "collation": {"locale": "fr"}},
+                167,
+            ),
+        ],
+    );
+    assert_eq!(
+        ids(
+            &db,
+            doc! {"find": "adults", "collation": {"locale": "simple"}}
+        )
+        .len(),
+        4
+    );
+}
+
+#[test]
 fn a_view_over_a_missing_collection_reads_as_empty() {
     let db = engine();
     ok(

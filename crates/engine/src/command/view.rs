@@ -19,10 +19,12 @@
 //! - Reading is bounded anyway ([`READ_NESTING_MAX`]), so a catalog that
 //!   somehow broke the first invariant errors instead of recursing forever.
 //!
-//! Not done: a view's default collation (a non-simple one is refused),
-//! `collMod` of `viewOn`/`pipeline`, and pushing a reader's filter or sort
-//! into the view's pipeline (the pipeline runs over the whole source; only
-//! its own leading `$match` is answered by the planner).
+//! Not done: a view's default collation (a non-simple one is refused, and
+//! so is a read of a view with one), `collMod` of `viewOn`/`pipeline`, and
+//! pushing a reader's filter or sort into the view's pipeline (the pipeline
+//! runs over the whole source; only its own leading `$match` is answered by
+//! the planner). Deliberately more lenient than mongod: `find` on a view
+//! accepts the `$`, `$elemMatch` and `$slice` projections mongod refuses.
 
 use std::cell::Cell;
 use std::collections::HashMap;
