@@ -11,7 +11,9 @@
 //! on T threads each run that many transactions on their own inventory
 //! document (for `strace -f -c -e futex`: how often sessions block on
 //! each other). `HISTORY_SECS=0` in the environment keeps no snapshot
-//! history (the default keeps 300 s, as mongod).
+//! history (the default keeps 300 s, as mongod); `DATA_DIR=<empty dir>`
+//! journals to disk with the default write concern (for `strace -c` of
+//! the durable commit path).
 
 use rotor_bench::crud::{Crud, RotorCrud};
 use rotor_bench::rotor::{self, Client};
@@ -33,12 +35,13 @@ fn main() {
             .unwrap_or(1),
         _ => 1,
     };
-    let engine = match std::env::var("HISTORY_SECS")
+    let history = std::env::var("HISTORY_SECS")
         .ok()
-        .and_then(|h| h.parse().ok())
-    {
-        Some(secs) => rotor::open_in_memory_with_history_window(secs),
-        None => rotor::open_in_memory(),
+        .and_then(|h| h.parse().ok());
+    let engine = match (std::env::var_os("DATA_DIR"), history) {
+        (Some(dir), _) => rotor::open_directory(dir.into()),
+        (None, Some(secs)) => rotor::open_in_memory_with_history_window(secs),
+        (None, None) => rotor::open_in_memory(),
     };
     let client = Client::new(engine);
     seed::rotor_setup(&client, threads, Inventory::PerSession);

@@ -351,7 +351,7 @@ fn commit_ops(engine: &Engine, txn: &Txn) -> Vec<Op> {
             Some(doc) => Op::Put {
                 db: coll.db.clone(),
                 coll: coll.name.clone(),
-                doc: (*doc).clone(),
+                doc,
             },
             None => Op::Delete {
                 db: coll.db.clone(),

@@ -253,6 +253,7 @@ fn out(ctx: &mut Ctx<'_>, db: &str, coll: &str, docs: Vec<Document>) -> Result<(
             },
         ];
         for doc in docs {
+            let doc = std::sync::Arc::new(doc);
             new.install(ts, doc.clone())?;
             ops.push(Op::Put {
                 db: db.to_owned(),

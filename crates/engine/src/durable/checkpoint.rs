@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use bson::doc;
 
-use super::record::{Op, to_bytes};
+use super::record::{Op, put_bytes, to_bytes};
 use crate::Engine;
 use crate::clock::Ts;
 use crate::storage::collection::Visibility;
@@ -33,8 +33,7 @@ pub fn write_checkpoint(engine: &Engine, ts: Ts, out: &mut dyn Write) -> io::Res
             let Some(doc) = record.lock().visible_at(ts) else {
                 continue;
             };
-            let put = doc! {"op": "put", "db": &coll.db, "coll": &coll.name, "doc": (*doc).clone()};
-            out.write_all(&to_bytes(&put))?;
+            out.write_all(put_bytes(&coll.db, &coll.name, &doc).as_bytes())?;
         }
     }
     out.flush()

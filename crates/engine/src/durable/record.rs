@@ -14,10 +14,16 @@
 //!
 //! Checkpoints are a sequence of the same op documents (a header document
 //! `{ ts }` first), so recovery has one replay path for both.
+//!
+//! Records are written straight to BSON bytes ([`op_bytes`], [`put_bytes`]):
+//! each stored document is serialized once, with no intermediate document,
+//! since a commit's journal record is on every durable commit's path.
 
+use bson::raw::{RawArrayBuf, RawBson, RawDocumentBuf, cstr};
 use bson::{Bson, Document, doc};
 
 use crate::clock::Ts;
+use crate::storage::record::Doc;
 
 /// One durable operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +31,8 @@ pub enum Op {
     Put {
         db: String,
         coll: String,
-        doc: Document,
+        /// Shared with the stored version: journaling copies nothing.
+        doc: Doc,
     },
     Delete {
         db: String,
@@ -67,7 +74,7 @@ impl Op {
     pub fn to_document(&self) -> Document {
         match self {
             Op::Put { db, coll, doc } => {
-                doc! {"op": "put", "db": db, "coll": coll, "doc": doc.clone()}
+                doc! {"op": "put", "db": db, "coll": coll, "doc": (**doc).clone()}
             }
             Op::Delete { db, coll, id } => {
                 doc! {"op": "del", "db": db, "coll": coll, "id": id.clone()}
@@ -102,7 +109,7 @@ impl Op {
             "put" => Op::Put {
                 db: db()?,
                 coll: coll()?,
-                doc: op.get_document("doc").ok()?.clone(),
+                doc: std::sync::Arc::new(op.get_document("doc").ok()?.clone()),
             },
             "del" => Op::Delete {
                 db: db()?,
@@ -147,17 +154,55 @@ impl Op {
 
 /// Encodes a commit record.
 pub fn encode_ops(ts: Ts, ops: &[Op]) -> Vec<u8> {
-    let record =
-        doc! {"ts": ts.to_bson(), "ops": ops.iter().map(Op::to_document).collect::<Vec<_>>()};
-    to_bytes(&record)
+    let mut array = RawArrayBuf::new();
+    for op in ops {
+        array.push(op_bytes(op));
+    }
+    let mut record = RawDocumentBuf::new();
+    record.append(cstr!("ts"), ts.to_bson());
+    record.append(cstr!("ops"), array);
+    record.into_bytes()
+}
+
+/// One op document's bytes: a `put` serializes its document once, in
+/// place; the rare catalog ops go through [`Op::to_document`].
+pub fn op_bytes(op: &Op) -> RawDocumentBuf {
+    match op {
+        Op::Put { db, coll, doc } => put_bytes(db, coll, doc),
+        Op::Delete { db, coll, id } => {
+            let mut out = RawDocumentBuf::new();
+            out.append(cstr!("op"), "del");
+            out.append(cstr!("db"), db.as_str());
+            out.append(cstr!("coll"), coll.as_str());
+            // An `_id` is a stored document's field: it always encodes.
+            if let Ok(id) = RawBson::try_from(id.clone()) {
+                out.append(cstr!("id"), id);
+            }
+            out
+        }
+        other => raw(&other.to_document()),
+    }
+}
+
+/// A `put` op's bytes for `doc` in `db.coll` (commit records and
+/// checkpoints alike).
+pub fn put_bytes(db: &str, coll: &str, doc: &Document) -> RawDocumentBuf {
+    let mut out = RawDocumentBuf::new();
+    out.append(cstr!("op"), "put");
+    out.append(cstr!("db"), db);
+    out.append(cstr!("coll"), coll);
+    out.append(cstr!("doc"), raw(doc));
+    out
+}
+
+fn raw(doc: &Document) -> RawDocumentBuf {
+    // Encoding an in-memory Document cannot fail except for keys with NUL
+    // bytes, which the wire decoder never produces.
+    RawDocumentBuf::try_from(doc).unwrap_or_default()
 }
 
 pub fn to_bytes(doc: &Document) -> Vec<u8> {
-    // Encoding an in-memory Document cannot fail except for keys with NUL
-    // bytes, which the wire decoder never produces.
-    bson::RawDocumentBuf::try_from(doc)
-        .map(|raw| raw.into_bytes())
-        .unwrap_or_default()
+    raw(doc).into_bytes()
 }
 
 /// Decodes a commit record.
@@ -189,7 +234,7 @@ mod tests {
             Op::Put {
                 db: "d".into(),
                 coll: "c".into(),
-                doc: doc! {"_id": 1, "a": "x"},
+                doc: std::sync::Arc::new(doc! {"_id": 1, "a": "x"}),
             },
             Op::Delete {
                 db: "d".into(),
@@ -208,6 +253,9 @@ mod tests {
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);
+        // The direct encoding is byte for byte the documented record.
+        let documented = doc! {"ts": Ts(42).to_bson(), "ops": ops.iter().map(Op::to_document).collect::<Vec<_>>()};
+        assert_eq!(bytes, to_bytes(&documented));
         assert_eq!(decode(&bytes), Some((Ts(42), ops)));
         assert_eq!(decode(&bytes[..bytes.len() - 1]), None);
     }

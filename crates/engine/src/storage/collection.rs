@@ -22,7 +22,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::index::{Index, IndexSpec};
 use super::key::{IndexKey, Key};
-use super::record::{Record, TxnId};
+use super::record::{Doc, Record, TxnId};
 use crate::clock::Ts;
 
 /// Why an index could not be built.
@@ -192,13 +192,12 @@ impl Collection {
 
     /// Installs `doc` as committed at `ts` with its index entries, outside
     /// any transaction: recovery, and collections built whole (`$out`).
-    pub fn install(&self, ts: crate::clock::Ts, doc: Document) -> Result<(), mql::Error> {
+    pub fn install(&self, ts: crate::clock::Ts, doc: Doc) -> Result<(), mql::Error> {
         let key = Collection::key_of(&doc);
         let mut keys = Vec::new();
         for index in self.indexes().iter() {
             keys.push((index.clone(), index.spec.keys(&doc)?));
         }
-        let doc = Arc::new(doc);
         loop {
             let record = self.record_or_insert(key.clone());
             let mut state = record.lock();
