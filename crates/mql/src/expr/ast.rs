@@ -14,6 +14,8 @@ use super::regex::{Compiled, RegexOp};
 pub enum Expr {
     /// A constant, from a scalar or `$literal`.
     Literal(Bson),
+    /// `$rand`: a double drawn uniformly from [0, 1) at each evaluation.
+    Rand,
     /// `"$a.b"` (variable [`Var::Current`]), `"$$ROOT.a"`, `"$$x.y"`.
     Path { var: Var, fields: Vec<String> },
     /// `{a: <expr>, b: <expr>}`: an object literal, fields in order.

@@ -59,6 +59,9 @@ impl Expr {
     pub(crate) fn evaluate<'a>(&'a self, scope: &mut Scope<'a>) -> Result<Option<Bson>> {
         match self {
             Expr::Literal(value) => Ok(Some(value.clone())),
+            // The one impure expression, by definition: the thread's
+            // generator (seeded from the OS) draws a fresh value each time.
+            Expr::Rand => Ok(Some(Bson::Double(rand::random::<f64>()))),
             Expr::Path { var, fields } => Ok(path(scope, var, fields)),
             // Literals can repeat a variable, so nested ones could double a
             // value at every level: their size is checked as they are built.

@@ -136,6 +136,10 @@ impl Parser {
     fn operator(&mut self, name: &str, value: &Bson) -> Result<Expr> {
         match name {
             "$literal" | "$const" => Ok(Expr::Literal(value.clone())),
+            "$rand" => match value {
+                Bson::Document(args) if args.is_empty() => Ok(Expr::Rand),
+                _ => Err(err(3040500, "$rand does not currently accept arguments")),
+            },
             "$let" => self.let_(value),
             "$filter" => self.filter(value),
             "$map" => self.map(value),

@@ -279,3 +279,30 @@ fn date_arithmetic_clamps_months_and_counts_boundaries() {
         check_error(&d, expr, code);
     }
 }
+
+#[test]
+fn rand_draws_a_fresh_double_in_the_unit_interval_each_time() {
+    let d = sample();
+    let rand = Expr::parse(&bson!({"$rand": {}})).expect("$rand parses");
+    let draws: Vec<f64> = (0..1000)
+        .map(|_| match rand.eval(&d) {
+            Ok(Bson::Double(x)) => x,
+            other => panic!("$rand gave {other:?}"),
+        })
+        .collect();
+    assert!(draws.iter().all(|x| (0.0..1.0).contains(x)), "{draws:?}");
+    // Uniform on [0, 1): a thousand draws straddle the middle and differ.
+    assert!(draws.iter().any(|x| *x < 0.5) && draws.iter().any(|x| *x >= 0.5));
+    let mut distinct = draws.clone();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    assert!(distinct.len() > 990, "{} distinct of 1000", distinct.len());
+    check(&d, bson!({"$type": {"$rand": {}}}), bson!("double"));
+    for bad in [
+        bson!({"$rand": {"seed": 1}}),
+        bson!({"$rand": 1}),
+        bson!({"$rand": []}),
+    ] {
+        check_error(&d, bad, 3040500);
+    }
+}
