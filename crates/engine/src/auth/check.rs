@@ -213,6 +213,7 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "bulkWrite" => bulk_write_needs(body),
         "create" => on(db, &[CreateCollection]),
         "collMod" => on(db, &[CollMod]),
+        "renameCollection" => rename_needs(body),
         "drop" => on(db, &[DropCollection]),
         "dropDatabase" => on(db, &[DropDatabase]),
         "createIndexes" => on(db, &[CreateIndex]),
@@ -238,6 +239,38 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "setParameter" | "configureFailPoint" => vec![(None, Manage)],
         _ => vec![(None, Unclassified)],
     }
+}
+
+/// mongod's rules for `renameCollection` (run on `admin`, naming both
+/// namespaces): within a database, `renameCollectionSameDB` there; across
+/// databases, read and drop the source, insert and index the target. A
+/// replaced target also needs `dropCollection`. A malformed command needs
+/// nothing: it fails to parse before touching anything.
+fn rename_needs(body: &Document) -> Vec<(Option<String>, Action)> {
+    use Action::*;
+    let db_of = |field: &str| {
+        body.get_str(field)
+            .ok()
+            .and_then(|ns| ns.split_once('.'))
+            .map(|(db, _)| db.to_owned())
+    };
+    let (Some(from), Some(to)) = (db_of("renameCollection"), db_of("to")) else {
+        return Vec::new();
+    };
+    let mut needs = if from == to {
+        vec![(Some(from), RenameCollectionSameDb)]
+    } else {
+        vec![
+            (Some(from.clone()), Find),
+            (Some(from), DropCollection),
+            (Some(to.clone()), Insert),
+            (Some(to.clone()), CreateIndex),
+        ]
+    };
+    if body.get_bool("dropTarget").unwrap_or(false) {
+        needs.push((Some(to), DropCollection));
+    }
+    needs
 }
 
 /// `$out` and `$merge` write to their target database as well.

@@ -25,6 +25,7 @@ mod gate;
 mod insert;
 mod modification;
 mod projection;
+mod rename;
 mod reply;
 mod sessions;
 mod update;
@@ -353,6 +354,7 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "createIndexes" => ddl::create_indexes(ctx, body),
         "dropIndexes" | "deleteIndexes" => ddl::drop_indexes(ctx, body),
         "listIndexes" => ddl::list_indexes(ctx, body),
+        "renameCollection" => rename::rename_collection(ctx, body),
         "startSession" => sessions::start_session(ctx),
         "endSessions" => sessions::end_sessions(ctx, body, "endSessions"),
         "killSessions" => sessions::end_sessions(ctx, body, "killSessions"),
