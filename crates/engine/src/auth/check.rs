@@ -58,7 +58,7 @@ impl Access {
 }
 
 /// Commands mongod runs without authentication.
-fn needs_no_user(name: &str) -> bool {
+pub(crate) fn needs_no_user(name: &str) -> bool {
     matches!(
         name,
         "hello"
@@ -72,6 +72,7 @@ fn needs_no_user(name: &str) -> bool {
             | "buildinfo"
             | "connectionStatus"
             | "whatsmyuri"
+            | "listCommands"
     )
 }
 
