@@ -330,6 +330,27 @@ fn an_open_transactions_writes_to_the_source_land_in_the_renamed_collection() {
     check_source_gone(&db, "t", "a");
 }
 
+#[test]
+fn rename_onto_a_collection_an_open_transaction_is_creating_is_a_write_conflict() {
+    let db = populated();
+    let mut s = Session::new();
+    s.start();
+    ok(
+        &db,
+        "t",
+        s.stmt(doc! {"insert": "b", "documents": [{"_id": 1}]}),
+    );
+    let (code, _) = fails(
+        &db,
+        "admin",
+        doc! {"renameCollection": "t.a", "to": "t.b", "dropTarget": true},
+    );
+    assert_eq!(code, 112, "WriteConflict");
+    ok(&db, "admin", s.commit());
+    check_moved(&db, "t", "a");
+    assert_eq!(find(&db, "t", doc! {"find": "b"}), vec![doc! {"_id": 1}]);
+}
+
 fn open(dir: &Path) -> Engine {
     Engine::open(EngineOptions {
         storage: Storage::Directory(dir.to_owned()),
@@ -445,10 +466,22 @@ fn all_ids(db: &Engine) -> Vec<i64> {
 /// journal agrees after a restart.
 #[test]
 fn writers_racing_renames_lose_and_duplicate_nothing() {
+    check_race("race", false);
+}
+
+/// The same race with checkpoints taken meanwhile: each checkpoint's
+/// collection names are those at its timestamp, so renames after it
+/// replay onto the right collections.
+#[test]
+fn writers_racing_renames_and_checkpoints_lose_and_duplicate_nothing() {
+    check_race("race-checkpoint", true);
+}
+
+fn check_race(name: &str, checkpoints: bool) {
     const WRITERS: i64 = 4;
     const INSERTS: i64 = 150;
     const RENAMES: usize = 20;
-    let dir = temp_dir("race");
+    let dir = temp_dir(name);
     let acknowledged: BTreeSet<i64> = {
         let db = open(&dir);
         ok(&db, "t", doc! {"create": "src"});
@@ -474,6 +507,15 @@ fn writers_racing_renames_lose_and_duplicate_nothing() {
                 })
             })
             .collect();
+        let renaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let checkpointer = checkpoints.then(|| {
+            let (db, renaming) = (db.clone(), renaming.clone());
+            std::thread::spawn(move || {
+                while renaming.load(std::sync::atomic::Ordering::SeqCst) {
+                    db.checkpoint().expect("checkpoint");
+                }
+            })
+        });
         for r in 0..RENAMES {
             let reply = run(
                 &db,
@@ -488,6 +530,10 @@ fn writers_racing_renames_lose_and_duplicate_nothing() {
                 "{reply}"
             );
             std::thread::yield_now();
+        }
+        renaming.store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.join().expect("checkpointer");
         }
         let acked: BTreeSet<i64> = writers
             .into_iter()
