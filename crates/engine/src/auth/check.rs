@@ -268,7 +268,14 @@ fn rename_needs(body: &Document) -> Vec<(Option<String>, Action)> {
             (Some(to.clone()), CreateIndex),
         ]
     };
-    if body.get_bool("dropTarget").unwrap_or(false) {
+    // As the command reads it (a number is true unless zero); anything
+    // else fails to parse, so needing more for it costs nothing.
+    let drops_target = match body.get("dropTarget") {
+        None | Some(Bson::Null) => false,
+        Some(Bson::Boolean(b)) => *b,
+        Some(other) => mql::order::Number::of(other).is_none_or(|n| n.as_f64() != 0.0),
+    };
+    if drops_target {
         needs.push((Some(to), DropCollection));
     }
     needs
