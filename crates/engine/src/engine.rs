@@ -18,6 +18,7 @@ use crate::params::Parameters;
 use crate::reaper;
 use crate::session::Sessions;
 use crate::storage::catalog::Catalog;
+use crate::storage::collection::Visibility;
 use crate::txn::{Txn, TxnManager};
 
 /// An open database. Clones share the same data.
@@ -164,12 +165,22 @@ impl Engine {
         };
         // Holds the horizon below `ts` until the pin is in place.
         let reader = self.txns().reader();
-        let (ts, lsn) = self.txns().quiesced(|ts| (ts, durable.last_lsn()));
+        // The collections and their names as of `ts`: catalog changes are
+        // made under the commit lock, so every later one is after `lsn`.
+        let (ts, lsn, collections) = self.txns().quiesced(|ts| {
+            let committed = self
+                .catalog()
+                .all()
+                .into_iter()
+                .filter(|c| c.visibility() == Visibility::Committed)
+                .collect::<Vec<_>>();
+            (ts, durable.last_lsn(), committed)
+        });
         let pin = self.txns().begin_at(ts);
         drop(reader);
         let written = durable
             .journal()
-            .checkpoint(lsn, |out| durable::write_checkpoint(self, ts, out));
+            .checkpoint(lsn, |out| durable::write_checkpoint(&collections, ts, out));
         self.txns().abort(pin);
         written?;
         *self.shared.last_checkpoint.lock() = (Instant::now(), lsn);
@@ -331,6 +342,8 @@ impl Engine {
 /// The journal operations of a committing transaction: collections it
 /// created (with their indexes), then its final writes. Writes into a
 /// collection dropped meanwhile are left out: the drop won, in memory too.
+/// Writes into a collection renamed meanwhile went into the renamed one
+/// (they share their records) and are journaled under its new name.
 fn commit_ops(engine: &Engine, txn: &Txn) -> Vec<Op> {
     let mut ops = Vec::new();
     for coll in txn.created_collections() {
@@ -343,10 +356,10 @@ fn commit_ops(engine: &Engine, txn: &Txn) -> Vec<Op> {
         });
     }
     for (coll, key, doc) in txn.final_writes() {
-        let current = engine.catalog().get(&coll.db, &coll.name, Some(txn.id()));
-        if !current.is_some_and(|c| Arc::ptr_eq(&c, &coll)) {
+        // Renamed since the write: journaled under the name it has now.
+        let Some(coll) = engine.catalog().current(&coll, Some(txn.id())) else {
             continue;
-        }
+        };
         ops.push(match doc {
             Some(doc) => Op::Put {
                 db: coll.db.clone(),

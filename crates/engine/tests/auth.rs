@@ -848,3 +848,25 @@ fn list_local_sessions_shows_a_user_only_its_own_unless_privileged() {
         assert_eq!(local_sessions(&admin, spec.clone()), Err(code), "{spec}");
     }
 }
+
+#[test]
+fn rename_collection_needs_mongods_privileges_on_both_namespaces() {
+    let engine = auth_engine();
+    let admin = with_users(
+        &engine,
+        &[("rw", "readWrite"), ("reader", "read"), ("dba", "dbAdmin")],
+    );
+    admin.ok("test", doc! {"insert": "a", "documents": [{"_id": 1}]});
+    let rename = |from: &str, to: &str| doc! {"renameCollection": from, "to": to};
+    // renameCollectionSameDB: readWrite and dbAdmin have it, read does not.
+    let reader = logged_in(&engine, "reader");
+    assert_eq!(reader.fails("admin", rename("test.a", "test.b")).0, 13);
+    logged_in(&engine, "rw").ok("admin", rename("test.a", "test.b"));
+    logged_in(&engine, "dba").ok("admin", rename("test.b", "test.c"));
+    // Across databases the target needs insert and createIndex there.
+    let rw = logged_in(&engine, "rw");
+    assert_eq!(rw.fails("admin", rename("test.c", "other.c")).0, 13);
+    admin.ok("admin", rename("test.c", "other.c"));
+    // Back again needs find and dropCollection on `other` as well.
+    assert_eq!(rw.fails("admin", rename("other.c", "test.c")).0, 13);
+}

@@ -58,7 +58,7 @@ impl Access {
 }
 
 /// Commands mongod runs without authentication.
-fn needs_no_user(name: &str) -> bool {
+pub(crate) fn needs_no_user(name: &str) -> bool {
     matches!(
         name,
         "hello"
@@ -72,6 +72,7 @@ fn needs_no_user(name: &str) -> bool {
             | "buildinfo"
             | "connectionStatus"
             | "whatsmyuri"
+            | "listCommands"
     )
 }
 
@@ -213,6 +214,7 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "bulkWrite" => bulk_write_needs(body),
         "create" => on(db, &[CreateCollection]),
         "collMod" => on(db, &[CollMod]),
+        "renameCollection" => rename_needs(body),
         "drop" => on(db, &[DropCollection]),
         "dropDatabase" => on(db, &[DropDatabase]),
         "createIndexes" => on(db, &[CreateIndex]),
@@ -238,6 +240,45 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "setParameter" | "configureFailPoint" => vec![(None, Manage)],
         _ => vec![(None, Unclassified)],
     }
+}
+
+/// mongod's rules for `renameCollection` (run on `admin`, naming both
+/// namespaces): within a database, `renameCollectionSameDB` there; across
+/// databases, read and drop the source, insert and index the target. A
+/// replaced target also needs `dropCollection`. A malformed command needs
+/// nothing: it fails to parse before touching anything.
+fn rename_needs(body: &Document) -> Vec<(Option<String>, Action)> {
+    use Action::*;
+    let db_of = |field: &str| {
+        body.get_str(field)
+            .ok()
+            .and_then(|ns| ns.split_once('.'))
+            .map(|(db, _)| db.to_owned())
+    };
+    let (Some(from), Some(to)) = (db_of("renameCollection"), db_of("to")) else {
+        return Vec::new();
+    };
+    let mut needs = if from == to {
+        vec![(Some(from), RenameCollectionSameDb)]
+    } else {
+        vec![
+            (Some(from.clone()), Find),
+            (Some(from), DropCollection),
+            (Some(to.clone()), Insert),
+            (Some(to.clone()), CreateIndex),
+        ]
+    };
+    // As the command reads it (a number is true unless zero); anything
+    // else fails to parse, so needing more for it costs nothing.
+    let drops_target = match body.get("dropTarget") {
+        None | Some(Bson::Null) => false,
+        Some(Bson::Boolean(b)) => *b,
+        Some(other) => mql::order::Number::of(other).is_none_or(|n| n.as_f64() != 0.0),
+    };
+    if drops_target {
+        needs.push((Some(to), DropCollection));
+    }
+    needs
 }
 
 /// `$out` and `$merge` write to their target database as well.

@@ -26,7 +26,7 @@ use bson::Document;
 
 use crate::Engine;
 use crate::command::{CommandError, Request};
-pub(crate) use check::{Access, authorize, current_uid, owned_lsid, principal};
+pub(crate) use check::{Access, authorize, current_uid, needs_no_user, owned_lsid, principal};
 pub(crate) use sasl::{speculative, supported_mechs};
 pub use state::ConnectionAuth;
 pub use users::UserName;
@@ -39,19 +39,21 @@ pub(crate) fn named_error(code: i32, code_name: &str, message: impl Into<String>
     error
 }
 
+/// The commands the auth layer runs itself (`listCommands` lists them).
+pub(crate) const COMMANDS: &[&str] = &[
+    "createUser",
+    "updateUser",
+    "dropUser",
+    "dropAllUsersFromDatabase",
+    "usersInfo",
+    "saslStart",
+    "saslContinue",
+    "logout",
+];
+
 /// Whether the auth layer runs command `name` itself.
 pub(crate) fn handles(name: &str) -> bool {
-    matches!(
-        name,
-        "createUser"
-            | "updateUser"
-            | "dropUser"
-            | "dropAllUsersFromDatabase"
-            | "usersInfo"
-            | "saslStart"
-            | "saslContinue"
-            | "logout"
-    )
+    COMMANDS.contains(&name)
 }
 
 /// Runs one of the commands [`handles`] accepts.

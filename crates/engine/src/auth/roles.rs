@@ -23,6 +23,8 @@ pub enum Action {
     DropDatabase,
     /// `collMod`: dbAdmin grants it, readWrite does not (as in mongod).
     CollMod,
+    /// mongod's `renameCollectionSameDB`: readWrite and dbAdmin grant it.
+    RenameCollectionSameDb,
     CreateUser,
     UpdateUser,
     DropUser,
@@ -59,6 +61,7 @@ const READ_WRITE: &[Action] = &[
     DropCollection,
     CreateIndex,
     DropIndex,
+    RenameCollectionSameDb,
 ];
 const DB_ADMIN: &[Action] = &[
     ListCollections,
@@ -69,6 +72,7 @@ const DB_ADMIN: &[Action] = &[
     DropIndex,
     DropDatabase,
     CollMod,
+    RenameCollectionSameDb,
 ];
 const USER_ADMIN: &[Action] = &[CreateUser, UpdateUser, DropUser, ViewUser, GrantRole];
 const ALL_DATABASE: &[Action] = &[
@@ -84,6 +88,7 @@ const ALL_DATABASE: &[Action] = &[
     DropIndex,
     DropDatabase,
     CollMod,
+    RenameCollectionSameDb,
     CreateUser,
     UpdateUser,
     DropUser,

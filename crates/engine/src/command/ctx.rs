@@ -125,7 +125,9 @@ impl Ctx<'_> {
                 Lookup::Created(coll) => {
                     match self.txn.as_deref_mut() {
                         Some(txn) => txn.note_created(coll.clone()),
-                        None => self.engine.catalog_change(|_| Ok(vec![create_op(&coll)]))?,
+                        None => self
+                            .engine
+                            .catalog_change(|_| Ok(journal_create(self.engine, &coll)))?,
                     }
                     return Ok(coll);
                 }
@@ -303,6 +305,19 @@ pub fn validate_collection_name(db: &str, name: &str) -> Result<(), CommandError
         return Err(invalid("fully qualified namespace is too long"));
     }
     Ok(())
+}
+
+/// The journal operations for a collection created outside a transaction,
+/// run under the commit lock: the collection was registered before, so a
+/// rename or drop may have come first. Journaled under its current name,
+/// or not at all once dropped.
+pub fn journal_create(engine: &Engine, coll: &Arc<Collection>) -> Vec<Op> {
+    engine
+        .catalog()
+        .current(coll, None)
+        .map(|current| create_op(&current))
+        .into_iter()
+        .collect()
 }
 
 /// The journal operation that recreates `coll` (options and indexes).

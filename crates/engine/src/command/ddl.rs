@@ -9,7 +9,7 @@ use mql::Code;
 use mql::matcher::Filter;
 
 use super::args::Args;
-use super::ctx::{Ctx, create_op, validate_collection_name, write_conflict};
+use super::ctx::{Ctx, journal_create, validate_collection_name, write_conflict};
 use super::cursor_reply;
 use super::validation::{self, VALIDATION_FIELDS};
 use super::view;
@@ -73,7 +73,9 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         Lookup::Created(coll) => {
             match ctx.txn.as_deref_mut() {
                 Some(txn) => txn.note_created(coll),
-                None => ctx.engine.catalog_change(|_| Ok(vec![create_op(&coll)]))?,
+                None => ctx
+                    .engine
+                    .catalog_change(|_| Ok(journal_create(ctx.engine, &coll)))?,
             }
             Ok(Document::new())
         }

@@ -54,24 +54,27 @@ const DB_STATS_SCALE_MAX: i64 = 1 << 50;
 /// The `getLog` logs this server keeps (both always empty for now).
 const LOG_NAMES: [&str; 2] = ["global", "startupWarnings"];
 
-/// Commands answered here without a session or transaction context.
+/// Commands answered here without a session or transaction context
+/// (`listCommands` lists them).
+pub(super) const COMMANDS: &[&str] = &[
+    "hello",
+    "isMaster",
+    "ismaster",
+    "getCmdLineOpts",
+    "serverStatus",
+    "connectionStatus",
+    "hostInfo",
+    "whatsmyuri",
+    "getLog",
+    "replSetGetStatus",
+    "replSetGetConfig",
+    "dbStats",
+    "dbstats",
+];
+
+/// Whether this module answers command `name`.
 pub(super) fn handles(name: &str) -> bool {
-    matches!(
-        name,
-        "hello"
-            | "isMaster"
-            | "ismaster"
-            | "getCmdLineOpts"
-            | "serverStatus"
-            | "connectionStatus"
-            | "hostInfo"
-            | "whatsmyuri"
-            | "getLog"
-            | "replSetGetStatus"
-            | "replSetGetConfig"
-            | "dbStats"
-            | "dbstats"
-    )
+    COMMANDS.contains(&name)
 }
 
 /// Runs one of the commands [`handles`] accepts.

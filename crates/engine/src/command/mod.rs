@@ -23,8 +23,10 @@ mod find;
 mod find_and_modify;
 mod gate;
 mod insert;
+mod list_commands;
 mod modification;
 mod projection;
+mod rename;
 mod reply;
 mod sessions;
 mod update;
@@ -329,8 +331,27 @@ fn bind_lets(body: &Document, lets: &Bson) -> Result<Document, CommandError> {
     Ok(bound)
 }
 
-fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
-    match name {
+/// Defines [`dispatch`] and [`DISPATCHED`] from one table, so the names
+/// `listCommands` reports are exactly the names dispatched.
+macro_rules! dispatch_table {
+    ($ctx:ident, $name:ident, $body:ident;
+     $($($command:literal)|+ $(if $guard:expr)? => $run:expr,)+) => {
+        /// Every command name [`dispatch`] runs.
+        const DISPATCHED: &[&str] = &[$($($command),+),+];
+
+        fn dispatch($ctx: &mut Ctx<'_>, $name: &str, $body: &Document) -> CommandResult {
+            match $name {
+                $($($command)|+ $(if $guard)? => $run,)+
+                _ => Err(CommandError::new(
+                    Code::COMMAND_NOT_FOUND,
+                    format!("no such command: '{}'", $name),
+                )),
+            }
+        }
+    };
+}
+
+dispatch_table! { ctx, name, body;
         "ping" => diag::ping(),
         "buildInfo" | "buildinfo" => diag::build_info(),
         "insert" => insert::insert(ctx, body),
@@ -353,16 +374,18 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
         "createIndexes" => ddl::create_indexes(ctx, body),
         "dropIndexes" | "deleteIndexes" => ddl::drop_indexes(ctx, body),
         "listIndexes" => ddl::list_indexes(ctx, body),
+        "renameCollection" => rename::rename_collection(ctx, body),
+        "listCommands" => list_commands::list_commands(ctx),
         "startSession" => sessions::start_session(ctx),
         "endSessions" => sessions::end_sessions(ctx, body, "endSessions"),
         "killSessions" => sessions::end_sessions(ctx, body, "killSessions"),
         "refreshSessions" => sessions::refresh_sessions(ctx, body),
         "killAllSessions" | "killAllSessionsByPattern" => {
             sessions::kill_all_sessions(ctx, body, name)
-        }
+        },
         "configureFailPoint" if ctx.engine.options().enable_test_commands => {
             configure_fail_point(ctx.engine, body)
-        }
+        },
         "getParameter" => ctx
             .engine
             .params()
@@ -375,9 +398,4 @@ fn dispatch(ctx: &mut Ctx<'_>, name: &str, body: &Document) -> CommandResult {
             Code::INVALID_OPTIONS,
             format!("{name} must be run within a transaction"),
         )),
-        _ => Err(CommandError::new(
-            Code::COMMAND_NOT_FOUND,
-            format!("no such command: '{name}'"),
-        )),
-    }
 }

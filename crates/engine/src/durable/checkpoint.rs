@@ -2,25 +2,30 @@
 //! documents as of one timestamp, as a stream of replayable operations.
 //!
 //! It reads through an MVCC snapshot, so writers continue meanwhile; the
-//! journal keeps every record after the covered LSN.
+//! journal keeps every record after the covered LSN. The list of
+//! collections, with their names, is the caller's, taken at the same
+//! timestamp: a rename after it must replay on the names before it.
 
 use std::io::{self, Write};
+
+use std::sync::Arc;
 
 use bson::doc;
 
 use super::record::{Op, put_bytes, to_bytes};
-use crate::Engine;
 use crate::clock::Ts;
-use crate::storage::collection::Visibility;
+use crate::storage::collection::Collection;
 
-/// Writes the state at `ts` to `out`.
-pub fn write_checkpoint(engine: &Engine, ts: Ts, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the state at `ts` of `collections` (the committed collections
+/// of the catalog at `ts`) to `out`.
+pub fn write_checkpoint(
+    collections: &[Arc<Collection>],
+    ts: Ts,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
     out.write_all(&to_bytes(&doc! {"ts": ts.to_bson()}))?;
-    for coll in engine.catalog().all() {
-        if coll.visibility() != Visibility::Committed {
-            continue;
-        }
+    for coll in collections {
         let indexes = coll.indexes().iter().map(|i| i.spec.info.clone()).collect();
         let create = Op::Create {
             db: coll.db.clone(),

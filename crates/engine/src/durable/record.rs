@@ -9,7 +9,8 @@
 //!                       | { op: "dropDatabase", db }
 //!                       | { op: "createIndex", db, coll, spec }
 //!                       | { op: "dropIndex", db, coll, name }
-//!                       | { op: "collMod", db, coll, options } ] }
+//!                       | { op: "collMod", db, coll, options }
+//!                       | { op: "rename", db, coll, toDb, toColl, dropTarget } ] }
 //! ```
 //!
 //! Checkpoints are a sequence of the same op documents (a header document
@@ -68,6 +69,15 @@ pub enum Op {
         coll: String,
         options: Document,
     },
+    /// `renameCollection`: one record, so recovery never finds both names
+    /// or neither. `drop_target`: an existing target was replaced.
+    Rename {
+        db: String,
+        coll: String,
+        to_db: String,
+        to_coll: String,
+        drop_target: bool,
+    },
 }
 
 impl Op {
@@ -97,6 +107,15 @@ impl Op {
             }
             Op::SetOptions { db, coll, options } => {
                 doc! {"op": "collMod", "db": db, "coll": coll, "options": options.clone()}
+            }
+            Op::Rename {
+                db,
+                coll,
+                to_db,
+                to_coll,
+                drop_target,
+            } => {
+                doc! {"op": "rename", "db": db, "coll": coll, "toDb": to_db, "toColl": to_coll, "dropTarget": drop_target}
             }
         }
     }
@@ -146,6 +165,13 @@ impl Op {
                 db: db()?,
                 coll: coll()?,
                 options: op.get_document("options").ok()?.clone(),
+            },
+            "rename" => Op::Rename {
+                db: db()?,
+                coll: coll()?,
+                to_db: op.get_str("toDb").ok()?.to_owned(),
+                to_coll: op.get_str("toColl").ok()?.to_owned(),
+                drop_target: op.get_bool("dropTarget").ok()?,
             },
             _ => return None,
         })
@@ -250,6 +276,13 @@ mod tests {
                 db: "d".into(),
                 coll: "c".into(),
                 options: doc! {"validator": {"a": {"$type": "string"}}, "validationLevel": "moderate"},
+            },
+            Op::Rename {
+                db: "d".into(),
+                coll: "c".into(),
+                to_db: "e".into(),
+                to_coll: "f".into(),
+                drop_target: true,
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);

@@ -1,10 +1,17 @@
 //! Recovery: rebuild the in-memory state from the latest checkpoint and the
 //! journal records after it.
 //!
-//! Replay is idempotent per operation (creating an existing collection or
-//! index, dropping a missing one, are no-ops; `collMod` sets whole options), because a checkpoint scans
-//! the catalog while commits continue: a catalog change may be both in the
-//! checkpoint and in a record after it.
+//! The checkpoint's list of collections is taken at its timestamp, under
+//! the commit lock, so every catalog change after it is in a record after
+//! it. Replay is still idempotent per operation (creating an existing
+//! collection or index, dropping a missing one, are no-ops; `collMod` sets
+//! whole options), because a collection's indexes and options are
+//! written as they are when the checkpoint reaches it.
+//!
+//! A rename replays as: drop the target if the rename replaced one, then
+//! move the source if it exists. The source may be missing: an implicit
+//! creation journals its `create` after it registered the collection, so a
+//! rename can precede it, and the `create` then arrives under the new name.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -149,6 +156,23 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
         Op::SetOptions { db, coll, options } => {
             if let Some(coll) = engine.catalog().get(db, coll, None) {
                 coll.set_options(options.clone());
+            }
+        }
+        Op::Rename {
+            db,
+            coll,
+            to_db,
+            to_coll,
+            drop_target,
+        } => {
+            if *drop_target {
+                engine.catalog().remove(to_db, to_coll);
+            }
+            if let Some(source) = engine.catalog().get(db, coll, None) {
+                engine
+                    .catalog()
+                    .rename(&source, to_db, to_coll, true)
+                    .map_err(|e| fail(&op, format!("{e:?}")))?;
             }
         }
     }

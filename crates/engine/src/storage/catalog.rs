@@ -2,6 +2,9 @@
 //!
 //! Invariant: the catalog lock is held only to look up, insert or remove an
 //! `Arc<Collection>`; never across a read or write of documents.
+//!
+//! A rename ([`Catalog::rename`]) swaps one entry for another under one
+//! write lock, so no reader ever sees both names or neither.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +18,17 @@ use super::record::TxnId;
 #[derive(Default)]
 pub struct Catalog {
     dbs: RwLock<BTreeMap<String, BTreeMap<String, Arc<Collection>>>>,
+}
+
+/// Why [`Catalog::rename`] did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameError {
+    /// The source was dropped or renamed since the caller found it.
+    SourceGone,
+    /// The target exists and the caller did not ask to replace it.
+    TargetExists,
+    /// The target is being created by a still open transaction.
+    TargetPending,
 }
 
 /// What [`Catalog::get_or_create`] found.
@@ -87,6 +101,64 @@ impl Catalog {
                 dbs.remove(&coll.db);
             }
         }
+    }
+
+    /// What `coll` is now: itself while registered, or the collection it
+    /// was renamed to (following every later rename); `None` once dropped.
+    /// Commits use it to journal a write under the collection's current
+    /// name.
+    pub fn current(&self, coll: &Arc<Collection>, txn: Option<TxnId>) -> Option<Arc<Collection>> {
+        let mut candidate = coll.clone();
+        loop {
+            let registered = self.get(&candidate.db, &candidate.name, txn);
+            if registered.is_some_and(|c| Arc::ptr_eq(&c, &candidate)) {
+                return Some(candidate);
+            }
+            candidate = candidate.successor()?;
+        }
+    }
+
+    /// Moves `from` to `to_db.to_name` in one step: the old name disappears
+    /// as the new one appears, replacing an existing target only when
+    /// `replace` is set; returns the target it replaced. The old handle
+    /// learns its successor, so writers still holding it land in the
+    /// renamed collection.
+    pub fn rename(
+        &self,
+        from: &Arc<Collection>,
+        to_db: &str,
+        to_name: &str,
+        replace: bool,
+    ) -> Result<Option<Arc<Collection>>, RenameError> {
+        let mut dbs = self.dbs.write();
+        let registered = dbs
+            .get(&from.db)
+            .and_then(|colls| colls.get(&from.name))
+            .is_some_and(|c| Arc::ptr_eq(c, from));
+        if !registered {
+            return Err(RenameError::SourceGone);
+        }
+        if let Some(target) = dbs.get(to_db).and_then(|colls| colls.get(to_name)) {
+            if target.visibility() != Visibility::Committed {
+                return Err(RenameError::TargetPending);
+            }
+            if !replace {
+                return Err(RenameError::TargetExists);
+            }
+        }
+        if let Some(colls) = dbs.get_mut(&from.db) {
+            colls.remove(&from.name);
+            if colls.is_empty() {
+                dbs.remove(&from.db);
+            }
+        }
+        let renamed = Arc::new(from.renamed(to_db, to_name));
+        let replaced = dbs
+            .entry(to_db.to_owned())
+            .or_default()
+            .insert(to_name.to_owned(), renamed.clone());
+        from.set_successor(renamed);
+        Ok(replaced)
     }
 
     pub fn drop_database(&self, db: &str) -> Vec<Arc<Collection>> {

@@ -13,6 +13,12 @@
 //! - The `_id` index is `records` itself; `indexes` holds the others.
 //! - A collection created inside a transaction is *pending* until that
 //!   transaction commits: invisible to every other reader and writer.
+//! - A collection's name never changes. `renameCollection` registers a new
+//!   `Collection` under the new name that shares the old one's [`Contents`]
+//!   (documents, indexes, options), and points the old one at it
+//!   ([`Collection::successor`]): a writer still holding the old handle
+//!   writes into the same records, and its commit is journaled under the
+//!   name the collection has at commit time.
 
 use std::sync::Arc;
 
@@ -47,6 +53,16 @@ pub struct Collection {
     pub name: String,
     /// The `uuid` `listCollections` reports.
     pub uuid: bson::Uuid,
+    /// Shared with every name the collection is renamed to.
+    contents: Arc<Contents>,
+    visibility: Mutex<Visibility>,
+    /// The collection this one was renamed to; set once, under the commit
+    /// lock, when it leaves the catalog.
+    successor: Mutex<Option<Arc<Collection>>>,
+}
+
+/// What a collection holds, whatever its name.
+struct Contents {
     /// Options given to `create` (capped, validator, ...), echoed by
     /// `listCollections`; replaced whole by `collMod`, so a writer takes a
     /// snapshot without copying.
@@ -55,7 +71,6 @@ pub struct Collection {
     /// Replaced whole on change, so every write takes a snapshot of the
     /// list without copying it.
     indexes: RwLock<Arc<[Arc<Index>]>>,
-    visibility: Mutex<Visibility>,
     /// Where the garbage collector's sweep of `records` resumes: the last
     /// `_id` it visited, `None` to start over.
     gc_cursor: Mutex<Option<Key>>,
@@ -67,22 +82,53 @@ impl Collection {
             db: db.to_owned(),
             name: name.to_owned(),
             uuid: bson::Uuid::new(),
-            options: RwLock::new(Arc::new(options)),
-            records: SkipMap::new(),
-            indexes: RwLock::new(Arc::new([])),
+            contents: Arc::new(Contents {
+                options: RwLock::new(Arc::new(options)),
+                records: SkipMap::new(),
+                indexes: RwLock::new(Arc::new([])),
+                gc_cursor: Mutex::new(None),
+            }),
             visibility: Mutex::new(visibility),
-            gc_cursor: Mutex::new(None),
+            successor: Mutex::new(None),
         }
+    }
+
+    /// The same collection under a new name, committed. A rename within a
+    /// database keeps the `uuid`; across databases mongod copies into a
+    /// new collection, so the `uuid` is new.
+    pub fn renamed(&self, db: &str, name: &str) -> Collection {
+        Collection {
+            db: db.to_owned(),
+            name: name.to_owned(),
+            uuid: if db == self.db {
+                self.uuid
+            } else {
+                bson::Uuid::new()
+            },
+            contents: self.contents.clone(),
+            visibility: Mutex::new(Visibility::Committed),
+            successor: Mutex::new(None),
+        }
+    }
+
+    /// The collection this one was renamed to, if it was.
+    pub fn successor(&self) -> Option<Arc<Collection>> {
+        self.successor.lock().clone()
+    }
+
+    /// Records the rename of this collection to `next`.
+    pub fn set_successor(&self, next: Arc<Collection>) {
+        *self.successor.lock() = Some(next);
     }
 
     /// The collection's current options.
     pub fn options(&self) -> Arc<Document> {
-        self.options.read().clone()
+        self.contents.options.read().clone()
     }
 
     /// Replaces the options (`collMod`, or its replay in recovery).
     pub fn set_options(&self, options: Document) {
-        *self.options.write() = Arc::new(options);
+        *self.contents.options.write() = Arc::new(options);
     }
 
     pub fn namespace(&self) -> String {
@@ -112,12 +158,16 @@ impl Collection {
     }
 
     pub fn record(&self, key: &Key) -> Option<Arc<Record>> {
-        self.records.get(key).map(|entry| entry.value().clone())
+        self.contents
+            .records
+            .get(key)
+            .map(|entry| entry.value().clone())
     }
 
     /// The record for `key`, created empty (no versions, no intent) if absent.
     pub fn record_or_insert(&self, key: Key) -> Arc<Record> {
-        self.records
+        self.contents
+            .records
             .get_or_insert_with(key, || Arc::new(Record::default()))
             .value()
             .clone()
@@ -132,18 +182,20 @@ impl Collection {
             Some(key) => std::ops::Bound::Excluded(key.clone()),
             None => std::ops::Bound::Unbounded,
         };
-        self.records
+        self.contents
+            .records
             .range((lower, std::ops::Bound::Unbounded))
             .map(|entry| (entry.key().clone(), entry.value().clone()))
     }
 
     /// The secondary indexes (not `_id_`).
     pub fn indexes(&self) -> Arc<[Arc<Index>]> {
-        self.indexes.read().clone()
+        self.contents.indexes.read().clone()
     }
 
     pub fn index(&self, name: &str) -> Option<Arc<Index>> {
-        self.indexes
+        self.contents
+            .indexes
             .read()
             .iter()
             .find(|i| i.spec.name == name)
@@ -153,7 +205,7 @@ impl Collection {
     /// Every index definition, `_id_` first, as `listIndexes` reports them.
     pub fn index_specs(&self) -> Vec<IndexSpec> {
         let mut specs = vec![IndexSpec::id_index()];
-        specs.extend(self.indexes.read().iter().map(|i| i.spec.clone()));
+        specs.extend(self.contents.indexes.read().iter().map(|i| i.spec.clone()));
         specs
     }
 
@@ -162,7 +214,7 @@ impl Collection {
     /// intent and its index entries. For a unique index, fails with the
     /// first key two current documents share.
     pub fn add_index(&self, spec: IndexSpec) -> Result<(), BuildError> {
-        let mut indexes = self.indexes.write();
+        let mut indexes = self.contents.indexes.write();
         let index = Arc::new(Index::new(spec));
         let mut newest_keys: Vec<(IndexKey, Key)> = Vec::new();
         for (id, record) in self.records_from(None) {
@@ -233,7 +285,7 @@ impl Collection {
         }
         // Only `get_or_insert_with` adds records, and never while a live
         // record holds the key: the entry found is this record's.
-        let Some(entry) = self.records.get(key) else {
+        let Some(entry) = self.contents.records.get(key) else {
             return (pruned, false);
         };
         if !Arc::ptr_eq(entry.value(), record) {
@@ -251,17 +303,17 @@ impl Collection {
     /// Runs `f` on the garbage collector's cursor into `records`. Two
     /// collectors (the reaper and an explicit round) take turns.
     pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Key>) -> T) -> T {
-        f(&mut self.gc_cursor.lock())
+        f(&mut self.contents.gc_cursor.lock())
     }
 
     /// How many records (live documents and tombstones) the collection holds.
     pub fn record_count(&self) -> usize {
-        self.records.len()
+        self.contents.records.len()
     }
 
     /// Removes the named secondary indexes.
     pub fn drop_indexes(&self, names: &[String]) {
-        let mut indexes = self.indexes.write();
+        let mut indexes = self.contents.indexes.write();
         *indexes = indexes
             .iter()
             .filter(|i| !names.contains(&i.spec.name))
