@@ -194,6 +194,7 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
     }
     match name {
         "find" | "count" | "distinct" | "getMore" => on(db, &[Find]),
+        "explain" => explain_needs(request, user),
         "aggregate" if lists_local_sessions(body) => {
             let mut needs = aggregate_needs(db, body);
             if reads_no_collection(body) {
@@ -240,6 +241,26 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "setParameter" | "configureFailPoint" => vec![(None, Manage)],
         _ => vec![(None, Unclassified)],
     }
+}
+
+/// `explain` needs what the command it explains needs; a malformed or
+/// nested one needs what an unknown command does, so only the privileged
+/// reach its parse error.
+fn explain_needs(request: &Request<'_>, user: &Authenticated) -> Vec<(Option<String>, Action)> {
+    let inner = match request.body.get("explain") {
+        Some(Bson::Document(inner)) => inner,
+        _ => return vec![(None, Action::Unclassified)],
+    };
+    let name = inner.keys().next().map_or("", String::as_str);
+    if name == "explain" {
+        return vec![(None, Action::Unclassified)];
+    }
+    let inner_request = Request {
+        db: request.db,
+        body: inner.clone(),
+        connection: request.connection,
+    };
+    needs(name, &inner_request, user)
 }
 
 /// mongod's rules for `renameCollection` (run on `admin`, naming both

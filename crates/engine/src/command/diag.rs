@@ -33,7 +33,7 @@ use super::{CommandError, CommandResult, Request};
 use crate::Engine;
 
 /// The mongod release whose behaviour Rotor reproduces.
-const VERSION: &str = "8.0.0";
+pub(super) const VERSION: &str = "8.0.0";
 /// mongod 8.0's wire version: drivers enable features by it.
 const MAX_WIRE_VERSION: i32 = 25;
 /// Largest user document (mongod's `maxBsonObjectSize`).

@@ -14,7 +14,7 @@ use super::cursor_reply::{self, FIRST_BATCH_DOCS_DEFAULT};
 use super::{CommandError, CommandResult};
 use crate::exec;
 
-const FIND_FIELDS: &[&str] = &[
+pub(super) const FIND_FIELDS: &[&str] = &[
     "filter",
     "sort",
     "projection",

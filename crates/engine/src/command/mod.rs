@@ -19,6 +19,7 @@ mod ddl;
 mod delete;
 mod diag;
 mod envelope;
+mod explain;
 mod find;
 mod find_and_modify;
 mod gate;
@@ -360,6 +361,7 @@ dispatch_table! { ctx, name, body;
         "findAndModify" | "findandmodify" => find_and_modify::find_and_modify(ctx, body),
         "bulkWrite" => bulk_write::bulk_write(ctx, body),
         "find" => find::find(ctx, body),
+        "explain" => explain::explain(ctx, body),
         "aggregate" => aggregate::aggregate(ctx, body),
         "getMore" => find::get_more(ctx, body),
         "killCursors" => find::kill_cursors(ctx, body),

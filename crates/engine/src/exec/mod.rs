@@ -17,13 +17,20 @@ use crate::Engine;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
 use crate::storage::record::{Doc, View};
-pub use plan::{Plan, plan};
+pub use plan::{Access, Plan, plan, plan_described};
 
 /// One matching document.
 pub struct Hit {
     pub key: Key,
     pub doc: Doc,
     pub matched: Match,
+}
+
+/// The work one [`find`] did, as `explain`'s `executionStats` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Examined {
+    pub docs: u64,
+    pub keys: u64,
 }
 
 /// Finds documents of `coll` visible at `view` that match `filter`,
@@ -36,6 +43,42 @@ pub fn find(
     filter: &Filter,
     stop_after: Option<usize>,
 ) -> Vec<Hit> {
+    let collated = filter.collation().is_some();
+    run(
+        engine,
+        view,
+        coll,
+        plan(coll, filter_doc, collated),
+        filter,
+        stop_after,
+    )
+    .0
+}
+
+/// [`find`] for `explain`: also says which access path the planner chose
+/// and how much it examined.
+pub fn find_explained(
+    engine: &Engine,
+    view: &View,
+    coll: &Arc<Collection>,
+    filter_doc: &Document,
+    filter: &Filter,
+    stop_after: Option<usize>,
+) -> (Vec<Hit>, Access, Examined) {
+    let collated = filter.collation().is_some();
+    let (chosen, access) = plan_described(coll, filter_doc, collated);
+    let (hits, examined) = run(engine, view, coll, chosen, filter, stop_after);
+    (hits, access, examined)
+}
+
+fn run(
+    engine: &Engine,
+    view: &View,
+    coll: &Arc<Collection>,
+    chosen: Plan,
+    filter: &Filter,
+    stop_after: Option<usize>,
+) -> (Vec<Hit>, Examined) {
     let mut hits = Vec::new();
     let mut examined = 0u64;
     let mut keys_examined = 0u64;
@@ -46,7 +89,7 @@ pub fn find(
         }
         stop_after.is_some_and(|n| hits.len() >= n)
     };
-    match plan(coll, filter_doc, filter.collation().is_some()) {
+    match chosen {
         Plan::Ids(ids) => {
             // One id (a point lookup) needs no deduplication.
             let mut seen = (ids.len() > 1).then(HashSet::new);
@@ -78,5 +121,9 @@ pub fn find(
         }
     }
     engine.count_examined(examined, keys_examined);
-    hits
+    let examined = Examined {
+        docs: examined,
+        keys: keys_examined,
+    };
+    (hits, examined)
 }

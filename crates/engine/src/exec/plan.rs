@@ -26,6 +26,25 @@ pub enum Plan {
     CollectionScan,
 }
 
+/// What the planner chose, as `explain` reports it; built only on request
+/// so the query path pays nothing for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Equality or `$in` on `_id`, looked up directly: the point intervals,
+    /// in mongod's notation (`"[1, 1]"`).
+    IdPoints(Vec<String>),
+    /// A scan of one index over its leading field.
+    Index {
+        name: String,
+        key_pattern: Document,
+        field: String,
+        /// The scanned intervals, in mongod's notation (`"[1, 1]"`,
+        /// `"(3, inf.0]"`).
+        bounds: Vec<String>,
+    },
+    CollectionScan,
+}
+
 /// What a filter says about one top-level path, borrowing the filter's
 /// values (only the type brackets of ranges are made up).
 enum Predicate<'a> {
@@ -61,18 +80,38 @@ type Limit<'a> = Bound<Cow<'a, Bson>>;
 /// Picks the access path for `filter`; `collated` says the query compares
 /// strings under a (non-simple) collation.
 pub fn plan(coll: &Collection, filter: &Document, collated: bool) -> Plan {
+    choose(coll, filter, collated, false).0
+}
+
+/// [`plan`], with a description of the chosen access path.
+pub fn plan_described(coll: &Collection, filter: &Document, collated: bool) -> (Plan, Access) {
+    let (plan, access) = choose(coll, filter, collated, true);
+    (plan, access.unwrap_or(Access::CollectionScan))
+}
+
+/// The planner; `describe` asks for an [`Access`] too.
+fn choose(
+    coll: &Collection,
+    filter: &Document,
+    collated: bool,
+    describe: bool,
+) -> (Plan, Option<Access>) {
     let mut predicates = predicates(filter);
     if collated {
         predicates.retain(|(_, p)| !p.has_strings());
     }
-    if let Some(Predicate::Points(values)) =
+    if let Some(points @ Predicate::Points(values)) =
         predicates.iter().find(|(p, _)| *p == "_id").map(|(_, p)| p)
     {
-        return Plan::Ids(values.iter().map(|v| Key((*v).clone())).collect());
+        let access = describe.then(|| Access::IdPoints(bounds(points)));
+        return (
+            Plan::Ids(values.iter().map(|v| Key((*v).clone())).collect()),
+            access,
+        );
     }
     let indexes = coll.indexes();
     let usable = |index: &Index| index.spec.partial.is_none();
-    let mut best: Option<(u8, Vec<Key>)> = None;
+    let mut best: Option<(u8, Vec<Key>, Option<Access>)> = None;
     for (path, predicate) in &predicates {
         for index in indexes.iter().filter(|i| usable(i)) {
             if index.spec.fields.first().map(|f| f.0.as_str()) != Some(*path) {
@@ -94,14 +133,83 @@ pub fn plan(coll: &Collection, filter: &Document, collated: bool) -> Plan {
                     (1, index.scan_leading(low, high))
                 }
             };
-            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                best = Some((rank, ids));
+            if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                let access = describe.then(|| Access::Index {
+                    name: index.spec.name.clone(),
+                    key_pattern: index.spec.key.clone(),
+                    field: (*path).to_owned(),
+                    bounds: bounds(predicate),
+                });
+                best = Some((rank, ids, access));
             }
         }
     }
     match best {
-        Some((_, ids)) => Plan::Ids(ids),
-        None => Plan::CollectionScan,
+        Some((_, ids, access)) => (Plan::Ids(ids), access),
+        None => (
+            Plan::CollectionScan,
+            describe.then_some(Access::CollectionScan),
+        ),
+    }
+}
+
+/// A predicate's index intervals in mongod's notation. Ends the planner
+/// made up from a type bracket print as mongod prints them.
+fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
+    match predicate {
+        Predicate::Points(values) => {
+            let mut points: Vec<&Bson> = values.clone();
+            points.sort_by(|a, b| mql::order::compare(a, b));
+            points.dedup_by(|a, b| mql::order::compare(a, b).is_eq());
+            points
+                .iter()
+                .map(|v| {
+                    let v = render(v);
+                    format!("[{v}, {v}]")
+                })
+                .collect()
+        }
+        Predicate::Range(range) => {
+            let (open, low) = match &range.0 {
+                Bound::Included(v) => ('[', end(v)),
+                Bound::Excluded(v) => ('(', end(v)),
+                Bound::Unbounded => ('[', "MinKey".to_owned()),
+            };
+            let (close, high) = match &range.1 {
+                Bound::Included(v) => (']', end(v)),
+                Bound::Excluded(Cow::Owned(Bson::String(s))) if s.is_empty() => {
+                    (']', "inf.0".to_owned())
+                }
+                Bound::Excluded(v) => (')', end(v)),
+                Bound::Unbounded => (']', "MaxKey".to_owned()),
+            };
+            vec![format!("{open}{low}, {high}{close}")]
+        }
+    }
+}
+
+/// One end of a range; a made-up numeric low end is mongod's `-inf.0`.
+fn end(value: &Cow<'_, Bson>) -> String {
+    match value {
+        Cow::Owned(Bson::Double(d)) if d.is_nan() => "-inf.0".to_owned(),
+        other => render(other),
+    }
+}
+
+/// A value as mongod's explain prints index bounds.
+fn render(value: &Bson) -> String {
+    match value {
+        Bson::Int32(n) => n.to_string(),
+        Bson::Int64(n) => n.to_string(),
+        Bson::Double(d) if d.is_infinite() => if *d > 0.0 { "inf.0" } else { "-inf.0" }.to_owned(),
+        Bson::Double(d) if d.fract() == 0.0 && d.abs() < 1e15 => format!("{d:.1}"),
+        Bson::Double(d) => d.to_string(),
+        Bson::String(s) => format!("{s:?}"),
+        Bson::Boolean(b) => b.to_string(),
+        Bson::ObjectId(id) => format!("ObjectId('{id}')"),
+        Bson::DateTime(t) => format!("new Date({})", t.timestamp_millis()),
+        Bson::Document(d) if d.is_empty() => "{}".to_owned(),
+        other => other.to_string(),
     }
 }
 
