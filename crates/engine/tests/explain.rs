@@ -59,11 +59,18 @@ fn winning(reply: &Document) -> &Document {
         .expect("queryPlanner.winningPlan")
 }
 
+/// (filter, stages top-down, index name, bounds on its field)
+type PlanCase = (
+    Document,
+    &'static [&'static str],
+    Option<&'static str>,
+    Vec<&'static str>,
+);
+
 #[test]
 fn explain_find_reports_the_access_path_the_planner_chose() {
     let db = loaded();
-    // (filter, stages top-down, index name, bounds on its field)
-    let cases: Vec<(Document, &[&str], Option<&str>, Vec<&str>)> = vec![
+    let cases: Vec<PlanCase> = vec![
         (doc! {}, &["COLLSCAN"], None, vec![]),
         (doc! {"s2": 1}, &["COLLSCAN"], None, vec![]),
         (doc! {"_id": 7}, &["IDHACK"], None, vec![]),
@@ -443,4 +450,116 @@ fn explain_is_refused_in_a_transaction() {
     let body = session.stmt(doc! {"explain": {"find": "c"}});
     assert_eq!(fails(&db, "x", body).0, 263);
     ok(&db, "x", session.abort());
+}
+
+/// A connection from `peer`, logged in as `user` on `db` if given.
+fn connection(peer: &str) -> engine::ConnectionInfo {
+    engine::ConnectionInfo {
+        peer: Some(peer.to_owned()),
+        ..engine::ConnectionInfo::default()
+    }
+}
+
+fn run_as(db: &Engine, conn: &engine::ConnectionInfo, body: Document) -> Document {
+    db.run_command(engine::Request {
+        db: "x",
+        body,
+        connection: conn,
+    })
+    .reply
+}
+
+/// SCRAM-SHA-256 through saslStart/saslContinue, as a driver logs in.
+fn login(db: &Engine, conn: &engine::ConnectionInfo, auth_db: &str, user: &str, pwd: &str) {
+    use scram::{ClientConversation, Mechanism};
+    let binary = |bytes: Vec<u8>| {
+        Bson::Binary(bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes,
+        })
+    };
+    let payload = |reply: &Document| match reply.get("payload") {
+        Some(Bson::Binary(b)) => b.bytes.clone(),
+        other => panic!("payload is binary: {other:?}"),
+    };
+    let mut client = ClientConversation::new(Mechanism::ScramSha256, user, pwd).expect("client");
+    let run = |body| {
+        db.run_command(engine::Request {
+            db: auth_db,
+            body,
+            connection: conn,
+        })
+        .reply
+    };
+    let mut reply = run(
+        doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": binary(client.client_first())},
+    );
+    while reply.get_bool("done").ok() != Some(true) {
+        assert_eq!(reply.get_f64("ok").ok(), Some(1.0), "login: {reply}");
+        let answer = client.step(&payload(&reply)).expect("server proof");
+        let id = reply.get_i32("conversationId").expect("conversationId");
+        reply = run(doc! {"saslContinue": 1, "conversationId": id, "payload": binary(answer)});
+    }
+}
+
+#[test]
+fn explain_needs_what_the_explained_command_needs() {
+    let db = Engine::open(engine::EngineOptions {
+        auth: true,
+        ..engine::EngineOptions::default()
+    })
+    .expect("in-memory engines always open");
+    let admin = connection("127.0.0.1:50000");
+    let create = |body: Document, on: &str| {
+        let reply = db
+            .run_command(engine::Request {
+                db: on,
+                body,
+                connection: &admin,
+            })
+            .reply;
+        assert_eq!(reply.get_f64("ok").ok(), Some(1.0), "{reply}");
+    };
+    create(
+        doc! {"createUser": "admin", "pwd": "adminpw", "roles": ["root"]},
+        "admin",
+    );
+    login(&db, &admin, "admin", "admin", "adminpw");
+    create(
+        doc! {"createUser": "reader", "pwd": "readerpw", "roles": [{"role": "read", "db": "x"}]},
+        "admin",
+    );
+    let reader = connection("10.1.2.3:50000");
+    login(&db, &reader, "admin", "reader", "readerpw");
+    // (explained command, whether a read-only user may explain it)
+    let cases = [
+        (doc! {"find": "c"}, true),
+        (doc! {"count": "c"}, true),
+        (doc! {"distinct": "c", "key": "a"}, true),
+        (doc! {"aggregate": "c", "pipeline": [], "cursor": {}}, true),
+        (
+            doc! {"delete": "c", "deletes": [{"q": {}, "limit": 0}]},
+            false,
+        ),
+        (
+            doc! {"update": "c", "updates": [{"q": {}, "u": {"a": 1}}]},
+            false,
+        ),
+        (doc! {"findAndModify": "c", "remove": true}, false),
+        (doc! {"explain": {"find": "c"}}, false),
+    ];
+    for (inner, allowed) in cases {
+        let reply = run_as(&db, &reader, doc! {"explain": inner.clone()});
+        match allowed {
+            true => assert_eq!(reply.get_f64("ok").ok(), Some(1.0), "{inner}: {reply}"),
+            false => assert_eq!(reply.get_i32("code").ok(), Some(13), "{inner}: {reply}"),
+        }
+        let reply = run_as(&db, &admin, doc! {"explain": inner.clone()});
+        let root_ok = !inner.contains_key("explain");
+        assert_eq!(
+            reply.get_f64("ok").ok() == Some(1.0),
+            root_ok,
+            "root {inner}: {reply}"
+        );
+    }
 }

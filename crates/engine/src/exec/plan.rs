@@ -171,28 +171,25 @@ fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
         }
         Predicate::Range(range) => {
             let (open, low) = match &range.0 {
-                Bound::Included(v) => ('[', end(v)),
-                Bound::Excluded(v) => ('(', end(v)),
+                // A made-up numeric low end (NaN sorts first) is mongod's -inf.
+                Bound::Included(Cow::Owned(Bson::Double(d))) if d.is_nan() => {
+                    ('[', "-inf.0".to_owned())
+                }
+                Bound::Included(v) => ('[', render(v)),
+                Bound::Excluded(v) => ('(', render(v)),
                 Bound::Unbounded => ('[', "MinKey".to_owned()),
             };
             let (close, high) = match &range.1 {
-                Bound::Included(v) => (']', end(v)),
+                Bound::Included(v) => (']', render(v)),
+                // A made-up numeric high end (strings sort next) is mongod's inf.
                 Bound::Excluded(Cow::Owned(Bson::String(s))) if s.is_empty() => {
                     (']', "inf.0".to_owned())
                 }
-                Bound::Excluded(v) => (')', end(v)),
+                Bound::Excluded(v) => (')', render(v)),
                 Bound::Unbounded => (']', "MaxKey".to_owned()),
             };
             vec![format!("{open}{low}, {high}{close}")]
         }
-    }
-}
-
-/// One end of a range; a made-up numeric low end is mongod's `-inf.0`.
-fn end(value: &Cow<'_, Bson>) -> String {
-    match value {
-        Cow::Owned(Bson::Double(d)) if d.is_nan() => "-inf.0".to_owned(),
-        other => render(other),
     }
 }
 
