@@ -74,6 +74,13 @@ fn explain_find_reports_the_access_path_the_planner_chose() {
         (doc! {}, &["COLLSCAN"], None, vec![]),
         (doc! {"s2": 1}, &["COLLSCAN"], None, vec![]),
         (doc! {"_id": 7}, &["IDHACK"], None, vec![]),
+        // Another condition beside `_id` needs a FETCH filter, not IDHACK.
+        (
+            doc! {"_id": 7, "k": 7},
+            &["FETCH", "IXSCAN"],
+            Some("_id_"),
+            vec!["[7, 7]"],
+        ),
         (
             doc! {"_id": {"$in": [3, 1]}},
             &["FETCH", "IXSCAN"],
@@ -419,7 +426,7 @@ fn explain_errors_are_mongods() {
         (doc! {"explain": {"insert": "c", "documents": []}}, 59),
         (doc! {"explain": {"nosuch": "c"}}, 59),
         (doc! {"explain": {"find": "c"}, "verbosity": "loud"}, 2),
-        (doc! {"explain": {"find": "c"}, "verbosity": 1}, 2),
+        (doc! {"explain": {"find": "c"}, "verbosity": 1}, 14),
         (doc! {"explain": 1}, 14),
         // The inner command's own parse errors pass through.
         (doc! {"explain": {"find": "c", "filter": {"$bogus": 1}}}, 2),
@@ -561,5 +568,42 @@ fn explain_needs_what_the_explained_command_needs() {
             root_ok,
             "root {inner}: {reply}"
         );
+    }
+}
+
+#[test]
+fn explain_filters_show_what_the_access_path_did_not_answer() {
+    let db = loaded();
+    // (filter, stage carrying the filter, its filter: None when absent)
+    let cases = [
+        (
+            doc! {"k": 4, "s": "s14"},
+            "FETCH",
+            Some(doc! {"s": {"$eq": "s14"}}),
+        ),
+        (doc! {"k": 4}, "FETCH", None),
+        (
+            doc! {"s2": {"$gt": 1}},
+            "COLLSCAN",
+            Some(doc! {"s2": {"$gt": 1}}),
+        ),
+        (
+            doc! {"a": 1, "b": 2},
+            "COLLSCAN",
+            Some(doc! {"$and": [{"a": {"$eq": 1}}, {"b": {"$eq": 2}}]}),
+        ),
+        (doc! {}, "COLLSCAN", None),
+    ];
+    for (filter, name, expected) in cases {
+        let reply = explain(
+            &db,
+            doc! {"find": "c", "filter": filter.clone()},
+            "queryPlanner",
+        );
+        let got = stage(winning(&reply), name)
+            .get_document("filter")
+            .ok()
+            .cloned();
+        assert_eq!(got, expected, "filter {filter}");
     }
 }

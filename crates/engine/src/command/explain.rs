@@ -41,9 +41,18 @@ impl Verbosity {
             Some(Bson::String(s)) if s == "queryPlanner" => Ok(Verbosity::QueryPlanner),
             Some(Bson::String(s)) if s == "executionStats" => Ok(Verbosity::ExecutionStats),
             Some(Bson::String(s)) if s == "allPlansExecution" => Ok(Verbosity::AllPlansExecution),
-            Some(_) => Err(CommandError::new(
+            Some(Bson::String(s)) => Err(CommandError::new(
                 Code::BAD_VALUE,
-                "verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}",
+                format!(
+                    "Enumeration value '{s}' for field 'explain.verbosity' is not a valid value."
+                ),
+            )),
+            Some(other) => Err(CommandError::new(
+                Code::TYPE_MISMATCH,
+                format!(
+                    "BSON field 'explain.verbosity' is the wrong type '{}', expected type 'string'",
+                    super::envelope::type_name(other)
+                ),
             )),
         }
     }
@@ -395,7 +404,8 @@ fn access_stage(access: &Access, filter: &Document, run: Option<(u64, Examined)>
         stage
     };
     match access {
-        Access::IdPoints(bounds) if bounds.len() == 1 => {
+        // mongod's IDHACK answers a bare `_id` equality only.
+        Access::IdPoints(bounds) if bounds.len() == 1 && filter.len() == 1 => {
             let stage = stats(doc! {"stage": "IDHACK"}, matched);
             let stage = with(stage, "keysExamined", keys);
             with(stage, "docsExamined", docs)
