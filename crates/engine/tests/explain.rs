@@ -607,3 +607,34 @@ fn explain_filters_show_what_the_access_path_did_not_answer() {
         assert_eq!(got, expected, "filter {filter}");
     }
 }
+
+/// A filter on `k` (indexed), `_id` or `n` (not indexed) under one operator.
+fn any_filter() -> impl proptest::strategy::Strategy<Value = Document> {
+    use proptest::prelude::*;
+    let field = prop::sample::select(vec!["k", "_id", "n"]);
+    let op = prop::sample::select(vec!["$eq", "$gt", "$gte", "$lt", "$lte", "$in", "$ne"]);
+    (field, op, -2i32..110, -2i32..110).prop_map(|(field, op, a, b)| match op {
+        "$in" => doc! {field: {"$in": [a, b]}},
+        op => doc! {field: {op: a}},
+    })
+}
+
+proptest::proptest! {
+    /// Whatever the filter, explain's counts are what the same find does:
+    /// the documents it returns and the documents the engine examined.
+    #[test]
+    fn explain_counts_equal_the_real_finds_work(filter in any_filter(), limit in 0i64..30) {
+        let db = loaded();
+        let find = doc! {"find": "c", "filter": filter.clone(), "limit": limit, "batchSize": 1000};
+        let before = db.metrics();
+        let returned = common::find(&db, "x", find.clone()).len() as i64;
+        let after = db.metrics();
+        let reply = explain(&db, find, "executionStats");
+        let stats = reply.get_document("executionStats").unwrap();
+        proptest::prop_assert_eq!(stats.get_i64("nReturned").ok(), Some(returned));
+        let docs = (after.docs_examined - before.docs_examined) as i64;
+        let keys = (after.keys_examined - before.keys_examined) as i64;
+        proptest::prop_assert_eq!(stats.get_i64("totalDocsExamined").ok(), Some(docs));
+        proptest::prop_assert_eq!(stats.get_i64("totalKeysExamined").ok(), Some(keys));
+    }
+}
