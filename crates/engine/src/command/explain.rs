@@ -368,12 +368,20 @@ fn execution_stats(
     };
     doc! {
         "executionSuccess": true,
-        "nReturned": returned as i64,
-        "executionTimeMillis": started.elapsed().as_millis() as i64,
-        "totalKeysExamined": examined.keys as i64,
-        "totalDocsExamined": examined.docs as i64,
+        "nReturned": number(returned),
+        "executionTimeMillis": number(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+        "totalKeysExamined": number(examined.keys),
+        "totalDocsExamined": number(examined.docs),
         "executionStages": stages,
     }
+}
+
+/// A count as mongod appends it (`appendNumber`): an int when it fits.
+fn number(n: u64) -> Bson {
+    i32::try_from(n).map_or_else(
+        |_| Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX)),
+        Bson::Int32,
+    )
 }
 
 /// Documents left after skip and limit.
@@ -385,8 +393,8 @@ fn after_limits(q: &Query<'_>, matched: u64) -> u64 {
 /// Adds a stage's `nReturned` (and mongod's timing estimate) when executed.
 fn stats(mut stage: Document, returned: Option<u64>) -> Document {
     if let Some(n) = returned {
-        stage.insert("nReturned", n as i64);
-        stage.insert("executionTimeMillisEstimate", 0i64);
+        stage.insert("nReturned", number(n));
+        stage.insert("executionTimeMillisEstimate", 0);
     }
     stage
 }
@@ -395,11 +403,11 @@ fn stats(mut stage: Document, returned: Option<u64>) -> Document {
 /// matched and examined, for `executionStats`.
 fn access_stage(access: &Access, filter: &Document, run: Option<(u64, Examined)>) -> Document {
     let matched = run.map(|r| r.0);
-    let docs = run.map(|r| r.1.docs as i64);
-    let keys = run.map(|r| r.1.keys as i64);
-    let with = |mut stage: Document, field: &str, value: Option<i64>| {
+    let docs = run.map(|r| r.1.docs);
+    let keys = run.map(|r| r.1.keys);
+    let with = |mut stage: Document, field: &str, value: Option<u64>| {
         if let Some(value) = value {
-            stage.insert(field, value);
+            stage.insert(field, number(value));
         }
         stage
     };
@@ -440,7 +448,7 @@ fn ixscan(
     key_pattern: &Document,
     field: &str,
     bounds: Vec<String>,
-    keys: Option<i64>,
+    keys: Option<u64>,
 ) -> Document {
     let mut stage = doc! {
         "stage": "IXSCAN",
@@ -457,9 +465,9 @@ fn ixscan(
     };
     if let Some(keys) = keys {
         // Every key the scan visits is passed up to FETCH.
-        stage.insert("nReturned", keys);
-        stage.insert("executionTimeMillisEstimate", 0i64);
-        stage.insert("keysExamined", keys);
+        stage.insert("nReturned", number(keys));
+        stage.insert("executionTimeMillisEstimate", 0);
+        stage.insert("keysExamined", number(keys));
     }
     stage
 }
@@ -470,7 +478,7 @@ fn fetch(
     indexed: &str,
     scan: Document,
     matched: Option<u64>,
-    docs: Option<i64>,
+    docs: Option<u64>,
 ) -> Document {
     let mut stage = doc! {"stage": "FETCH"};
     let mut residual = filter.clone();
@@ -480,7 +488,7 @@ fn fetch(
     }
     let mut stage = stats(stage, matched);
     if let Some(docs) = docs {
-        stage.insert("docsExamined", docs);
+        stage.insert("docsExamined", number(docs));
     }
     stage.insert("inputStage", scan);
     stage
@@ -501,7 +509,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
         let mut sort_stage = doc! {"stage": "SORT", "sortPattern": sort.clone(), "memLimit": 100i64 * 1024 * 1024, "type": "simple"};
         if let Some(limit) = q.limit {
             let amount = q.skip.saturating_add(limit);
-            sort_stage.insert("limitAmount", amount as i64);
+            sort_stage.insert("limitAmount", number(amount as u64));
             flowing = flowing.map(|n| n.min(amount as u64));
         }
         stage = nest(sort_stage, stage, flowing);
@@ -509,7 +517,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
     if q.skip > 0 {
         flowing = flowing.map(|n| n.saturating_sub(q.skip as u64));
         stage = nest(
-            doc! {"stage": "SKIP", "skipAmount": q.skip as i64},
+            doc! {"stage": "SKIP", "skipAmount": number(q.skip as u64)},
             stage,
             flowing,
         );
@@ -517,7 +525,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
     if let Some(limit) = q.limit.filter(|_| q.sort.is_none_or(|s| s.is_empty())) {
         flowing = flowing.map(|n| n.min(limit as u64));
         stage = nest(
-            doc! {"stage": "LIMIT", "limitAmount": limit as i64},
+            doc! {"stage": "LIMIT", "limitAmount": number(limit as u64)},
             stage,
             flowing,
         );
@@ -536,24 +544,27 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
         Some(Top::Count) => {
             let mut count = doc! {"stage": "COUNT"};
             if let Some(n) = flowing {
-                count.insert("nCounted", n as i64);
-                count.insert("nSkipped", q.skip.min(matched.unwrap_or(0) as usize) as i64);
+                count.insert("nCounted", number(n));
+                count.insert(
+                    "nSkipped",
+                    number(q.skip.min(matched.unwrap_or(0) as usize) as u64),
+                );
             }
             nest(count, stage, flowing.map(|_| 0))
         }
         Some(Top::Delete) => {
             let mut delete = doc! {"stage": "DELETE"};
             if let Some(n) = flowing {
-                delete.insert("nWouldDelete", n as i64);
+                delete.insert("nWouldDelete", number(n));
             }
             nest(delete, stage, flowing.map(|_| 0))
         }
         Some(Top::Update { upsert }) => {
             let mut update = doc! {"stage": "UPDATE"};
             if let Some(n) = flowing {
-                update.insert("nMatched", n as i64);
-                update.insert("nWouldModify", n as i64);
-                update.insert("nWouldUpsert", i64::from(*upsert && n == 0));
+                update.insert("nMatched", number(n));
+                update.insert("nWouldModify", number(n));
+                update.insert("nWouldUpsert", number(u64::from(*upsert && n == 0)));
             }
             nest(update, stage, flowing.map(|_| 0))
         }
