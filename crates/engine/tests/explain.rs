@@ -220,13 +220,13 @@ fn explain_execution_stats_count_the_real_work() {
             .expect("executionStats");
         assert_eq!(stats.get_bool("executionSuccess").ok(), Some(true));
         let got = (
-            count(&stats, "nReturned").unwrap(),
-            count(&stats, "totalKeysExamined").unwrap(),
-            count(&stats, "totalDocsExamined").unwrap(),
+            count(stats, "nReturned").unwrap(),
+            count(stats, "totalKeysExamined").unwrap(),
+            count(stats, "totalDocsExamined").unwrap(),
         );
         assert_eq!(got, (returned, keys, docs), "{find}: {stats}");
         let top = stats.get_document("executionStages").unwrap();
-        assert_eq!(count(&top, "nReturned"), Some(returned), "{find}: {top}");
+        assert_eq!(count(top, "nReturned"), Some(returned), "{find}: {top}");
     }
 }
 
@@ -376,7 +376,7 @@ fn explain_of_count_distinct_and_aggregate_shows_their_stages() {
         .get_document("executionStats")
         .and_then(|s| s.get_document("executionStages"))
         .unwrap();
-    assert_eq!(count(&stages, "nCounted"), Some(10));
+    assert_eq!(count(stages, "nCounted"), Some(10));
 
     let reply = explain(
         &db,
@@ -411,7 +411,7 @@ fn explain_of_count_distinct_and_aggregate_shows_their_stages() {
         .unwrap();
     assert_eq!(stage_names(plan), ["FETCH", "IXSCAN"]);
     let stats = cursor.get_document("executionStats").unwrap();
-    assert_eq!(count(&stats, "totalDocsExamined"), Some(10));
+    assert_eq!(count(stats, "totalDocsExamined"), Some(10));
     // mongod appends counts as ints when they fit (shells show `10`, not
     // `Long('10')`).
     assert_eq!(stats.get("totalDocsExamined"), Some(&Bson::Int32(10)));
@@ -630,11 +630,11 @@ proptest::proptest! {
         let after = db.metrics();
         let reply = explain(&db, find, "executionStats");
         let stats = reply.get_document("executionStats").unwrap();
-        proptest::prop_assert_eq!(count(&stats, "nReturned"), Some(returned));
+        proptest::prop_assert_eq!(count(stats, "nReturned"), Some(returned));
         let docs = (after.docs_examined - before.docs_examined) as i64;
         let keys = (after.keys_examined - before.keys_examined) as i64;
-        proptest::prop_assert_eq!(count(&stats, "totalDocsExamined"), Some(docs));
-        proptest::prop_assert_eq!(count(&stats, "totalKeysExamined"), Some(keys));
+        proptest::prop_assert_eq!(count(stats, "totalDocsExamined"), Some(docs));
+        proptest::prop_assert_eq!(count(stats, "totalKeysExamined"), Some(keys));
     }
 }
 
