@@ -236,6 +236,8 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         | "abortTransaction" => Vec::new(),
         // mongod's `dbStats` action, which every read role holds.
         "dbStats" | "dbstats" => on(db, &[Find]),
+        // mongod's `collStats` action, which every read role holds.
+        "collStats" => on(db, &[Find]),
         "serverStatus" | "hostInfo" | "getCmdLineOpts" | "getLog" | "replSetGetStatus"
         | "replSetGetConfig" | "getParameter" => vec![(None, Monitor)],
         "setParameter" | "configureFailPoint" => vec![(None, Manage)],

@@ -126,7 +126,7 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         ));
     }
     let input = match collection {
-        Some(_) => None,
+        Some(name) => super::coll_stats::leading_stage(ctx, name, &mut stages)?,
         None => Some(database_input(ctx, &mut stages)?),
     };
     let pipeline = Pipeline::parse(&stages)?;

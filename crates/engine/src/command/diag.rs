@@ -49,7 +49,7 @@ const LOGICAL_SESSION_TIMEOUT_MINUTES: i32 = 30;
 const ELECTION_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1];
 /// The set's `replicaSetId`: fixed, as the one configuration never changes.
 const REPLICA_SET_ID: [u8; 12] = [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 2];
-/// Largest `dbStats` scale (mongod's: one pebibyte, 2^50).
+/// Largest stats scale (mongod's: one pebibyte, 2^50).
 const DB_STATS_SCALE_MAX: i64 = 1 << 50;
 /// The `getLog` logs this server keeps (both always empty for now).
 const LOG_NAMES: [&str; 2] = ["global", "startupWarnings"];
@@ -346,7 +346,7 @@ fn repl_set_get_config(engine: &Engine, body: &Document) -> CommandResult {
 fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
     let args = Args::new("dbStats", &request.body);
     args.check_known(&["scale", "freeStorage"])?;
-    let scale = db_stats_scale(args.get("scale"))?;
+    let scale = scale_of("dbStats.scale", args.get("scale"))?;
     let free_storage = args.bool("freeStorage")?.unwrap_or(false);
     let snapshot = engine.txns().visible();
     let (views, collections): (Vec<_>, Vec<_>) = engine
@@ -392,8 +392,9 @@ fn db_stats(engine: &Engine, request: &Request<'_>) -> CommandResult {
     Ok(reply)
 }
 
-/// `dbStats.scale`: any number, its integer part taken, in `1..=2^50`.
-fn db_stats_scale(value: Option<&Bson>) -> Result<i64, CommandError> {
+/// A stats command's `scale` (`field` names it in errors): any number, its
+/// integer part taken, in `1..=2^50`. Shared by `dbStats` and `collStats`.
+pub(super) fn scale_of(field: &str, value: Option<&Bson>) -> Result<i64, CommandError> {
     let scale = match value {
         None => 1,
         Some(value) => match Number::of(value) {
@@ -405,7 +406,7 @@ fn db_stats_scale(value: Option<&Bson>) -> Result<i64, CommandError> {
                 return Err(CommandError::new(
                     Code::TYPE_MISMATCH,
                     format!(
-                        "BSON field 'dbStats.scale' is the wrong type '{}', expected types '[long, int, decimal, double]'",
+                        "BSON field '{field}' is the wrong type '{}', expected types '[long, int, decimal, double]'",
                         type_name(value)
                     ),
                 ));
@@ -430,7 +431,7 @@ fn started_at() -> Instant {
 }
 
 /// The machine's name, as mongod reports `host`; Linux exposes it in /proc.
-fn hostname() -> String {
+pub(super) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .ok()
@@ -451,7 +452,7 @@ fn truthy(value: &Bson) -> bool {
 }
 
 /// mongod's `appendNumber`: an int32 below 2^30, an int64 above.
-fn small_number(count: u64) -> Bson {
+pub(super) fn small_number(count: u64) -> Bson {
     match i32::try_from(count) {
         Ok(small) if small < 1 << 30 => Bson::Int32(small),
         _ => Bson::Int64(clamp(count)),

@@ -12,6 +12,7 @@
 mod aggregate;
 mod args;
 mod bulk_write;
+mod coll_stats;
 mod collation;
 mod ctx;
 mod cursor_reply;
@@ -363,6 +364,7 @@ dispatch_table! { ctx, name, body;
         "find" => find::find(ctx, body),
         "explain" => explain::explain(ctx, body),
         "aggregate" => aggregate::aggregate(ctx, body),
+        "collStats" => coll_stats::command(ctx, body),
         "getMore" => find::get_more(ctx, body),
         "killCursors" => find::kill_cursors(ctx, body),
         "count" => find::count(ctx, body),
