@@ -223,3 +223,112 @@ fn collstats_command_refuses_views_and_bad_scales() {
         assert_eq!(fails(&db, "shop", body.clone()).0, code, "{body}");
     }
 }
+
+/// Runs `rolesInfo` on `db` and checks the `(role, db)` pairs it lists.
+fn check_roles(db: &str, body: Document, expected: &[(&str, &str)]) {
+    let reply = ok(&engine(), db, body.clone());
+    let roles: Vec<(String, String)> = reply
+        .get_array("roles")
+        .expect("roles")
+        .iter()
+        .filter_map(Bson::as_document)
+        .map(|r| {
+            assert_eq!(r.get_bool("isBuiltin").ok(), Some(true), "{r}");
+            assert_eq!(r.get_array("roles").map(Vec::len).ok(), Some(0), "{r}");
+            (
+                r.get_str("role").expect("role").to_owned(),
+                r.get_str("db").expect("db").to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(r, d)| ((*r).to_owned(), (*d).to_owned()))
+        .collect();
+    assert_eq!(roles, expected, "{body}");
+}
+
+#[test]
+fn rolesinfo_accepts_each_form_of_its_argument() {
+    check_roles("test", doc! {"rolesInfo": "read"}, &[("read", "test")]);
+    check_roles(
+        "test",
+        doc! {"rolesInfo": {"role": "root", "db": "admin"}},
+        &[("root", "admin")],
+    );
+    check_roles(
+        "test",
+        doc! {"rolesInfo": ["readWrite", {"role": "clusterMonitor", "db": "admin"}]},
+        &[("readWrite", "test"), ("clusterMonitor", "admin")],
+    );
+    // Only user-defined roles by default, and Rotor has none.
+    check_roles("test", doc! {"rolesInfo": 1}, &[]);
+    check_roles(
+        "test",
+        doc! {"rolesInfo": 1, "showBuiltinRoles": true},
+        &[
+            ("dbAdmin", "test"),
+            ("dbOwner", "test"),
+            ("read", "test"),
+            ("readWrite", "test"),
+            ("userAdmin", "test"),
+        ],
+    );
+}
+
+#[test]
+fn rolesinfo_leaves_out_unknown_roles() {
+    check_roles("test", doc! {"rolesInfo": "nosuch"}, &[]);
+    // Admin-only roles exist only on admin.
+    check_roles("test", doc! {"rolesInfo": "root"}, &[]);
+    check_roles(
+        "test",
+        doc! {"rolesInfo": ["nosuch", "read"]},
+        &[("read", "test")],
+    );
+}
+
+#[test]
+fn rolesinfo_shows_privileges_by_resource() {
+    let reply = ok(
+        &engine(),
+        "test",
+        doc! {"rolesInfo": ["read", {"role": "clusterMonitor", "db": "admin"}], "showPrivileges": true},
+    );
+    let roles = reply.get_array("roles").expect("roles");
+    let read = roles[0].as_document().expect("read");
+    let expected = bson::bson!([{
+        "resource": {"db": "test", "collection": ""},
+        "actions": ["find", "listCollections", "listIndexes"],
+    }]);
+    assert_eq!(read.get("privileges"), Some(&expected), "{read}");
+    assert_eq!(read.get("inheritedPrivileges"), Some(&expected), "{read}");
+    let monitor = roles[1].as_document().expect("clusterMonitor");
+    let expected = bson::bson!([{
+        "resource": {"cluster": true},
+        "actions": ["listDatabases", "listSessions", "serverStatus"],
+    }]);
+    assert_eq!(monitor.get("privileges"), Some(&expected), "{monitor}");
+    let plain = ok(&engine(), "test", doc! {"rolesInfo": "read"});
+    let plain = plain.get_array("roles").expect("roles")[0].clone();
+    assert!(
+        plain
+            .as_document()
+            .is_some_and(|r| !r.contains_key("privileges"))
+    );
+}
+
+#[test]
+fn rolesinfo_refuses_malformed_arguments() {
+    for body in [
+        doc! {"rolesInfo": 2},
+        doc! {"rolesInfo": {"role": "read"}},
+        doc! {"rolesInfo": [3]},
+    ] {
+        assert_eq!(
+            fails(&engine(), "test", body.clone()).0,
+            BAD_VALUE,
+            "{body}"
+        );
+    }
+}

@@ -224,6 +224,12 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "dropUser" | "dropAllUsersFromDatabase" => on(db, &[DropUser]),
         "usersInfo" if only_self(db, body, &user.name) => Vec::new(),
         "usersInfo" => users_info_needs(db, body),
+        // mongod: `viewRole` on the database (held, as in Rotor's roles,
+        // with `viewUser` by userAdmin), or any user asking only about
+        // roles it holds. Every role is built in, so this hides nothing
+        // but which roles exist.
+        "rolesInfo" if only_own_roles(db, body, user) => Vec::new(),
+        "rolesInfo" => on(db, &[ViewUser]),
         "listDatabases"
         | "killCursors"
         | "startSession"
@@ -428,6 +434,14 @@ fn only_self(db: &str, body: &Document, me: &UserName) -> bool {
     matches!(
         super::user_commands::users_info_names(&argument, db),
         Ok(Some(names)) if names.iter().all(|n| n == me)
+    )
+}
+
+fn only_own_roles(db: &str, body: &Document, user: &Authenticated) -> bool {
+    let argument = body.get("rolesInfo").cloned().unwrap_or(Bson::Null);
+    matches!(
+        super::roles_info::named(&argument, db),
+        Ok(Some(names)) if names.iter().all(|n| user.roles.contains(n))
     )
 }
 

@@ -17,6 +17,7 @@
 
 mod check;
 mod roles;
+mod roles_info;
 mod sasl;
 mod state;
 mod user_commands;
@@ -46,6 +47,7 @@ pub(crate) const COMMANDS: &[&str] = &[
     "dropUser",
     "dropAllUsersFromDatabase",
     "usersInfo",
+    "rolesInfo",
     "saslStart",
     "saslContinue",
     "logout",
@@ -68,6 +70,7 @@ pub(crate) fn run(
         "dropUser" => user_commands::drop_user(engine, request),
         "dropAllUsersFromDatabase" => user_commands::drop_all_users(engine, request),
         "usersInfo" => user_commands::users_info(engine, request),
+        "rolesInfo" => roles_info::roles_info(request),
         "saslStart" => sasl::sasl_start(engine, request),
         "saslContinue" => sasl::sasl_continue(engine, request),
         _ => sasl::logout(request),
