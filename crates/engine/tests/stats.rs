@@ -9,12 +9,17 @@
 //! Index sizes are Rotor's documented estimate, each entry's key as a BSON
 //! document: `_id_` keys are 14 bytes each; `s_1` keys are `{s: null}` =
 //! 4 + 1 + 2 + 1 = 8 bytes and `{s: "ab"}` = 15.
+//!
+//! Also `rolesInfo` (mongosh's `db.getRoles()`, `db.getRole()`) over the
+//! built-in roles, and who may run it and `collStats` with auth on.
 
 mod common;
 
-use bson::{Bson, Document, doc};
+use bson::spec::BinarySubtype;
+use bson::{Binary, Bson, Document, doc};
 use common::{engine, fails, find, ok};
-use engine::Engine;
+use engine::{ConnectionInfo, Engine, EngineOptions, Request};
+use scram::{ClientConversation, Mechanism};
 
 const BAD_VALUE: i32 = 2;
 const NAMESPACE_NOT_FOUND: i32 = 26;
@@ -330,5 +335,109 @@ fn rolesinfo_refuses_malformed_arguments() {
             BAD_VALUE,
             "{body}"
         );
+    }
+}
+
+/// Runs `body` on `db` over `connection` and gives the reply.
+fn run_as(engine: &Engine, connection: &ConnectionInfo, db: &str, body: Document) -> Document {
+    engine
+        .run_command(Request {
+            db,
+            body,
+            connection,
+        })
+        .reply
+}
+
+/// Logs `connection` in as `user` (password `<user>pw`) on `db` with SCRAM-SHA-256.
+fn login(engine: &Engine, connection: &ConnectionInfo, db: &str, user: &str) {
+    let mechanism = Mechanism::ScramSha256;
+    let mut client =
+        ClientConversation::new(mechanism, user, &format!("{user}pw")).expect("client");
+    let bytes = |reply: &Document| match reply.get("payload") {
+        Some(Bson::Binary(b)) => b.bytes.clone(),
+        other => panic!("payload is binary: {other:?} in {reply}"),
+    };
+    let binary = |bytes: Vec<u8>| {
+        Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes,
+        })
+    };
+    let mut reply = run_as(
+        engine,
+        connection,
+        db,
+        doc! {"saslStart": 1, "mechanism": mechanism.name(), "payload": binary(client.client_first())},
+    );
+    while reply.get_bool("done").ok() != Some(true) {
+        let answer = client
+            .step(&bytes(&reply))
+            .expect("the server proves itself");
+        let id = reply.get_i32("conversationId").expect("conversationId");
+        reply = run_as(
+            engine,
+            connection,
+            db,
+            doc! {"saslContinue": 1, "conversationId": id, "payload": binary(answer)},
+        );
+    }
+}
+
+#[test]
+fn rolesinfo_is_open_to_user_admins_and_to_a_user_about_its_own_roles() {
+    let db = Engine::open(EngineOptions {
+        auth: true,
+        ..EngineOptions::default()
+    })
+    .expect("in-memory engines always open");
+    let local = ConnectionInfo {
+        peer: Some("127.0.0.1:50000".to_owned()),
+        ..ConnectionInfo::default()
+    };
+    // The localhost exception creates the first user.
+    run_as(
+        &db,
+        &local,
+        "test",
+        doc! {"createUser": "ua", "pwd": "uapw", "roles": ["userAdmin"]},
+    );
+    login(&db, &local, "test", "ua");
+    run_as(
+        &db,
+        &local,
+        "test",
+        doc! {"createUser": "rw", "pwd": "rwpw", "roles": ["readWrite"]},
+    );
+    // (user, command on test, allowed)
+    let cases = [
+        ("ua", doc! {"rolesInfo": "dbAdmin"}, true),
+        ("ua", doc! {"rolesInfo": 1, "showBuiltinRoles": true}, true),
+        (
+            "rw",
+            doc! {"rolesInfo": "readWrite", "showPrivileges": true},
+            true,
+        ),
+        ("rw", doc! {"rolesInfo": "dbAdmin"}, false),
+        ("rw", doc! {"rolesInfo": 1}, false),
+        ("rw", doc! {"collStats": "c"}, true),
+        ("ua", doc! {"collStats": "c"}, false),
+    ];
+    for (user, body, allowed) in cases {
+        let connection = ConnectionInfo {
+            peer: Some("10.1.2.3:50000".to_owned()),
+            ..ConnectionInfo::default()
+        };
+        login(&db, &connection, "test", user);
+        let reply = run_as(&db, &connection, "test", body.clone());
+        let expected = if allowed { 1.0 } else { 0.0 };
+        assert_eq!(
+            reply.get_f64("ok").ok(),
+            Some(expected),
+            "{user}: {body} -> {reply}"
+        );
+        if !allowed {
+            assert_eq!(reply.get_i32("code").ok(), Some(13), "{reply}");
+        }
     }
 }
