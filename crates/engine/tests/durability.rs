@@ -3,31 +3,15 @@
 
 mod common;
 
-use std::path::Path;
-
 use bson::doc;
 use common::{Session, find, ok};
 use engine::{Engine, EngineOptions, Storage};
 
-fn open(dir: &Path) -> Engine {
-    Engine::open(EngineOptions {
-        storage: Storage::Directory(dir.to_owned()),
-        ..EngineOptions::default()
-    })
-    .expect("open on disk")
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("rotor-durability-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 #[test]
 fn acknowledged_writes_survive_a_restart() {
-    let dir = temp_dir("restart");
+    let dir = common::temp_dir("durability-restart");
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         ok(
             &db,
             "app",
@@ -50,7 +34,7 @@ fn acknowledged_writes_survive_a_restart() {
         );
         ok(&db, "app", doc! {"create": "empty"});
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     assert_eq!(
         find(&db, "app", doc! {"find": "items"}),
         vec![doc! {"_id": 1, "n": 11}]
@@ -75,9 +59,9 @@ fn acknowledged_writes_survive_a_restart() {
 
 #[test]
 fn transactions_recover_whole_and_aborted_ones_not_at_all() {
-    let dir = temp_dir("txn");
+    let dir = common::temp_dir("durability-txn");
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         let mut s = Session::new();
         s.start();
         ok(
@@ -106,7 +90,7 @@ fn transactions_recover_whole_and_aborted_ones_not_at_all() {
             s.stmt(doc! {"insert": "orders", "documents": [{"_id": 3}]}),
         );
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     assert_eq!(
         find(&db, "app", doc! {"find": "orders"}),
         vec![doc! {"_id": 1}]
@@ -121,9 +105,9 @@ fn transactions_recover_whole_and_aborted_ones_not_at_all() {
 
 #[test]
 fn checkpoints_cover_the_log_and_recovery_continues_after_them() {
-    let dir = temp_dir("checkpoint");
+    let dir = common::temp_dir("durability-checkpoint");
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         for i in 0..50 {
             ok(
                 &db,
@@ -149,7 +133,7 @@ fn checkpoints_cover_the_log_and_recovery_continues_after_them() {
             doc! {"insert": "after", "documents": [{"_id": 1}]},
         );
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     let docs = find(
         &db,
         "app",
@@ -167,8 +151,8 @@ fn checkpoints_cover_the_log_and_recovery_continues_after_them() {
 
 #[test]
 fn a_second_engine_on_the_same_directory_is_refused() {
-    let dir = temp_dir("lock");
-    let first = open(&dir);
+    let dir = common::temp_dir("durability-lock");
+    let first = common::open_dir(&dir);
     let second = Engine::open(EngineOptions {
         storage: Storage::Directory(dir.clone()),
         ..EngineOptions::default()

@@ -306,8 +306,7 @@ fn open_on(dir: &Path) -> Engine {
 
 #[test]
 fn gc_then_checkpoint_then_restart_keeps_exactly_the_live_documents() {
-    let dir = std::env::temp_dir().join(format!("rotor-gc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::temp_dir("gc");
     {
         let db = open_on(&dir);
         with_index(&db);

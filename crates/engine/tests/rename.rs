@@ -5,11 +5,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use bson::{Bson, Document, doc};
 use common::{Session, engine, fails, find, ok, run};
-use engine::{Engine, EngineOptions, Storage};
+use engine::Engine;
 
 fn rename(db: &Engine, from: &str, to: &str) -> Document {
     ok(db, "admin", doc! {"renameCollection": from, "to": to})
@@ -351,25 +350,11 @@ fn rename_onto_a_collection_an_open_transaction_is_creating_is_a_write_conflict(
     assert_eq!(find(&db, "t", doc! {"find": "b"}), vec![doc! {"_id": 1}]);
 }
 
-fn open(dir: &Path) -> Engine {
-    Engine::open(EngineOptions {
-        storage: Storage::Directory(dir.to_owned()),
-        ..EngineOptions::default()
-    })
-    .expect("open on disk")
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("rotor-rename-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// Renames within a database, across databases and onto an existing
 /// target, with writes before and after each, then checks the result;
 /// `checkpoint` takes a checkpoint between the renames and the restart.
 fn check_restart(name: &str, checkpoint: bool) {
-    let dir = temp_dir(name);
+    let dir = common::temp_dir(&format!("rename-{name}"));
     let expected = |db: &Engine| {
         assert_eq!(
             find(db, "u", doc! {"find": "c", "sort": {"_id": 1}}),
@@ -393,7 +378,7 @@ fn check_restart(name: &str, checkpoint: bool) {
         assert_eq!(names(db, "u"), vec!["c"]);
     };
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         ok(
             &db,
             "t",
@@ -431,7 +416,7 @@ fn check_restart(name: &str, checkpoint: bool) {
         }
         expected(&db);
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     expected(&db);
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
@@ -481,9 +466,9 @@ fn check_race(name: &str, checkpoints: bool) {
     const WRITERS: i64 = 4;
     const INSERTS: i64 = 150;
     const RENAMES: usize = 20;
-    let dir = temp_dir(name);
+    let dir = common::temp_dir(&format!("rename-{name}"));
     let acknowledged: BTreeSet<i64> = {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         ok(&db, "t", doc! {"create": "src"});
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
@@ -543,7 +528,7 @@ fn check_race(name: &str, checkpoints: bool) {
         assert_eq!(all_ids(&db), acked.iter().copied().collect::<Vec<_>>());
         acked
     };
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     assert_eq!(
         all_ids(&db),
         acknowledged.into_iter().collect::<Vec<_>>(),

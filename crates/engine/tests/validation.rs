@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use bson::{Bson, Document, doc};
 use common::{Session, engine, fails, find, ok, run};
-use engine::{Engine, EngineOptions, Storage};
+use engine::Engine;
 
 const DB: &str = "app";
 const VALIDATION_FAILED: i32 = 121;
@@ -486,23 +484,14 @@ fn coll_mod_is_refused_in_a_transaction_and_validators_apply_inside_one() {
     assert_eq!(fails(&db, DB, coll_mod).0, 263);
 }
 
-fn open(dir: &Path) -> Engine {
-    Engine::open(EngineOptions {
-        storage: Storage::Directory(dir.to_owned()),
-        ..EngineOptions::default()
-    })
-    .expect("open on disk")
-}
-
 #[test]
 fn validators_and_coll_mod_survive_a_restart() {
-    let dir = std::env::temp_dir().join(format!("rotor-validation-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::temp_dir("validation");
     let options = || {
         doc! {"validator": {"n": {"$gte": 0}}, "validationLevel": "moderate", "validationAction": "error"}
     };
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         ok(&db, DB, doc! {"create": "journaled", "validator": {"n": 1}});
         ok(&db, DB, doc! {"create": "checkpointed"});
         for coll in ["journaled", "checkpointed"] {
@@ -517,7 +506,7 @@ fn validators_and_coll_mod_survive_a_restart() {
             doc! {"collMod": "checkpointed", "validationAction": "error"},
         );
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     for coll in ["journaled", "checkpointed"] {
         let listed = find(
             &db,

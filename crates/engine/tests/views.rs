@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use bson::{Bson, Document, doc};
 use common::{Session, engine, fails, find, ok, run};
-use engine::{Engine, EngineOptions, Storage};
+use engine::Engine;
 use proptest::prelude::*;
 
 const DB: &str = "app";
@@ -466,26 +464,12 @@ fn reads_through_a_view_in_a_transaction_see_its_snapshot() {
     );
 }
 
-fn open(dir: &Path) -> Engine {
-    Engine::open(EngineOptions {
-        storage: Storage::Directory(dir.to_owned()),
-        ..EngineOptions::default()
-    })
-    .expect("open on disk")
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("rotor-views-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// Creates `people` and two views on disk, optionally checkpoints, drops
 /// one view, restarts, and checks what is back.
 fn check_restart(name: &str, checkpoint: bool) {
-    let dir = temp_dir(name);
+    let dir = common::temp_dir(&format!("views-{name}"));
     {
-        let db = open(&dir);
+        let db = common::open_dir(&dir);
         ok(
             &db,
             DB,
@@ -511,7 +495,7 @@ fn check_restart(name: &str, checkpoint: bool) {
         );
         ok(&db, DB, doc! {"drop": "gone"});
     }
-    let db = open(&dir);
+    let db = common::open_dir(&dir);
     assert_eq!(
         ids(&db, doc! {"find": "adults"}),
         vec![2],

@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use bson::{Bson, Document, doc};
-use engine::{ConnectionInfo, Engine, EngineOptions, Request};
+use engine::{ConnectionInfo, Engine, EngineOptions, Request, Storage};
 
 pub fn engine() -> Engine {
     Engine::open(EngineOptions {
@@ -12,6 +14,22 @@ pub fn engine() -> Engine {
         ..EngineOptions::default()
     })
     .expect("in-memory engines always open")
+}
+
+/// An engine journaling into `dir`, with default options.
+pub fn open_dir(dir: &Path) -> Engine {
+    Engine::open(EngineOptions {
+        storage: Storage::Directory(dir.to_owned()),
+        ..EngineOptions::default()
+    })
+    .expect("open on disk")
+}
+
+/// An empty data directory for test `name` of this process.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rotor-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// Runs a command and returns the raw reply.
