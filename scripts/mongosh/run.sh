@@ -18,22 +18,12 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/scripts/mongosh"
 WORK="$ROOT/.cache/mongosh"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "== mongosh: installing Debian's nodejs and npm"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
-
 echo "== mongosh: install the pinned shell"
+source "$ROOT/scripts/lib/node.sh"
+# A clean install is ~150 MB and half a minute; npm_install_pinned skips
+# it while the installed tree still comes from this exact lockfile.
+npm_install_pinned mongosh "$HERE" "$WORK" "$HERE/seed.js"
 mkdir -p "$WORK/home"
-cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/seed.js" "$WORK/"
-# A clean install is ~150 MB and half a minute; skip it while the
-# installed tree still comes from this exact lockfile.
-STAMP="$WORK/node_modules/.rotor-installed-from-lock"
-if ! cmp -s "$HERE/package-lock.json" "$STAMP"; then
-  (cd "$WORK" && npm ci --silent --no-audit --no-fund --ignore-scripts)
-  cp "$HERE/package-lock.json" "$STAMP"
-fi
 
 echo "== mongosh: build rotor"
 cargo build --release --quiet -p rotor-server

@@ -9,16 +9,9 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/scripts/node"
 WORK="$ROOT/.cache/node"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "== node: installing Debian's nodejs and npm"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq nodejs npm >/dev/null
-fi
-
 echo "== node: install the pinned driver"
-mkdir -p "$WORK"
-cp "$HERE/package.json" "$HERE/package-lock.json" "$HERE/seed.test.mjs" "$WORK/"
-(cd "$WORK" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+source "$ROOT/scripts/lib/node.sh"
+npm_install_pinned node "$HERE" "$WORK" "$HERE/seed.test.mjs"
 
 echo "== node: build rotor"
 cargo build --release --quiet -p rotor-server
