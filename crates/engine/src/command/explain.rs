@@ -23,6 +23,7 @@ use mql::pipeline::SortSpec;
 
 use super::args::Args;
 use super::ctx::Ctx;
+use super::diag::small_number;
 use super::{CommandError, CommandResult};
 use crate::exec::{self, Access, Examined};
 
@@ -368,20 +369,12 @@ fn execution_stats(
     };
     doc! {
         "executionSuccess": true,
-        "nReturned": number(returned),
-        "executionTimeMillis": number(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-        "totalKeysExamined": number(examined.keys),
-        "totalDocsExamined": number(examined.docs),
+        "nReturned": small_number(returned),
+        "executionTimeMillis": small_number(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+        "totalKeysExamined": small_number(examined.keys),
+        "totalDocsExamined": small_number(examined.docs),
         "executionStages": stages,
     }
-}
-
-/// A count as mongod appends it (`appendNumber`): an int when it fits.
-fn number(n: u64) -> Bson {
-    i32::try_from(n).map_or_else(
-        |_| Bson::Int64(i64::try_from(n).unwrap_or(i64::MAX)),
-        Bson::Int32,
-    )
 }
 
 /// Documents left after skip and limit.
@@ -393,7 +386,7 @@ fn after_limits(q: &Query<'_>, matched: u64) -> u64 {
 /// Adds a stage's `nReturned` (and mongod's timing estimate) when executed.
 fn stats(mut stage: Document, returned: Option<u64>) -> Document {
     if let Some(n) = returned {
-        stage.insert("nReturned", number(n));
+        stage.insert("nReturned", small_number(n));
         stage.insert("executionTimeMillisEstimate", 0);
     }
     stage
@@ -407,7 +400,7 @@ fn access_stage(access: &Access, filter: &Document, run: Option<(u64, Examined)>
     let keys = run.map(|r| r.1.keys);
     let with = |mut stage: Document, field: &str, value: Option<u64>| {
         if let Some(value) = value {
-            stage.insert(field, number(value));
+            stage.insert(field, small_number(value));
         }
         stage
     };
@@ -465,9 +458,9 @@ fn ixscan(
     };
     if let Some(keys) = keys {
         // Every key the scan visits is passed up to FETCH.
-        stage.insert("nReturned", number(keys));
+        stage.insert("nReturned", small_number(keys));
         stage.insert("executionTimeMillisEstimate", 0);
-        stage.insert("keysExamined", number(keys));
+        stage.insert("keysExamined", small_number(keys));
     }
     stage
 }
@@ -488,7 +481,7 @@ fn fetch(
     }
     let mut stage = stats(stage, matched);
     if let Some(docs) = docs {
-        stage.insert("docsExamined", number(docs));
+        stage.insert("docsExamined", small_number(docs));
     }
     stage.insert("inputStage", scan);
     stage
@@ -509,7 +502,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
         let mut sort_stage = doc! {"stage": "SORT", "sortPattern": sort.clone(), "memLimit": 100i64 * 1024 * 1024, "type": "simple"};
         if let Some(limit) = q.limit {
             let amount = q.skip.saturating_add(limit);
-            sort_stage.insert("limitAmount", number(amount as u64));
+            sort_stage.insert("limitAmount", small_number(amount as u64));
             flowing = flowing.map(|n| n.min(amount as u64));
         }
         stage = nest(sort_stage, stage, flowing);
@@ -517,7 +510,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
     if q.skip > 0 {
         flowing = flowing.map(|n| n.saturating_sub(q.skip as u64));
         stage = nest(
-            doc! {"stage": "SKIP", "skipAmount": number(q.skip as u64)},
+            doc! {"stage": "SKIP", "skipAmount": small_number(q.skip as u64)},
             stage,
             flowing,
         );
@@ -525,7 +518,7 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
     if let Some(limit) = q.limit.filter(|_| q.sort.is_none_or(|s| s.is_empty())) {
         flowing = flowing.map(|n| n.min(limit as u64));
         stage = nest(
-            doc! {"stage": "LIMIT", "limitAmount": number(limit as u64)},
+            doc! {"stage": "LIMIT", "limitAmount": small_number(limit as u64)},
             stage,
             flowing,
         );
@@ -544,10 +537,10 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
         Some(Top::Count) => {
             let mut count = doc! {"stage": "COUNT"};
             if let Some(n) = flowing {
-                count.insert("nCounted", number(n));
+                count.insert("nCounted", small_number(n));
                 count.insert(
                     "nSkipped",
-                    number(q.skip.min(matched.unwrap_or(0) as usize) as u64),
+                    small_number(q.skip.min(matched.unwrap_or(0) as usize) as u64),
                 );
             }
             nest(count, stage, flowing.map(|_| 0))
@@ -555,16 +548,16 @@ fn wrap(q: &Query<'_>, access: Document, matched: Option<u64>) -> Document {
         Some(Top::Delete) => {
             let mut delete = doc! {"stage": "DELETE"};
             if let Some(n) = flowing {
-                delete.insert("nWouldDelete", number(n));
+                delete.insert("nWouldDelete", small_number(n));
             }
             nest(delete, stage, flowing.map(|_| 0))
         }
         Some(Top::Update { upsert }) => {
             let mut update = doc! {"stage": "UPDATE"};
             if let Some(n) = flowing {
-                update.insert("nMatched", number(n));
-                update.insert("nWouldModify", number(n));
-                update.insert("nWouldUpsert", number(u64::from(*upsert && n == 0)));
+                update.insert("nMatched", small_number(n));
+                update.insert("nWouldModify", small_number(n));
+                update.insert("nWouldUpsert", small_number(u64::from(*upsert && n == 0)));
             }
             nest(update, stage, flowing.map(|_| 0))
         }
