@@ -128,11 +128,19 @@ pub fn session_key(lsid: &Document) -> Option<Vec<u8>> {
     let Some(bson::Bson::Binary(id)) = lsid.get("id") else {
         return None;
     };
-    let mut key = id.bytes.clone();
-    if let Some(bson::Bson::Binary(uid)) = lsid.get("uid") {
-        key.extend_from_slice(&uid.bytes);
-    }
-    Some(key)
+    let uid = match lsid.get("uid") {
+        Some(bson::Bson::Binary(uid)) => uid.bytes.as_slice(),
+        _ => &[],
+    };
+    Some(key_of(&id.bytes, uid))
+}
+
+/// The key of the session with `lsid.id` bytes `id` owned by `uid`.
+pub fn key_of(id: &[u8], uid: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + uid.len());
+    key.extend_from_slice(id);
+    key.extend_from_slice(uid);
+    key
 }
 
 impl Sessions {

@@ -581,10 +581,7 @@ impl OwnedLsid<'_> {
             Uid::Client(_) => &[],
             Uid::Digest(digest) => digest,
         };
-        let mut key = Vec::with_capacity(id.bytes.len() + uid.len());
-        key.extend_from_slice(&id.bytes);
-        key.extend_from_slice(uid);
-        Some(key)
+        Some(crate::session::key_of(&id.bytes, uid))
     }
 
     /// The lsid document a new session stores: `{id, uid}`.
