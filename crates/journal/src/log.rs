@@ -6,7 +6,9 @@
 //! the lot (a *flight*); waiters whose records a flight covers sleep on
 //! `group_cv`. Up to `SYNCS_IN_FLIGHT_MAX` flights sync at once, so a
 //! committer arriving during a sync starts the next one at once instead of
-//! waiting for the first to end (disks overlap concurrent flushes). Flights
+//! waiting for the first to end (disks overlap concurrent flushes), but
+//! only while each running flight holds a single record: once committers
+//! queue, batching beats overlapping (`Group::may_fly`). Flights
 //! are applied to `durable` strictly in the order they were written: a
 //! flight's success counts only once every earlier flight succeeded too.
 //! Each flight syncs through a file descriptor of its own, opened with the
@@ -22,8 +24,8 @@
 //! - `group` (short): the flights in write order. A waiter whose record a
 //!   flight covers sleeps on that flight's condition variable (one per
 //!   flight slot, `flight_cvs`) and is woken only when that flight is
-//!   applied, not by every earlier one; a waiter held back by the flight
-//!   limit sleeps on `group_cv`, woken whenever any flight is applied.
+//!   applied, not by every earlier one; a waiter that may not fly yet
+//!   (`may_fly`) sleeps on `group_cv`, woken whenever any flight is applied.
 //!   Poisoning wakes everyone.
 //!
 //! Every flight's bytes begin with a *durability mark*: the LSN `durable`
@@ -134,10 +136,25 @@ struct Flight {
     id: u64,
     /// The last LSN in the batch.
     covers: Lsn,
+    /// How many records the batch holds.
+    records: u64,
     /// The segment as the batch left it.
     extent: Extent,
     /// `None` while its `fdatasync` runs, then whether it succeeded.
     succeeded: Option<bool>,
+}
+
+impl Group {
+    /// Whether a new flight may start now. Flights overlap only while each
+    /// running one carries a single record: then committers are few, and
+    /// starting at once saves a committer most of a sync's wait. A running
+    /// flight that batched several records shows committers queueing; the
+    /// syncs themselves (and their CPU) are then the limit, so waiters let
+    /// it land and go together in the next flight rather than in many small
+    /// overlapping ones.
+    fn may_fly(&self) -> bool {
+        self.flights.len() < SYNCS_IN_FLIGHT_MAX && self.flights.iter().all(|f| f.records == 1)
+    }
 }
 
 /// A segment's written length and file length at some moment.
@@ -372,7 +389,7 @@ impl Log {
                 cv.wait(&mut group);
                 continue;
             }
-            if group.flights.len() >= SYNCS_IN_FLIGHT_MAX {
+            if !group.may_fly() {
                 self.group_cv.wait(&mut group);
                 continue;
             }
@@ -420,13 +437,14 @@ impl Log {
     /// segment's path for errors.
     fn write_flight(&self) -> Result<Option<(u64, Arc<File>, PathBuf)>> {
         let mut writer = self.writer.lock();
-        if self.group.lock().flights.len() >= SYNCS_IN_FLIGHT_MAX {
+        if !self.group.lock().may_fly() {
             return Ok(None);
         }
         let mut pending = mem::take(&mut self.appender.lock().pending);
-        let Some(covers) = pending.last().map(|c| c.last) else {
+        let (Some(first), Some(covers)) = (pending.first(), pending.last()) else {
             return Ok(None);
         };
+        let (records, covers) = (covers.last.0 - first.first.0 + 1, covers.last);
         // Read before writing, under the writer lock: only flights whose
         // sync already succeeded count, never this one or one still running.
         let durable = self.durable();
@@ -442,6 +460,7 @@ impl Log {
         group.flights.push_back(Flight {
             id,
             covers,
+            records,
             extent: writer.extent(),
             succeeded: None,
         });
@@ -719,4 +738,54 @@ fn trim(writer: &mut Writer) -> Result<()> {
     writer.allocated = writer.written;
     writer.allocated_synced = writer.allocated_synced.min(writer.written);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group_of(records: &[u64]) -> Group {
+        let extent = Extent {
+            segment: Lsn(1),
+            written: 0,
+            allocated: 0,
+        };
+        let mut covers = 0;
+        let flights = records
+            .iter()
+            .enumerate()
+            .map(|(id, &records)| {
+                covers += records;
+                Flight {
+                    id: id as u64,
+                    covers: Lsn(covers),
+                    records,
+                    extent,
+                    succeeded: None,
+                }
+            })
+            .collect();
+        Group {
+            flights,
+            next_flight: records.len() as u64,
+            synced: extent,
+        }
+    }
+
+    #[test]
+    fn flights_overlap_only_while_each_carries_one_record() {
+        let cases: &[(&[u64], bool)] = &[
+            (&[], true),
+            (&[1], true),
+            (&[1, 1, 1], true),
+            (&[1, 1, 1, 1], false),
+            (&[2], false),
+            (&[1, 3], false),
+            (&[5, 1], false),
+        ];
+        assert_eq!(SYNCS_IN_FLIGHT_MAX, 4, "the cases assume a limit of 4");
+        for &(running, expected) in cases {
+            assert_eq!(group_of(running).may_fly(), expected, "running {running:?}");
+        }
+    }
 }
