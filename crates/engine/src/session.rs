@@ -149,16 +149,18 @@ impl Sessions {
     /// `sessions_max` sessions (`maxSessions`).
     pub fn get_or_create(
         &self,
-        key: Vec<u8>,
+        key: &[u8],
         lsid: impl FnOnce() -> Document,
         sessions_max: u64,
     ) -> Option<Arc<Session>> {
-        if let Some(session) = self.map.read().get(&key) {
+        // The key is copied only for a new session: every later command
+        // looks its session up by a borrowed key.
+        if let Some(session) = self.map.read().get(key) {
             session.touch();
             return Some(session.clone());
         }
         let mut map = self.map.write();
-        if let Some(session) = map.get(&key) {
+        if let Some(session) = map.get(key) {
             session.touch();
             return Some(session.clone());
         }
@@ -174,7 +176,7 @@ impl Sessions {
             }),
             last_used: Mutex::new(Instant::now()),
         });
-        map.insert(key, session.clone());
+        map.insert(key.to_vec(), session.clone());
         Some(session)
     }
 

@@ -177,10 +177,9 @@ pub(super) fn run(
         ));
     };
     let sessions_max = engine.params().sessions_max.load(Ordering::Relaxed);
-    let Some(session) =
-        engine
-            .sessions()
-            .get_or_create(key.clone(), || lsid.to_document(), sessions_max)
+    let Some(session) = engine
+        .sessions()
+        .get_or_create(&key, || lsid.to_document(), sessions_max)
     else {
         return Err(limits::too_many_sessions());
     };

@@ -31,7 +31,7 @@ pub(super) fn start_session(ctx: &mut Ctx<'_>) -> CommandResult {
         .load(std::sync::atomic::Ordering::Relaxed);
     ctx.engine
         .sessions()
-        .get_or_create(key, || owned.to_document(), sessions_max)
+        .get_or_create(&key, || owned.to_document(), sessions_max)
         .ok_or_else(crate::limits::too_many_sessions)?;
     Ok(doc! {"id": lsid, "timeoutMinutes": 30})
 }
