@@ -24,8 +24,12 @@
 //! - `group` (short): the flights in write order. A waiter whose record a
 //!   flight covers sleeps on that flight's condition variable (one per
 //!   flight slot, `flight_cvs`) and is woken only when that flight is
-//!   applied, not by every earlier one; a waiter that may not fly yet
-//!   (`may_fly`) sleeps on `group_cv`, woken whenever any flight is applied.
+//!   applied, not by every earlier one. Of the waiters that may not fly
+//!   yet (`may_fly`), one, the *leader*, sleeps on `group_cv`, woken
+//!   whenever any flight is applied, to fly next; the others sleep on the
+//!   slot of the next flight's id, which will cover their records, so each
+//!   is woken once, when its record is durable, instead of once to find
+//!   the next flight taken and once more when it lands.
 //!   Poisoning wakes everyone.
 //!
 //! Every flight's bytes begin with a *durability mark*: the LSN `durable`
@@ -110,9 +114,9 @@ pub struct Log {
     appender: Mutex<Appender>,
     group: Mutex<Group>,
     group_cv: Condvar,
-    /// Waiters for flight `id` sleep on `flight_cvs[id % SYNCS_IN_FLIGHT_MAX]`;
+    /// Waiters for flight `id` sleep on `flight_cvs[flight_slot(id)]`;
     /// live flights have consecutive ids, so they never share one.
-    flight_cvs: [Condvar; SYNCS_IN_FLIGHT_MAX],
+    flight_cvs: [Condvar; FLIGHT_SLOTS],
     writer: Mutex<Writer>,
     durable: AtomicU64,
     poisoned: AtomicBool,
@@ -126,6 +130,9 @@ struct Group {
     /// Flights written and not yet applied, oldest first.
     flights: VecDeque<Flight>,
     next_flight: u64,
+    /// Whether a waiter that may not fly yet sleeps on `group_cv` to fly
+    /// next; later such waiters sleep on the next flight's slot instead.
+    leader_waiting: bool,
     /// How far the newest applied flight synced its segment.
     synced: Extent,
 }
@@ -221,9 +228,13 @@ impl Writer {
     }
 }
 
+/// Condition variables for flights: one per flight that may be running,
+/// and one for the next flight, which waiters may sleep on before it exists.
+const FLIGHT_SLOTS: usize = SYNCS_IN_FLIGHT_MAX + 1;
+
 /// The index in `flight_cvs` of the flight with this id.
 fn flight_slot(id: u64) -> usize {
-    (id % SYNCS_IN_FLIGHT_MAX as u64) as usize
+    (id % FLIGHT_SLOTS as u64) as usize
 }
 
 /// Opens the descriptors flights of the segment at `path` sync through.
@@ -283,6 +294,7 @@ impl Log {
             group: Mutex::new(Group {
                 flights: VecDeque::new(),
                 next_flight: 0,
+                leader_waiting: false,
                 synced,
             }),
             group_cv: Condvar::new(),
@@ -390,7 +402,16 @@ impl Log {
                 continue;
             }
             if !group.may_fly() {
-                self.group_cv.wait(&mut group);
+                if group.leader_waiting {
+                    // The next flight takes every pending record, this
+                    // one included (it was appended before this wait).
+                    let cv = &self.flight_cvs[flight_slot(group.next_flight)];
+                    cv.wait(&mut group);
+                } else {
+                    group.leader_waiting = true;
+                    self.group_cv.wait(&mut group);
+                    group.leader_waiting = false;
+                }
                 continue;
             }
             drop(group);
@@ -768,6 +789,7 @@ mod tests {
         Group {
             flights,
             next_flight: records.len() as u64,
+            leader_waiting: false,
             synced: extent,
         }
     }

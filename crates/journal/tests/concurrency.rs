@@ -54,6 +54,9 @@ fn concurrent_committers_recover_every_acknowledged_lsn() {
     check(1, 50, quiet());
     check(8, 60, quiet());
     check(16, 25, small_segments(512));
+    // Many more committers than flights: most wait as followers on the
+    // next flight's slot, across segment rotations.
+    check(32, 40, small_segments(4096));
     check(
         4,
         40,
