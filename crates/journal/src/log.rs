@@ -29,7 +29,10 @@
 //!   whenever any flight is applied, to fly next; the others sleep on the
 //!   slot of the next flight's id, which will cover their records, so each
 //!   is woken once, when its record is durable, instead of once to find
-//!   the next flight taken and once more when it lands.
+//!   the next flight taken and once more when it lands. That holds only
+//!   while someone flies the next flight: a leader that leaves without
+//!   flying it (another flight took its record) wakes that slot, so one
+//!   of the waiters there leads instead (`hand_on_lead`).
 //!   Poisoning wakes everyone.
 //!
 //! Every flight's bytes begin with a *durability mark*: the LSN `durable`
@@ -386,22 +389,31 @@ impl Log {
             lsn <= last,
             "wait_durable({lsn}) for an lsn never appended (last {last})"
         );
+        // Set once this waiter has led, until it flies or hands the lead on.
+        let mut led = false;
         loop {
             let mut group = self.group.lock();
             // Durable first: a record synced before the journal was poisoned
             // is on disk, and its committer may be told so.
             if self.durable() >= lsn {
+                if led {
+                    self.hand_on_lead(&group);
+                }
                 return Ok(());
             }
             if self.is_poisoned() {
                 return Err(Error::Poisoned);
             }
             if let Some(flight) = group.flights.iter().find(|f| f.covers >= lsn) {
+                if mem::take(&mut led) {
+                    self.hand_on_lead(&group);
+                }
                 let cv = &self.flight_cvs[flight_slot(flight.id)];
                 cv.wait(&mut group);
                 continue;
             }
             if !group.may_fly() {
+                led = false;
                 if group.leader_waiting {
                     // The next flight takes every pending record, this
                     // one included (it was appended before this wait).
@@ -411,12 +423,22 @@ impl Log {
                     group.leader_waiting = true;
                     self.group_cv.wait(&mut group);
                     group.leader_waiting = false;
+                    led = true;
                 }
                 continue;
             }
             drop(group);
-            self.fly()?;
+            if self.fly()? {
+                led = false;
+            }
         }
+    }
+
+    /// Wakes the waiters sleeping on the next flight's slot, for a leader
+    /// that leaves without flying it: one of them must lead instead, or
+    /// none would ever fly the flight they sleep on.
+    fn hand_on_lead(&self, group: &Group) {
+        self.flight_cvs[flight_slot(group.next_flight)].notify_all();
     }
 
     /// Makes every record appended so far durable.
@@ -426,10 +448,10 @@ impl Log {
 
     /// Writes every pending record, syncs them as one flight, and applies
     /// whatever flights are then complete. Does nothing if there is nothing
-    /// pending or the most flights already run.
-    fn fly(&self) -> Result<()> {
+    /// pending or the most flights already run. Returns whether it flew.
+    fn fly(&self) -> Result<bool> {
         let Some((id, file, path)) = self.write_flight()? else {
-            return Ok(());
+            return Ok(false);
         };
         let op = "fdatasync log segment";
         let synced = match &self.faults {
@@ -450,7 +472,7 @@ impl Log {
             self.poison(e);
         }
         self.apply(&mut group);
-        result
+        result.map(|()| true)
     }
 
     /// Under the writer lock: takes the pending records, writes them, and

@@ -5,7 +5,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
 use common::*;
 use journal::Options;
@@ -14,9 +15,35 @@ fn payload(thread: usize, i: usize) -> Vec<u8> {
     format!("thread {thread} commit {i}").into_bytes()
 }
 
+/// How long a case may take before a committer is taken to sleep forever
+/// (a lost wakeup); a few seconds is normal even on a slow disk.
+const STALL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `case`, ending the whole test binary with a failure if it has not
+/// finished within `STALL_LIMIT`: a lost wakeup must fail, not hang CI.
+fn without_stalls(name: &str, case: impl FnOnce()) {
+    let (done, finished) = mpsc::channel::<()>();
+    let name = name.to_owned();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(STALL_LIMIT) {
+            eprintln!("{name}: committers stalled for {STALL_LIMIT:?}: a lost wakeup");
+            std::process::exit(101);
+        }
+    });
+    case();
+    drop(done);
+    watchdog.join().unwrap();
+}
+
 /// Runs `n_threads` committers doing `n_commits` append + wait_durable each,
 /// crashes, reopens, and checks every acknowledged record is there.
 fn check(n_threads: usize, n_commits: usize, options: Options) {
+    without_stalls(&format!("{n_threads} committers"), || {
+        check_once(n_threads, n_commits, options)
+    });
+}
+
+fn check_once(n_threads: usize, n_commits: usize, options: Options) {
     let tmp = tempfile::tempdir().unwrap();
     let (journal, _) = open(tmp.path(), options);
     let acked = Mutex::new(BTreeMap::new());
@@ -73,19 +100,21 @@ fn group_commit_shares_fdatasyncs_among_concurrent_committers() {
     let (journal, _) = open(tmp.path(), quiet());
     let (n_threads, n_commits) = (16u64, 20u64);
     let barrier = std::sync::Barrier::new(n_threads as usize);
-    std::thread::scope(|s| {
-        for thread in 0..n_threads {
-            let (journal, barrier) = (&journal, &barrier);
-            s.spawn(move || {
-                barrier.wait();
-                for i in 0..n_commits {
-                    let lsn = journal
-                        .append(&payload(thread as usize, i as usize))
-                        .unwrap();
-                    journal.wait_durable(lsn).unwrap();
-                }
-            });
-        }
+    without_stalls("group commit", || {
+        std::thread::scope(|s| {
+            for thread in 0..n_threads {
+                let (journal, barrier) = (&journal, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    for i in 0..n_commits {
+                        let lsn = journal
+                            .append(&payload(thread as usize, i as usize))
+                            .unwrap();
+                        journal.wait_durable(lsn).unwrap();
+                    }
+                });
+            }
+        })
     });
     let n_syncs = journal.sync_count();
     assert!(
