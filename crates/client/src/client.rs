@@ -46,7 +46,8 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) transport: Box<dyn Transport>,
-    pub(crate) cluster_time: Mutex<Option<Document>>,
+    /// Shared with sessions that saw the same reply, never copied.
+    pub(crate) cluster_time: Mutex<Option<Arc<Document>>>,
     pool: Mutex<Vec<ServerSession>>,
     pub(crate) listeners: RwLock<Vec<Listener>>,
     pub(crate) next_request_id: AtomicU64,
@@ -253,6 +254,10 @@ impl Client {
 
     /// The highest cluster time this client has seen (`$clusterTime`).
     pub fn cluster_time(&self) -> Option<Document> {
+        self.shared_cluster_time().map(|t| (*t).clone())
+    }
+
+    pub(crate) fn shared_cluster_time(&self) -> Option<Arc<Document>> {
         self.inner.cluster_time.lock().ok().and_then(|t| t.clone())
     }
 
@@ -304,19 +309,30 @@ impl Client {
     }
 
     /// Records a cluster time seen in a reply, keeping the highest.
-    pub(crate) fn advance_cluster_time(&self, seen: &Document) {
+    pub(crate) fn advance_cluster_time(&self, seen: &Arc<Document>) {
         if let Ok(mut time) = self.inner.cluster_time.lock()
-            && crate::exec::is_later(seen, time.as_ref())
+            && crate::exec::is_later(seen, time.as_deref())
         {
-            *time = Some(seen.clone());
+            *time = Some(Arc::clone(seen));
         }
     }
 
-    pub(crate) fn emit(&self, event: CommandEvent) {
+    /// Whether any command listener is registered: events (and the copies
+    /// of commands and replies they carry) are built only then.
+    pub(crate) fn is_monitored(&self) -> bool {
+        self.inner
+            .listeners
+            .read()
+            .is_ok_and(|listeners| !listeners.is_empty())
+    }
+
+    /// Builds the event and hands it to every listener, if there are any.
+    pub(crate) fn emit(&self, event: impl FnOnce() -> CommandEvent) {
         let listeners = match self.inner.listeners.read() {
-            Ok(listeners) => listeners.clone(),
-            Err(_) => return,
+            Ok(listeners) if !listeners.is_empty() => listeners.clone(),
+            _ => return,
         };
+        let event = event();
         for listener in listeners {
             listener(&event);
         }

@@ -10,6 +10,7 @@
 //! highest the client or the session has seen; an operation is sent at
 //! most twice, and a `getMore` or a statement inside a transaction once.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bson::{Bson, Document, Timestamp};
@@ -111,32 +112,20 @@ impl Client {
     ) -> Result<Document> {
         let in_transaction = session.in_transaction();
         session.prepare(&mut command, kind)?;
-        let result = self.send(db, command.clone(), Some(session)).await;
-        match result {
-            // A read in a session is retried by its caller (`action::run_in`),
-            // which also knows the collection's `retryReads`; writes here.
-            Err(error)
-                if !in_transaction
-                    && kind == Kind::RetryableWrite
-                    && self.may_retry(kind, &error) =>
-            {
+        // A read in a session is retried by its caller (`action::run_in`),
+        // which also knows the collection's `retryReads`; writes here, and
+        // only they keep a copy of the command to resend.
+        let (first, retry) = match !in_transaction && kind == Kind::RetryableWrite {
+            true => (command.clone(), Some(command)),
+            false => (command, None),
+        };
+        let result = self.send(db, first, Some(session)).await;
+        match (result, retry) {
+            (Err(error), Some(command)) if self.may_retry(kind, &error) => {
                 let retried = self.send(db, command, Some(session)).await;
                 keep_first_if_unsent(error, retried)
             }
-            Err(error)
-                if kind == Kind::RetryableWrite && is_retryable_writes_unsupported(&error) =>
-            {
-                Err(retryable_writes_unsupported(error))
-            }
-            Err(mut error)
-                if in_transaction && (error.is_network() || error.is_server_selection()) =>
-            {
-                // The transactions spec: no reply came, so the whole
-                // transaction may be retried.
-                error.add_label(TRANSIENT_TRANSACTION_ERROR);
-                Err(error)
-            }
-            other => other,
+            (result, _) => after_send(result, kind, in_transaction),
         }
     }
 
@@ -183,23 +172,24 @@ impl Client {
         mut command: Document,
         mut session: Option<&mut ClientSession>,
     ) -> Result<Document> {
-        let session_time = session.as_ref().and_then(|s| s.cluster_time().cloned());
-        let client_time = self.cluster_time();
-        let gossip = match (client_time, session_time) {
-            (Some(a), Some(b)) => Some(if is_later(&b, Some(&a)) { b } else { a }),
+        let client_time = self.shared_cluster_time();
+        let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
+        let gossip = match (client_time.as_ref(), session_time) {
+            (Some(a), Some(b)) => Some(if is_later(b, Some(a)) { b } else { a }),
             (a, b) => a.or(b),
         };
         if let Some(time) = gossip {
-            command.insert("$clusterTime", time);
+            command.insert("$clusterTime", (**time).clone());
         }
-        let command_name = command.keys().next().cloned().unwrap_or_default();
+        let command_name = || command.keys().next().cloned().unwrap_or_default();
         let request_id = self.request_id();
-        self.emit(CommandEvent::Started {
-            command_name: command_name.clone(),
+        self.emit(|| CommandEvent::Started {
+            command_name: command_name(),
             database: db.to_owned(),
             command: command.clone(),
             request_id,
         });
+        let command_name = command_name();
         let started = Instant::now();
         let sent = self.inner.transport.run_command(db, command).await;
         let duration = started.elapsed();
@@ -211,7 +201,7 @@ impl Client {
                 {
                     session.mark_dirty();
                 }
-                self.emit(CommandEvent::Failed {
+                self.emit(|| CommandEvent::Failed {
                     command_name,
                     failure: error.to_string(),
                     duration,
@@ -221,23 +211,29 @@ impl Client {
             }
         };
         if let Ok(time) = raw.get_document("$clusterTime") {
-            self.advance_cluster_time(time);
+            // One copy, shared by the client and the session.
+            let time = Arc::new(time.clone());
+            self.advance_cluster_time(&time);
             if let Some(session) = session.as_deref_mut() {
-                session.advance_cluster_time(time);
+                session.advance_shared_cluster_time(&time);
             }
         }
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
             session.advance_operation_time(time);
         }
+        // The reply is copied only for a listener's event.
+        if !self.is_monitored() {
+            return reply::check(raw);
+        }
         let checked = reply::check(raw.clone());
         match &checked {
-            Err(error) if !reply::is_ok(&raw) => self.emit(CommandEvent::Failed {
+            Err(error) if !reply::is_ok(&raw) => self.emit(|| CommandEvent::Failed {
                 command_name,
                 failure: error.to_string(),
                 duration,
                 request_id,
             }),
-            _ => self.emit(CommandEvent::Succeeded {
+            _ => self.emit(|| CommandEvent::Succeeded {
                 command_name,
                 reply: raw,
                 duration,
@@ -245,6 +241,22 @@ impl Client {
             }),
         }
         checked
+    }
+}
+
+/// What an operation in a session reports after its last attempt.
+fn after_send(result: Result<Document>, kind: Kind, in_transaction: bool) -> Result<Document> {
+    match result {
+        Err(error) if kind == Kind::RetryableWrite && is_retryable_writes_unsupported(&error) => {
+            Err(retryable_writes_unsupported(error))
+        }
+        Err(mut error) if in_transaction && (error.is_network() || error.is_server_selection()) => {
+            // The transactions spec: no reply came, so the whole
+            // transaction may be retried.
+            error.add_label(TRANSIENT_TRANSACTION_ERROR);
+            Err(error)
+        }
+        other => other,
     }
 }
 

@@ -8,6 +8,7 @@
 //! `w: "majority"`; a transaction that sent nothing commits or aborts
 //! without a round trip. An ended session refuses everything.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, Timestamp, doc};
@@ -137,7 +138,7 @@ pub struct ClientSession {
     id: Document,
     server: Option<ServerSession>,
     options: SessionOptions,
-    cluster_time: Option<Document>,
+    cluster_time: Option<Arc<Document>>,
     operation_time: Option<Timestamp>,
     snapshot_time: Option<Timestamp>,
     pub(crate) state: TxnState,
@@ -182,6 +183,10 @@ impl ClientSession {
 
     /// The latest `$clusterTime` this session has seen.
     pub fn cluster_time(&self) -> Option<&Document> {
+        self.cluster_time.as_deref()
+    }
+
+    pub(crate) fn shared_cluster_time(&self) -> Option<&Arc<Document>> {
         self.cluster_time.as_ref()
     }
 
@@ -193,8 +198,15 @@ impl ClientSession {
     /// Advances the cluster time to `cluster_time` (from another session)
     /// if it is later.
     pub fn advance_cluster_time(&mut self, cluster_time: &Document) {
-        if exec::is_later(cluster_time, self.cluster_time.as_ref()) {
-            self.cluster_time = Some(cluster_time.clone());
+        if exec::is_later(cluster_time, self.cluster_time()) {
+            self.cluster_time = Some(Arc::new(cluster_time.clone()));
+        }
+    }
+
+    /// As [`Self::advance_cluster_time`], sharing the client's copy.
+    pub(crate) fn advance_shared_cluster_time(&mut self, cluster_time: &Arc<Document>) {
+        if exec::is_later(cluster_time, self.cluster_time()) {
+            self.cluster_time = Some(Arc::clone(cluster_time));
         }
     }
 

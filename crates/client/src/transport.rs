@@ -6,7 +6,10 @@
 //! document back; it knows nothing of sessions, retries or labels, which
 //! live above it in the client. The engine is synchronous and may block
 //! (waiting for a conflicting transaction, or for an fsync), so the
-//! in-process transport runs it on tokio's blocking pool.
+//! in-process transport runs it in place under `block_in_place` on a
+//! multi-threaded runtime (the worker's other tasks move to another
+//! thread; no hop, no wakeup), and on tokio's blocking pool on a
+//! current-thread runtime, where blocking in place would stall every task.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -61,14 +64,17 @@ impl Transport for InProcess {
         let connection = self.connection.clone();
         let db = db.to_owned();
         Box::pin(async move {
-            let response = tokio::task::spawn_blocking(move || {
+            let run = move || {
                 engine.run_command(engine::Request {
                     db: &db,
                     body: command,
                     connection: &connection,
                 })
-            })
-            .await?;
+            };
+            let response = match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
+                _ => tokio::task::spawn_blocking(run).await?,
+            };
             // A failpoint's `closeConnection` is how the engine simulates a
             // dropped socket: the reply never reaches the driver.
             if response.close_connection {
