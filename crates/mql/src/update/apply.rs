@@ -22,13 +22,12 @@ use crate::{Code, Error, Result, order};
 /// Documents nest at most this many levels, as mongod stores them.
 pub(crate) const DOCUMENT_DEPTH_MAX: usize = 100;
 
-pub(crate) fn operators(
-    ops: &[PathOp],
+pub(crate) fn operators<'a>(
+    ops: &'a [PathOp],
     filters: &ArrayFilters,
     doc: &Document,
     ctx: &ApplyContext,
 ) -> Result<(bool, Document)> {
-    let original_id = doc.get("_id").cloned();
     let mut root = Bson::Document(doc.clone());
     // Every target is resolved before any is written: mongod matches array
     // filters against the elements as they were before the update.
@@ -37,7 +36,7 @@ pub(crate) fn operators(
     // Static paths cannot overlap at run time: parse refused any that do.
     let dynamic = ops.iter().any(|op| op.path.is_dynamic());
     let mut resolved = Vec::with_capacity(ops.len());
-    for path_op in in_application_order(ops, ctx) {
+    let mut resolve = |path_op: &'a PathOp| -> Result<()> {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
         if dynamic {
             for target in &targets {
@@ -45,11 +44,17 @@ pub(crate) fn operators(
             }
         }
         resolved.push((path_op, targets));
+        Ok(())
+    };
+    match positional_order(ops, ctx) {
+        Some(ordered) => ordered.into_iter().try_for_each(&mut resolve)?,
+        None => ops.iter().try_for_each(&mut resolve)?,
     }
     for (path_op, targets) in resolved {
+        // Only an operation on `_id` itself can change it.
+        let guards_id = (path_op.path.first_field() == Some("_id") || renames_id(path_op))
+            && doc.contains_key("_id");
         for target in targets {
-            let guards_id = original_id.is_some()
-                && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
             let id_before = guards_id.then(|| id_of(&root));
             path_op.op.apply(&mut root, &target, ctx)?;
             reported |= path_op.op.always_reports_modified();
@@ -69,31 +74,32 @@ pub(crate) fn operators(
     Ok((changed, updated))
 }
 
-/// The operations in mongod's order: parse sorted them by path, but a `$`
-/// sorts where the index it stands for does, since mongod merges it with
-/// that sibling before applying.
-fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a PathOp> {
-    let mut ordered: Vec<&PathOp> = ops.iter().collect();
-    if let Some(index) = ctx.positional {
-        let index = index.to_string();
-        let key = |op: &PathOp| -> Vec<String> {
-            op.path
-                .parts
-                .iter()
-                .map(|part| match part {
-                    Part::Positional => index.clone(),
-                    other => other.text().to_string(),
-                })
-                .collect()
-        };
-        if ops
-            .iter()
-            .any(|op| op.path.parts.contains(&Part::Positional))
-        {
-            ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
-        }
+/// The operations in mongod's order when it differs from parse's: parse
+/// sorted them by path, but a `$` sorts where the index it stands for does,
+/// since mongod merges it with that sibling before applying. `None` keeps
+/// parse's order.
+fn positional_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Option<Vec<&'a PathOp>> {
+    let index = ctx.positional?;
+    if !ops
+        .iter()
+        .any(|op| op.path.parts.contains(&Part::Positional))
+    {
+        return None;
     }
-    ordered
+    let index = index.to_string();
+    let key = |op: &PathOp| -> Vec<String> {
+        op.path
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Positional => index.clone(),
+                other => other.text().to_string(),
+            })
+            .collect()
+    };
+    let mut ordered: Vec<&PathOp> = ops.iter().collect();
+    ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
+    Some(ordered)
 }
 
 fn renames_id(path_op: &PathOp) -> bool {

@@ -234,6 +234,15 @@ fn last_name(target: &[String]) -> &str {
 }
 
 fn arithmetic(root: &mut Bson, target: &[String], op: ArithOp, operand: &Bson) -> Result<()> {
+    // The usual case, an existing number, in one walk; everything else
+    // (missing, blocked, not a number, overflow) takes the full path below.
+    if let Some(current) = path::get_mut(root, target)
+        && arith::is_number(current)
+        && let Some(result) = arith::compute(op, current, operand)
+    {
+        *current = result;
+        return Ok(());
+    }
     let name = if op == ArithOp::Add { "$inc" } else { "$mul" };
     match path::locate(root, target) {
         Location::Blocked { depth } => Err(path::not_viable(root, target, depth)),

@@ -269,13 +269,13 @@ pub(crate) fn not_traversable(root: &Bson, path: &[String], depth: usize) -> Err
 /// Stores `value` at `path`, creating missing documents on the way and
 /// padding arrays with nulls, or replacing what is there.
 pub(crate) fn set(root: &mut Bson, path: &[String], value: Bson) -> Result<()> {
+    // `get_mut` finds exactly the paths `locate` reports as found.
+    if let Some(slot) = get_mut(root, path) {
+        *slot = value;
+        return Ok(());
+    }
     match locate(root, path) {
-        Location::Found => {
-            if let Some(slot) = get_mut(root, path) {
-                *slot = value;
-            }
-            Ok(())
-        }
+        Location::Found => Ok(()),
         Location::Blocked { depth } => Err(not_viable(root, path, depth)),
         Location::Missing { depth } => create(root, path, depth, value),
     }
