@@ -84,6 +84,35 @@ impl FieldPath {
     }
 }
 
+/// Up to this many fields, [`field`] finds a name by comparing it with each
+/// key: cheaper than hashing it, for the small documents most are.
+const FIELDS_SCANNED_MAX: usize = 8;
+
+/// `doc.get(name)`, without hashing `name` when `doc` is small. Keys are
+/// unique, so both find the same field.
+#[inline]
+pub fn field<'a>(doc: &'a Document, name: &str) -> Option<&'a Bson> {
+    if doc.len() <= FIELDS_SCANNED_MAX {
+        doc.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    } else {
+        doc.get(name)
+    }
+}
+
+/// `doc.get_mut(name)`, as [`field`] finds it.
+#[inline]
+pub fn field_mut<'a>(doc: &'a mut Document, name: &str) -> Option<&'a mut Bson> {
+    if doc.len() <= FIELDS_SCANNED_MAX {
+        doc.iter_mut()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    } else {
+        doc.get_mut(name)
+    }
+}
+
 /// The array position a path part names: digits only, no leading zero.
 fn array_index(name: &str) -> Option<usize> {
     let digits_only = !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
@@ -141,7 +170,7 @@ where
     let Some((first, rest)) = parts.split_first() else {
         return false;
     };
-    match doc.get(first.name()) {
+    match field(doc, first.name()) {
         Some(value) => walk_value(value, rest, array_index, leaf, test),
         None => test(Candidate {
             value: None,

@@ -33,7 +33,7 @@ pub fn validate_for_storage(doc: &Document) -> Result<(), CommandError> {
             format!("Document exceeds maximum nesting depth of {DOC_DEPTH_MAX}"),
         ));
     }
-    if let Some(id) = doc.get("_id") {
+    if let Some(id) = mql::path::field(doc, "_id") {
         match id {
             Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined => {
                 return Err(CommandError::new(
@@ -134,7 +134,7 @@ pub fn with_id_first(doc: &Document) -> Document {
         return doc.clone();
     }
     let mut out = Document::new();
-    match doc.get("_id") {
+    match mql::path::field(doc, "_id") {
         Some(id) => out.insert("_id", id.clone()),
         None => out.insert("_id", bson::oid::ObjectId::new()),
     };

@@ -48,16 +48,18 @@ pub enum Access {
 /// What a filter says about one top-level path, borrowing the filter's
 /// values (only the type brackets of ranges are made up).
 enum Predicate<'a> {
-    Points(Vec<&'a Bson>),
-    Range(Box<(Limit<'a>, Limit<'a>)>),
+    /// Equality with any of these values: one value, or `$in`'s list, both
+    /// borrowed from the filter.
+    Points(&'a [Bson]),
+    Range(Limit<'a>, Limit<'a>),
 }
 
 impl Predicate<'_> {
     /// Whether a bound holds a string anywhere (a collation would compare it).
     fn has_strings(&self) -> bool {
         match self {
-            Predicate::Points(values) => values.iter().any(|v| holds_string(v)),
-            Predicate::Range(range) => [&range.0, &range.1].into_iter().any(|end| match end {
+            Predicate::Points(values) => values.iter().any(holds_string),
+            Predicate::Range(low, high) => [low, high].into_iter().any(|end| match end {
                 Bound::Included(v) | Bound::Excluded(v) => holds_string(v),
                 Bound::Unbounded => false,
             }),
@@ -105,7 +107,7 @@ fn choose(
     {
         let access = describe.then(|| Access::IdPoints(bounds(points)));
         return (
-            Plan::Ids(values.iter().map(|v| Key((*v).clone())).collect()),
+            Plan::Ids(values.iter().map(|v| Key(v.clone())).collect()),
             access,
         );
     }
@@ -119,17 +121,16 @@ fn choose(
             }
             let (rank, ids) = match predicate {
                 Predicate::Points(values) => {
-                    let mut ids = Vec::new();
-                    for value in values {
-                        ids.extend(
-                            index.scan_leading(Bound::Included(*value), Bound::Included(*value)),
-                        );
-                    }
+                    let scan = |v| index.scan_leading(Bound::Included(v), Bound::Included(v));
+                    let ids = match values {
+                        [value] => scan(value),
+                        _ => values.iter().flat_map(scan).collect(),
+                    };
                     (0, ids)
                 }
-                Predicate::Range(range) => {
-                    let low = range.0.as_ref().map(|v| &**v);
-                    let high = range.1.as_ref().map(|v| &**v);
+                Predicate::Range(low, high) => {
+                    let low = low.as_ref().map(|v| &**v);
+                    let high = high.as_ref().map(|v| &**v);
                     (1, index.scan_leading(low, high))
                 }
             };
@@ -158,7 +159,7 @@ fn choose(
 fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
     match predicate {
         Predicate::Points(values) => {
-            let mut points: Vec<&Bson> = values.clone();
+            let mut points: Vec<&Bson> = values.iter().collect();
             points.sort_by(|a, b| mql::order::compare(a, b));
             points.dedup_by(|a, b| mql::order::compare(a, b).is_eq());
             points
@@ -169,8 +170,8 @@ fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
                 })
                 .collect()
         }
-        Predicate::Range(range) => {
-            let (open, low) = match &range.0 {
+        Predicate::Range(low, high) => {
+            let (open, low) = match low {
                 // A made-up numeric low end (NaN sorts first) is mongod's -inf.
                 Bound::Included(Cow::Owned(Bson::Double(d))) if d.is_nan() => {
                     ('[', "-inf.0".to_owned())
@@ -179,7 +180,7 @@ fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
                 Bound::Excluded(v) => ('(', render(v)),
                 Bound::Unbounded => ('[', "MinKey".to_owned()),
             };
-            let (close, high) = match &range.1 {
+            let (close, high) = match high {
                 Bound::Included(v) => (']', render(v)),
                 // A made-up numeric high end (strings sort next) is mongod's inf.
                 Bound::Excluded(Cow::Owned(Bson::String(s))) if s.is_empty() => {
@@ -253,19 +254,19 @@ fn plannable(value: &Bson) -> bool {
 
 fn predicate(value: &Bson) -> Option<Predicate<'_>> {
     let Bson::Document(doc) = value else {
-        return plannable(value).then(|| Predicate::Points(vec![value]));
+        return plannable(value).then(|| Predicate::Points(std::slice::from_ref(value)));
     };
     if !is_operator_doc(doc) {
-        return plannable(value).then(|| Predicate::Points(vec![value]));
+        return plannable(value).then(|| Predicate::Points(std::slice::from_ref(value)));
     }
-    if let Some(eq) = doc.get("$eq") {
-        return plannable(eq).then(|| Predicate::Points(vec![eq]));
+    if let Some(eq) = mql::path::field(doc, "$eq") {
+        return plannable(eq).then(|| Predicate::Points(std::slice::from_ref(eq)));
     }
-    if let Some(Bson::Array(values)) = doc.get("$in") {
+    if let Some(Bson::Array(values)) = mql::path::field(doc, "$in") {
         return values
             .iter()
             .all(plannable)
-            .then(|| Predicate::Points(values.iter().collect()));
+            .then_some(Predicate::Points(values));
     }
     let mut low = Bound::Unbounded;
     let mut high = Bound::Unbounded;
@@ -290,7 +291,7 @@ fn predicate(value: &Bson) -> Option<Predicate<'_>> {
     if matches!(high, Bound::Unbounded) {
         high = type_high.map(Cow::Owned);
     }
-    Some(Predicate::Range(Box::new((low, high))))
+    Some(Predicate::Range(low, high))
 }
 
 /// The span of values of `value`'s canonical type: comparison operators

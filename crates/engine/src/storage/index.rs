@@ -170,6 +170,18 @@ impl IndexSpec {
         {
             return Ok(Vec::new());
         }
+        if let [(path, direction)] = self.fields.as_slice()
+            && !path.contains('.')
+            && let Some(value) = mql::path::field(doc, path)
+            && !matches!(value, Bson::Array(_))
+        {
+            // One plain field holding one value, the common case: one key.
+            let part = match direction {
+                Direction::Asc => KeyPart::Asc(value.clone()),
+                Direction::Desc => KeyPart::Desc(value.clone()),
+            };
+            return Ok(vec![Box::new([part])]);
+        }
         let mut per_field: Vec<Vec<Bson>> = Vec::with_capacity(self.fields.len());
         let mut present = false;
         for (path, _) in &self.fields {
@@ -460,14 +472,12 @@ impl Index {
             }
             _ => None,
         };
-        let iter: Box<dyn Iterator<Item = &(IndexKey, Key)>> = match start {
+        let iter = match start {
             Some(part) => {
-                let from: IndexKey = vec![part].into_boxed_slice();
-                Box::new(
-                    entries.range((Bound::Included((from, Key(Bson::MinKey))), Bound::Unbounded)),
-                )
+                let from: IndexKey = Box::new([part]);
+                entries.range((Bound::Included((from, Key(Bson::MinKey))), Bound::Unbounded))
             }
-            None => Box::new(entries.iter()),
+            None => entries.range::<(IndexKey, Key), _>(..),
         };
         let mut ids = Vec::new();
         for (key, id) in iter {

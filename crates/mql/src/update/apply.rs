@@ -189,7 +189,7 @@ fn with_zero_timestamps_filled(replacement: &Document, ctx: &ApplyContext) -> Do
 
 /// Checks the updated document and puts `_id` first on an upsert's insert.
 fn finish(updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
-    if let Some(id) = updated.get("_id") {
+    if let Some(id) = crate::path::field(updated, "_id") {
         check_id_type(id)?;
     }
     if identity::deeper_than(updated, DOCUMENT_DEPTH_MAX) {

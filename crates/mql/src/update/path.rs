@@ -168,7 +168,7 @@ pub(crate) fn array_index(component: &str) -> Option<usize> {
 /// The child of `value` named by `component`, if `value` has one.
 pub(crate) fn child<'a>(value: &'a Bson, component: &str) -> Option<&'a Bson> {
     match value {
-        Bson::Document(doc) => doc.get(component),
+        Bson::Document(doc) => crate::path::field(doc, component),
         Bson::Array(items) => array_index(component).and_then(|i| items.get(i)),
         _ => None,
     }
@@ -176,7 +176,7 @@ pub(crate) fn child<'a>(value: &'a Bson, component: &str) -> Option<&'a Bson> {
 
 pub(crate) fn child_mut<'a>(value: &'a mut Bson, component: &str) -> Option<&'a mut Bson> {
     match value {
-        Bson::Document(doc) => doc.get_mut(component),
+        Bson::Document(doc) => crate::path::field_mut(doc, component),
         Bson::Array(items) => array_index(component).and_then(|i| items.get_mut(i)),
         _ => None,
     }
