@@ -47,6 +47,9 @@ pub enum Access {
 
 /// What a filter says about one top-level path, borrowing the filter's
 /// values (only the type brackets of ranges are made up).
+// A filter yields a handful of these, briefly: unboxed, a range costs no
+// allocation per statement.
+#[allow(clippy::large_enum_variant)]
 enum Predicate<'a> {
     /// Equality with any of these values: one value, or `$in`'s list, both
     /// borrowed from the filter.
