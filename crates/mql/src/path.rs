@@ -29,8 +29,17 @@ use bson::{Bson, Document};
 /// A field path split into parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPath {
-    dotted: String,
-    parts: Box<[Part]>,
+    repr: Repr,
+}
+
+/// Most paths have one part, which then is the whole path: it is kept once,
+/// in one allocation (its name), rather than as a dotted copy beside a list.
+/// The two forms never hold the same path (only a dotted one has a dot),
+/// so derived equality is path equality.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Single(Part),
+    Dotted { dotted: String, parts: Box<[Part]> },
 }
 
 /// One part of a field path.
@@ -62,25 +71,30 @@ impl FieldPath {
     /// Splits a dotted path. Every string is a path (empty parts included);
     /// callers that forbid some shapes check them before.
     pub fn new(dotted: &str) -> FieldPath {
-        // Most paths have one part: box it directly, without growing a Vec.
-        let parts = if dotted.contains('.') {
-            dotted.split('.').map(Part::new).collect()
+        let repr = if dotted.contains('.') {
+            Repr::Dotted {
+                dotted: dotted.to_owned(),
+                parts: dotted.split('.').map(Part::new).collect(),
+            }
         } else {
-            Box::new([Part::new(dotted)]) as Box<[Part]>
+            Repr::Single(Part::new(dotted))
         };
-        FieldPath {
-            dotted: dotted.to_owned(),
-            parts,
-        }
+        FieldPath { repr }
     }
 
     pub fn dotted(&self) -> &str {
-        &self.dotted
+        match &self.repr {
+            Repr::Single(part) => part.name(),
+            Repr::Dotted { dotted, .. } => dotted,
+        }
     }
 
     /// Never empty: splitting any string yields at least one part.
     pub fn parts(&self) -> &[Part] {
-        &self.parts
+        match &self.repr {
+            Repr::Single(part) => std::slice::from_ref(part),
+            Repr::Dotted { parts, .. } => parts,
+        }
     }
 }
 

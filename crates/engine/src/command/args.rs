@@ -100,11 +100,11 @@ impl<'a> Args<'a> {
     }
 
     pub fn get(&self, field: &str) -> Option<&'a Bson> {
-        self.body.get(field)
+        mql::path::field(self.body, field)
     }
 
     pub fn document(&self, field: &str) -> Result<Option<&'a Document>, CommandError> {
-        match self.body.get(field) {
+        match mql::path::field(self.body, field) {
             None | Some(Bson::Null) => Ok(None),
             Some(Bson::Document(doc)) => Ok(Some(doc)),
             Some(other) => Err(self.wrong_type(field, "object", other)),
@@ -112,7 +112,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn array(&self, field: &str) -> Result<Option<&'a Vec<Bson>>, CommandError> {
-        match self.body.get(field) {
+        match mql::path::field(self.body, field) {
             None => Ok(None),
             Some(Bson::Array(items)) => Ok(Some(items)),
             Some(other) => Err(self.wrong_type(field, "array", other)),
@@ -135,7 +135,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn bool(&self, field: &str) -> Result<Option<bool>, CommandError> {
-        match self.body.get(field) {
+        match mql::path::field(self.body, field) {
             None | Some(Bson::Null) => Ok(None),
             Some(Bson::Boolean(b)) => Ok(Some(*b)),
             Some(value) => match mql::order::Number::of(value) {
@@ -147,7 +147,7 @@ impl<'a> Args<'a> {
 
     /// A whole number, accepting any numeric type with an integral value.
     pub fn integer(&self, field: &str) -> Result<Option<i64>, CommandError> {
-        match self.body.get(field) {
+        match mql::path::field(self.body, field) {
             None | Some(Bson::Null) => Ok(None),
             Some(value) => match mql::order::Number::of(value) {
                 Some(mql::order::Number::Int(n)) => Ok(Some(n)),
@@ -178,7 +178,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn string(&self, field: &str) -> Result<Option<&'a str>, CommandError> {
-        match self.body.get(field) {
+        match mql::path::field(self.body, field) {
             None => Ok(None),
             Some(Bson::String(s)) => Ok(Some(s)),
             Some(other) => Err(self.wrong_type(field, "string", other)),
