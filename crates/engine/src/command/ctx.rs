@@ -21,7 +21,7 @@ use crate::session::RetryState;
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
-use crate::storage::record::{Doc, View};
+use crate::storage::record::{Doc, Record, View};
 use crate::txn::{DuplicateKey, Txn, WaitOutcome, WriteError, WriteKind};
 use crate::{Engine, Wait};
 
@@ -151,17 +151,19 @@ impl Ctx<'_> {
     ) -> Result<Change, CommandError> {
         let bypass = self.bypass_validation;
         if let Some(txn) = self.txn.as_deref_mut() {
-            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let record = coll.record(key);
+            let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let change = decide(current.as_ref())?;
             validate(bypass, coll, current.as_ref(), &change)?;
             super::gate::charge_write(self.engine, txn, key, &change)?;
-            apply(txn, coll, key, &change).map_err(|e| write_error(coll, e))?;
+            apply(txn, coll, key, record, &change).map_err(|e| write_error(coll, e))?;
             return Ok(change);
         }
         loop {
             let generation = self.engine.txns().end_generation();
             let mut txn = self.engine.txns().begin(false);
-            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let record = coll.record(key);
+            let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let decided = decide(current.as_ref()).and_then(|change| {
                 validate(bypass, coll, current.as_ref(), &change).map(|()| change)
             });
@@ -172,7 +174,7 @@ impl Ctx<'_> {
                     return Err(error);
                 }
             };
-            match apply(&mut txn, coll, key, &change) {
+            match apply(&mut txn, coll, key, record, &change) {
                 Ok(()) => {
                     self.engine.commit_txn(txn, self.wait)?;
                     return Ok(change);
@@ -228,18 +230,22 @@ fn validate(
     super::validation::check(coll, current, change)
 }
 
+/// Writes `change` to the record of `key`; `found` is that record as the
+/// caller just read it, if it exists.
 fn apply(
     txn: &mut Txn,
     coll: &Arc<Collection>,
     key: &Key,
+    found: Option<Arc<Record>>,
     change: &Change,
 ) -> Result<(), WriteError> {
-    match change {
-        Change::Insert(doc) => txn.write(coll, WriteKind::Insert, key.clone(), Some(doc.clone())),
-        Change::Replace(doc) => txn.write(coll, WriteKind::Update, key.clone(), Some(doc.clone())),
-        Change::Delete => txn.write(coll, WriteKind::Delete, key.clone(), None),
-        Change::Keep => Ok(()),
-    }
+    let (kind, new) = match change {
+        Change::Insert(doc) => (WriteKind::Insert, Some(doc.clone())),
+        Change::Replace(doc) => (WriteKind::Update, Some(doc.clone())),
+        Change::Delete => (WriteKind::Delete, None),
+        Change::Keep => return Ok(()),
+    };
+    txn.write(coll, kind, key.clone(), found, new)
 }
 
 pub fn write_conflict() -> CommandError {

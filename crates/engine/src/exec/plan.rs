@@ -95,19 +95,24 @@ pub fn plan_described(coll: &Collection, filter: &Document, collated: bool) -> (
 }
 
 /// The planner; `describe` asks for an [`Access`] too.
+///
+/// Predicates are built lazily, in the filter's order: the `_id` one first,
+/// then only those on a field some index leads with; under a collation, one
+/// holding strings is not usable.
 fn choose(
     coll: &Collection,
     filter: &Document,
     collated: bool,
     describe: bool,
 ) -> (Plan, Option<Access>) {
-    let mut predicates = predicates(filter);
-    if collated {
-        predicates.retain(|(_, p)| !p.has_strings());
-    }
-    if let Some(points @ Predicate::Points(values)) =
-        predicates.iter().find(|(p, _)| *p == "_id").map(|(_, p)| p)
-    {
+    let usable = |value| predicate(value).filter(|p| !(collated && p.has_strings()));
+    let mut on_id = None;
+    each_field(filter, &mut |path, value| {
+        if on_id.is_none() && path == "_id" {
+            on_id = usable(value);
+        }
+    });
+    if let Some(points @ Predicate::Points(values)) = &on_id {
         let access = describe.then(|| Access::IdPoints(bounds(points)));
         return (
             Plan::Ids(values.iter().map(|v| Key(v.clone())).collect()),
@@ -115,39 +120,50 @@ fn choose(
         );
     }
     let indexes = coll.indexes();
-    let usable = |index: &Index| index.spec.partial.is_none();
+    let leads = |index: &Index, path: &str| {
+        index.spec.partial.is_none()
+            && index.spec.fields.first().map(|f| f.0.as_str()) == Some(path)
+    };
     let mut best: Option<(u8, Vec<Key>, Option<Access>)> = None;
-    for (path, predicate) in &predicates {
-        for index in indexes.iter().filter(|i| usable(i)) {
-            if index.spec.fields.first().map(|f| f.0.as_str()) != Some(*path) {
+    each_field(filter, &mut |path, value| {
+        if !indexes.iter().any(|index| leads(index, path)) {
+            return;
+        }
+        let Some(predicate) = usable(value) else {
+            return;
+        };
+        let rank = match predicate {
+            Predicate::Points(_) => 0,
+            Predicate::Range(..) => 1,
+        };
+        for index in indexes.iter().filter(|index| leads(index, path)) {
+            // Only a strictly better rank replaces the best so far.
+            if best.as_ref().is_some_and(|(r, _, _)| rank >= *r) {
                 continue;
             }
-            let (rank, ids) = match predicate {
+            let ids = match &predicate {
                 Predicate::Points(values) => {
                     let scan = |v| index.scan_leading(Bound::Included(v), Bound::Included(v));
-                    let ids = match values {
+                    match values {
                         [value] => scan(value),
                         _ => values.iter().flat_map(scan).collect(),
-                    };
-                    (0, ids)
+                    }
                 }
                 Predicate::Range(low, high) => {
                     let low = low.as_ref().map(|v| &**v);
                     let high = high.as_ref().map(|v| &**v);
-                    (1, index.scan_leading(low, high))
+                    index.scan_leading(low, high)
                 }
             };
-            if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
-                let access = describe.then(|| Access::Index {
-                    name: index.spec.name.clone(),
-                    key_pattern: index.spec.key.clone(),
-                    field: (*path).to_owned(),
-                    bounds: bounds(predicate),
-                });
-                best = Some((rank, ids, access));
-            }
+            let access = describe.then(|| Access::Index {
+                name: index.spec.name.clone(),
+                key_pattern: index.spec.key.clone(),
+                field: path.to_owned(),
+                bounds: bounds(&predicate),
+            });
+            best = Some((rank, ids, access));
         }
-    }
+    });
     match best {
         Some((_, ids, access)) => (Plan::Ids(ids), access),
         None => (
@@ -214,27 +230,25 @@ fn render(value: &Bson) -> String {
     }
 }
 
-fn predicates(filter: &Document) -> Vec<(&str, Predicate<'_>)> {
-    let mut out = Vec::new();
+/// Calls `visit` with each top-level path of `filter` and its condition,
+/// in order, looking inside `$and` (other `$` operators say nothing an index
+/// can answer).
+fn each_field<'a>(filter: &'a Document, visit: &mut dyn FnMut(&'a str, &'a Bson)) {
     for (field, value) in filter {
         if field == "$and" {
             if let Bson::Array(items) = value {
                 for item in items {
                     if let Bson::Document(sub) = item {
-                        out.extend(predicates(sub));
+                        each_field(sub, visit);
                     }
                 }
             }
             continue;
         }
-        if field.starts_with('$') {
-            continue;
-        }
-        if let Some(predicate) = predicate(value) {
-            out.push((field.as_str(), predicate));
+        if !field.starts_with('$') {
+            visit(field, value);
         }
     }
-    out
 }
 
 fn is_operator_doc(doc: &Document) -> bool {

@@ -149,21 +149,24 @@ impl Txn {
     }
 
     /// Writes one record: sets this transaction's intent, then adds index
-    /// entries, checking unique keys.
+    /// entries, checking unique keys. `found` is the record of `key` if the
+    /// caller has just looked it up, which saves looking it up again.
     pub fn write(
         &mut self,
         coll: &Arc<Collection>,
         kind: WriteKind,
         key: Key,
+        mut found: Option<Arc<Record>>,
         new: Option<Doc>,
     ) -> Result<(), WriteError> {
         assert!(!self.finished, "write through a finished transaction");
         // A record the garbage collector unlinked after the lookup takes no
         // intent: look the `_id` up again.
         let record = loop {
-            let record = match kind {
-                WriteKind::Insert => coll.record_or_insert(key.clone()),
-                WriteKind::Update | WriteKind::Delete => match coll.record(&key) {
+            let record = match (found.take(), kind) {
+                (Some(record), _) => record,
+                (None, WriteKind::Insert) => coll.record_or_insert(key.clone()),
+                (None, WriteKind::Update | WriteKind::Delete) => match coll.record(&key) {
                     Some(record) => record,
                     None => return Err(WriteError::Conflict { holder: None }),
                 },
