@@ -237,6 +237,25 @@ impl IndexSpec {
         Ok(keys)
     }
 
+    /// Whether `old` and `new` surely generate the same keys: judged only
+    /// for plain (undotted) fields holding no array, without a partial
+    /// filter, where a field's one key is its value. `false` means "not
+    /// known", never "different".
+    pub fn same_keys(&self, old: &Document, new: &Document) -> bool {
+        let plain = |value: &Bson| !matches!(value, Bson::Array(_));
+        self.partial.is_none()
+            && self.fields.iter().all(|(path, _)| {
+                !path.contains('.')
+                    && match (mql::path::field(old, path), mql::path::field(new, path)) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => {
+                            plain(a) && plain(b) && mql::order::compare(a, b).is_eq()
+                        }
+                        _ => false,
+                    }
+            })
+    }
+
     fn check_key_count(&self, count: usize) -> Result<(), Error> {
         if count > INDEX_KEYS_PER_DOC_MAX {
             return Err(Error::new(
@@ -521,5 +540,51 @@ fn values_in(value: &Bson, rest: &[&str], out: &mut Vec<Bson>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `same_keys` of an index on `key`, between `old` and `new`.
+    fn check(key: Document, old: Document, new: Document, expected: bool) {
+        let spec = IndexSpec::parse(&doc! {"key": key.clone(), "name": "i"}).unwrap();
+        assert_eq!(
+            spec.same_keys(&old, &new),
+            expected,
+            "{key}: {old} -> {new}"
+        );
+        if expected {
+            // Never "same" where the generated keys differ.
+            assert_eq!(spec.keys(&old).unwrap(), spec.keys(&new).unwrap());
+        }
+    }
+
+    #[test]
+    fn same_keys_holds_only_where_the_keys_surely_match() {
+        check(
+            doc! {"a": 1},
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 2},
+            true,
+        );
+        check(doc! {"a": 1}, doc! {"a": 5}, doc! {"a": 5.0}, true);
+        check(doc! {"a": -1}, doc! {"b": 1}, doc! {"b": 2}, true);
+        check(doc! {"a": 1}, doc! {"a": 1}, doc! {"a": 2}, false);
+        check(doc! {"a": 1}, doc! {"a": 1}, doc! {}, false);
+        check(doc! {"a": 1}, doc! {"a": [1]}, doc! {"a": [1]}, false);
+        check(
+            doc! {"a.b": 1},
+            doc! {"a": {"b": 1}},
+            doc! {"a": {"b": 1}},
+            false,
+        );
+        check(
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 2},
+            false,
+        );
     }
 }
