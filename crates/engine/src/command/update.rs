@@ -180,7 +180,7 @@ pub(super) fn run_statement(
         };
         for hit in hits {
             ctx.check_deadline()?;
-            if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? && !statement.multi {
+            if update_one(ctx, &coll, &hit, statement, &mut outcome)? && !statement.multi {
                 return Ok(outcome);
             }
         }
@@ -195,7 +195,7 @@ pub(super) fn run_statement(
                 None,
             );
             for hit in hits {
-                if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? {
+                if update_one(ctx, &coll, &hit, statement, &mut outcome)? {
                     return Ok(outcome);
                 }
             }
@@ -218,7 +218,7 @@ fn now(ctx: &Ctx<'_>) -> (bson::DateTime, bson::Timestamp) {
 fn update_one(
     ctx: &mut Ctx<'_>,
     coll: &Arc<Collection>,
-    key: &crate::storage::key::Key,
+    hit: &exec::Hit,
     statement: &Statement<'_>,
     outcome: &mut Outcome,
 ) -> Result<bool, CommandError> {
@@ -226,12 +226,18 @@ fn update_one(
     let mut matched = false;
     let mut before = None;
     let mut after = None;
-    let change = ctx.modify(coll, key, |current| {
+    let change = ctx.modify(coll, &hit.key, |current| {
         matched = false;
         let Some(doc) = current else {
             return Ok(Change::Keep);
         };
-        let Some(found) = statement.filter.matches_at(doc) else {
+        // The very document the search matched (the same stored version)
+        // matches the same way: matching is a function of the two.
+        let found = match Arc::ptr_eq(doc, &hit.doc) {
+            true => Some(hit.matched.clone()),
+            false => statement.filter.matches_at(doc),
+        };
+        let Some(found) = found else {
             return Ok(Change::Keep);
         };
         matched = true;
