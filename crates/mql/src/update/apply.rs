@@ -39,7 +39,7 @@ pub(crate) fn operators<'a>(
     let mut resolve = |path_op: &'a PathOp| -> Result<()> {
         let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
         if dynamic {
-            for target in &targets {
+            for target in targets.iter() {
                 touched.record(target)?;
             }
         }
@@ -54,14 +54,14 @@ pub(crate) fn operators<'a>(
         // Only an operation on `_id` itself can change it.
         let guards_id = (path_op.path.first_field() == Some("_id") || renames_id(path_op))
             && doc.contains_key("_id");
-        for target in targets {
+        for target in targets.iter() {
             let id_before = guards_id.then(|| id_of(&root));
-            path_op.op.apply(&mut root, &target, ctx)?;
+            path_op.op.apply(&mut root, target, ctx)?;
             reported |= path_op.op.always_reports_modified();
             if let Some(before) = id_before
                 && !identity::values(&before, &id_of(&root))
             {
-                return Err(immutable_id(path_op, &target));
+                return Err(immutable_id(path_op, target));
             }
         }
     }
@@ -82,15 +82,14 @@ fn positional_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Option<Vec<&'a
     let index = ctx.positional?;
     if !ops
         .iter()
-        .any(|op| op.path.parts.contains(&Part::Positional))
+        .any(|op| op.path.parts().any(|part| part == Part::Positional))
     {
         return None;
     }
     let index = index.to_string();
     let key = |op: &PathOp| -> Vec<String> {
         op.path
-            .parts
-            .iter()
+            .parts()
             .map(|part| match part {
                 Part::Positional => index.clone(),
                 other => other.text().to_string(),
@@ -117,7 +116,7 @@ fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
     let message = match &path_op.op {
         super::ops::Op::Rename { from } if from.first_field() == Some("_id") => format!(
             "Unsetting the path '{}' using $rename would modify the immutable field '_id'",
-            from.dotted
+            from.dotted()
         ),
         _ => format!(
             "Performing an update on the path '{}' would modify the immutable field '_id'",

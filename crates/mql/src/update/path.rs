@@ -19,26 +19,39 @@ use crate::{Code, Error, Result};
 /// refuses it: one small update must not be able to build a huge document.
 pub(crate) const ARRAY_PADDING_MAX: usize = 1_500_000;
 
-/// One component of a parsed update path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Part {
-    Field(String),
+/// One component of a parsed update path, read from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part<'a> {
+    Field(&'a str),
     /// `$`: the array index the query matched.
     Positional,
     /// `$[]`: every element of the array.
     AllElements,
     /// `$[id]`: the elements the array filter `id` accepts.
-    Filtered(String),
+    Filtered(&'a str),
 }
 
-impl Part {
+impl<'a> Part<'a> {
+    /// Reads one component's text. Distinct texts give distinct parts.
+    pub(crate) fn of(raw: &'a str) -> Part<'a> {
+        if raw == "$" {
+            Part::Positional
+        } else if raw == "$[]" {
+            Part::AllElements
+        } else if let Some(id) = raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
+            Part::Filtered(id)
+        } else {
+            Part::Field(raw)
+        }
+    }
+
     /// Whether this part selects array elements by update-time rules, which
     /// makes its parent an array node in mongod's update tree.
     pub(crate) fn is_array_update(&self) -> bool {
         matches!(self, Part::AllElements | Part::Filtered(_))
     }
 
-    pub(crate) fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &'a str {
         match self {
             Part::Field(f) => f,
             Part::Positional => "$",
@@ -48,11 +61,13 @@ impl Part {
     }
 }
 
-/// A parsed update path with its dotted source text for messages.
+/// A parsed update path: its components' text as written (`a`, `$`,
+/// `$[]`, `$[id]`), each read as a [`Part`] on demand. Kept as text, a
+/// static path (fields only) is itself the one concrete path it names, and
+/// its dotted form is the components joined, built only for messages.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldPath {
-    pub(crate) parts: Vec<Part>,
-    pub(crate) dotted: String,
+    components: Vec<String>,
 }
 
 impl FieldPath {
@@ -65,7 +80,7 @@ impl FieldPath {
                 "An empty update path is not valid.",
             ));
         }
-        let mut parts = Vec::new();
+        let mut components = Vec::new();
         for raw in dotted.split('.') {
             if raw.is_empty() {
                 return Err(Error::new(
@@ -75,53 +90,66 @@ impl FieldPath {
                     ),
                 ));
             }
-            parts.push(parse_part(raw));
+            components.push(raw.to_string());
         }
-        let path = FieldPath {
-            parts,
-            dotted: dotted.to_string(),
-        };
+        let path = FieldPath { components };
         path.check_positionals()?;
         Ok(path)
     }
 
     fn check_positionals(&self) -> Result<()> {
-        let positional_count = self
-            .parts
-            .iter()
-            .filter(|p| **p == Part::Positional)
-            .count();
+        let positional_count = self.parts().filter(|p| *p == Part::Positional).count();
         if positional_count > 1 {
             return Err(Error::bad_value(format!(
                 "Too many positional (i.e. '$') elements found in path '{}'",
-                self.dotted
+                self.dotted()
             )));
         }
-        match self.parts.first() {
+        match self.parts().next() {
             Some(Part::Positional) => Err(Error::bad_value(format!(
                 "Cannot have positional (i.e. '$') element in the first position in path '{}'",
-                self.dotted
+                self.dotted()
             ))),
             Some(Part::AllElements | Part::Filtered(_)) => Err(Error::bad_value(format!(
                 "Cannot have array filter identifier (i.e. '$[<id>]') element in the first position in path '{}'",
-                self.dotted
+                self.dotted()
             ))),
             _ => Ok(()),
         }
     }
 
+    /// The parts, in order.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = Part<'_>> + Clone {
+        self.components.iter().map(|raw| Part::of(raw))
+    }
+
+    /// How many parts the path has.
+    pub(crate) fn len(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The components' text; for a static path, the concrete path itself.
+    pub(crate) fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The path as written, dotted.
+    pub(crate) fn dotted(&self) -> String {
+        self.components.join(".")
+    }
+
     /// Whether any part is resolved at apply time (`$`, `$[]`, `$[id]`).
     pub(crate) fn is_dynamic(&self) -> bool {
-        self.parts.iter().any(|p| !matches!(p, Part::Field(_)))
+        self.parts().any(|p| !matches!(p, Part::Field(_)))
     }
 
     /// The components as text, the key mongod's update tree sorts by.
     pub(crate) fn sort_key(&self) -> Vec<&str> {
-        self.parts.iter().map(Part::text).collect()
+        self.parts().map(|part| part.text()).collect()
     }
 
     pub(crate) fn first_field(&self) -> Option<&str> {
-        match self.parts.first() {
+        match self.parts().next() {
             Some(Part::Field(f)) => Some(f),
             _ => None,
         }
@@ -142,18 +170,6 @@ pub(crate) fn compare_components<S: AsRef<str>>(a: &[S], b: &[S]) -> std::cmp::O
         }
     }
     a.len().cmp(&b.len())
-}
-
-fn parse_part(raw: &str) -> Part {
-    if raw == "$" {
-        Part::Positional
-    } else if raw == "$[]" {
-        Part::AllElements
-    } else if let Some(id) = raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
-        Part::Filtered(id.to_string())
-    } else {
-        Part::Field(raw.to_string())
-    }
 }
 
 /// Parses an array index component: decimal digits only, as mongod's
