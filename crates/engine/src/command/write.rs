@@ -1,6 +1,8 @@
 //! What every write command shares: document validation for storage,
 //! `writeErrors` entries, retryable-write bookkeeping and write concern.
 
+use std::sync::LazyLock;
+
 use bson::{Bson, Document, doc};
 use mql::Code;
 
@@ -212,9 +214,20 @@ impl Batch {
     /// `n`, then `nModified` when `with_modified`, `upserted` and
     /// `writeErrors` when present, as mongod orders them.
     pub fn reply(self, with_modified: bool) -> Document {
-        let mut reply = doc! {"n": self.n as i32};
-        if with_modified {
-            reply.insert("nModified", self.modified as i32);
+        // Copying a prepared document skips hashing each name into a new
+        // map (and seeding its hasher); only the counts are then set.
+        static WITH_MODIFIED: LazyLock<Document> =
+            LazyLock::new(|| doc! {"n": 0_i32, "nModified": 0_i32});
+        static COUNT_ONLY: LazyLock<Document> = LazyLock::new(|| doc! {"n": 0_i32});
+        let mut reply = match with_modified {
+            true => WITH_MODIFIED.clone(),
+            false => COUNT_ONLY.clone(),
+        };
+        for (name, value) in reply.iter_mut() {
+            *value = match name.as_str() {
+                "n" => Bson::Int32(self.n as i32),
+                _ => Bson::Int32(self.modified as i32),
+            };
         }
         if !self.upserted.is_empty() {
             reply.insert("upserted", self.upserted);

@@ -25,7 +25,7 @@ use mql::matcher::Filter;
 use mql::{Code, Error};
 use parking_lot::{Mutex, RwLock};
 
-use super::key::{IndexKey, Key, KeyPart};
+use super::key::{EntryOrd, IndexKey, Key, KeyPart, LeadingProbe};
 
 /// Keys generated from one document for one index, at most this many: a
 /// multikey index over a huge array must not explode memory.
@@ -483,20 +483,22 @@ impl Index {
         // Tree order runs from low to high values for ascending fields and
         // from high to low for descending ones.
         let start = match (direction, low, high) {
-            (Direction::Asc, Bound::Included(b) | Bound::Excluded(b), _) => {
-                Some(KeyPart::Asc(b.clone()))
-            }
-            (Direction::Desc, _, Bound::Included(b) | Bound::Excluded(b)) => {
-                Some(KeyPart::Desc(b.clone()))
-            }
+            (Direction::Asc, Bound::Included(b) | Bound::Excluded(b), _) => Some(LeadingProbe {
+                descending: false,
+                value: b,
+            }),
+            (Direction::Desc, _, Bound::Included(b) | Bound::Excluded(b)) => Some(LeadingProbe {
+                descending: true,
+                value: b,
+            }),
             _ => None,
         };
-        let iter = match start {
-            Some(part) => {
-                let from: IndexKey = Box::new([part]);
-                entries.range((Bound::Included((from, Key(Bson::MinKey))), Bound::Unbounded))
-            }
-            None => entries.range::<(IndexKey, Key), _>(..),
+        let iter = match &start {
+            Some(probe) => entries.range::<dyn EntryOrd, _>((
+                Bound::Included(probe as &dyn EntryOrd),
+                Bound::Unbounded,
+            )),
+            None => entries.range::<dyn EntryOrd, _>(..),
         };
         let mut ids = Vec::new();
         for (key, id) in iter {
