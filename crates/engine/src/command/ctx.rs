@@ -147,11 +147,41 @@ impl Ctx<'_> {
         &mut self,
         coll: &Arc<Collection>,
         key: &Key,
+        decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
+    ) -> Result<Change, CommandError> {
+        self.write(coll, key, Reads::Current, decide)
+    }
+
+    /// Inserts `doc` under `key`, as [`Ctx::modify`] deciding
+    /// [`Change::Insert`] would; an existing `_id` fails the same way. An
+    /// insert decides on nothing, so the record is not read first.
+    pub fn insert(
+        &mut self,
+        coll: &Arc<Collection>,
+        key: &Key,
+        doc: &Doc,
+    ) -> Result<(), CommandError> {
+        self.write(coll, key, Reads::Nothing, |_| {
+            Ok(Change::Insert(doc.clone()))
+        })?;
+        Ok(())
+    }
+
+    /// [`Ctx::modify`], reading the current document for `decide` or not.
+    fn write(
+        &mut self,
+        coll: &Arc<Collection>,
+        key: &Key,
+        reads: Reads,
         mut decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
     ) -> Result<Change, CommandError> {
         let bypass = self.bypass_validation;
+        let lookup = || match reads {
+            Reads::Current => coll.record(key),
+            Reads::Nothing => None,
+        };
         if let Some(txn) = self.txn.as_deref_mut() {
-            let record = coll.record(key);
+            let record = lookup();
             let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let change = decide(current.as_ref())?;
             validate(bypass, coll, current.as_ref(), &change)?;
@@ -162,7 +192,7 @@ impl Ctx<'_> {
         loop {
             let generation = self.engine.txns().end_generation();
             let mut txn = self.engine.txns().begin(false);
-            let record = coll.record(key);
+            let record = lookup();
             let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let decided = decide(current.as_ref()).and_then(|change| {
                 validate(bypass, coll, current.as_ref(), &change).map(|()| change)
@@ -216,6 +246,16 @@ impl Ctx<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// Whether a write reads the document it may replace before deciding.
+#[derive(Clone, Copy)]
+enum Reads {
+    Current,
+    /// The decision does not depend on it (an insert): no lookup. A record
+    /// already under the key is still found, when the write places its
+    /// intent.
+    Nothing,
 }
 
 fn validate(

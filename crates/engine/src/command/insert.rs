@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 
 use super::args::Args;
-use super::ctx::{Change, Ctx};
+use super::ctx::Ctx;
 use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::storage::collection::Collection;
@@ -41,8 +41,7 @@ pub(super) fn insert_one(
     write::validate_for_storage(&doc)?;
     let key = Collection::key_of(&doc);
     let doc = Arc::new(doc);
-    ctx.modify(coll, &key, |_| Ok(Change::Insert(doc.clone())))?;
-    Ok(())
+    ctx.insert(coll, &key, &doc)
 }
 
 /// The `_id` of a document as the reply's `upserted` entries show it.

@@ -296,7 +296,7 @@ fn upsert(
     let key = Collection::key_of(&doc);
     let id = super::insert::id_of(&doc);
     let stored = Arc::new(doc);
-    ctx.modify(&coll, &key, |_| Ok(Change::Insert(stored.clone())))?;
+    ctx.insert(&coll, &key, &stored)?;
     outcome.upserted = Some(id);
     outcome.after = Some(stored);
     Ok(())
