@@ -70,7 +70,14 @@ fn measure(doc: &Document, level: usize) -> (usize, usize) {
     let mut bytes = 4 + 1;
     let mut depth = level;
     for (key, value) in doc {
-        let (value_bytes, value_depth) = measure_value(value, level);
+        // The usual field values, sized without the general call.
+        let (value_bytes, value_depth) = match value {
+            Bson::Int32(_) => (4, level),
+            Bson::Int64(_) | Bson::Double(_) => (8, level),
+            Bson::ObjectId(_) => (12, level),
+            Bson::String(s) => (4 + s.len() + 1, level),
+            _ => measure_value(value, level),
+        };
         bytes += 1 + key.len() + 1 + value_bytes;
         depth = depth.max(value_depth);
     }
@@ -224,10 +231,12 @@ impl Batch {
             false => COUNT_ONLY.clone(),
         };
         for (name, value) in reply.iter_mut() {
-            *value = match name.as_str() {
-                "n" => Bson::Int32(self.n as i32),
-                _ => Bson::Int32(self.modified as i32),
-            };
+            if let Bson::Int32(count) = value {
+                *count = match name.as_str() {
+                    "n" => self.n as i32,
+                    _ => self.modified as i32,
+                };
+            }
         }
         if !self.upserted.is_empty() {
             reply.insert("upserted", self.upserted);

@@ -242,15 +242,19 @@ impl IndexSpec {
     /// filter, where a field's one key is its value. `false` means "not
     /// known", never "different".
     pub fn same_keys(&self, old: &Document, new: &Document) -> bool {
-        let plain = |value: &Bson| !matches!(value, Bson::Array(_));
+        let same_value = |a: &Bson, b: &Bson| match (a, b) {
+            // The usual indexed values, compared directly.
+            (Bson::String(x), Bson::String(y)) => x == y,
+            (Bson::Int32(x), Bson::Int32(y)) => x == y,
+            (Bson::Array(_), _) | (_, Bson::Array(_)) => false,
+            _ => mql::order::compare(a, b).is_eq(),
+        };
         self.partial.is_none()
             && self.fields.iter().all(|(path, _)| {
                 !path.contains('.')
                     && match (mql::path::field(old, path), mql::path::field(new, path)) {
                         (None, None) => true,
-                        (Some(a), Some(b)) => {
-                            plain(a) && plain(b) && mql::order::compare(a, b).is_eq()
-                        }
+                        (Some(a), Some(b)) => same_value(a, b),
                         _ => false,
                     }
             })
