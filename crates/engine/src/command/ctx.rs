@@ -285,7 +285,7 @@ fn apply(
         Change::Delete => (WriteKind::Delete, None),
         Change::Keep => return Ok(()),
     };
-    txn.write(coll, kind, key.clone(), found, new)
+    txn.write(coll, kind, key, found, new)
 }
 
 /// The options of a collection created implicitly: none. A copy of one

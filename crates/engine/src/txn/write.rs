@@ -155,7 +155,7 @@ impl Txn {
         &mut self,
         coll: &Arc<Collection>,
         kind: WriteKind,
-        key: Key,
+        key: &Key,
         mut found: Option<Arc<Record>>,
         new: Option<Doc>,
     ) -> Result<(), WriteError> {
@@ -166,7 +166,7 @@ impl Txn {
             let record = match (found.take(), kind) {
                 (Some(record), _) => record,
                 (None, WriteKind::Insert) => coll.record_or_insert(key.clone()),
-                (None, WriteKind::Update | WriteKind::Delete) => match coll.record(&key) {
+                (None, WriteKind::Update | WriteKind::Delete) => match coll.record(key) {
                     Some(record) => record,
                     None => return Err(WriteError::Conflict { holder: None }),
                 },
@@ -212,7 +212,7 @@ impl Txn {
             });
         }
         if let Some(doc) = &new {
-            self.add_index_entries(coll, &key, doc, old.as_deref())?;
+            self.add_index_entries(coll, key, doc, old.as_deref())?;
         }
         Ok(())
     }

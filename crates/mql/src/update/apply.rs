@@ -16,7 +16,7 @@ use super::display;
 use super::identity;
 use super::parse::PathOp;
 use super::path::{self, Part};
-use super::targets::{self, Touched};
+use super::targets::{self, Targets, Touched};
 use crate::{Code, Error, Result, order};
 
 /// Documents nest at most this many levels, as mongod stores them.
@@ -29,40 +29,33 @@ pub(crate) fn operators<'a>(
     ctx: &ApplyContext,
 ) -> Result<(bool, Document)> {
     let mut root = Bson::Document(doc.clone());
-    // Every target is resolved before any is written: mongod matches array
-    // filters against the elements as they were before the update.
     let mut reported = false;
-    let mut touched = Touched::default();
-    // Static paths cannot overlap at run time: parse refused any that do.
-    let dynamic = ops.iter().any(|op| op.path.is_dynamic());
-    let mut resolved = Vec::with_capacity(ops.len());
-    let mut resolve = |path_op: &'a PathOp| -> Result<()> {
-        let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
-        if dynamic {
+    if ops.iter().any(|op| op.path.is_dynamic()) {
+        // Every target is resolved before any is written: mongod matches
+        // array filters against the elements as they were before the update.
+        let mut touched = Touched::default();
+        let mut resolved = Vec::with_capacity(ops.len());
+        let mut resolve = |path_op: &'a PathOp| -> Result<()> {
+            let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
             for target in targets.iter() {
                 touched.record(target)?;
             }
+            resolved.push((path_op, targets));
+            Ok(())
+        };
+        match positional_order(ops, ctx) {
+            Some(ordered) => ordered.into_iter().try_for_each(&mut resolve)?,
+            None => ops.iter().try_for_each(&mut resolve)?,
         }
-        resolved.push((path_op, targets));
-        Ok(())
-    };
-    match positional_order(ops, ctx) {
-        Some(ordered) => ordered.into_iter().try_for_each(&mut resolve)?,
-        None => ops.iter().try_for_each(&mut resolve)?,
-    }
-    for (path_op, targets) in resolved {
-        // Only an operation on `_id` itself can change it.
-        let guards_id = (path_op.path.first_field() == Some("_id") || renames_id(path_op))
-            && doc.contains_key("_id");
-        for target in targets.iter() {
-            let id_before = guards_id.then(|| id_of(&root));
-            path_op.op.apply(&mut root, target, ctx)?;
-            reported |= path_op.op.always_reports_modified();
-            if let Some(before) = id_before
-                && !identity::values(&before, &id_of(&root))
-            {
-                return Err(immutable_id(path_op, target));
-            }
+        for (path_op, targets) in resolved {
+            reported |= apply_at(&mut root, doc, path_op, &targets, ctx)?;
+        }
+    } else {
+        // Static paths name themselves whatever the document holds, and
+        // cannot overlap (parse refused any that do): apply them in order.
+        for path_op in ops {
+            let targets = Targets::Static(path_op.path.components());
+            reported |= apply_at(&mut root, doc, path_op, &targets, ctx)?;
         }
     }
     let Bson::Document(mut updated) = root else {
@@ -72,6 +65,32 @@ pub(crate) fn operators<'a>(
     let changed = reported || !identity::documents(doc, &updated);
     finish(&mut updated, ctx)?;
     Ok((changed, updated))
+}
+
+/// Applies one operation at its resolved targets; returns whether it
+/// always counts as a modification. `doc` is the document before the update.
+fn apply_at(
+    root: &mut Bson,
+    doc: &Document,
+    path_op: &PathOp,
+    targets: &Targets<'_>,
+    ctx: &ApplyContext,
+) -> Result<bool> {
+    // Only an operation on `_id` itself can change it.
+    let guards_id = (path_op.path.first_field() == Some("_id") || renames_id(path_op))
+        && doc.contains_key("_id");
+    let mut reported = false;
+    for target in targets.iter() {
+        let id_before = guards_id.then(|| id_of(root));
+        path_op.op.apply(root, target, ctx)?;
+        reported |= path_op.op.always_reports_modified();
+        if let Some(before) = id_before
+            && !identity::values(&before, &id_of(root))
+        {
+            return Err(immutable_id(path_op, target));
+        }
+    }
+    Ok(reported)
 }
 
 /// The operations in mongod's order when it differs from parse's: parse

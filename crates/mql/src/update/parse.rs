@@ -93,6 +93,10 @@ fn parse_path(field: &str, filters: &ArrayFilters, used: &mut Vec<String>) -> Re
             format!("Document exceeds maximum nesting depth of {PATH_PARTS_MAX}"),
         ));
     }
+    // Only a dynamic path can name an array filter.
+    if !path.is_dynamic() {
+        return Ok(path);
+    }
     for part in path.parts() {
         if let Part::Filtered(id) = part {
             if !filters.contains(id) {

@@ -68,6 +68,8 @@ impl<'a> Part<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct FieldPath {
     components: Vec<String>,
+    /// Whether any part is resolved at apply time, read once at parse.
+    dynamic: bool,
 }
 
 impl FieldPath {
@@ -81,6 +83,8 @@ impl FieldPath {
             ));
         }
         let mut components = Vec::new();
+        let mut positional_count = 0;
+        let mut dynamic = false;
         for raw in dotted.split('.') {
             if raw.is_empty() {
                 return Err(Error::new(
@@ -90,15 +94,20 @@ impl FieldPath {
                     ),
                 ));
             }
+            let part = Part::of(raw);
+            positional_count += usize::from(part == Part::Positional);
+            dynamic |= !matches!(part, Part::Field(_));
             components.push(raw.to_string());
         }
-        let path = FieldPath { components };
-        path.check_positionals()?;
+        let path = FieldPath {
+            components,
+            dynamic,
+        };
+        path.check_positionals(positional_count)?;
         Ok(path)
     }
 
-    fn check_positionals(&self) -> Result<()> {
-        let positional_count = self.parts().filter(|p| *p == Part::Positional).count();
+    fn check_positionals(&self, positional_count: usize) -> Result<()> {
         if positional_count > 1 {
             return Err(Error::bad_value(format!(
                 "Too many positional (i.e. '$') elements found in path '{}'",
@@ -140,7 +149,7 @@ impl FieldPath {
 
     /// Whether any part is resolved at apply time (`$`, `$[]`, `$[id]`).
     pub(crate) fn is_dynamic(&self) -> bool {
-        self.parts().any(|p| !matches!(p, Part::Field(_)))
+        self.dynamic
     }
 
     /// The components as text, the key mongod's update tree sorts by.
