@@ -109,7 +109,16 @@ impl<'a> Args<'a> {
     }
 
     pub fn document(&self, field: &str) -> Result<Option<&'a Document>, CommandError> {
-        match mql::path::field(self.body, field) {
+        self.document_of(field, self.get(field))
+    }
+
+    /// [`Args::document`] for a `value` the caller already found.
+    pub fn document_of(
+        &self,
+        field: &str,
+        value: Option<&'a Bson>,
+    ) -> Result<Option<&'a Document>, CommandError> {
+        match value {
             None | Some(Bson::Null) => Ok(None),
             Some(Bson::Document(doc)) => Ok(Some(doc)),
             Some(other) => Err(self.wrong_type(field, "object", other)),
@@ -117,7 +126,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn array(&self, field: &str) -> Result<Option<&'a Vec<Bson>>, CommandError> {
-        match mql::path::field(self.body, field) {
+        match self.get(field) {
             None => Ok(None),
             Some(Bson::Array(items)) => Ok(Some(items)),
             Some(other) => Err(self.wrong_type(field, "array", other)),
@@ -140,7 +149,12 @@ impl<'a> Args<'a> {
     }
 
     pub fn bool(&self, field: &str) -> Result<Option<bool>, CommandError> {
-        match mql::path::field(self.body, field) {
+        self.bool_of(field, self.get(field))
+    }
+
+    /// [`Args::bool`] for a `value` the caller already found.
+    pub fn bool_of(&self, field: &str, value: Option<&Bson>) -> Result<Option<bool>, CommandError> {
+        match value {
             None | Some(Bson::Null) => Ok(None),
             Some(Bson::Boolean(b)) => Ok(Some(*b)),
             Some(value) => match mql::order::Number::of(value) {

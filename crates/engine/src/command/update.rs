@@ -75,38 +75,44 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
 
 pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, CommandError> {
     let args = Args::new("update.updates", statement);
-    for field in statement.keys() {
-        if !matches!(
-            field.as_str(),
-            "q" | "u"
-                | "upsert"
-                | "multi"
-                | "arrayFilters"
-                | "collation"
-                | "hint"
-                | "c"
-                | "sort"
-                | "upsertSupplied"
-        ) {
-            return Err(CommandError::new(
-                Code(40415),
-                format!("BSON field 'update.updates.{field}' is an unknown field."),
-            ));
-        }
+    // One pass finds every field (and refuses unknown ones); the checks
+    // below then run in mongod's order.
+    let (mut q, mut u, mut upsert, mut multi, mut array_filters, mut sort) =
+        (None, None, None, None, None, None);
+    for (field, value) in statement {
+        let slot = match field.as_str() {
+            "q" => &mut q,
+            "u" => &mut u,
+            "upsert" => &mut upsert,
+            "multi" => &mut multi,
+            "arrayFilters" => &mut array_filters,
+            "sort" => &mut sort,
+            "collation" | "hint" | "c" | "upsertSupplied" => continue,
+            _ => {
+                return Err(CommandError::new(
+                    Code(40415),
+                    format!("BSON field 'update.updates.{field}' is an unknown field."),
+                ));
+            }
+        };
+        *slot = Some(value);
     }
-    let filter_doc = args.document("q")?.ok_or_else(|| {
+    let filter_doc = args.document_of("q", q)?.ok_or_else(|| {
         CommandError::new(
             Code::FAILED_TO_PARSE,
             "BSON field 'update.updates.q' is missing but a required field",
         )
     })?;
-    let array_filters: Vec<Document> = args
-        .documents("arrayFilters")?
-        .unwrap_or_default()
-        .into_iter()
-        .cloned()
-        .collect();
-    let update = match statement.get("u") {
+    let array_filters: Vec<Document> = match array_filters {
+        None => Vec::new(),
+        Some(_) => args
+            .documents("arrayFilters")?
+            .unwrap_or_default()
+            .into_iter()
+            .cloned()
+            .collect(),
+    };
+    let update = match u {
         Some(u) => Modification::parse(u, &array_filters)?,
         None => {
             return Err(CommandError::new(
@@ -115,15 +121,15 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, Com
             ));
         }
     };
-    let multi = args.bool("multi")?.unwrap_or(false);
-    let upsert = args.bool("upsert")?.unwrap_or(false);
+    let multi = args.bool_of("multi", multi)?.unwrap_or(false);
+    let upsert = args.bool_of("upsert", upsert)?.unwrap_or(false);
     if multi && update.is_replacement() {
         return Err(CommandError::new(
             Code::FAILED_TO_PARSE,
             "multi update is not supported for replacement-style update",
         ));
     }
-    let sort = args.document("sort")?;
+    let sort = args.document_of("sort", sort)?;
     if sort.is_some() && multi {
         return Err(CommandError::new(
             Code::FAILED_TO_PARSE,
