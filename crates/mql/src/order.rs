@@ -80,6 +80,10 @@ pub fn type_name(value: &Bson) -> &'static str {
 /// Compares two values in MongoDB's order.
 #[inline]
 pub fn compare(a: &Bson, b: &Bson) -> Ordering {
+    // `_id`s, inline: the primary map compares them on every step.
+    if let (Bson::ObjectId(x), Bson::ObjectId(y)) = (a, b) {
+        return object_ids(x, y);
+    }
     compare_collated(a, b, None)
 }
 
@@ -89,7 +93,7 @@ pub fn compare_collated(a: &Bson, b: &Bson, collation: Option<&Collation>) -> Or
     // The usual `_id` and index key types, compared without classifying
     // them first: primary maps and indexes call this on every step.
     match (a, b) {
-        (Bson::ObjectId(x), Bson::ObjectId(y)) => return x.bytes().cmp(&y.bytes()),
+        (Bson::ObjectId(x), Bson::ObjectId(y)) => return object_ids(x, y),
         (Bson::String(x), Bson::String(y)) => return strings(x, y, collation),
         (Bson::Int32(x), Bson::Int32(y)) => return x.cmp(y),
         (Bson::Int64(x), Bson::Int64(y)) => return x.cmp(y),
@@ -111,7 +115,7 @@ pub fn compare_collated(a: &Bson, b: &Bson, collation: Option<&Collation>) -> Or
             .cmp(&y.bytes.len())
             .then_with(|| u8::from(x.subtype).cmp(&u8::from(y.subtype)))
             .then_with(|| x.bytes.cmp(&y.bytes)),
-        (Bson::ObjectId(x), Bson::ObjectId(y)) => x.bytes().cmp(&y.bytes()),
+        (Bson::ObjectId(x), Bson::ObjectId(y)) => object_ids(x, y),
         (Bson::Boolean(x), Bson::Boolean(y)) => x.cmp(y),
         (Bson::DateTime(x), Bson::DateTime(y)) => x.timestamp_millis().cmp(&y.timestamp_millis()),
         (Bson::Timestamp(x), Bson::Timestamp(y)) => {
@@ -137,6 +141,21 @@ pub fn compare_collated(a: &Bson, b: &Bson, collation: Option<&Collation>) -> Or
             _ => Ordering::Equal,
         },
     }
+}
+
+/// Byte-wise order of two ObjectIds, as two integer compares: the primary
+/// map compares `_id`s on every step, and a 12-byte `memcmp` call costs
+/// several times more.
+#[inline]
+fn object_ids(x: &bson::oid::ObjectId, y: &bson::oid::ObjectId) -> Ordering {
+    let (x, y) = (x.bytes(), y.bytes());
+    let split = |b: [u8; 12]| {
+        let (high, low) = b.split_at(8);
+        let high = u64::from_be_bytes(high.try_into().unwrap_or_default());
+        let low = u32::from_be_bytes(low.try_into().unwrap_or_default());
+        (high, low)
+    };
+    split(x).cmp(&split(y))
 }
 
 fn strings(a: &str, b: &str, collation: Option<&Collation>) -> Ordering {

@@ -29,8 +29,17 @@ use bson::{Bson, Document};
 /// A field path split into parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldPath {
-    dotted: String,
-    parts: Box<[Part]>,
+    repr: Repr,
+}
+
+/// Most paths have one part, which then is the whole path: it is kept once,
+/// in one allocation (its name), rather than as a dotted copy beside a list.
+/// The two forms never hold the same path (only a dotted one has a dot),
+/// so derived equality is path equality.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Single(Part),
+    Dotted { dotted: String, parts: Box<[Part]> },
 }
 
 /// One part of a field path.
@@ -62,25 +71,59 @@ impl FieldPath {
     /// Splits a dotted path. Every string is a path (empty parts included);
     /// callers that forbid some shapes check them before.
     pub fn new(dotted: &str) -> FieldPath {
-        // Most paths have one part: box it directly, without growing a Vec.
-        let parts = if dotted.contains('.') {
-            dotted.split('.').map(Part::new).collect()
+        let repr = if dotted.contains('.') {
+            Repr::Dotted {
+                dotted: dotted.to_owned(),
+                parts: dotted.split('.').map(Part::new).collect(),
+            }
         } else {
-            Box::new([Part::new(dotted)]) as Box<[Part]>
+            Repr::Single(Part::new(dotted))
         };
-        FieldPath {
-            dotted: dotted.to_owned(),
-            parts,
-        }
+        FieldPath { repr }
     }
 
     pub fn dotted(&self) -> &str {
-        &self.dotted
+        match &self.repr {
+            Repr::Single(part) => part.name(),
+            Repr::Dotted { dotted, .. } => dotted,
+        }
     }
 
     /// Never empty: splitting any string yields at least one part.
     pub fn parts(&self) -> &[Part] {
-        &self.parts
+        match &self.repr {
+            Repr::Single(part) => std::slice::from_ref(part),
+            Repr::Dotted { parts, .. } => parts,
+        }
+    }
+}
+
+/// Up to this many fields, [`field`] finds a name by comparing it with each
+/// key: cheaper than hashing it, for the small documents most are.
+const FIELDS_SCANNED_MAX: usize = 8;
+
+/// `doc.get(name)`, without hashing `name` when `doc` is small. Keys are
+/// unique, so both find the same field.
+#[inline]
+pub fn field<'a>(doc: &'a Document, name: &str) -> Option<&'a Bson> {
+    if doc.len() <= FIELDS_SCANNED_MAX {
+        doc.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    } else {
+        doc.get(name)
+    }
+}
+
+/// `doc.get_mut(name)`, as [`field`] finds it.
+#[inline]
+pub fn field_mut<'a>(doc: &'a mut Document, name: &str) -> Option<&'a mut Bson> {
+    if doc.len() <= FIELDS_SCANNED_MAX {
+        doc.iter_mut()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    } else {
+        doc.get_mut(name)
     }
 }
 
@@ -141,7 +184,7 @@ where
     let Some((first, rest)) = parts.split_first() else {
         return false;
     };
-    match doc.get(first.name()) {
+    match field(doc, first.name()) {
         Some(value) => walk_value(value, rest, array_index, leaf, test),
         None => test(Candidate {
             value: None,

@@ -8,7 +8,7 @@
 //! `maxTimeMS`) and then re-reads and re-decides, so such writes never fail
 //! for that reason and never see uncommitted data.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use bson::{Document, doc};
@@ -21,7 +21,7 @@ use crate::session::RetryState;
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
-use crate::storage::record::{Doc, View};
+use crate::storage::record::{Doc, Record, View};
 use crate::txn::{DuplicateKey, Txn, WaitOutcome, WriteError, WriteKind};
 use crate::{Engine, Wait};
 
@@ -116,7 +116,7 @@ impl Ctx<'_> {
             match self
                 .engine
                 .catalog()
-                .get_or_create(self.db, name, Document::new(), self.txn_id())
+                .get_or_create(self.db, name, no_options(), self.txn_id())
             {
                 Lookup::Found(coll) => {
                     super::view::refuse(&coll)?;
@@ -147,21 +147,53 @@ impl Ctx<'_> {
         &mut self,
         coll: &Arc<Collection>,
         key: &Key,
+        decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
+    ) -> Result<Change, CommandError> {
+        self.write(coll, key, Reads::Current, decide)
+    }
+
+    /// Inserts `doc` under `key`, as [`Ctx::modify`] deciding
+    /// [`Change::Insert`] would; an existing `_id` fails the same way. An
+    /// insert decides on nothing, so the record is not read first.
+    pub fn insert(
+        &mut self,
+        coll: &Arc<Collection>,
+        key: &Key,
+        doc: &Doc,
+    ) -> Result<(), CommandError> {
+        self.write(coll, key, Reads::Nothing, |_| {
+            Ok(Change::Insert(doc.clone()))
+        })?;
+        Ok(())
+    }
+
+    /// [`Ctx::modify`], reading the current document for `decide` or not.
+    fn write(
+        &mut self,
+        coll: &Arc<Collection>,
+        key: &Key,
+        reads: Reads,
         mut decide: impl FnMut(Option<&Doc>) -> Result<Change, CommandError>,
     ) -> Result<Change, CommandError> {
         let bypass = self.bypass_validation;
+        let lookup = || match reads {
+            Reads::Current => coll.record(key),
+            Reads::Nothing => None,
+        };
         if let Some(txn) = self.txn.as_deref_mut() {
-            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let record = lookup();
+            let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let change = decide(current.as_ref())?;
             validate(bypass, coll, current.as_ref(), &change)?;
             super::gate::charge_write(self.engine, txn, key, &change)?;
-            apply(txn, coll, key, &change).map_err(|e| write_error(coll, e))?;
+            apply(txn, coll, key, record, &change).map_err(|e| write_error(coll, e))?;
             return Ok(change);
         }
         loop {
             let generation = self.engine.txns().end_generation();
             let mut txn = self.engine.txns().begin(false);
-            let current = coll.record(key).and_then(|r| r.read(&txn.view()));
+            let record = lookup();
+            let current = record.as_ref().and_then(|r| r.read(&txn.view()));
             let decided = decide(current.as_ref()).and_then(|change| {
                 validate(bypass, coll, current.as_ref(), &change).map(|()| change)
             });
@@ -172,7 +204,7 @@ impl Ctx<'_> {
                     return Err(error);
                 }
             };
-            match apply(&mut txn, coll, key, &change) {
+            match apply(&mut txn, coll, key, record, &change) {
                 Ok(()) => {
                     self.engine.commit_txn(txn, self.wait)?;
                     return Ok(change);
@@ -216,6 +248,16 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether a write reads the document it may replace before deciding.
+#[derive(Clone, Copy)]
+enum Reads {
+    Current,
+    /// The decision does not depend on it (an insert): no lookup. A record
+    /// already under the key is still found, when the write places its
+    /// intent.
+    Nothing,
+}
+
 fn validate(
     bypass: bool,
     coll: &Collection,
@@ -228,18 +270,30 @@ fn validate(
     super::validation::check(coll, current, change)
 }
 
+/// Writes `change` to the record of `key`; `found` is that record as the
+/// caller just read it, if it exists.
 fn apply(
     txn: &mut Txn,
     coll: &Arc<Collection>,
     key: &Key,
+    found: Option<Arc<Record>>,
     change: &Change,
 ) -> Result<(), WriteError> {
-    match change {
-        Change::Insert(doc) => txn.write(coll, WriteKind::Insert, key.clone(), Some(doc.clone())),
-        Change::Replace(doc) => txn.write(coll, WriteKind::Update, key.clone(), Some(doc.clone())),
-        Change::Delete => txn.write(coll, WriteKind::Delete, key.clone(), None),
-        Change::Keep => Ok(()),
-    }
+    let (kind, new) = match change {
+        Change::Insert(doc) => (WriteKind::Insert, Some(doc.clone())),
+        Change::Replace(doc) => (WriteKind::Update, Some(doc.clone())),
+        Change::Delete => (WriteKind::Delete, None),
+        Change::Keep => return Ok(()),
+    };
+    txn.write(coll, kind, key, found, new)
+}
+
+/// The options of a collection created implicitly: none. A copy of one
+/// empty document, which costs less than seeding a new one's hasher on
+/// every write that might create its collection.
+fn no_options() -> Document {
+    static EMPTY: LazyLock<Document> = LazyLock::new(Document::new);
+    EMPTY.clone()
 }
 
 pub fn write_conflict() -> CommandError {

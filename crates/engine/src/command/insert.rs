@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 
 use super::args::Args;
-use super::ctx::{Change, Ctx};
+use super::ctx::Ctx;
 use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::storage::collection::Collection;
@@ -18,7 +18,13 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let ordered = args.bool("ordered")?.unwrap_or(true);
     // A view fails each statement, as mongod reports it: a write error.
     let coll = match ctx.writable(name) {
-        Ok(_) => Ok(ctx.collection_for_write(name)?),
+        // Found (and not a view): no second lookup through the catalog,
+        // but the name is checked as creating it would check it.
+        Ok(Some(coll)) => {
+            super::ctx::validate_collection_name(ctx.db, name)?;
+            Ok(coll)
+        }
+        Ok(None) => Ok(ctx.collection_for_write(name)?),
         Err(view) => Err(view),
     };
     let batch = write::run_batch(ctx, body, &documents, ordered, |ctx, doc| {
@@ -41,8 +47,7 @@ pub(super) fn insert_one(
     write::validate_for_storage(&doc)?;
     let key = Collection::key_of(&doc);
     let doc = Arc::new(doc);
-    ctx.modify(coll, &key, |_| Ok(Change::Insert(doc.clone())))?;
-    Ok(())
+    ctx.insert(coll, &key, &doc)
 }
 
 /// The `_id` of a document as the reply's `upserted` entries show it.

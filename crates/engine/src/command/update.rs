@@ -75,38 +75,44 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
 
 pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, CommandError> {
     let args = Args::new("update.updates", statement);
-    for field in statement.keys() {
-        if !matches!(
-            field.as_str(),
-            "q" | "u"
-                | "upsert"
-                | "multi"
-                | "arrayFilters"
-                | "collation"
-                | "hint"
-                | "c"
-                | "sort"
-                | "upsertSupplied"
-        ) {
-            return Err(CommandError::new(
-                Code(40415),
-                format!("BSON field 'update.updates.{field}' is an unknown field."),
-            ));
-        }
+    // One pass finds every field (and refuses unknown ones); the checks
+    // below then run in mongod's order.
+    let (mut q, mut u, mut upsert, mut multi, mut array_filters, mut sort) =
+        (None, None, None, None, None, None);
+    for (field, value) in statement {
+        let slot = match field.as_str() {
+            "q" => &mut q,
+            "u" => &mut u,
+            "upsert" => &mut upsert,
+            "multi" => &mut multi,
+            "arrayFilters" => &mut array_filters,
+            "sort" => &mut sort,
+            "collation" | "hint" | "c" | "upsertSupplied" => continue,
+            _ => {
+                return Err(CommandError::new(
+                    Code(40415),
+                    format!("BSON field 'update.updates.{field}' is an unknown field."),
+                ));
+            }
+        };
+        *slot = Some(value);
     }
-    let filter_doc = args.document("q")?.ok_or_else(|| {
+    let filter_doc = args.document_of("q", q)?.ok_or_else(|| {
         CommandError::new(
             Code::FAILED_TO_PARSE,
             "BSON field 'update.updates.q' is missing but a required field",
         )
     })?;
-    let array_filters: Vec<Document> = args
-        .documents("arrayFilters")?
-        .unwrap_or_default()
-        .into_iter()
-        .cloned()
-        .collect();
-    let update = match statement.get("u") {
+    let array_filters: Vec<Document> = match array_filters {
+        None => Vec::new(),
+        Some(_) => args
+            .documents("arrayFilters")?
+            .unwrap_or_default()
+            .into_iter()
+            .cloned()
+            .collect(),
+    };
+    let update = match u {
         Some(u) => Modification::parse(u, &array_filters)?,
         None => {
             return Err(CommandError::new(
@@ -115,15 +121,15 @@ pub(super) fn parse_statement(statement: &Document) -> Result<Statement<'_>, Com
             ));
         }
     };
-    let multi = args.bool("multi")?.unwrap_or(false);
-    let upsert = args.bool("upsert")?.unwrap_or(false);
+    let multi = args.bool_of("multi", multi)?.unwrap_or(false);
+    let upsert = args.bool_of("upsert", upsert)?.unwrap_or(false);
     if multi && update.is_replacement() {
         return Err(CommandError::new(
             Code::FAILED_TO_PARSE,
             "multi update is not supported for replacement-style update",
         ));
     }
-    let sort = args.document("sort")?;
+    let sort = args.document_of("sort", sort)?;
     if sort.is_some() && multi {
         return Err(CommandError::new(
             Code::FAILED_TO_PARSE,
@@ -180,7 +186,7 @@ pub(super) fn run_statement(
         };
         for hit in hits {
             ctx.check_deadline()?;
-            if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? && !statement.multi {
+            if update_one(ctx, &coll, &hit, statement, &mut outcome)? && !statement.multi {
                 return Ok(outcome);
             }
         }
@@ -195,7 +201,7 @@ pub(super) fn run_statement(
                 None,
             );
             for hit in hits {
-                if update_one(ctx, &coll, &hit.key, statement, &mut outcome)? {
+                if update_one(ctx, &coll, &hit, statement, &mut outcome)? {
                     return Ok(outcome);
                 }
             }
@@ -218,7 +224,7 @@ fn now(ctx: &Ctx<'_>) -> (bson::DateTime, bson::Timestamp) {
 fn update_one(
     ctx: &mut Ctx<'_>,
     coll: &Arc<Collection>,
-    key: &crate::storage::key::Key,
+    hit: &exec::Hit,
     statement: &Statement<'_>,
     outcome: &mut Outcome,
 ) -> Result<bool, CommandError> {
@@ -226,12 +232,18 @@ fn update_one(
     let mut matched = false;
     let mut before = None;
     let mut after = None;
-    let change = ctx.modify(coll, key, |current| {
+    let change = ctx.modify(coll, &hit.key, |current| {
         matched = false;
         let Some(doc) = current else {
             return Ok(Change::Keep);
         };
-        let Some(found) = statement.filter.matches_at(doc) else {
+        // The very document the search matched (the same stored version)
+        // matches the same way: matching is a function of the two.
+        let found = match Arc::ptr_eq(doc, &hit.doc) {
+            true => Some(hit.matched.clone()),
+            false => statement.filter.matches_at(doc),
+        };
+        let Some(found) = found else {
             return Ok(Change::Keep);
         };
         matched = true;
@@ -290,7 +302,7 @@ fn upsert(
     let key = Collection::key_of(&doc);
     let id = super::insert::id_of(&doc);
     let stored = Arc::new(doc);
-    ctx.modify(&coll, &key, |_| Ok(Change::Insert(stored.clone())))?;
+    ctx.insert(&coll, &key, &stored)?;
     outcome.upserted = Some(id);
     outcome.after = Some(stored);
     Ok(())

@@ -1,6 +1,8 @@
 //! What every write command shares: document validation for storage,
 //! `writeErrors` entries, retryable-write bookkeeping and write concern.
 
+use std::sync::LazyLock;
+
 use bson::{Bson, Document, doc};
 use mql::Code;
 
@@ -33,7 +35,7 @@ pub fn validate_for_storage(doc: &Document) -> Result<(), CommandError> {
             format!("Document exceeds maximum nesting depth of {DOC_DEPTH_MAX}"),
         ));
     }
-    if let Some(id) = doc.get("_id") {
+    if let Some(id) = mql::path::field(doc, "_id") {
         match id {
             Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined => {
                 return Err(CommandError::new(
@@ -68,7 +70,14 @@ fn measure(doc: &Document, level: usize) -> (usize, usize) {
     let mut bytes = 4 + 1;
     let mut depth = level;
     for (key, value) in doc {
-        let (value_bytes, value_depth) = measure_value(value, level);
+        // The usual field values, sized without the general call.
+        let (value_bytes, value_depth) = match value {
+            Bson::Int32(_) => (4, level),
+            Bson::Int64(_) | Bson::Double(_) => (8, level),
+            Bson::ObjectId(_) => (12, level),
+            Bson::String(s) => (4 + s.len() + 1, level),
+            _ => measure_value(value, level),
+        };
         bytes += 1 + key.len() + 1 + value_bytes;
         depth = depth.max(value_depth);
     }
@@ -134,7 +143,7 @@ pub fn with_id_first(doc: &Document) -> Document {
         return doc.clone();
     }
     let mut out = Document::new();
-    match doc.get("_id") {
+    match mql::path::field(doc, "_id") {
         Some(id) => out.insert("_id", id.clone()),
         None => out.insert("_id", bson::oid::ObjectId::new()),
     };
@@ -212,9 +221,22 @@ impl Batch {
     /// `n`, then `nModified` when `with_modified`, `upserted` and
     /// `writeErrors` when present, as mongod orders them.
     pub fn reply(self, with_modified: bool) -> Document {
-        let mut reply = doc! {"n": self.n as i32};
-        if with_modified {
-            reply.insert("nModified", self.modified as i32);
+        // Copying a prepared document skips hashing each name into a new
+        // map (and seeding its hasher); only the counts are then set.
+        static WITH_MODIFIED: LazyLock<Document> =
+            LazyLock::new(|| doc! {"n": 0_i32, "nModified": 0_i32});
+        static COUNT_ONLY: LazyLock<Document> = LazyLock::new(|| doc! {"n": 0_i32});
+        let mut reply = match with_modified {
+            true => WITH_MODIFIED.clone(),
+            false => COUNT_ONLY.clone(),
+        };
+        for (name, value) in reply.iter_mut() {
+            if let Bson::Int32(count) = value {
+                *count = match name.as_str() {
+                    "n" => self.n as i32,
+                    _ => self.modified as i32,
+                };
+            }
         }
         if !self.upserted.is_empty() {
             reply.insert("upserted", self.upserted);

@@ -47,17 +47,22 @@ pub enum Access {
 
 /// What a filter says about one top-level path, borrowing the filter's
 /// values (only the type brackets of ranges are made up).
+// A filter yields a handful of these, briefly: unboxed, a range costs no
+// allocation per statement.
+#[allow(clippy::large_enum_variant)]
 enum Predicate<'a> {
-    Points(Vec<&'a Bson>),
-    Range(Box<(Limit<'a>, Limit<'a>)>),
+    /// Equality with any of these values: one value, or `$in`'s list, both
+    /// borrowed from the filter.
+    Points(&'a [Bson]),
+    Range(Limit<'a>, Limit<'a>),
 }
 
 impl Predicate<'_> {
     /// Whether a bound holds a string anywhere (a collation would compare it).
     fn has_strings(&self) -> bool {
         match self {
-            Predicate::Points(values) => values.iter().any(|v| holds_string(v)),
-            Predicate::Range(range) => [&range.0, &range.1].into_iter().any(|end| match end {
+            Predicate::Points(values) => values.iter().any(holds_string),
+            Predicate::Range(low, high) => [low, high].into_iter().any(|end| match end {
                 Bound::Included(v) | Bound::Excluded(v) => holds_string(v),
                 Bound::Unbounded => false,
             }),
@@ -90,60 +95,75 @@ pub fn plan_described(coll: &Collection, filter: &Document, collated: bool) -> (
 }
 
 /// The planner; `describe` asks for an [`Access`] too.
+///
+/// Predicates are built lazily, in the filter's order: the `_id` one first,
+/// then only those on a field some index leads with; under a collation, one
+/// holding strings is not usable.
 fn choose(
     coll: &Collection,
     filter: &Document,
     collated: bool,
     describe: bool,
 ) -> (Plan, Option<Access>) {
-    let mut predicates = predicates(filter);
-    if collated {
-        predicates.retain(|(_, p)| !p.has_strings());
-    }
-    if let Some(points @ Predicate::Points(values)) =
-        predicates.iter().find(|(p, _)| *p == "_id").map(|(_, p)| p)
-    {
+    let usable = |value| predicate(value).filter(|p| !(collated && p.has_strings()));
+    let mut on_id = None;
+    each_field(filter, &mut |path, value| {
+        if on_id.is_none() && path == "_id" {
+            on_id = usable(value);
+        }
+    });
+    if let Some(points @ Predicate::Points(values)) = &on_id {
         let access = describe.then(|| Access::IdPoints(bounds(points)));
         return (
-            Plan::Ids(values.iter().map(|v| Key((*v).clone())).collect()),
+            Plan::Ids(values.iter().map(|v| Key(v.clone())).collect()),
             access,
         );
     }
     let indexes = coll.indexes();
-    let usable = |index: &Index| index.spec.partial.is_none();
+    let leads = |index: &Index, path: &str| {
+        index.spec.partial.is_none()
+            && index.spec.fields.first().map(|f| f.0.as_str()) == Some(path)
+    };
     let mut best: Option<(u8, Vec<Key>, Option<Access>)> = None;
-    for (path, predicate) in &predicates {
-        for index in indexes.iter().filter(|i| usable(i)) {
-            if index.spec.fields.first().map(|f| f.0.as_str()) != Some(*path) {
+    each_field(filter, &mut |path, value| {
+        if !indexes.iter().any(|index| leads(index, path)) {
+            return;
+        }
+        let Some(predicate) = usable(value) else {
+            return;
+        };
+        let rank = match predicate {
+            Predicate::Points(_) => 0,
+            Predicate::Range(..) => 1,
+        };
+        for index in indexes.iter().filter(|index| leads(index, path)) {
+            // Only a strictly better rank replaces the best so far.
+            if best.as_ref().is_some_and(|(r, _, _)| rank >= *r) {
                 continue;
             }
-            let (rank, ids) = match predicate {
+            let ids = match &predicate {
                 Predicate::Points(values) => {
-                    let mut ids = Vec::new();
-                    for value in values {
-                        ids.extend(
-                            index.scan_leading(Bound::Included(*value), Bound::Included(*value)),
-                        );
+                    let scan = |v| index.scan_leading(Bound::Included(v), Bound::Included(v));
+                    match values {
+                        [value] => scan(value),
+                        _ => values.iter().flat_map(scan).collect(),
                     }
-                    (0, ids)
                 }
-                Predicate::Range(range) => {
-                    let low = range.0.as_ref().map(|v| &**v);
-                    let high = range.1.as_ref().map(|v| &**v);
-                    (1, index.scan_leading(low, high))
+                Predicate::Range(low, high) => {
+                    let low = low.as_ref().map(|v| &**v);
+                    let high = high.as_ref().map(|v| &**v);
+                    index.scan_leading(low, high)
                 }
             };
-            if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
-                let access = describe.then(|| Access::Index {
-                    name: index.spec.name.clone(),
-                    key_pattern: index.spec.key.clone(),
-                    field: (*path).to_owned(),
-                    bounds: bounds(predicate),
-                });
-                best = Some((rank, ids, access));
-            }
+            let access = describe.then(|| Access::Index {
+                name: index.spec.name.clone(),
+                key_pattern: index.spec.key.clone(),
+                field: path.to_owned(),
+                bounds: bounds(&predicate),
+            });
+            best = Some((rank, ids, access));
         }
-    }
+    });
     match best {
         Some((_, ids, access)) => (Plan::Ids(ids), access),
         None => (
@@ -158,7 +178,7 @@ fn choose(
 fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
     match predicate {
         Predicate::Points(values) => {
-            let mut points: Vec<&Bson> = values.clone();
+            let mut points: Vec<&Bson> = values.iter().collect();
             points.sort_by(|a, b| mql::order::compare(a, b));
             points.dedup_by(|a, b| mql::order::compare(a, b).is_eq());
             points
@@ -169,8 +189,8 @@ fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
                 })
                 .collect()
         }
-        Predicate::Range(range) => {
-            let (open, low) = match &range.0 {
+        Predicate::Range(low, high) => {
+            let (open, low) = match low {
                 // A made-up numeric low end (NaN sorts first) is mongod's -inf.
                 Bound::Included(Cow::Owned(Bson::Double(d))) if d.is_nan() => {
                     ('[', "-inf.0".to_owned())
@@ -179,7 +199,7 @@ fn bounds(predicate: &Predicate<'_>) -> Vec<String> {
                 Bound::Excluded(v) => ('(', render(v)),
                 Bound::Unbounded => ('[', "MinKey".to_owned()),
             };
-            let (close, high) = match &range.1 {
+            let (close, high) = match high {
                 Bound::Included(v) => (']', render(v)),
                 // A made-up numeric high end (strings sort next) is mongod's inf.
                 Bound::Excluded(Cow::Owned(Bson::String(s))) if s.is_empty() => {
@@ -210,27 +230,25 @@ fn render(value: &Bson) -> String {
     }
 }
 
-fn predicates(filter: &Document) -> Vec<(&str, Predicate<'_>)> {
-    let mut out = Vec::new();
+/// Calls `visit` with each top-level path of `filter` and its condition,
+/// in order, looking inside `$and` (other `$` operators say nothing an index
+/// can answer).
+fn each_field<'a>(filter: &'a Document, visit: &mut dyn FnMut(&'a str, &'a Bson)) {
     for (field, value) in filter {
         if field == "$and" {
             if let Bson::Array(items) = value {
                 for item in items {
                     if let Bson::Document(sub) = item {
-                        out.extend(predicates(sub));
+                        each_field(sub, visit);
                     }
                 }
             }
             continue;
         }
-        if field.starts_with('$') {
-            continue;
-        }
-        if let Some(predicate) = predicate(value) {
-            out.push((field.as_str(), predicate));
+        if !field.starts_with('$') {
+            visit(field, value);
         }
     }
-    out
 }
 
 fn is_operator_doc(doc: &Document) -> bool {
@@ -253,19 +271,19 @@ fn plannable(value: &Bson) -> bool {
 
 fn predicate(value: &Bson) -> Option<Predicate<'_>> {
     let Bson::Document(doc) = value else {
-        return plannable(value).then(|| Predicate::Points(vec![value]));
+        return plannable(value).then(|| Predicate::Points(std::slice::from_ref(value)));
     };
     if !is_operator_doc(doc) {
-        return plannable(value).then(|| Predicate::Points(vec![value]));
+        return plannable(value).then(|| Predicate::Points(std::slice::from_ref(value)));
     }
-    if let Some(eq) = doc.get("$eq") {
-        return plannable(eq).then(|| Predicate::Points(vec![eq]));
+    if let Some(eq) = mql::path::field(doc, "$eq") {
+        return plannable(eq).then(|| Predicate::Points(std::slice::from_ref(eq)));
     }
-    if let Some(Bson::Array(values)) = doc.get("$in") {
+    if let Some(Bson::Array(values)) = mql::path::field(doc, "$in") {
         return values
             .iter()
             .all(plannable)
-            .then(|| Predicate::Points(values.iter().collect()));
+            .then_some(Predicate::Points(values));
     }
     let mut low = Bound::Unbounded;
     let mut high = Bound::Unbounded;
@@ -290,7 +308,7 @@ fn predicate(value: &Bson) -> Option<Predicate<'_>> {
     if matches!(high, Bound::Unbounded) {
         high = type_high.map(Cow::Owned);
     }
-    Some(Predicate::Range(Box::new((low, high))))
+    Some(Predicate::Range(low, high))
 }
 
 /// The span of values of `value`'s canonical type: comparison operators

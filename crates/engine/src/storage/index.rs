@@ -25,7 +25,7 @@ use mql::matcher::Filter;
 use mql::{Code, Error};
 use parking_lot::{Mutex, RwLock};
 
-use super::key::{IndexKey, Key, KeyPart};
+use super::key::{EntryOrd, IndexKey, Key, KeyPart, LeadingProbe};
 
 /// Keys generated from one document for one index, at most this many: a
 /// multikey index over a huge array must not explode memory.
@@ -170,6 +170,18 @@ impl IndexSpec {
         {
             return Ok(Vec::new());
         }
+        if let [(path, direction)] = self.fields.as_slice()
+            && !path.contains('.')
+            && let Some(value) = mql::path::field(doc, path)
+            && !matches!(value, Bson::Array(_))
+        {
+            // One plain field holding one value, the common case: one key.
+            let part = match direction {
+                Direction::Asc => KeyPart::Asc(value.clone()),
+                Direction::Desc => KeyPart::Desc(value.clone()),
+            };
+            return Ok(vec![Box::new([part])]);
+        }
         let mut per_field: Vec<Vec<Bson>> = Vec::with_capacity(self.fields.len());
         let mut present = false;
         for (path, _) in &self.fields {
@@ -223,6 +235,29 @@ impl IndexSpec {
             keys = next;
         }
         Ok(keys)
+    }
+
+    /// Whether `old` and `new` surely generate the same keys: judged only
+    /// for plain (undotted) fields holding no array, without a partial
+    /// filter, where a field's one key is its value. `false` means "not
+    /// known", never "different".
+    pub fn same_keys(&self, old: &Document, new: &Document) -> bool {
+        let same_value = |a: &Bson, b: &Bson| match (a, b) {
+            // The usual indexed values, compared directly.
+            (Bson::String(x), Bson::String(y)) => x == y,
+            (Bson::Int32(x), Bson::Int32(y)) => x == y,
+            (Bson::Array(_), _) | (_, Bson::Array(_)) => false,
+            _ => mql::order::compare(a, b).is_eq(),
+        };
+        self.partial.is_none()
+            && self.fields.iter().all(|(path, _)| {
+                !path.contains('.')
+                    && match (mql::path::field(old, path), mql::path::field(new, path)) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => same_value(a, b),
+                        _ => false,
+                    }
+            })
     }
 
     fn check_key_count(&self, count: usize) -> Result<(), Error> {
@@ -452,22 +487,22 @@ impl Index {
         // Tree order runs from low to high values for ascending fields and
         // from high to low for descending ones.
         let start = match (direction, low, high) {
-            (Direction::Asc, Bound::Included(b) | Bound::Excluded(b), _) => {
-                Some(KeyPart::Asc(b.clone()))
-            }
-            (Direction::Desc, _, Bound::Included(b) | Bound::Excluded(b)) => {
-                Some(KeyPart::Desc(b.clone()))
-            }
+            (Direction::Asc, Bound::Included(b) | Bound::Excluded(b), _) => Some(LeadingProbe {
+                descending: false,
+                value: b,
+            }),
+            (Direction::Desc, _, Bound::Included(b) | Bound::Excluded(b)) => Some(LeadingProbe {
+                descending: true,
+                value: b,
+            }),
             _ => None,
         };
-        let iter: Box<dyn Iterator<Item = &(IndexKey, Key)>> = match start {
-            Some(part) => {
-                let from: IndexKey = vec![part].into_boxed_slice();
-                Box::new(
-                    entries.range((Bound::Included((from, Key(Bson::MinKey))), Bound::Unbounded)),
-                )
-            }
-            None => Box::new(entries.iter()),
+        let iter = match &start {
+            Some(probe) => entries.range::<dyn EntryOrd, _>((
+                Bound::Included(probe as &dyn EntryOrd),
+                Bound::Unbounded,
+            )),
+            None => entries.range::<dyn EntryOrd, _>(..),
         };
         let mut ids = Vec::new();
         for (key, id) in iter {
@@ -511,5 +546,51 @@ fn values_in(value: &Bson, rest: &[&str], out: &mut Vec<Bson>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `same_keys` of an index on `key`, between `old` and `new`.
+    fn check(key: Document, old: Document, new: Document, expected: bool) {
+        let spec = IndexSpec::parse(&doc! {"key": key.clone(), "name": "i"}).unwrap();
+        assert_eq!(
+            spec.same_keys(&old, &new),
+            expected,
+            "{key}: {old} -> {new}"
+        );
+        if expected {
+            // Never "same" where the generated keys differ.
+            assert_eq!(spec.keys(&old).unwrap(), spec.keys(&new).unwrap());
+        }
+    }
+
+    #[test]
+    fn same_keys_holds_only_where_the_keys_surely_match() {
+        check(
+            doc! {"a": 1},
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 2},
+            true,
+        );
+        check(doc! {"a": 1}, doc! {"a": 5}, doc! {"a": 5.0}, true);
+        check(doc! {"a": -1}, doc! {"b": 1}, doc! {"b": 2}, true);
+        check(doc! {"a": 1}, doc! {"a": 1}, doc! {"a": 2}, false);
+        check(doc! {"a": 1}, doc! {"a": 1}, doc! {}, false);
+        check(doc! {"a": 1}, doc! {"a": [1]}, doc! {"a": [1]}, false);
+        check(
+            doc! {"a.b": 1},
+            doc! {"a": {"b": 1}},
+            doc! {"a": {"b": 1}},
+            false,
+        );
+        check(
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 2},
+            false,
+        );
     }
 }

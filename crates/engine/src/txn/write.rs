@@ -149,21 +149,24 @@ impl Txn {
     }
 
     /// Writes one record: sets this transaction's intent, then adds index
-    /// entries, checking unique keys.
+    /// entries, checking unique keys. `found` is the record of `key` if the
+    /// caller has just looked it up, which saves looking it up again.
     pub fn write(
         &mut self,
         coll: &Arc<Collection>,
         kind: WriteKind,
-        key: Key,
+        key: &Key,
+        mut found: Option<Arc<Record>>,
         new: Option<Doc>,
     ) -> Result<(), WriteError> {
         assert!(!self.finished, "write through a finished transaction");
         // A record the garbage collector unlinked after the lookup takes no
         // intent: look the `_id` up again.
-        let record = loop {
-            let record = match kind {
-                WriteKind::Insert => coll.record_or_insert(key.clone()),
-                WriteKind::Update | WriteKind::Delete => match coll.record(&key) {
+        let (record, old) = loop {
+            let record = match (found.take(), kind) {
+                (Some(record), _) => record,
+                (None, WriteKind::Insert) => coll.record_or_insert(key.clone()),
+                (None, WriteKind::Update | WriteKind::Delete) => match coll.record(key) {
                     Some(record) => record,
                     None => return Err(WriteError::Conflict { holder: None }),
                 },
@@ -192,9 +195,14 @@ impl Txn {
                     key_value: doc! {"_id": key.0.clone()},
                 })));
             }
+            // What this write replaces, as this transaction sees it.
+            let old = match kind {
+                WriteKind::Update => state.read(&self.view()),
+                WriteKind::Insert | WriteKind::Delete => None,
+            };
             state.set_intent(self.id, new.clone());
             drop(state);
-            break record;
+            break (record, old);
         };
         if self.first_write_of(&record) {
             self.writes.push(Written {
@@ -204,7 +212,7 @@ impl Txn {
             });
         }
         if let Some(doc) = &new {
-            self.add_index_entries(coll, &key, doc)?;
+            self.add_index_entries(coll, key, doc, old.as_deref())?;
         }
         Ok(())
     }
@@ -221,13 +229,22 @@ impl Txn {
         self.written_records.insert(Arc::as_ptr(record) as usize)
     }
 
+    /// Adds the entries `doc` generates. `old` is the version `doc`
+    /// replaces, visible to this transaction: its entries are in the index
+    /// (the superset invariant, see [`crate::storage::index`]), so where
+    /// `doc` generates the same keys there is nothing to add. Unique indexes
+    /// are still checked in full.
     fn add_index_entries(
         &mut self,
         coll: &Arc<Collection>,
         id: &Key,
         doc: &Document,
+        old: Option<&Document>,
     ) -> Result<(), WriteError> {
         for index in coll.indexes().iter() {
+            if !index.spec.unique && old.is_some_and(|old| index.spec.same_keys(old, doc)) {
+                continue;
+            }
             let keys = index.spec.keys(doc).map_err(WriteError::Invalid)?;
             for key in keys {
                 if index.spec.unique {

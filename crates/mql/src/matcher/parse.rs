@@ -17,7 +17,7 @@ use super::operand::{self, comparison};
 use super::pred::{Cmp, Op, Pred};
 use super::regex::Pattern;
 use super::tree::Node;
-use crate::path::FieldPath;
+use crate::path::{self, FieldPath};
 use crate::{Error, Result};
 
 /// mongod refuses match expressions nested deeper than this; it also keeps
@@ -154,7 +154,7 @@ fn always(name: &str, value: &Bson, node: Node) -> Result<Node> {
 
 /// Whether a field's value is a document of operators rather than a literal.
 pub(super) fn is_operator_document(doc: &Document) -> bool {
-    let is_dbref = doc.contains_key("$ref") && doc.contains_key("$id");
+    let is_dbref = path::field(doc, "$ref").is_some() && path::field(doc, "$id").is_some();
     doc.keys()
         .next()
         .is_some_and(|first| first.starts_with('$'))
@@ -165,8 +165,14 @@ fn field(key: &str, value: &Bson, depth: usize, out: &mut Vec<Node>) -> Result<(
     let path = FieldPath::new(key);
     match value {
         Bson::Document(ops) if is_operator_document(ops) => {
-            for op in operators(key, ops, depth + 1)? {
+            let mut ops = operators(key, ops, depth + 1)?;
+            // The last operator takes the path itself; the others a copy.
+            let last = ops.pop();
+            for op in ops {
                 out.push(bind(&path, op));
+            }
+            if let Some(op) = last {
+                out.push(bind_owned(path, op));
             }
         }
         Bson::RegularExpression(regex) => {
@@ -194,6 +200,14 @@ fn bind(path: &FieldPath, op: Op) -> Node {
         Op::Not(inner) => Node::Not(Box::new(conjunction(
             inner.into_iter().map(|op| bind(path, op)).collect(),
         ))),
+    }
+}
+
+/// [`bind`], moving the path into the leaf.
+fn bind_owned(path: FieldPath, op: Op) -> Node {
+    match op {
+        Op::Pred(pred) => Node::Leaf { path, pred },
+        op => bind(&path, op),
     }
 }
 

@@ -16,48 +16,46 @@ use super::display;
 use super::identity;
 use super::parse::PathOp;
 use super::path::{self, Part};
-use super::targets::{self, Touched};
+use super::targets::{self, Targets, Touched};
 use crate::{Code, Error, Result, order};
 
 /// Documents nest at most this many levels, as mongod stores them.
 pub(crate) const DOCUMENT_DEPTH_MAX: usize = 100;
 
-pub(crate) fn operators(
-    ops: &[PathOp],
+pub(crate) fn operators<'a>(
+    ops: &'a [PathOp],
     filters: &ArrayFilters,
     doc: &Document,
     ctx: &ApplyContext,
 ) -> Result<(bool, Document)> {
-    let original_id = doc.get("_id").cloned();
     let mut root = Bson::Document(doc.clone());
-    // Every target is resolved before any is written: mongod matches array
-    // filters against the elements as they were before the update.
     let mut reported = false;
-    let mut touched = Touched::default();
-    // Static paths cannot overlap at run time: parse refused any that do.
-    let dynamic = ops.iter().any(|op| op.path.is_dynamic());
-    let mut resolved = Vec::with_capacity(ops.len());
-    for path_op in in_application_order(ops, ctx) {
-        let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
-        if dynamic {
-            for target in &targets {
+    if ops.iter().any(|op| op.path.is_dynamic()) {
+        // Every target is resolved before any is written: mongod matches
+        // array filters against the elements as they were before the update.
+        let mut touched = Touched::default();
+        let mut resolved = Vec::with_capacity(ops.len());
+        let mut resolve = |path_op: &'a PathOp| -> Result<()> {
+            let targets = targets::resolve(&root, &path_op.path, ctx, filters)?;
+            for target in targets.iter() {
                 touched.record(target)?;
             }
+            resolved.push((path_op, targets));
+            Ok(())
+        };
+        match positional_order(ops, ctx) {
+            Some(ordered) => ordered.into_iter().try_for_each(&mut resolve)?,
+            None => ops.iter().try_for_each(&mut resolve)?,
         }
-        resolved.push((path_op, targets));
-    }
-    for (path_op, targets) in resolved {
-        for target in targets {
-            let guards_id = original_id.is_some()
-                && (path_op.path.first_field() == Some("_id") || renames_id(path_op));
-            let id_before = guards_id.then(|| id_of(&root));
-            path_op.op.apply(&mut root, &target, ctx)?;
-            reported |= path_op.op.always_reports_modified();
-            if let Some(before) = id_before
-                && !identity::values(&before, &id_of(&root))
-            {
-                return Err(immutable_id(path_op, &target));
-            }
+        for (path_op, targets) in resolved {
+            reported |= apply_at(&mut root, doc, path_op, &targets, ctx)?;
+        }
+    } else {
+        // Static paths name themselves whatever the document holds, and
+        // cannot overlap (parse refused any that do): apply them in order.
+        for path_op in ops {
+            let targets = Targets::Static(path_op.path.components());
+            reported |= apply_at(&mut root, doc, path_op, &targets, ctx)?;
         }
     }
     let Bson::Document(mut updated) = root else {
@@ -69,31 +67,57 @@ pub(crate) fn operators(
     Ok((changed, updated))
 }
 
-/// The operations in mongod's order: parse sorted them by path, but a `$`
-/// sorts where the index it stands for does, since mongod merges it with
-/// that sibling before applying.
-fn in_application_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Vec<&'a PathOp> {
-    let mut ordered: Vec<&PathOp> = ops.iter().collect();
-    if let Some(index) = ctx.positional {
-        let index = index.to_string();
-        let key = |op: &PathOp| -> Vec<String> {
-            op.path
-                .parts
-                .iter()
-                .map(|part| match part {
-                    Part::Positional => index.clone(),
-                    other => other.text().to_string(),
-                })
-                .collect()
-        };
-        if ops
-            .iter()
-            .any(|op| op.path.parts.contains(&Part::Positional))
+/// Applies one operation at its resolved targets; returns whether it
+/// always counts as a modification. `doc` is the document before the update.
+fn apply_at(
+    root: &mut Bson,
+    doc: &Document,
+    path_op: &PathOp,
+    targets: &Targets<'_>,
+    ctx: &ApplyContext,
+) -> Result<bool> {
+    // Only an operation on `_id` itself can change it.
+    let guards_id = (path_op.path.first_field() == Some("_id") || renames_id(path_op))
+        && doc.contains_key("_id");
+    let mut reported = false;
+    for target in targets.iter() {
+        let id_before = guards_id.then(|| id_of(root));
+        path_op.op.apply(root, target, ctx)?;
+        reported |= path_op.op.always_reports_modified();
+        if let Some(before) = id_before
+            && !identity::values(&before, &id_of(root))
         {
-            ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
+            return Err(immutable_id(path_op, target));
         }
     }
-    ordered
+    Ok(reported)
+}
+
+/// The operations in mongod's order when it differs from parse's: parse
+/// sorted them by path, but a `$` sorts where the index it stands for does,
+/// since mongod merges it with that sibling before applying. `None` keeps
+/// parse's order.
+fn positional_order<'a>(ops: &'a [PathOp], ctx: &ApplyContext) -> Option<Vec<&'a PathOp>> {
+    let index = ctx.positional?;
+    if !ops
+        .iter()
+        .any(|op| op.path.parts().any(|part| part == Part::Positional))
+    {
+        return None;
+    }
+    let index = index.to_string();
+    let key = |op: &PathOp| -> Vec<String> {
+        op.path
+            .parts()
+            .map(|part| match part {
+                Part::Positional => index.clone(),
+                other => other.text().to_string(),
+            })
+            .collect()
+    };
+    let mut ordered: Vec<&PathOp> = ops.iter().collect();
+    ordered.sort_by(|a, b| path::compare_components(&key(a), &key(b)));
+    Some(ordered)
 }
 
 fn renames_id(path_op: &PathOp) -> bool {
@@ -111,7 +135,7 @@ fn immutable_id(path_op: &PathOp, target: &[String]) -> Error {
     let message = match &path_op.op {
         super::ops::Op::Rename { from } if from.first_field() == Some("_id") => format!(
             "Unsetting the path '{}' using $rename would modify the immutable field '_id'",
-            from.dotted
+            from.dotted()
         ),
         _ => format!(
             "Performing an update on the path '{}' would modify the immutable field '_id'",
@@ -183,7 +207,7 @@ fn with_zero_timestamps_filled(replacement: &Document, ctx: &ApplyContext) -> Do
 
 /// Checks the updated document and puts `_id` first on an upsert's insert.
 fn finish(updated: &mut Document, ctx: &ApplyContext) -> Result<()> {
-    if let Some(id) = updated.get("_id") {
+    if let Some(id) = crate::path::field(updated, "_id") {
         check_id_type(id)?;
     }
     if identity::deeper_than(updated, DOCUMENT_DEPTH_MAX) {

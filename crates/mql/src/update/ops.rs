@@ -234,6 +234,15 @@ fn last_name(target: &[String]) -> &str {
 }
 
 fn arithmetic(root: &mut Bson, target: &[String], op: ArithOp, operand: &Bson) -> Result<()> {
+    // The usual case, an existing number, in one walk; everything else
+    // (missing, blocked, not a number, overflow) takes the full path below.
+    if let Some(current) = path::get_mut(root, target)
+        && arith::is_number(current)
+        && let Some(result) = arith::compute(op, current, operand)
+    {
+        *current = result;
+        return Ok(());
+    }
     let name = if op == ArithOp::Add { "$inc" } else { "$mul" };
     match path::locate(root, target) {
         Location::Blocked { depth } => Err(path::not_viable(root, target, depth)),
@@ -286,8 +295,9 @@ fn compare_and_set(
 }
 
 fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
-    let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
-    match path::locate(root, &source) {
+    // A rename's source is static (parse refused dynamic ones).
+    let source = from.components();
+    match path::locate(root, source) {
         Location::Missing { .. } => return Ok(()),
         Location::Blocked { depth } => return Err(rename_source_blocked(root, from, depth)),
         Location::Found => {}
@@ -295,7 +305,7 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
     let source_parent = source
         .get(..source.len().saturating_sub(1))
         .unwrap_or_default();
-    check_no_array_on_path(root, source_parent, "source", &from.dotted)?;
+    check_no_array_on_path(root, source_parent, "source", &from.dotted())?;
     let dotted_to = to.join(".");
     let existing_depth = match path::locate(root, to) {
         Location::Found => to.len().saturating_sub(1),
@@ -308,16 +318,16 @@ fn rename(root: &mut Bson, from: &FieldPath, to: &[String]) -> Result<()> {
         "destination",
         &dotted_to,
     )?;
-    let value = path::get(root, &source).cloned().unwrap_or(Bson::Null);
+    let value = path::get(root, source).cloned().unwrap_or(Bson::Null);
     path::set(root, to, value)?;
-    path::unset(root, &source);
+    path::unset(root, source);
     Ok(())
 }
 
 /// mongod's message when `$rename`'s source path runs into a value it cannot
 /// look inside: it names the part that holds that value.
 fn rename_source_blocked(root: &Bson, from: &FieldPath, depth: usize) -> Error {
-    let source: Vec<String> = from.parts.iter().map(|p| p.text().to_string()).collect();
+    let source = from.components();
     let holder = depth
         .checked_sub(1)
         .and_then(|i| source.get(i))
@@ -327,7 +337,7 @@ fn rename_source_blocked(root: &Bson, from: &FieldPath, depth: usize) -> Error {
         Code::PATH_NOT_VIABLE,
         format!(
             "cannot use the part ({holder} of {}) to traverse the element ({{{}}})",
-            from.dotted,
+            from.dotted(),
             display::element(holder, value)
         ),
     )

@@ -34,7 +34,7 @@ pub(crate) struct PathOp {
 pub(crate) fn operators(update: &Document, filters: &ArrayFilters) -> Result<Vec<PathOp>> {
     let mut parsed: Vec<PathOp> = Vec::new();
     let mut used: Vec<String> = Vec::new();
-    if update.contains_key("$v") {
+    if crate::path::field(update, "$v").is_some() {
         // mongod reserves `$v` for the update format of its oplog.
         return Err(Error::failed_to_parse(
             "The $v update field is only recognized internally",
@@ -87,21 +87,25 @@ fn check_all_used(update: &Document, filters: &ArrayFilters, used: &[String]) ->
 
 fn parse_path(field: &str, filters: &ArrayFilters, used: &mut Vec<String>) -> Result<FieldPath> {
     let path = FieldPath::parse(field)?;
-    if path.parts.len() > PATH_PARTS_MAX {
+    if path.len() > PATH_PARTS_MAX {
         return Err(Error::new(
             Code::OVERFLOW,
             format!("Document exceeds maximum nesting depth of {PATH_PARTS_MAX}"),
         ));
     }
-    for part in &path.parts {
+    // Only a dynamic path can name an array filter.
+    if !path.is_dynamic() {
+        return Ok(path);
+    }
+    for part in path.parts() {
         if let Part::Filtered(id) = part {
             if !filters.contains(id) {
                 return Err(Error::bad_value(format!(
                     "No array filter found for identifier '{id}' in path '{}'",
-                    path.dotted
+                    path.dotted()
                 )));
             }
-            used.push(id.clone());
+            used.push(id.to_string());
         }
     }
     Ok(path)
@@ -116,17 +120,18 @@ fn rename_destination(
     let Bson::String(to_text) = value else {
         return Err(Error::bad_value(format!(
             "The 'to' field for $rename must be a string: {}",
-            display::element(&from.dotted, value)
+            display::element(&from.dotted(), value)
         )));
     };
     let to = parse_path(to_text, filters, used)?;
-    let shown = display::element(&from.dotted, value);
-    if from.parts == to.parts {
+    let shown = display::element(&from.dotted(), value);
+    let (from_parts, to_parts) = (from.components(), to.components());
+    if from_parts == to_parts {
         return Err(Error::bad_value(format!(
             "The source and target field for $rename must differ: {shown}"
         )));
     }
-    if from.parts.starts_with(&to.parts) || to.parts.starts_with(&from.parts) {
+    if from_parts.starts_with(to_parts) || to_parts.starts_with(from_parts) {
         return Err(Error::bad_value(format!(
             "The source and target field for $rename must not be on the same path: {shown}"
         )));
@@ -134,13 +139,13 @@ fn rename_destination(
     if from.is_dynamic() {
         return Err(Error::bad_value(format!(
             "The source field for $rename may not be dynamic: {}",
-            from.dotted
+            from.dotted()
         )));
     }
     if to.is_dynamic() {
         return Err(Error::bad_value(format!(
             "The destination field for $rename may not be dynamic: {}",
-            to.dotted
+            to.dotted()
         )));
     }
     Ok(to)
@@ -159,15 +164,15 @@ fn register(parsed: &[PathOp], pending: Option<&FieldPath>, path: &FieldPath) ->
         .map(|p| &p.path)
         .chain(sources)
         .chain(pending)
-        .filter_map(|other| conflict_prefix_len(&path.parts, &other.parts))
+        .filter_map(|other| conflict_prefix_len(path, other))
         .min();
     if let Some(len) = conflict_len {
-        let at: Vec<&str> = path.dotted.split('.').take(len).collect();
+        let at = path.components().get(..len).unwrap_or_default();
         return Err(Error::new(
             Code::CONFLICTING_UPDATE_OPERATORS,
             format!(
                 "Updating the path '{}' would create a conflict at '{}'",
-                path.dotted,
+                path.dotted(),
                 at.join(".")
             ),
         ));
@@ -177,7 +182,9 @@ fn register(parsed: &[PathOp], pending: Option<&FieldPath>, path: &FieldPath) ->
 
 /// How many leading components of `new` name the place where it collides
 /// with `old`, if it does.
-fn conflict_prefix_len(new: &[Part], old: &[Part]) -> Option<usize> {
+fn conflict_prefix_len(new: &FieldPath, old: &FieldPath) -> Option<usize> {
+    // Equal texts are equal parts, and distinct texts distinct parts.
+    let (new, old) = (new.components(), old.components());
     let common = new.iter().zip(old).take_while(|(a, b)| a == b).count();
     if common == old.len() {
         return Some(old.len());
@@ -185,6 +192,6 @@ fn conflict_prefix_len(new: &[Part], old: &[Part]) -> Option<usize> {
     if common == new.len() {
         return Some(new.len());
     }
-    let (a, b) = (new.get(common)?, old.get(common)?);
+    let (a, b) = (Part::of(new.get(common)?), Part::of(old.get(common)?));
     (a.is_array_update() != b.is_array_update()).then_some(common)
 }

@@ -19,26 +19,39 @@ use crate::{Code, Error, Result};
 /// refuses it: one small update must not be able to build a huge document.
 pub(crate) const ARRAY_PADDING_MAX: usize = 1_500_000;
 
-/// One component of a parsed update path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Part {
-    Field(String),
+/// One component of a parsed update path, read from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part<'a> {
+    Field(&'a str),
     /// `$`: the array index the query matched.
     Positional,
     /// `$[]`: every element of the array.
     AllElements,
     /// `$[id]`: the elements the array filter `id` accepts.
-    Filtered(String),
+    Filtered(&'a str),
 }
 
-impl Part {
+impl<'a> Part<'a> {
+    /// Reads one component's text. Distinct texts give distinct parts.
+    pub(crate) fn of(raw: &'a str) -> Part<'a> {
+        if raw == "$" {
+            Part::Positional
+        } else if raw == "$[]" {
+            Part::AllElements
+        } else if let Some(id) = raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
+            Part::Filtered(id)
+        } else {
+            Part::Field(raw)
+        }
+    }
+
     /// Whether this part selects array elements by update-time rules, which
     /// makes its parent an array node in mongod's update tree.
     pub(crate) fn is_array_update(&self) -> bool {
         matches!(self, Part::AllElements | Part::Filtered(_))
     }
 
-    pub(crate) fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &'a str {
         match self {
             Part::Field(f) => f,
             Part::Positional => "$",
@@ -48,11 +61,15 @@ impl Part {
     }
 }
 
-/// A parsed update path with its dotted source text for messages.
+/// A parsed update path: its components' text as written (`a`, `$`,
+/// `$[]`, `$[id]`), each read as a [`Part`] on demand. Kept as text, a
+/// static path (fields only) is itself the one concrete path it names, and
+/// its dotted form is the components joined, built only for messages.
 #[derive(Debug, Clone)]
 pub(crate) struct FieldPath {
-    pub(crate) parts: Vec<Part>,
-    pub(crate) dotted: String,
+    components: Vec<String>,
+    /// Whether any part is resolved at apply time, read once at parse.
+    dynamic: bool,
 }
 
 impl FieldPath {
@@ -65,7 +82,9 @@ impl FieldPath {
                 "An empty update path is not valid.",
             ));
         }
-        let mut parts = Vec::new();
+        let mut components = Vec::new();
+        let mut positional_count = 0;
+        let mut dynamic = false;
         for raw in dotted.split('.') {
             if raw.is_empty() {
                 return Err(Error::new(
@@ -75,53 +94,71 @@ impl FieldPath {
                     ),
                 ));
             }
-            parts.push(parse_part(raw));
+            let part = Part::of(raw);
+            positional_count += usize::from(part == Part::Positional);
+            dynamic |= !matches!(part, Part::Field(_));
+            components.push(raw.to_string());
         }
         let path = FieldPath {
-            parts,
-            dotted: dotted.to_string(),
+            components,
+            dynamic,
         };
-        path.check_positionals()?;
+        path.check_positionals(positional_count)?;
         Ok(path)
     }
 
-    fn check_positionals(&self) -> Result<()> {
-        let positional_count = self
-            .parts
-            .iter()
-            .filter(|p| **p == Part::Positional)
-            .count();
+    fn check_positionals(&self, positional_count: usize) -> Result<()> {
         if positional_count > 1 {
             return Err(Error::bad_value(format!(
                 "Too many positional (i.e. '$') elements found in path '{}'",
-                self.dotted
+                self.dotted()
             )));
         }
-        match self.parts.first() {
+        match self.parts().next() {
             Some(Part::Positional) => Err(Error::bad_value(format!(
                 "Cannot have positional (i.e. '$') element in the first position in path '{}'",
-                self.dotted
+                self.dotted()
             ))),
             Some(Part::AllElements | Part::Filtered(_)) => Err(Error::bad_value(format!(
                 "Cannot have array filter identifier (i.e. '$[<id>]') element in the first position in path '{}'",
-                self.dotted
+                self.dotted()
             ))),
             _ => Ok(()),
         }
     }
 
+    /// The parts, in order.
+    pub(crate) fn parts(&self) -> impl Iterator<Item = Part<'_>> + Clone {
+        self.components.iter().map(|raw| Part::of(raw))
+    }
+
+    /// How many parts the path has.
+    pub(crate) fn len(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The components' text; for a static path, the concrete path itself.
+    pub(crate) fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The path as written, dotted.
+    pub(crate) fn dotted(&self) -> String {
+        self.components.join(".")
+    }
+
     /// Whether any part is resolved at apply time (`$`, `$[]`, `$[id]`).
     pub(crate) fn is_dynamic(&self) -> bool {
-        self.parts.iter().any(|p| !matches!(p, Part::Field(_)))
+        self.dynamic
     }
 
     /// The components as text, the key mongod's update tree sorts by.
     pub(crate) fn sort_key(&self) -> Vec<&str> {
-        self.parts.iter().map(Part::text).collect()
+        self.parts().map(|part| part.text()).collect()
     }
 
     pub(crate) fn first_field(&self) -> Option<&str> {
-        match self.parts.first() {
+        match self.parts().next() {
             Some(Part::Field(f)) => Some(f),
             _ => None,
         }
@@ -144,18 +181,6 @@ pub(crate) fn compare_components<S: AsRef<str>>(a: &[S], b: &[S]) -> std::cmp::O
     a.len().cmp(&b.len())
 }
 
-fn parse_part(raw: &str) -> Part {
-    if raw == "$" {
-        Part::Positional
-    } else if raw == "$[]" {
-        Part::AllElements
-    } else if let Some(id) = raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')) {
-        Part::Filtered(id.to_string())
-    } else {
-        Part::Field(raw.to_string())
-    }
-}
-
 /// Parses an array index component: decimal digits only, as mongod's
 /// `parseUnsignedBase10Integer`.
 pub(crate) fn array_index(component: &str) -> Option<usize> {
@@ -168,7 +193,7 @@ pub(crate) fn array_index(component: &str) -> Option<usize> {
 /// The child of `value` named by `component`, if `value` has one.
 pub(crate) fn child<'a>(value: &'a Bson, component: &str) -> Option<&'a Bson> {
     match value {
-        Bson::Document(doc) => doc.get(component),
+        Bson::Document(doc) => crate::path::field(doc, component),
         Bson::Array(items) => array_index(component).and_then(|i| items.get(i)),
         _ => None,
     }
@@ -176,7 +201,7 @@ pub(crate) fn child<'a>(value: &'a Bson, component: &str) -> Option<&'a Bson> {
 
 pub(crate) fn child_mut<'a>(value: &'a mut Bson, component: &str) -> Option<&'a mut Bson> {
     match value {
-        Bson::Document(doc) => doc.get_mut(component),
+        Bson::Document(doc) => crate::path::field_mut(doc, component),
         Bson::Array(items) => array_index(component).and_then(|i| items.get_mut(i)),
         _ => None,
     }
@@ -269,13 +294,13 @@ pub(crate) fn not_traversable(root: &Bson, path: &[String], depth: usize) -> Err
 /// Stores `value` at `path`, creating missing documents on the way and
 /// padding arrays with nulls, or replacing what is there.
 pub(crate) fn set(root: &mut Bson, path: &[String], value: Bson) -> Result<()> {
+    // `get_mut` finds exactly the paths `locate` reports as found.
+    if let Some(slot) = get_mut(root, path) {
+        *slot = value;
+        return Ok(());
+    }
     match locate(root, path) {
-        Location::Found => {
-            if let Some(slot) = get_mut(root, path) {
-                *slot = value;
-            }
-            Ok(())
-        }
+        Location::Found => Ok(()),
         Location::Blocked { depth } => Err(not_viable(root, path, depth)),
         Location::Missing { depth } => create(root, path, depth, value),
     }

@@ -15,26 +15,40 @@ use super::display;
 use super::path::{self, FieldPath, Part};
 use crate::{Code, Error, Result};
 
+/// The concrete paths one parsed path names in a document.
+pub(crate) enum Targets<'p> {
+    /// A static path names itself (its components), whatever the document.
+    Static(&'p [String]),
+    /// A dynamic path's resolutions, in array order.
+    Dynamic(Vec<Vec<String>>),
+}
+
+impl Targets<'_> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[String]> {
+        let (one, many) = match self {
+            Targets::Static(path) => (Some(*path), None),
+            Targets::Dynamic(paths) => (None, Some(paths.iter().map(Vec::as_slice))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
 /// The concrete paths `path` names in `root`, in array order.
-pub(crate) fn resolve(
+pub(crate) fn resolve<'p>(
     root: &Bson,
-    path: &FieldPath,
+    path: &'p FieldPath,
     ctx: &ApplyContext,
     filters: &ArrayFilters,
-) -> Result<Vec<Vec<String>>> {
+) -> Result<Targets<'p>> {
     if !path.is_dynamic() {
-        let names = path.parts.iter().filter_map(|part| match part {
-            Part::Field(name) => Some(name.clone()),
-            _ => None,
-        });
-        return Ok(vec![names.collect()]);
+        return Ok(Targets::Static(path.components()));
     }
     let mut partial: Vec<(Vec<String>, Option<&Bson>)> = vec![(Vec::new(), Some(root))];
-    for part in &path.parts {
+    for part in path.parts() {
         let mut next = Vec::with_capacity(partial.len());
         for (prefix, value) in partial {
             match part {
-                Part::Field(name) => next.push(step(prefix, value, name.clone())),
+                Part::Field(name) => next.push(step(prefix, value, name.to_string())),
                 Part::Positional => {
                     let index = ctx.positional.ok_or_else(|| {
                         Error::bad_value(
@@ -60,7 +74,9 @@ pub(crate) fn resolve(
         }
         partial = next;
     }
-    Ok(partial.into_iter().map(|(concrete, _)| concrete).collect())
+    Ok(Targets::Dynamic(
+        partial.into_iter().map(|(concrete, _)| concrete).collect(),
+    ))
 }
 
 fn step(
