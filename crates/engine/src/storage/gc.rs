@@ -18,12 +18,13 @@
 //! It does not reclaim dropped collections (their memory goes with the last
 //! `Arc`), nor shrink the maps' own capacity.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use super::collection::Collection;
 use super::index::{Entry, Index};
 use super::key::{IndexKey, Key};
+use super::record::Doc;
 use crate::clock::Ts;
 
 /// Records one round visits per collection: bounds the round's time and the
@@ -149,16 +150,36 @@ fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStat
     })
 }
 
-/// The index keys that records' reachable versions and intents generate,
-/// computed once per record: a multikey document has many entries, and each
-/// would otherwise recompute all of its keys.
+/// Which index keys records' reachable versions and intents generate,
+/// learnt lazily, newest document first, and remembered for the batch.
+///
+/// The newest version backs nearly every entry, so a check usually computes
+/// one document's keys however long the record's history is: a hot
+/// document rewritten for minutes keeps hundreds of thousands of versions
+/// in the snapshot window, and computing them all on every round held its
+/// lock (and a core) for as long. Versions whose indexed fields equal the
+/// previous one's are skipped without computing keys. What a record's
+/// documents were found to generate is kept per `_id`, so a multikey
+/// document's many entries cost its keys once.
 struct Reachable<'a> {
     coll: &'a Collection,
     index: &'a Index,
     horizon: Ts,
-    /// Sorted keys by `_id`; `None` when some document's keys cannot be
-    /// computed, so every entry of the record is kept.
-    keys: BTreeMap<Key, Option<Vec<IndexKey>>>,
+    walked: BTreeMap<Key, Walked>,
+}
+
+/// What one record's documents were found to generate so far.
+#[derive(Default)]
+struct Walked {
+    keys: BTreeSet<IndexKey>,
+    /// The documents whose keys are in `keys`, by address (held by `docs`,
+    /// so no address is reused while the batch runs).
+    seen: HashSet<*const bson::Document>,
+    docs: Vec<Doc>,
+    /// Some document's keys cannot be computed: it was never indexed by a
+    /// successful write, and every entry of the record is kept rather than
+    /// guessed about.
+    unknown: bool,
 }
 
 impl<'a> Reachable<'a> {
@@ -167,29 +188,23 @@ impl<'a> Reachable<'a> {
             coll,
             index,
             horizon,
-            keys: BTreeMap::new(),
+            walked: BTreeMap::new(),
         }
     }
 
     /// Whether a version of `entry`'s record reachable at or after the
     /// horizon, or its intent, generates `entry`'s key.
     fn backs(&mut self, (key, id): &Entry) -> bool {
-        if !self.keys.contains_key(id) {
-            let keys = self.compute(id);
-            self.keys.insert(id.clone(), keys);
+        if !self.walked.contains_key(id) {
+            self.walked.insert(id.clone(), Walked::default());
         }
-        match self.keys.get(id) {
-            Some(Some(keys)) => keys.binary_search(key).is_ok(),
-            // A document whose keys cannot be computed was never indexed by
-            // a successful write; keep the entry rather than guess.
-            Some(None) | None => true,
+        let walked = self.walked.get_mut(id).expect("just inserted");
+        if walked.unknown || walked.keys.contains(key) {
+            return true;
         }
-    }
-
-    fn compute(&self, id: &Key) -> Option<Vec<IndexKey>> {
         loop {
             let Some(record) = self.coll.record(id) else {
-                return Some(Vec::new());
+                return false;
             };
             let state = record.lock();
             // Unlinked since the lookup: a record inserted under the same
@@ -197,12 +212,29 @@ impl<'a> Reachable<'a> {
             if state.is_removed() {
                 continue;
             }
-            let mut keys = Vec::new();
-            for doc in state.reachable_docs(self.horizon) {
-                keys.extend(self.index.spec.keys(doc).ok()?);
+            let spec = &self.index.spec;
+            let mut previous: Option<&Doc> = None;
+            for doc in state.reachable_docs(self.horizon).rev() {
+                // Same indexed values as a document already looked at: its
+                // keys are known not to hold `key`.
+                let known = previous.is_some_and(|p| Arc::ptr_eq(p, doc) || spec.same_keys(p, doc))
+                    || walked.seen.contains(&Arc::as_ptr(doc));
+                previous = Some(doc);
+                if known {
+                    continue;
+                }
+                let Ok(keys) = spec.keys(doc) else {
+                    walked.unknown = true;
+                    return true;
+                };
+                walked.seen.insert(Arc::as_ptr(doc));
+                walked.docs.push(doc.clone());
+                walked.keys.extend(keys);
+                if walked.keys.contains(key) {
+                    return true;
+                }
             }
-            keys.sort();
-            return Some(keys);
+            return false;
         }
     }
 }

@@ -19,6 +19,7 @@
 //! collection; a removed record takes no intent and no version again, so a
 //! writer that found it before the unlink must look its `_id` up afresh.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bson::Document;
@@ -57,7 +58,10 @@ pub struct Intent {
 #[derive(Debug, Default)]
 pub struct RecordState {
     /// Committed versions, oldest first.
-    versions: Vec<Version>,
+    /// A deque: pruning drops from the front, and a hot document's history
+    /// (hundreds of thousands of versions in the snapshot window) must not
+    /// shift on every prune.
+    versions: VecDeque<Version>,
     intent: Option<Intent>,
     /// Unlinked from its collection by the garbage collector (terminal).
     removed: bool,
@@ -99,18 +103,18 @@ impl RecordState {
     }
 
     pub fn newest(&self) -> Option<&Version> {
-        self.versions.last()
+        self.versions.back()
     }
 
     pub fn newest_doc(&self) -> Option<Doc> {
-        self.versions.last().and_then(|v| v.doc.clone())
+        self.versions.back().and_then(|v| v.doc.clone())
     }
 
     pub fn intent(&self) -> Option<&Intent> {
         self.intent.as_ref()
     }
 
-    pub fn versions(&self) -> &[Version] {
+    pub fn versions(&self) -> &VecDeque<Version> {
         &self.versions
     }
 
@@ -143,10 +147,10 @@ impl RecordState {
             held.txn, txn,
             "commit by a transaction that holds no intent"
         );
-        if let Some(newest) = self.versions.last() {
+        if let Some(newest) = self.versions.back() {
             assert!(newest.ts < ts, "versions must be committed in order");
         }
-        self.versions.push(Version { ts, doc: held.doc });
+        self.versions.push_back(Version { ts, doc: held.doc });
         self.prune(horizon);
     }
 
@@ -155,11 +159,11 @@ impl RecordState {
     pub fn install(&mut self, ts: Ts, doc: Option<Doc>) {
         assert!(self.intent.is_none(), "install over an open intent");
         assert!(!self.removed, "install into a removed record");
-        if let Some(newest) = self.versions.last() {
+        if let Some(newest) = self.versions.back() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
         self.versions.clear();
-        self.versions.push(Version { ts, doc });
+        self.versions.push_back(Version { ts, doc });
     }
 
     /// Drops the versions no reader at or after `horizon` can see; returns
@@ -181,7 +185,7 @@ impl RecordState {
         self.intent.is_none()
             && self
                 .versions
-                .last()
+                .back()
                 .is_none_or(|v| v.doc.is_none() && v.ts <= horizon)
     }
 
@@ -197,8 +201,8 @@ impl RecordState {
     }
 
     /// Every document a reader at or after `horizon`, or the intent's
-    /// owner, may see here.
-    pub fn reachable_docs(&self, horizon: Ts) -> impl Iterator<Item = &Doc> {
+    /// owner, may see here, oldest first (`rev` for newest first).
+    pub fn reachable_docs(&self, horizon: Ts) -> impl DoubleEndedIterator<Item = &Doc> {
         let oldest = self
             .versions
             .partition_point(|v| v.ts <= horizon)

@@ -348,19 +348,18 @@ impl Txn {
             let Some(record) = entry.coll.record(&entry.id) else {
                 continue;
             };
-            let committed: Vec<Doc> = record
-                .lock()
-                .versions()
-                .iter()
-                .filter_map(|v| v.doc.clone())
-                .collect();
-            let backed = committed.iter().any(|doc| {
-                entry
-                    .index
-                    .spec
-                    .keys(doc)
-                    .is_ok_and(|keys| keys.contains(&entry.key))
+            // Newest first, skipping versions with the indexed values of
+            // the one before: a long history usually costs one version.
+            let state = record.lock();
+            let mut committed = state.versions().iter().rev().filter_map(|v| v.doc.as_ref());
+            let spec = &entry.index.spec;
+            let mut previous: Option<&Doc> = None;
+            let backed = committed.any(|doc| {
+                let same = previous.is_some_and(|p| Arc::ptr_eq(p, doc) || spec.same_keys(p, doc));
+                previous = Some(doc);
+                !same && spec.keys(doc).is_ok_and(|keys| keys.contains(&entry.key))
             });
+            drop(state);
             if !backed {
                 entry.index.remove(&entry.key, &entry.id);
             }
