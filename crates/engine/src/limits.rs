@@ -35,6 +35,14 @@ pub const SESSIONS_MAX_DEFAULT: u64 = 1_000_000;
 /// Rotor keeps every write set in memory, so it bounds each one.
 pub const TRANSACTION_SIZE_BYTES_MAX_DEFAULT: u64 = 128 * 1024 * 1024;
 
+/// Memory the snapshot history (versions kept only so that snapshot reads
+/// can look back) may take by default. mongod keeps that history in
+/// WiredTiger, which spills it to disk; Rotor keeps it in memory, so a hot
+/// document rewritten tens of thousands of times a second would otherwise
+/// hold gigabytes for the 300 s window. Past the bound the window kept
+/// shrinks, and reads further back get SnapshotTooOld.
+pub const SNAPSHOT_HISTORY_BYTES_MAX_DEFAULT: u64 = 256 * 1024 * 1024;
+
 const _: () = assert!(CURSORS_OPEN_PER_SESSION_MAX <= CURSORS_OPEN_MAX);
 const _: () = assert!(TRANSACTIONS_OPEN_MAX as u64 <= SESSIONS_MAX_DEFAULT);
 

@@ -22,6 +22,10 @@ pub struct EngineOptions {
     /// How far back snapshot reads may look, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`, default 300).
     pub snapshot_history_window_secs: u64,
+    /// How much memory the versions kept only for snapshot reads may take
+    /// (default 256 MiB); past it the window kept shrinks (see
+    /// [`crate::limits::SNAPSHOT_HISTORY_BYTES_MAX_DEFAULT`]).
+    pub snapshot_history_bytes_max: u64,
     pub storage: Storage,
     /// How soon a write that does not wait for the journal (`j: false`) is
     /// on disk anyway (mongod's `commitIntervalMs`, default 100 ms).
@@ -48,6 +52,7 @@ impl Default for EngineOptions {
         EngineOptions {
             enable_test_commands: false,
             snapshot_history_window_secs: 300,
+            snapshot_history_bytes_max: crate::limits::SNAPSHOT_HISTORY_BYTES_MAX_DEFAULT,
             storage: Storage::InMemory,
             journal_commit_interval: Duration::from_millis(100),
             checkpoint_interval: Duration::from_secs(60),

@@ -82,8 +82,14 @@ impl Engine {
     /// assert_eq!(stats.records_removed, 0);
     /// ```
     pub fn collect_garbage(&self) -> GcStats {
+        let collections = self.catalog().all();
+        let history_bytes = collections.iter().map(|c| c.history_bytes()).sum();
+        self.txns().bound_history(
+            history_bytes,
+            self.shared.options.snapshot_history_bytes_max,
+        );
         let horizon = self.txns().advance_horizon();
-        gc::collect(&self.catalog().all(), horizon)
+        gc::collect(&collections, horizon)
     }
 
     /// What collection `coll` of `db` holds in memory (records, versions,

@@ -376,3 +376,67 @@ fn gc_keeps_entries_only_old_versions_back() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// History is bounded by memory as well as by time: a document rewritten
+/// thousands of times a second would otherwise keep every version of the
+/// 300 s window. Past `snapshot_history_bytes_max` the window kept shrinks,
+/// reads before it get SnapshotTooOld, and once history is small again the
+/// window grows back.
+#[test]
+fn gc_bounds_snapshot_history_by_memory() {
+    let bytes_max = 64 * 1024;
+    let db = Engine::open(EngineOptions {
+        snapshot_history_window_secs: 300,
+        snapshot_history_bytes_max: bytes_max,
+        ..EngineOptions::default()
+    })
+    .expect("in-memory engines always open");
+    let pad = "x".repeat(200);
+    let inc = |db: &Engine| {
+        let reply = ok(
+            db,
+            "q",
+            doc! {"update": "items", "updates": [{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}]},
+        );
+        reply.get_timestamp("operationTime").expect("operationTime")
+    };
+    ok(
+        &db,
+        "q",
+        doc! {"insert": "items", "documents": [{"_id": 1, "n": 0, "pad": pad}]},
+    );
+    let first = inc(&db);
+    // Some 850 bytes a version in memory: about 25 times the bound.
+    for _ in 0..2_000 {
+        inc(&db);
+    }
+    let at = |ts: bson::Timestamp| {
+        doc! {"find": "items", "filter": {"_id": 1},
+        "readConcern": {"level": "snapshot", "atClusterTime": ts}}
+    };
+    assert_eq!(find(&db, "q", at(first))[0].get_i32("n").ok(), Some(1));
+    // Halving 300 s takes ten rounds; pruning lags two more.
+    for _ in 0..16 {
+        db.collect_garbage();
+    }
+    let kept = db.storage_counts("q", "items").expect("exists").versions;
+    assert!(kept < 2_000, "history kept: {kept} versions");
+    let (code, _) = fails(&db, "q", at(first));
+    assert_eq!(code, 239, "SnapshotTooOld before the window kept");
+    // Small again: the window grows back to the configured 300 s.
+    for _ in 0..16 {
+        db.collect_garbage();
+    }
+    let second = inc(&db);
+    for _ in 0..10 {
+        inc(&db);
+    }
+    for _ in 0..4 {
+        db.collect_garbage();
+    }
+    assert_eq!(
+        find(&db, "q", at(second))[0].get_i32("n").ok(),
+        Some(2_002),
+        "read inside the regrown window"
+    );
+}

@@ -21,6 +21,7 @@
 //!   name the collection has at commit time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bson::{Bson, Document};
 use crossbeam_skiplist::SkipMap;
@@ -28,7 +29,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::index::{Index, IndexSpec};
 use super::key::{IndexKey, Key};
-use super::record::{Doc, Record, TxnId};
+use super::record::{Doc, Pruned, Record, TxnId};
 use crate::clock::Ts;
 
 /// Why an index could not be built.
@@ -74,6 +75,9 @@ struct Contents {
     /// Where the garbage collector's sweep of `records` resumes: the last
     /// `_id` it visited, `None` to start over.
     gc_cursor: Mutex<Option<Key>>,
+    /// The footprint of every version kept only as history (superseded,
+    /// not yet pruned), for the engine's bound on history memory.
+    history_bytes: AtomicI64,
 }
 
 impl Collection {
@@ -87,6 +91,7 @@ impl Collection {
                 records: SkipMap::new(),
                 indexes: RwLock::new(Arc::new([])),
                 gc_cursor: Mutex::new(None),
+                history_bytes: AtomicI64::new(0),
             }),
             visibility: Mutex::new(visibility),
             successor: Mutex::new(None),
@@ -267,6 +272,19 @@ impl Collection {
         Ok(())
     }
 
+    /// Records a change in the footprint of this collection's history (see
+    /// [`crate::storage::record::RecordState::commit_intent`]).
+    pub fn add_history_bytes(&self, delta: i64) {
+        self.contents
+            .history_bytes
+            .fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// The footprint of the versions this collection keeps only as history.
+    pub fn history_bytes(&self) -> u64 {
+        u64::try_from(self.contents.history_bytes.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
     /// Unlinks `record` (found under `key`) if it is dead at `horizon`,
     /// after pruning what no reader can see. Returns the number of versions
     /// dropped and whether the record was unlinked.
@@ -279,7 +297,11 @@ impl Collection {
         if state.is_removed() {
             return (0, false);
         }
-        let pruned = state.prune(horizon);
+        let Pruned {
+            versions: pruned,
+            bytes,
+        } = state.prune(horizon);
+        self.add_history_bytes(-i64::try_from(bytes).unwrap_or(i64::MAX));
         if !state.is_dead(horizon) {
             return (pruned, false);
         }

@@ -16,3 +16,4 @@ pub mod horizon;
 pub mod index;
 pub mod key;
 pub mod record;
+pub mod size;

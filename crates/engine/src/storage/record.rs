@@ -46,6 +46,26 @@ pub struct Version {
     pub ts: Ts,
     /// `None` is a deletion (tombstone).
     pub doc: Option<Doc>,
+    /// The document's size in memory (0 for a tombstone): what keeping
+    /// this version as history costs, with [`VERSION_OVERHEAD_BYTES`].
+    pub bytes: u32,
+}
+
+/// What a version costs beyond its document: its slot and the `Arc`.
+pub const VERSION_OVERHEAD_BYTES: u64 = 48;
+
+impl Version {
+    /// What keeping this version costs in memory, roughly.
+    pub fn footprint(&self) -> u64 {
+        VERSION_OVERHEAD_BYTES + u64::from(self.bytes)
+    }
+}
+
+/// Versions dropped from a record, and their footprint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub versions: usize,
+    pub bytes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +73,14 @@ pub struct Intent {
     pub txn: TxnId,
     /// `None` deletes the document.
     pub doc: Option<Doc>,
+    bytes: u32,
+}
+
+/// A document's size in memory as a version records it (saturating).
+fn size_of(doc: Option<&Doc>) -> u32 {
+    doc.map_or(0, |doc| {
+        u32::try_from(super::size::in_memory_size(doc)).unwrap_or(u32::MAX)
+    })
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +153,8 @@ impl RecordState {
         if let Some(held) = &self.intent {
             assert_eq!(held.txn, txn, "intent slot held by another transaction");
         }
-        self.intent = Some(Intent { txn, doc });
+        let bytes = size_of(doc.as_ref());
+        self.intent = Some(Intent { txn, doc, bytes });
     }
 
     /// Clears `txn`'s intent without a new version (abort).
@@ -137,8 +166,9 @@ impl RecordState {
 
     /// Turns `txn`'s intent into the version committed at `ts`, dropping
     /// versions nobody can read any more (older than `horizon`, except the
-    /// newest of those).
-    pub fn commit_intent(&mut self, txn: TxnId, ts: Ts, horizon: Ts) {
+    /// newest of those). Returns how the record's history footprint changed:
+    /// the version it superseded joins the history, pruned ones leave it.
+    pub fn commit_intent(&mut self, txn: TxnId, ts: Ts, horizon: Ts) -> i64 {
         let held = self
             .intent
             .take()
@@ -150,8 +180,14 @@ impl RecordState {
         if let Some(newest) = self.versions.back() {
             assert!(newest.ts < ts, "versions must be committed in order");
         }
-        self.versions.push_back(Version { ts, doc: held.doc });
-        self.prune(horizon);
+        let superseded = self.versions.back().map_or(0, Version::footprint);
+        self.versions.push_back(Version {
+            ts,
+            doc: held.doc,
+            bytes: held.bytes,
+        });
+        let pruned = self.prune(horizon);
+        footprint_delta(superseded, pruned.bytes)
     }
 
     /// Installs a recovered version: it replaces all history (recovery
@@ -162,21 +198,28 @@ impl RecordState {
         if let Some(newest) = self.versions.back() {
             assert!(newest.ts < ts, "versions must be installed in order");
         }
+        // What it replaces is its newest version, never history.
+        assert!(self.versions.len() <= 1, "install over a record's history");
         self.versions.clear();
-        self.versions.push_back(Version { ts, doc });
+        let bytes = size_of(doc.as_ref());
+        self.versions.push_back(Version { ts, doc, bytes });
     }
 
     /// Drops the versions no reader at or after `horizon` can see; returns
-    /// how many.
-    pub fn prune(&mut self, horizon: Ts) -> usize {
+    /// how many, and their footprint (never the newest version's: only
+    /// history is pruned).
+    pub fn prune(&mut self, horizon: Ts) -> Pruned {
         // Keep the newest version at or below the horizon: a reader at the
         // horizon still needs it. Everything older is unreachable.
         // Versions are in commit order, so a binary search finds it: a hot
         // document with a long history costs O(log n) per commit, not O(n).
         let newer = self.versions.partition_point(|v| v.ts <= horizon);
         let dropped = newer.saturating_sub(1);
-        self.versions.drain(..dropped);
-        dropped
+        let bytes = self.versions.drain(..dropped).map(|v| v.footprint()).sum();
+        Pruned {
+            versions: dropped,
+            bytes,
+        }
     }
 
     /// Whether no reader at or after `horizon` and no writer can find a
@@ -211,6 +254,12 @@ impl RecordState {
         let versions = versions.filter_map(|v| v.doc.as_ref());
         versions.chain(self.intent.as_ref().and_then(|i| i.doc.as_ref()))
     }
+}
+
+/// `added - removed` as a signed change.
+fn footprint_delta(added: u64, removed: u64) -> i64 {
+    let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    signed(added) - signed(removed)
 }
 
 #[cfg(test)]
@@ -260,6 +309,30 @@ mod tests {
         }
         let kept: Vec<u64> = state.versions().iter().map(|v| v.ts.0).collect();
         assert_eq!(kept, vec![20, 30, 40]);
+    }
+
+    #[test]
+    fn history_footprint_changes_sum_to_what_is_kept_as_history() {
+        let mut state = RecordState::default();
+        let mut history: i64 = 0;
+        for (i, (ts, horizon)) in [(10, 0), (20, 0), (30, 15), (40, 15), (50, 45)]
+            .into_iter()
+            .enumerate()
+        {
+            let doc = (i != 3).then(|| Arc::new(doc! {"_id": 1, "pad": "x".repeat(i * 10)}));
+            state.set_intent(1, doc);
+            history += state.commit_intent(1, Ts(ts), Ts(horizon));
+            let kept = state.versions();
+            let expected: u64 = kept
+                .iter()
+                .take(kept.len() - 1)
+                .map(Version::footprint)
+                .sum();
+            assert_eq!(history, expected as i64, "after the commit at {ts}");
+        }
+        let pruned = state.prune(Ts(100));
+        history -= pruned.bytes as i64;
+        assert_eq!((state.versions().len(), history), (1, 0));
     }
 
     /// A record built from `(ts, n)` versions (`n < 0` is a tombstone) and

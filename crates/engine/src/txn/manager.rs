@@ -35,6 +35,10 @@ pub struct TxnManager {
     /// History kept for snapshot reads, in seconds (mongod's
     /// `minSnapshotHistoryWindowInSeconds`).
     history_window_secs: AtomicU64,
+    /// The window actually kept, in seconds, while history outgrows its
+    /// memory bound ([`TxnManager::bound_history`]); `u64::MAX` when the
+    /// whole configured window is kept.
+    history_window_cut_secs: AtomicU64,
     /// Bumped whenever a transaction ends; read without a lock by every
     /// write outside a transaction.
     ended: AtomicU64,
@@ -66,6 +70,7 @@ impl TxnManager {
             pinned: Mutex::new(BTreeMap::new()),
             horizon: Horizon::default(),
             history_window_secs: AtomicU64::new(history_window_secs),
+            history_window_cut_secs: AtomicU64::new(u64::MAX),
             ended: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             ended_lock: Mutex::new(()),
@@ -110,11 +115,40 @@ impl TxnManager {
     /// still moves on), and never above `visible` (a commit being installed
     /// there may still need what precedes it).
     fn window_floor(&self) -> Ts {
-        let window = self.history_window_secs.load(Ordering::Relaxed) << 32;
+        let window = self.kept_window_secs() << 32;
         let wall = Ts(u64::from(self.clock.wall_seconds()) << 32);
         let now = self.clock.now().max(wall);
         let visible = self.visible();
         Ts(now.0.saturating_sub(window)).min(visible)
+    }
+
+    /// The history window kept now: the configured one, or less while
+    /// history is over its memory bound.
+    fn kept_window_secs(&self) -> u64 {
+        let configured = self.history_window_secs.load(Ordering::Relaxed);
+        configured.min(self.history_window_cut_secs.load(Ordering::Relaxed))
+    }
+
+    /// Keeps history within `bytes_max`, given that it holds `bytes` now:
+    /// over the bound, the kept window halves (down to none); under half
+    /// the bound, it doubles back towards the configured window. Snapshot
+    /// reads before the kept window get SnapshotTooOld, as in mongod when
+    /// the history they ask for is gone; transactions keep what they pin.
+    /// Called once per collector round, so pruning (two horizon advances
+    /// behind) lags each step: the window may overshoot down, then grows
+    /// back.
+    pub fn bound_history(&self, bytes: u64, bytes_max: u64) {
+        let kept = self.kept_window_secs();
+        let configured = self.history_window_secs.load(Ordering::Relaxed);
+        let cut = if bytes > bytes_max {
+            kept / 2
+        } else if bytes < bytes_max / 2 {
+            kept.saturating_mul(2).max(1)
+        } else {
+            kept
+        };
+        let cut = if cut >= configured { u64::MAX } else { cut };
+        self.history_window_cut_secs.store(cut, Ordering::Relaxed);
     }
 
     pub fn history_window_secs(&self) -> u64 {

@@ -331,7 +331,8 @@ impl Txn {
     pub(super) fn install(&mut self, ts: Ts, horizon: Ts) {
         assert!(!self.finished, "install of a finished transaction");
         for written in &self.writes {
-            written.record.lock().commit_intent(self.id, ts, horizon);
+            let history = written.record.lock().commit_intent(self.id, ts, horizon);
+            written.coll.add_history_bytes(history);
         }
         for coll in &self.created {
             coll.publish(self.id);
