@@ -12,7 +12,19 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace
+# Built first, then run under a time limit: the whole run takes minutes,
+# so a test that hangs (a lost wakeup) fails here with a clear message
+# instead of using up CI's budget. Tests past 60 s are named by libtest.
+cargo test --workspace --no-run
+CARGO_TEST_LIMIT=${CARGO_TEST_LIMIT:-20m}
+status=0
+timeout --kill-after=30s "$CARGO_TEST_LIMIT" cargo test --workspace || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "cargo test ran past $CARGO_TEST_LIMIT: a test hangs (see 'has been running for over 60 seconds' above)" >&2
+fi
+if [ "$status" -ne 0 ]; then
+    exit "$status"
+fi
 
 echo "== Unified spec suites: our Rust runner, embedded and over TCP against rotor serve"
 bash scripts/unified/run.sh
