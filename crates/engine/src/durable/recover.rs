@@ -121,6 +121,7 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
             let coll = collection(engine, db, coll);
             let record = coll.record_or_insert(crate::storage::key::Key(id.clone()));
             record.lock().install(ts, None);
+            coll.note_change();
         }
         Op::Create {
             db,

@@ -21,7 +21,7 @@
 //!   name the collection has at commit time.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bson::{Bson, Document};
 use crossbeam_skiplist::SkipMap;
@@ -30,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use super::index::{Index, IndexSpec};
 use super::key::{IndexKey, Key};
 use super::record::{Doc, Pruned, Record, TxnId};
+use super::sweep::Sweep;
 use crate::clock::Ts;
 
 /// Why an index could not be built.
@@ -72,9 +73,11 @@ struct Contents {
     /// Replaced whole on change, so every write takes a snapshot of the
     /// list without copying it.
     indexes: RwLock<Arc<[Arc<Index>]>>,
-    /// Where the garbage collector's sweep of `records` resumes: the last
-    /// `_id` it visited, `None` to start over.
-    gc_cursor: Mutex<Option<Key>>,
+    /// The garbage collector's sweep of `records`.
+    sweep: Mutex<Sweep<Key>>,
+    /// Changes that may leave garbage, counted once visible (see
+    /// [`super::sweep`]).
+    changes: AtomicU64,
     /// The footprint of every version kept only as history (superseded,
     /// not yet pruned), for the engine's bound on history memory.
     history_bytes: AtomicI64,
@@ -90,7 +93,8 @@ impl Collection {
                 options: RwLock::new(Arc::new(options)),
                 records: SkipMap::new(),
                 indexes: RwLock::new(Arc::new([])),
-                gc_cursor: Mutex::new(None),
+                sweep: Mutex::new(Sweep::default()),
+                changes: AtomicU64::new(0),
                 history_bytes: AtomicI64::new(0),
             }),
             visibility: Mutex::new(visibility),
@@ -171,11 +175,15 @@ impl Collection {
 
     /// The record for `key`, created empty (no versions, no intent) if absent.
     pub fn record_or_insert(&self, key: Key) -> Arc<Record> {
-        self.contents
+        let record = self
+            .contents
             .records
             .get_or_insert_with(key, || Arc::new(Record::default()))
             .value()
-            .clone()
+            .clone();
+        // A new record is garbage until someone commits into it.
+        self.note_change();
+        record
     }
 
     /// Records in `_id` order starting after `after` (exclusive), if given.
@@ -244,6 +252,8 @@ impl Collection {
             }
         }
         *indexes = indexes.iter().cloned().chain([index]).collect();
+        drop(indexes);
+        self.note_change();
         Ok(())
     }
 
@@ -269,6 +279,7 @@ impl Collection {
                 index.insert(index_key, key.clone());
             }
         }
+        self.note_change();
         Ok(())
     }
 
@@ -287,15 +298,17 @@ impl Collection {
 
     /// Unlinks `record` (found under `key`) if it is dead at `horizon`,
     /// after pruning what no reader can see. Returns the number of versions
-    /// dropped and whether the record was unlinked.
+    /// dropped, whether the record was unlinked, and whether it is settled
+    /// (unlinked, or left with one live version and no intent: nothing more
+    /// to reclaim until it changes).
     ///
     /// The check, the mark and the unlink all happen under the record's
     /// lock: a writer that set an intent first keeps the record, and one
     /// that locks it afterwards sees it removed.
-    pub fn unlink_dead(&self, key: &Key, record: &Arc<Record>, horizon: Ts) -> (usize, bool) {
+    pub fn unlink_dead(&self, key: &Key, record: &Arc<Record>, horizon: Ts) -> (usize, bool, bool) {
         let mut state = record.lock();
         if state.is_removed() {
-            return (0, false);
+            return (0, false, true);
         }
         let Pruned {
             versions: pruned,
@@ -303,15 +316,15 @@ impl Collection {
         } = state.prune(horizon);
         self.add_history_bytes(-i64::try_from(bytes).unwrap_or(i64::MAX));
         if !state.is_dead(horizon) {
-            return (pruned, false);
+            return (pruned, false, state.is_settled());
         }
         // Only `get_or_insert_with` adds records, and never while a live
         // record holds the key: the entry found is this record's.
         let Some(entry) = self.contents.records.get(key) else {
-            return (pruned, false);
+            return (pruned, false, false);
         };
         if !Arc::ptr_eq(entry.value(), record) {
-            return (pruned, false);
+            return (pruned, false, false);
         }
         state.mark_removed(horizon);
         let unlinked = entry.remove();
@@ -319,13 +332,24 @@ impl Collection {
             unlinked,
             "a live record's entry is removed only by its collector"
         );
-        (pruned, true)
+        (pruned, true, true)
     }
 
-    /// Runs `f` on the garbage collector's cursor into `records`. Two
+    /// Runs `f` on the garbage collector's sweep of `records`. Two
     /// collectors (the reaper and an explicit round) take turns.
-    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Key>) -> T) -> T {
-        f(&mut self.contents.gc_cursor.lock())
+    pub fn with_sweep<T>(&self, f: impl FnOnce(&mut Sweep<Key>) -> T) -> T {
+        f(&mut self.contents.sweep.lock())
+    }
+
+    /// Counts a change that may leave garbage (a commit, an abort, a new
+    /// record, an index build); call it once the change is visible.
+    pub fn note_change(&self) {
+        self.contents.changes.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many changes that may leave garbage the collection has seen.
+    pub fn changes(&self) -> u64 {
+        self.contents.changes.load(Ordering::Acquire)
     }
 
     /// How many records (live documents and tombstones) the collection holds.

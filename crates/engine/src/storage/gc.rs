@@ -48,6 +48,9 @@ pub struct GcStats {
     /// Collections whose records and indexes were all swept to their end
     /// in this round (the next round starts them over).
     pub collections_completed: u64,
+    /// Collections not swept at all: unchanged since a whole pass found
+    /// nothing to reclaim (see [`super::sweep`]); also counted completed.
+    pub collections_skipped: u64,
 }
 
 impl GcStats {
@@ -56,6 +59,7 @@ impl GcStats {
         self.versions_pruned += other.versions_pruned;
         self.index_entries_removed += other.index_entries_removed;
         self.collections_completed += other.collections_completed;
+        self.collections_skipped += other.collections_skipped;
     }
 }
 
@@ -98,8 +102,20 @@ pub fn counts(coll: &Collection) -> StorageCounts {
 
 fn sweep_collection(coll: &Collection, horizon: Ts) -> GcStats {
     let mut stats = GcStats::default();
+    let changes = coll.changes();
+    let indexes = coll.indexes();
+    if coll.with_sweep(|sweep| sweep.is_clean(changes))
+        && indexes
+            .iter()
+            .all(|index| index.with_sweep(|sweep| sweep.is_clean(changes)))
+    {
+        // Nothing changed since a whole pass found it all settled.
+        stats.collections_skipped = 1;
+        stats.collections_completed = 1;
+        return stats;
+    }
     let mut completed = sweep_records(coll, horizon, &mut stats);
-    for index in coll.indexes().iter() {
+    for index in indexes.iter() {
         completed &= sweep_index(coll, index, horizon, &mut stats);
     }
     stats.collections_completed = u64::from(completed);
@@ -108,19 +124,24 @@ fn sweep_collection(coll: &Collection, horizon: Ts) -> GcStats {
 
 /// Sweeps the next batch of records; returns whether it reached the end.
 fn sweep_records(coll: &Collection, horizon: Ts, stats: &mut GcStats) -> bool {
-    coll.with_gc_cursor(|cursor| {
+    coll.with_sweep(|sweep| {
+        sweep.begin_batch(coll.changes(), true);
         let mut visited = 0;
-        for (key, record) in coll.records_from(cursor.as_ref()) {
-            let (pruned, unlinked) = coll.unlink_dead(&key, &record, horizon);
+        for (key, record) in coll.records_from(sweep.cursor.as_ref()) {
+            let (pruned, unlinked, settled) = coll.unlink_dead(&key, &record, horizon);
             stats.versions_pruned += pruned as u64;
             stats.records_removed += u64::from(unlinked);
-            *cursor = Some(key);
+            if !settled {
+                sweep.unsettled();
+            }
+            sweep.cursor = Some(key);
             visited += 1;
             if visited == GC_RECORDS_PER_ROUND_MAX {
                 return false;
             }
         }
-        *cursor = None;
+        sweep.cursor = None;
+        sweep.end_pass(coll.changes());
         true
     })
 }
@@ -128,10 +149,14 @@ fn sweep_records(coll: &Collection, horizon: Ts, stats: &mut GcStats) -> bool {
 /// Sweeps the next batch of `index`'s entries; returns whether it reached
 /// the end.
 fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStats) -> bool {
-    index.with_gc_cursor(|cursor| {
-        let batch = index.entries_after(cursor.as_ref(), GC_INDEX_ENTRIES_PER_ROUND_MAX);
+    // An index pass proves the entries clean only while every record holds
+    // one settled version: then an entry is backed by it or removed.
+    let records_clean = coll.with_sweep(|sweep| sweep.is_clean(coll.changes()));
+    index.with_sweep(|sweep| {
+        sweep.begin_batch(coll.changes(), records_clean);
+        let batch = index.entries_after(sweep.cursor.as_ref(), GC_INDEX_ENTRIES_PER_ROUND_MAX);
         let done = batch.len() < GC_INDEX_ENTRIES_PER_ROUND_MAX;
-        *cursor = if done { None } else { batch.last().cloned() };
+        sweep.cursor = if done { None } else { batch.last().cloned() };
         // A first pass without the index lock finds the suspects; only they
         // are checked again under it.
         let mut reachable = Reachable::new(coll, index, horizon);
@@ -145,6 +170,12 @@ fn sweep_index(coll: &Collection, index: &Index, horizon: Ts, stats: &mut GcStat
             let mut reachable = Reachable::new(coll, index, horizon);
             let removed = index.remove_unbacked(chunk, |entry| reachable.backs(entry));
             stats.index_entries_removed += removed as u64;
+        }
+        if !suspects.is_empty() {
+            sweep.unsettled();
+        }
+        if done {
+            sweep.end_pass(coll.changes());
         }
         done
     })

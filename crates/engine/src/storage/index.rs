@@ -26,6 +26,7 @@ use mql::{Code, Error};
 use parking_lot::{Mutex, RwLock};
 
 use super::key::{EntryOrd, IndexKey, Key, KeyPart, LeadingProbe};
+use super::sweep::Sweep;
 
 /// Keys generated from one document for one index, at most this many: a
 /// multikey index over a huge array must not explode memory.
@@ -381,9 +382,8 @@ fn dedup(values: &mut Vec<Bson>) {
 pub struct Index {
     pub spec: IndexSpec,
     entries: RwLock<BTreeSet<(IndexKey, Key)>>,
-    /// Where the garbage collector's sweep resumes: the last entry it
-    /// visited, `None` to start over.
-    gc_cursor: Mutex<Option<Entry>>,
+    /// The garbage collector's sweep of the entries.
+    sweep: Mutex<Sweep<Entry>>,
 }
 
 /// One entry of an index: its key and the `_id` of the record it points to.
@@ -394,7 +394,7 @@ impl Index {
         Index {
             spec,
             entries: RwLock::new(BTreeSet::new()),
-            gc_cursor: Mutex::new(None),
+            sweep: Mutex::new(Sweep::default()),
         }
     }
 
@@ -433,10 +433,10 @@ impl Index {
             .count()
     }
 
-    /// Runs `f` on the garbage collector's cursor into the entries. Two
+    /// Runs `f` on the garbage collector's sweep of the entries. Two
     /// collectors (the reaper and an explicit round) take turns.
-    pub fn with_gc_cursor<T>(&self, f: impl FnOnce(&mut Option<Entry>) -> T) -> T {
-        f(&mut self.gc_cursor.lock())
+    pub fn with_sweep<T>(&self, f: impl FnOnce(&mut Sweep<Entry>) -> T) -> T {
+        f(&mut self.sweep.lock())
     }
 
     pub fn insert(&self, key: IndexKey, id: Key) {

@@ -17,3 +17,4 @@ pub mod index;
 pub mod key;
 pub mod record;
 pub mod size;
+pub mod sweep;

@@ -239,6 +239,12 @@ impl RecordState {
         self.removed = true;
     }
 
+    /// Whether nothing here can become garbage until it changes: one live
+    /// version, no intent.
+    pub fn is_settled(&self) -> bool {
+        self.intent.is_none() && self.versions.len() == 1 && self.versions[0].doc.is_some()
+    }
+
     pub fn is_removed(&self) -> bool {
         self.removed
     }

@@ -333,6 +333,7 @@ impl Txn {
         for written in &self.writes {
             let history = written.record.lock().commit_intent(self.id, ts, horizon);
             written.coll.add_history_bytes(history);
+            written.coll.note_change();
         }
         for coll in &self.created {
             coll.publish(self.id);
@@ -367,6 +368,7 @@ impl Txn {
         }
         for written in &self.writes {
             written.record.lock().clear_intent(self.id);
+            written.coll.note_change();
         }
     }
 
