@@ -226,8 +226,15 @@ impl<'a> Reachable<'a> {
     /// Whether a version of `entry`'s record reachable at or after the
     /// horizon, or its intent, generates `entry`'s key.
     fn backs(&mut self, (key, id): &Entry) -> bool {
-        if !self.walked.contains_key(id) {
-            self.walked.insert(id.clone(), Walked::default());
+        match self.walked.get(id) {
+            Some(walked) if walked.unknown || walked.keys.contains(key) => return true,
+            Some(_) => {}
+            None => {
+                if let Some(backed) = self.settled_single_key(key, id) {
+                    return backed;
+                }
+                self.walked.insert(id.clone(), Walked::default());
+            }
         }
         let walked = self.walked.get_mut(id).expect("just inserted");
         if walked.unknown || walked.keys.contains(key) {
@@ -266,6 +273,31 @@ impl<'a> Reachable<'a> {
                 }
             }
             return false;
+        }
+    }
+
+    /// The answer for the usual record, asked about once: settled (one
+    /// live version, no intent) and generating at most one key here, so
+    /// nothing is worth remembering. `None` for any other record.
+    fn settled_single_key(&self, key: &IndexKey, id: &Key) -> Option<bool> {
+        loop {
+            let Some(record) = self.coll.record(id) else {
+                return Some(false);
+            };
+            let state = record.lock();
+            if state.is_removed() {
+                continue;
+            }
+            if !state.is_settled() {
+                return None;
+            }
+            let doc = state.newest().and_then(|v| v.doc.as_deref())?;
+            let keys = self.index.spec.keys(doc).ok()?;
+            return match keys.as_slice() {
+                [] => Some(false),
+                [only] => Some(only == key),
+                _ => None,
+            };
         }
     }
 }
