@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use bson::{Document, doc};
 use engine::{ConnectionInfo, Engine, EngineOptions, Request};
+// The global allocator (mimalloc), as the `rotor` binary has.
+use rotor_bench as _;
 
 fn main() {
     let arg = |i: usize, default: u64| {
