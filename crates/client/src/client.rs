@@ -326,13 +326,12 @@ impl Client {
             .is_ok_and(|listeners| !listeners.is_empty())
     }
 
-    /// Builds the event and hands it to every listener, if there are any.
-    pub(crate) fn emit(&self, event: impl FnOnce() -> CommandEvent) {
+    /// Hands the event to every listener.
+    pub(crate) fn emit(&self, event: CommandEvent) {
         let listeners = match self.inner.listeners.read() {
-            Ok(listeners) if !listeners.is_empty() => listeners.clone(),
-            _ => return,
+            Ok(listeners) => listeners.clone(),
+            Err(_) => return,
         };
-        let event = event();
         for listener in listeners {
             listener(&event);
         }

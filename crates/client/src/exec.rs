@@ -115,9 +115,10 @@ impl Client {
         // A read in a session is retried by its caller (`action::run_in`),
         // which also knows the collection's `retryReads`; writes here, and
         // only they keep a copy of the command to resend.
-        let (first, retry) = match !in_transaction && kind == Kind::RetryableWrite {
-            true => (command.clone(), Some(command)),
-            false => (command, None),
+        let (first, retry) = if !in_transaction && kind == Kind::RetryableWrite {
+            (command.clone(), Some(command))
+        } else {
+            (command, None)
         };
         let result = self.send(db, first, Some(session)).await;
         match (result, retry) {
@@ -181,15 +182,23 @@ impl Client {
         if let Some(time) = gossip {
             command.insert("$clusterTime", (**time).clone());
         }
-        let command_name = || command.keys().next().cloned().unwrap_or_default();
+        // Events, and the copies of the command and the reply they carry,
+        // are built only when a listener is registered.
+        let monitored = self.is_monitored();
+        let command_name = if monitored {
+            command.keys().next().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
         let request_id = self.request_id();
-        self.emit(|| CommandEvent::Started {
-            command_name: command_name(),
-            database: db.to_owned(),
-            command: command.clone(),
-            request_id,
-        });
-        let command_name = command_name();
+        if monitored {
+            self.emit(CommandEvent::Started {
+                command_name: command_name.clone(),
+                database: db.to_owned(),
+                command: command.clone(),
+                request_id,
+            });
+        }
         let started = Instant::now();
         let sent = self.inner.transport.run_command(db, command).await;
         let duration = started.elapsed();
@@ -201,12 +210,14 @@ impl Client {
                 {
                     session.mark_dirty();
                 }
-                self.emit(|| CommandEvent::Failed {
-                    command_name,
-                    failure: error.to_string(),
-                    duration,
-                    request_id,
-                });
+                if monitored {
+                    self.emit(CommandEvent::Failed {
+                        command_name,
+                        failure: error.to_string(),
+                        duration,
+                        request_id,
+                    });
+                }
                 return Err(error);
             }
         };
@@ -221,19 +232,18 @@ impl Client {
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
             session.advance_operation_time(time);
         }
-        // The reply is copied only for a listener's event.
-        if !self.is_monitored() {
+        if !monitored {
             return reply::check(raw);
         }
         let checked = reply::check(raw.clone());
         match &checked {
-            Err(error) if !reply::is_ok(&raw) => self.emit(|| CommandEvent::Failed {
+            Err(error) if !reply::is_ok(&raw) => self.emit(CommandEvent::Failed {
                 command_name,
                 failure: error.to_string(),
                 duration,
                 request_id,
             }),
-            _ => self.emit(|| CommandEvent::Succeeded {
+            _ => self.emit(CommandEvent::Succeeded {
                 command_name,
                 reply: raw,
                 duration,

@@ -51,6 +51,25 @@ fn settle(db: &Engine) -> StorageCounts {
     db.storage_counts("q", "items").expect("q.items exists")
 }
 
+/// Runs [`settle`] until `q.items` holds `expected`, failing after `within`
+/// (the history window moves with the wall clock).
+fn settles_to(db: &Engine, expected: StorageCounts, within: Duration) {
+    let deadline = Instant::now() + within;
+    while settle(db) != expected {
+        assert!(Instant::now() < deadline, "never reclaimed to {expected:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Sets `minSnapshotHistoryWindowInSeconds`.
+fn set_window(db: &Engine, secs: i32) {
+    ok(
+        db,
+        "admin",
+        doc! {"setParameter": 1, "minSnapshotHistoryWindowInSeconds": secs},
+    );
+}
+
 fn counts(records: usize, versions: usize, entries: usize) -> StorageCounts {
     StorageCounts {
         records,
@@ -249,11 +268,7 @@ fn gc_keeps_history_for_snapshot_reads_inside_the_window() {
     assert_eq!(find(&db, "q", at(doc! {})).len(), 100);
     assert_eq!(find(&db, "q", at(doc! {"n": {"$lt": 10}})).len(), 10);
     // An idle engine's window moves on with the wall clock.
-    let deadline = Instant::now() + Duration::from_secs(window_secs * 5);
-    while settle(&db) != counts(0, 0, 0) {
-        assert!(Instant::now() < deadline, "never reclaimed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    settles_to(&db, counts(0, 0, 0), Duration::from_secs(window_secs * 5));
     let (code, _) = fails(&db, "q", at(doc! {}));
     assert_eq!(code, 239, "SnapshotTooOld once reclaimed");
 }
@@ -265,16 +280,8 @@ fn gc_reclaims_soon_after_the_window_shrinks() {
     insert_range(&db, 0..100);
     delete_where(&db, doc! {});
     assert_eq!(settle(&db), counts(100, 200, 100));
-    ok(
-        &db,
-        "admin",
-        doc! {"setParameter": 1, "minSnapshotHistoryWindowInSeconds": 1},
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while settle(&db) != counts(0, 0, 0) {
-        assert!(Instant::now() < deadline, "never reclaimed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    set_window(&db, 1);
+    settles_to(&db, counts(0, 0, 0), Duration::from_secs(10));
 }
 
 #[test]
@@ -365,16 +372,8 @@ fn gc_keeps_entries_only_old_versions_back() {
         1,
         "found through the index"
     );
-    ok(
-        &db,
-        "admin",
-        doc! {"setParameter": 1, "minSnapshotHistoryWindowInSeconds": 0},
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while settle(&db) != counts(1, 1, 1) {
-        assert!(Instant::now() < deadline, "never reclaimed");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    set_window(&db, 0);
+    settles_to(&db, counts(1, 1, 1), Duration::from_secs(10));
 }
 
 /// History is bounded by memory as well as by time: a document rewritten

@@ -33,6 +33,18 @@ use super::record::{Doc, Pruned, Record, TxnId};
 use super::sweep::Sweep;
 use crate::clock::Ts;
 
+/// What [`Collection::unlink_dead`] did to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlink {
+    /// Versions dropped.
+    pub pruned: usize,
+    /// Whether the record was dead and left the collection.
+    pub unlinked: bool,
+    /// Nothing more to reclaim here until it changes: unlinked, or one
+    /// live version and no intent.
+    pub settled: bool,
+}
+
 /// Why an index could not be built.
 #[derive(Debug)]
 pub enum BuildError {
@@ -175,15 +187,14 @@ impl Collection {
 
     /// The record for `key`, created empty (no versions, no intent) if absent.
     pub fn record_or_insert(&self, key: Key) -> Arc<Record> {
-        let record = self
-            .contents
+        // Not a change for the collector (`note_change`): the writer that
+        // creates a record places its intent at once (or finds another
+        // writer's), and an intent's commit or abort is counted.
+        self.contents
             .records
             .get_or_insert_with(key, || Arc::new(Record::default()))
             .value()
-            .clone();
-        // A new record is garbage until someone commits into it.
-        self.note_change();
-        record
+            .clone()
     }
 
     /// Records in `_id` order starting after `after` (exclusive), if given.
@@ -297,34 +308,40 @@ impl Collection {
     }
 
     /// Unlinks `record` (found under `key`) if it is dead at `horizon`,
-    /// after pruning what no reader can see. Returns the number of versions
-    /// dropped, whether the record was unlinked, and whether it is settled
-    /// (unlinked, or left with one live version and no intent: nothing more
-    /// to reclaim until it changes).
+    /// after pruning what no reader can see.
     ///
     /// The check, the mark and the unlink all happen under the record's
     /// lock: a writer that set an intent first keeps the record, and one
     /// that locks it afterwards sees it removed.
-    pub fn unlink_dead(&self, key: &Key, record: &Arc<Record>, horizon: Ts) -> (usize, bool, bool) {
+    pub fn unlink_dead(&self, key: &Key, record: &Arc<Record>, horizon: Ts) -> Unlink {
         let mut state = record.lock();
         if state.is_removed() {
-            return (0, false, true);
+            return Unlink {
+                pruned: 0,
+                unlinked: false,
+                settled: true,
+            };
         }
         let Pruned {
             versions: pruned,
             bytes,
         } = state.prune(horizon);
         self.add_history_bytes(-i64::try_from(bytes).unwrap_or(i64::MAX));
+        let kept = |settled| Unlink {
+            pruned,
+            unlinked: false,
+            settled,
+        };
         if !state.is_dead(horizon) {
-            return (pruned, false, state.is_settled());
+            return kept(state.is_settled());
         }
         // Only `get_or_insert_with` adds records, and never while a live
         // record holds the key: the entry found is this record's.
         let Some(entry) = self.contents.records.get(key) else {
-            return (pruned, false, false);
+            return kept(false);
         };
         if !Arc::ptr_eq(entry.value(), record) {
-            return (pruned, false, false);
+            return kept(false);
         }
         state.mark_removed(horizon);
         let unlinked = entry.remove();
@@ -332,7 +349,11 @@ impl Collection {
             unlinked,
             "a live record's entry is removed only by its collector"
         );
-        (pruned, true, true)
+        Unlink {
+            pruned,
+            unlinked: true,
+            settled: true,
+        }
     }
 
     /// Runs `f` on the garbage collector's sweep of `records`. Two
@@ -341,8 +362,8 @@ impl Collection {
         f(&mut self.contents.sweep.lock())
     }
 
-    /// Counts a change that may leave garbage (a commit, an abort, a new
-    /// record, an index build); call it once the change is visible.
+    /// Counts a change that may leave garbage (a commit, an abort, an
+    /// installed version, an index build); call it once it is visible.
     pub fn note_change(&self) {
         self.contents.changes.fetch_add(1, Ordering::Release);
     }

@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use super::collection::Collection;
-use super::index::{Entry, Index};
+use super::index::{Entry, Index, IndexSpec};
 use super::key::{IndexKey, Key};
-use super::record::Doc;
+use super::record::{Doc, RecordState};
 use crate::clock::Ts;
 
 /// Records one round visits per collection: bounds the round's time and the
@@ -128,10 +128,10 @@ fn sweep_records(coll: &Collection, horizon: Ts, stats: &mut GcStats) -> bool {
         sweep.begin_batch(coll.changes(), true);
         let mut visited = 0;
         for (key, record) in coll.records_from(sweep.cursor.as_ref()) {
-            let (pruned, unlinked, settled) = coll.unlink_dead(&key, &record, horizon);
-            stats.versions_pruned += pruned as u64;
-            stats.records_removed += u64::from(unlinked);
-            if !settled {
+            let unlink = coll.unlink_dead(&key, &record, horizon);
+            stats.versions_pruned += unlink.pruned as u64;
+            stats.records_removed += u64::from(unlink.unlinked);
+            if !unlink.settled {
                 sweep.unsettled();
             }
             sweep.cursor = Some(key);
@@ -226,20 +226,12 @@ impl<'a> Reachable<'a> {
     /// Whether a version of `entry`'s record reachable at or after the
     /// horizon, or its intent, generates `entry`'s key.
     fn backs(&mut self, (key, id): &Entry) -> bool {
-        match self.walked.get(id) {
-            Some(walked) if walked.unknown || walked.keys.contains(key) => return true,
-            Some(_) => {}
-            None => {
-                if let Some(backed) = self.settled_single_key(key, id) {
-                    return backed;
-                }
-                self.walked.insert(id.clone(), Walked::default());
-            }
-        }
-        let walked = self.walked.get_mut(id).expect("just inserted");
-        if walked.unknown || walked.keys.contains(key) {
+        if let Some(walked) = self.walked.get(id)
+            && (walked.unknown || walked.keys.contains(key))
+        {
             return true;
         }
+        let spec = &self.index.spec;
         loop {
             let Some(record) = self.coll.record(id) else {
                 return false;
@@ -250,22 +242,26 @@ impl<'a> Reachable<'a> {
             if state.is_removed() {
                 continue;
             }
-            let spec = &self.index.spec;
-            let mut previous: Option<&Doc> = None;
-            for doc in state.reachable_docs(self.horizon).rev() {
-                // Same indexed values as a document already looked at: its
-                // keys are known not to hold `key`.
-                let known = previous.is_some_and(|p| Arc::ptr_eq(p, doc) || spec.same_keys(p, doc))
-                    || walked.seen.contains(&Arc::as_ptr(doc));
-                previous = Some(doc);
-                if known {
+            let walked = match self.walked.get_mut(id) {
+                Some(walked) => walked,
+                None => {
+                    // The usual record, asked about once: nothing is worth
+                    // remembering.
+                    if let Some(backed) = settled_single_key(spec, &state, key) {
+                        return backed;
+                    }
+                    self.walked.entry(id.clone()).or_default()
+                }
+            };
+            let docs = spec.docs_with_new_keys(state.reachable_docs(self.horizon).rev());
+            for doc in docs {
+                if !walked.seen.insert(Arc::as_ptr(doc)) {
                     continue;
                 }
                 let Ok(keys) = spec.keys(doc) else {
                     walked.unknown = true;
                     return true;
                 };
-                walked.seen.insert(Arc::as_ptr(doc));
                 walked.docs.push(doc.clone());
                 walked.keys.extend(keys);
                 if walked.keys.contains(key) {
@@ -275,29 +271,19 @@ impl<'a> Reachable<'a> {
             return false;
         }
     }
+}
 
-    /// The answer for the usual record, asked about once: settled (one
-    /// live version, no intent) and generating at most one key here, so
-    /// nothing is worth remembering. `None` for any other record.
-    fn settled_single_key(&self, key: &IndexKey, id: &Key) -> Option<bool> {
-        loop {
-            let Some(record) = self.coll.record(id) else {
-                return Some(false);
-            };
-            let state = record.lock();
-            if state.is_removed() {
-                continue;
-            }
-            if !state.is_settled() {
-                return None;
-            }
-            let doc = state.newest().and_then(|v| v.doc.as_deref())?;
-            let keys = self.index.spec.keys(doc).ok()?;
-            return match keys.as_slice() {
-                [] => Some(false),
-                [only] => Some(only == key),
-                _ => None,
-            };
-        }
+/// Whether the record generates `key`, answered for a settled record (one
+/// live version, no intent) whose version generates at most one key here;
+/// `None` for any other record.
+fn settled_single_key(spec: &IndexSpec, state: &RecordState, key: &IndexKey) -> Option<bool> {
+    if !state.is_settled() {
+        return None;
+    }
+    let doc = state.newest().and_then(|v| v.doc.as_deref())?;
+    match spec.keys(doc).ok()?.as_slice() {
+        [] => Some(false),
+        [only] => Some(only == key),
+        _ => None,
     }
 }

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use bson::{Bson, Document, doc};
 use mql::matcher::Filter;
@@ -26,6 +27,7 @@ use mql::{Code, Error};
 use parking_lot::{Mutex, RwLock};
 
 use super::key::{EntryOrd, IndexKey, Key, KeyPart, LeadingProbe};
+use super::record::Doc;
 use super::sweep::Sweep;
 
 /// Keys generated from one document for one index, at most this many: a
@@ -236,6 +238,22 @@ impl IndexSpec {
             keys = next;
         }
         Ok(keys)
+    }
+
+    /// `docs` without each one whose indexed values equal the previous
+    /// one's (the same document, or [`IndexSpec::same_keys`]): it generates
+    /// exactly the previous one's keys. Walking a long history newest first
+    /// for a key then computes keys only where the indexed values changed.
+    pub fn docs_with_new_keys<'d>(
+        &'d self,
+        docs: impl Iterator<Item = &'d Doc>,
+    ) -> impl Iterator<Item = &'d Doc> {
+        let mut previous: Option<&Doc> = None;
+        docs.filter(move |&doc| {
+            let same = previous.is_some_and(|p| Arc::ptr_eq(p, doc) || self.same_keys(p, doc));
+            previous = Some(doc);
+            !same
+        })
     }
 
     /// Whether `old` and `new` surely generate the same keys: judged only

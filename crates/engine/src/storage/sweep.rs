@@ -2,9 +2,10 @@
 //! collection's records, or one index's entries), and whether the last
 //! whole pass left nothing to reclaim.
 //!
-//! A collection counts its *changes* (commits, aborts, new records, index
-//! builds: everything that may leave garbage behind), each counted only
-//! after it is visible. A pass that starts from the beginning at change
+//! A collection counts its *changes* (commits, aborts, installed versions,
+//! index builds: everything that may leave garbage behind), each counted
+//! only after it is visible. Creating a record is not one: its creator sets
+//! an intent at once, and that intent's commit or abort is. A pass that starts from the beginning at change
 //! count `c`, finds everything it visits settled, and ends with the count
 //! still `c` proves the set clean at `c`: nothing will be reclaimable until
 //! the count moves, so the collector skips it until then. An idle database

@@ -350,17 +350,13 @@ impl Txn {
             let Some(record) = entry.coll.record(&entry.id) else {
                 continue;
             };
-            // Newest first, skipping versions with the indexed values of
-            // the one before: a long history usually costs one version.
+            // Newest first: a long history usually costs one version.
             let state = record.lock();
-            let mut committed = state.versions().iter().rev().filter_map(|v| v.doc.as_ref());
             let spec = &entry.index.spec;
-            let mut previous: Option<&Doc> = None;
-            let backed = committed.any(|doc| {
-                let same = previous.is_some_and(|p| Arc::ptr_eq(p, doc) || spec.same_keys(p, doc));
-                previous = Some(doc);
-                !same && spec.keys(doc).is_ok_and(|keys| keys.contains(&entry.key))
-            });
+            let committed = state.versions().iter().rev().filter_map(|v| v.doc.as_ref());
+            let backed = spec
+                .docs_with_new_keys(committed)
+                .any(|doc| spec.keys(doc).is_ok_and(|keys| keys.contains(&entry.key)));
             drop(state);
             if !backed {
                 entry.index.remove(&entry.key, &entry.id);
