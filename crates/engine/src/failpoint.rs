@@ -198,6 +198,9 @@ pub struct FailPoints {
     /// only the rare armed case takes the lock.
     fail_command_armed: AtomicBool,
     fail_command: Mutex<Option<(Mode, FailCommand)>>,
+    /// The same for `transactional_write`, read by every statement of
+    /// every retryable write.
+    transactional_write_armed: AtomicBool,
     transactional_write: Mutex<Option<(Mode, TransactionalWrite)>>,
 }
 
@@ -210,7 +213,10 @@ impl FailPoints {
     }
 
     pub fn set_transactional_write(&self, mode: Mode, data: TransactionalWrite) {
-        *self.transactional_write.lock() = (mode != Mode::Off).then_some((mode, data));
+        let mut slot = self.transactional_write.lock();
+        *slot = (mode != Mode::Off).then_some((mode, data));
+        self.transactional_write_armed
+            .store(slot.is_some(), Ordering::Release);
     }
 
     /// Evaluates `failCommand` for one command on namespace `db.coll`.
@@ -257,13 +263,19 @@ impl FailPoints {
         Some(triggered)
     }
 
-    /// Evaluates `onPrimaryTransactionalWrite` for one retryable write.
+    /// Evaluates `onPrimaryTransactionalWrite` for one statement of a
+    /// retryable write.
     pub fn check_transactional_write(&self) -> Option<TransactionalWrite> {
+        if !self.transactional_write_armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut slot = self.transactional_write.lock();
         let (mode, data) = slot.as_mut()?;
         let fired = mode.fire().then(|| data.clone());
         if *mode == Mode::Off {
             *slot = None;
+            self.transactional_write_armed
+                .store(false, Ordering::Release);
         }
         fired
     }

@@ -74,6 +74,9 @@ impl Drop for TxnSlot {
 pub struct RetryState {
     pub number: i64,
     pub results: HashMap<i32, RetryResult>,
+    /// Set by `onPrimaryTransactionalWrite` during one command, taken by
+    /// the gate when the command ends: the connection closes after it.
+    pub close_connection: bool,
 }
 
 /// The saved outcome of one retryable statement.

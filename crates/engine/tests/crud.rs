@@ -138,6 +138,27 @@ fn find_and_modify_reports_last_error_object_and_value() {
 }
 
 #[test]
+fn collection_kinds_rotor_lacks_are_refused_not_created_plain() {
+    let db = engine();
+    for create in [
+        doc! {"create": "c", "capped": true, "size": 4096, "max": 3},
+        doc! {"create": "c", "capped": 1, "size": 4096},
+        doc! {"create": "c", "timeseries": {"timeField": "t"}},
+        doc! {"create": "c", "clusteredIndex": {"key": {"_id": 1}, "unique": true}},
+        doc! {"create": "c", "expireAfterSeconds": 60},
+    ] {
+        assert_eq!(fails(&db, "t", create.clone()).0, 115, "{create}");
+    }
+    let listed = ok(&db, "t", doc! {"listCollections": 1});
+    let first_batch = listed
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("a first batch");
+    assert!(first_batch.is_empty(), "nothing was created: {listed}");
+    ok(&db, "t", doc! {"create": "c", "capped": false});
+}
+
+#[test]
 fn unknown_commands_and_fields_get_mongods_errors() {
     let db = engine();
     assert_eq!(fails(&db, "t", doc! {"frobnicate": 1}).0, 59);

@@ -1,8 +1,10 @@
 //! mongod's `onPrimaryTransactionalWrite` failpoint through the command
-//! layer: `closeConnection` (default true) applies the retryable write and
-//! then asks the transport to close the connection, so a driver's retry
-//! gets the recorded result; `failBeforeCommitExceptionCode` fails the
-//! write instead, with or without closing.
+//! layer. It is evaluated for each statement of a retryable write that
+//! runs, never for one a retry replays: `closeConnection` (default true)
+//! applies the statement and then asks the transport to close the
+//! connection, so a driver's retry gets the recorded result;
+//! `failBeforeCommitExceptionCode` fails the statement instead (a
+//! `writeErrors` entry), with or without closing.
 
 use bson::{Document, doc};
 use engine::{ConnectionInfo, Engine, EngineOptions, Request, Response};
@@ -52,7 +54,7 @@ fn check(data: Document, expected: (bool, Option<(f64, Option<i32>)>, i32)) {
     let reply = (!response.close_connection).then(|| {
         (
             response.reply.get_f64("ok").unwrap_or(-1.0),
-            response.reply.get_i32("code").ok(),
+            first_write_error(&response.reply).map(|(_, code)| code),
         )
     });
     let (close, replied, stored) = expected;
@@ -94,8 +96,92 @@ fn on_primary_transactional_write_fail_before_commit_fails_the_write() {
     check(doc! {"failBeforeCommitExceptionCode": 91}, (true, None, 0));
     check(
         doc! {"closeConnection": false, "failBeforeCommitExceptionCode": 91},
-        (false, Some((0.0, Some(91))), 0),
+        (false, Some((1.0, Some(91))), 0),
     );
+}
+
+/// The index and code of a reply's first `writeErrors` entry.
+fn first_write_error(reply: &Document) -> Option<(i32, i32)> {
+    let errors = reply.get_array("writeErrors").ok()?;
+    let error = errors.first()?.as_document()?;
+    Some((error.get_i32("index").ok()?, error.get_i32("code").ok()?))
+}
+
+fn lsid() -> Document {
+    doc! {"id": bson::Uuid::from_bytes([9; 16])}
+}
+
+#[test]
+fn on_primary_transactional_write_fires_per_statement() {
+    // mongod's own check: the second statement of a batch fails, the first
+    // applies, and the retry applies only the second.
+    let engine = engine();
+    run(
+        &engine,
+        "db",
+        doc! {"insert": "c", "documents": [{"_id": 0, "y": 0}, {"_id": 1, "y": 0}]},
+    );
+    let set = run(
+        &engine,
+        "admin",
+        doc! {"configureFailPoint": "onPrimaryTransactionalWrite", "mode": {"skip": 1},
+        "data": {"closeConnection": false, "failBeforeCommitExceptionCode": 1}},
+    );
+    assert_eq!(set.reply.get_f64("ok").ok(), Some(1.0), "{}", set.reply);
+    let update = doc! {
+        "update": "c",
+        "updates": [{"q": {"_id": 0}, "u": {"$inc": {"y": 1}}}, {"q": {"_id": 1}, "u": {"$inc": {"y": 1}}}],
+        "lsid": lsid(),
+        "txnNumber": 1_i64,
+    };
+    let first = run(&engine, "db", update.clone()).reply;
+    assert_eq!(first.get_i32("nModified").ok(), Some(1), "{first}");
+    assert_eq!(first_write_error(&first), Some((1, 1)), "{first}");
+    run(
+        &engine,
+        "admin",
+        doc! {"configureFailPoint": "onPrimaryTransactionalWrite", "mode": "off"},
+    );
+    let retry = run(&engine, "db", update).reply;
+    assert_eq!(retry.get_i32("nModified").ok(), Some(2), "{retry}");
+    let found = run(&engine, "db", doc! {"find": "c", "sort": {"_id": 1}}).reply;
+    let batch = found
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("a first batch");
+    let ys: Vec<i32> = batch
+        .iter()
+        .filter_map(|d| d.as_document()?.get_i32("y").ok())
+        .collect();
+    assert_eq!(ys, [1, 1], "each statement applied once");
+}
+
+#[test]
+fn on_primary_transactional_write_never_fires_on_a_replayed_statement() {
+    // `times: 2` over two one-statement writes: each fails once, closing the
+    // connection, and each retry replays its saved result without meeting
+    // the failpoint (the spec's "All commands are retried").
+    let engine = engine();
+    let set = run(
+        &engine,
+        "admin",
+        doc! {"configureFailPoint": "onPrimaryTransactionalWrite", "mode": {"times": 2}},
+    );
+    assert_eq!(set.reply.get_f64("ok").ok(), Some(1.0), "{}", set.reply);
+    for number in 1..=2_i64 {
+        let insert = doc! {
+            "insert": "c", "documents": [{"_id": number}], "lsid": lsid(), "txnNumber": number,
+        };
+        let first = run(&engine, "db", insert.clone());
+        assert!(
+            first.close_connection,
+            "statement {number} met the failpoint"
+        );
+        let retry = run(&engine, "db", insert);
+        assert!(!retry.close_connection, "retry {number}: {}", retry.reply);
+        assert_eq!(retry.reply.get_i32("n").ok(), Some(1), "{}", retry.reply);
+    }
+    assert_eq!(count(&engine), 2);
 }
 
 #[test]

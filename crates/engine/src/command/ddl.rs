@@ -60,6 +60,7 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let options = match view::options_of_create(ctx, name, &args, &options)? {
         Some(view) => view,
         None => {
+            refuse_unsupported_kinds(&args)?;
             validation::check_options("create", ctx.db, &options)?;
             options
         }
@@ -85,6 +86,24 @@ pub(super) fn create(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         )),
         Lookup::PendingElsewhere => Err(write_conflict()),
     }
+}
+
+/// Collections whose behaviour Rotor does not have are refused, never
+/// created as plain collections that would silently behave otherwise: a
+/// capped collection that never drops its oldest documents, a TTL that
+/// never expires, a time series or clustered layout.
+fn refuse_unsupported_kinds(args: &Args<'_>) -> Result<(), CommandError> {
+    let refused = match () {
+        () if args.bool("capped")? == Some(true) => "capped collections",
+        () if args.get("timeseries").is_some() => "time series collections",
+        () if args.get("clusteredIndex").is_some() => "clustered collections",
+        () if args.get("expireAfterSeconds").is_some() => "collections with expireAfterSeconds",
+        () => return Ok(()),
+    };
+    Err(CommandError::new(
+        Code::COMMAND_NOT_SUPPORTED,
+        format!("Rotor does not support {refused}"),
+    ))
 }
 
 /// `collMod` fields mongod has that Rotor does not (indexes, TTL, capped,

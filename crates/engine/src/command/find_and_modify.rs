@@ -31,6 +31,7 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
     if let Some(RetryResult::Reply(reply)) = write::already_done(ctx, stmt_id) {
         return Ok(reply);
     }
+    write::on_transactional_write(ctx)?;
     let no_filter = Document::new();
     let filter_doc = args.document("query")?.unwrap_or(&no_filter);
     let sort = args.document("sort")?.filter(|s| !s.is_empty());

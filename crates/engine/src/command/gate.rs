@@ -250,24 +250,9 @@ fn retryable_write(
             state.highest_number = Some(number);
             state.retry = RetryState {
                 number,
-                results: Default::default(),
+                ..RetryState::default()
             };
         }
-    }
-    // mongod's `onPrimaryTransactionalWrite`: fail the write, or apply it,
-    // then (unless `closeConnection: false`) close the connection, so the
-    // client's retry meets the failure or the recorded result.
-    let failpoint = engine.failpoints().check_transactional_write();
-    let close = failpoint.as_ref().is_some_and(|f| f.close_connection);
-    if let Some(code) = failpoint.and_then(|f| f.fail_before_commit_code) {
-        let mut error = CommandError::new(
-            Code(code),
-            "Failing write via 'onPrimaryTransactionalWrite' failpoint",
-        );
-        if close {
-            error.extra.insert(super::CLOSE_CONNECTION_FIELD, true);
-        }
-        return Err(error);
     }
     let mut ctx = Ctx {
         engine,
@@ -282,7 +267,10 @@ fn retryable_write(
         bypass_validation: bypasses_validation(&request.body),
     };
     let result = execute(&mut ctx, name, &request.body);
-    if !close {
+    // `onPrimaryTransactionalWrite` fired on one of the statements that ran
+    // (`write::on_transactional_write`): the client sees a network error
+    // and retries, meeting the saved results.
+    if !std::mem::take(&mut state.retry.close_connection) {
         return result;
     }
     match result {

@@ -195,7 +195,7 @@ pub fn run_batch<S>(
                 modified,
                 upserted,
             },
-            _ => match run(ctx, statement) {
+            _ => match on_transactional_write(ctx).and_then(|()| run(ctx, statement)) {
                 Ok(done) => {
                     let saved = RetryResult::Write {
                         n: done.n,
@@ -246,6 +246,32 @@ pub fn already_done(ctx: &Ctx<'_>, stmt_id: i32) -> Option<RetryResult> {
     ctx.retry
         .as_ref()
         .and_then(|retry| retry.results.get(&stmt_id).cloned())
+}
+
+/// mongod's `onPrimaryTransactionalWrite`, evaluated for each statement of
+/// a retryable write that runs, and never for one a retry replays (mongod
+/// evaluates it in the write path, which a replay skips): it fails the
+/// statement before it applies (`failBeforeCommitExceptionCode`), and
+/// unless `closeConnection: false` closes the connection once the command
+/// ends, applied or failed.
+pub fn on_transactional_write(ctx: &mut Ctx<'_>) -> Result<(), CommandError> {
+    if ctx.txn.is_some() {
+        return Ok(());
+    }
+    let Some(retry) = ctx.retry.as_deref_mut() else {
+        return Ok(());
+    };
+    let Some(fired) = ctx.engine.failpoints().check_transactional_write() else {
+        return Ok(());
+    };
+    retry.close_connection |= fired.close_connection;
+    match fired.fail_before_commit_code {
+        Some(code) => Err(CommandError::new(
+            Code(code),
+            "Failing write via 'onPrimaryTransactionalWrite' failpoint",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Remembers a statement's result for retries.
