@@ -7,8 +7,9 @@
 # port the kernel picks (scripts/lib/serve.sh), runs a smoke test, a TLS test (against a second server with
 # openssl-made test certificates), the SCRAM checks of auth_test.py against a
 # server started with --auth and again against one with --auth and TLS, and
-# the transactions, convenient-API, sessions and CRUD spec suites, and
-# compares the outcome with expected-failures.txt. Fails only on unexpected failures. The server is
+# the spec suites in suites/ (transactions, convenient API, sessions,
+# CRUD, retryable writes and reads, causal consistency, read/write concern
+# and runCommand), and compares the outcome with expected-failures.txt. Fails only on unexpected failures. The server is
 # stopped whatever happens.
 #
 #   bash scripts/pymongo/run.sh                    # check
@@ -122,8 +123,7 @@ set +e
   DB_IP=127.0.0.1 DB_PORT="$PORT" ROTOR_REPORT="$REPORT" PYTHONPATH="$HERE" \
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p rotor_report -o addopts="" \
     --timeout "$TEST_TIMEOUT_SECS" --tb=short -rN \
-    test/test_rotor_transactions.py test/test_rotor_convenient_api.py \
-    test/test_rotor_sessions.py test/test_rotor_crud.py >"$CACHE/pymongo-pytest.log" 2>&1
+    test/test_rotor_*.py >"$CACHE/pymongo-pytest.log" 2>&1
 )
 STATUS=$?
 set -e

@@ -138,7 +138,7 @@ fn find_and_modify_reports_last_error_object_and_value() {
 }
 
 #[test]
-fn collection_kinds_rotor_lacks_are_refused_not_created_plain() {
+fn features_rotor_lacks_are_refused_not_run_otherwise() {
     let db = engine();
     for create in [
         doc! {"create": "c", "capped": true, "size": 4096, "max": 3},
@@ -156,6 +156,12 @@ fn collection_kinds_rotor_lacks_are_refused_not_created_plain() {
         .expect("a first batch");
     assert!(first_batch.is_empty(), "nothing was created: {listed}");
     ok(&db, "t", doc! {"create": "c", "capped": false});
+    for watch in [
+        doc! {"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}},
+        doc! {"aggregate": 1, "pipeline": [{"$changeStream": {"allChangesForCluster": true}}], "cursor": {}},
+    ] {
+        assert_eq!(fails(&db, "admin", watch.clone()).0, 115, "{watch}");
+    }
 }
 
 #[test]

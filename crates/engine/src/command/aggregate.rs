@@ -74,6 +74,18 @@ fn database_input(
     Ok(input)
 }
 
+/// A change stream (`watch` on a client, database or collection) says so,
+/// instead of failing as an unknown stage or a bad `{aggregate: 1}`.
+fn refuse_change_stream(stages: &[Document]) -> Result<(), CommandError> {
+    match stages.first().and_then(|s| s.keys().next()) {
+        Some(name) if name == "$changeStream" => Err(CommandError::new(
+            Code::COMMAND_NOT_SUPPORTED,
+            "Rotor does not support change streams ($changeStream)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("aggregate", body);
     args.check_known(AGGREGATE_FIELDS)?;
@@ -99,6 +111,7 @@ pub(super) fn aggregate(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         .into_iter()
         .cloned()
         .collect();
+    refuse_change_stream(&stages)?;
     if args.bool("explain")?.unwrap_or(false) {
         return Err(CommandError::new(
             Code::NOT_IMPLEMENTED,
