@@ -6,7 +6,9 @@
 //! killed with SIGKILL at random moments and restarted on the same data
 //! directory. After each restart: every acknowledged item is present, no
 //! item appears that was never attempted, no item seen after an earlier
-//! restart has vanished, and the counter equals the number of items.
+//! restart has vanished, the counter equals the number of items, and
+//! `validate` finds both collections sound (the items' unique index, which
+//! recovery rebuilds, agrees with the items).
 //!
 //! An item whose commit got no reply may or may not be present: recovery may
 //! keep a commit whose acknowledgement died with the server. The kill delays
@@ -164,7 +166,8 @@ fn transaction(
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     shared.ledger.lock().unwrap().attempted.insert(id);
     let session = doc! {"lsid": lsid.clone(), "txnNumber": txn_number, "autocommit": false};
-    let mut insert = doc! {"insert": "items", "documents": [{"_id": id}], "startTransaction": true};
+    let mut insert =
+        doc! {"insert": "items", "documents": [{"_id": id, "k": id}], "startTransaction": true};
     insert.extend(session.clone());
     if let Some(end) = judge("insert", &client.command(DB, insert)?, Some(1))? {
         return Ok(end);
@@ -256,6 +259,8 @@ fn set_up(address: &str) {
     let mut client = Client::connect(address).expect("connect");
     for command in [
         doc! {"create": "items"},
+        // Recovery must rebuild it to agree with the items (`validate`).
+        doc! {"createIndexes": "items", "indexes": [{"key": {"k": 1}, "name": "k_1", "unique": true}]},
         doc! {"create": "counters"},
         doc! {"insert": "counters", "documents": [{"_id": COUNTER_ID, "n": 0_i64}]},
     ] {
@@ -312,6 +317,16 @@ fn check_after_restart(
         "{context}: the counter disagrees with the item count, so a transaction is partly visible\n{}",
         log()
     );
+    for collection in ["items", "counters"] {
+        let reply = client
+            .command(DB, doc! {"validate": collection, "full": true})
+            .expect("validate");
+        assert!(
+            ok(&reply) && reply.get_bool("valid").ok() == Some(true),
+            "{context}: {collection} is not valid after recovery: {reply}\n{}",
+            log()
+        );
+    }
     present
 }
 

@@ -215,6 +215,7 @@ fn needs(name: &str, request: &Request<'_>, user: &Authenticated) -> Vec<(Option
         "bulkWrite" => bulk_write_needs(body),
         "create" => on(db, &[CreateCollection]),
         "collMod" => on(db, &[CollMod]),
+        "validate" => on(db, &[Validate]),
         "renameCollection" => rename_needs(body),
         "drop" => on(db, &[DropCollection]),
         "dropDatabase" => on(db, &[DropDatabase]),

@@ -25,6 +25,8 @@ pub enum Action {
     CollMod,
     /// mongod's `renameCollectionSameDB`: readWrite and dbAdmin grant it.
     RenameCollectionSameDb,
+    /// `validate`: dbAdmin grants it, read and readWrite do not.
+    Validate,
     CreateUser,
     UpdateUser,
     DropUser,
@@ -73,6 +75,7 @@ const DB_ADMIN: &[Action] = &[
     DropDatabase,
     CollMod,
     RenameCollectionSameDb,
+    Validate,
 ];
 const USER_ADMIN: &[Action] = &[CreateUser, UpdateUser, DropUser, ViewUser, GrantRole];
 const ALL_DATABASE: &[Action] = &[
@@ -89,6 +92,7 @@ const ALL_DATABASE: &[Action] = &[
     DropDatabase,
     CollMod,
     RenameCollectionSameDb,
+    Validate,
     CreateUser,
     UpdateUser,
     DropUser,

@@ -179,6 +179,7 @@ fn action_name(action: Action) -> Option<&'static str> {
         DropDatabase => "dropDatabase",
         CollMod => "collMod",
         RenameCollectionSameDb => "renameCollectionSameDB",
+        Validate => "validate",
         CreateUser => "createUser",
         UpdateUser => "updateUser",
         DropUser => "dropUser",

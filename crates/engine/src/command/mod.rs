@@ -32,6 +32,7 @@ mod rename;
 mod reply;
 mod sessions;
 mod update;
+mod validate;
 mod validation;
 mod validation_explain;
 mod view;
@@ -365,6 +366,7 @@ dispatch_table! { ctx, name, body;
         "explain" => explain::explain(ctx, body),
         "aggregate" => aggregate::aggregate(ctx, body),
         "collStats" => coll_stats::command(ctx, body),
+        "validate" => validate::validate(ctx, body),
         "getMore" => find::get_more(ctx, body),
         "killCursors" => find::kill_cursors(ctx, body),
         "count" => find::count(ctx, body),

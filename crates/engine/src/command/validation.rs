@@ -199,6 +199,16 @@ pub fn check_insert(coll: &Collection, doc: &Document) -> Result<(), CommandErro
     verify(coll, doc, None)
 }
 
+/// Whether a stored document satisfies `coll`'s validator (whatever its
+/// level and action): `validate` counts those that do not.
+pub fn complies(coll: &Collection, doc: &Document) -> Result<bool, CommandError> {
+    let options = coll.options();
+    match options.get_document("validator") {
+        Ok(spec) if !spec.is_empty() => Ok(cached_validator(&options, spec)?.matches(doc)),
+        _ => Ok(true),
+    }
+}
+
 /// `old` is the document an update replaces (`None` for an insert).
 fn verify(coll: &Collection, new: &Document, old: Option<&Document>) -> Result<(), CommandError> {
     let options = coll.options();

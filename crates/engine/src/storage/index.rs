@@ -473,6 +473,11 @@ impl Index {
         self.entries.write().insert(entry.clone()).then_some(entry)
     }
 
+    /// Whether the entry `(key, id)` is present.
+    pub fn contains(&self, key: &IndexKey, id: &Key) -> bool {
+        self.entries.read().contains(&(key.clone(), id.clone()))
+    }
+
     pub fn remove(&self, key: &IndexKey, id: &Key) {
         self.entries.write().remove(&(key.clone(), id.clone()));
     }
