@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bson::Document;
@@ -56,15 +56,16 @@ pub struct Active {
 }
 
 /// One of the [`TRANSACTIONS_OPEN_MAX`] places for an open transaction;
-/// dropping it frees the place.
+/// dropping it frees the place and counts the transaction ended.
 pub struct TxnSlot {
-    open: Arc<AtomicUsize>,
+    counters: Arc<TxnCounters>,
 }
 
 impl Drop for TxnSlot {
     fn drop(&mut self) {
-        let before = self.open.fetch_sub(1, Ordering::AcqRel);
+        let before = self.counters.open.fetch_sub(1, Ordering::AcqRel);
         assert!(before > 0, "an open-transaction slot released twice");
+        self.counters.ended.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -121,8 +122,78 @@ pub struct Sessions {
     /// Read-locked by every command that names a session; written only to
     /// add or remove one, so concurrent sessions do not queue here.
     map: RwLock<HashMap<Vec<u8>, Arc<Session>>>,
-    /// Transactions in `Active`, counted by their [`TxnSlot`]s.
-    open_txns: Arc<AtomicUsize>,
+    /// Transactions in `Active` (counted by their [`TxnSlot`]s) and the
+    /// other counters `serverStatus` reports.
+    counters: Arc<TxnCounters>,
+}
+
+/// What `serverStatus.transactions` reports, counted where it happens:
+/// starts and ends by [`TxnSlot`]s (so every way out of `Active` counts),
+/// commits by the commit, retries by the retryable-write path.
+#[derive(Default)]
+pub struct TxnCounters {
+    open: AtomicUsize,
+    started: AtomicU64,
+    ended: AtomicU64,
+    committed: AtomicU64,
+    retried_commands: AtomicU64,
+    retried_statements: AtomicU64,
+    recorded_writes: AtomicU64,
+}
+
+/// One reading of [`TxnCounters`], as mongod names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnStatus {
+    pub current_open: u64,
+    pub current_active: u64,
+    pub current_inactive: u64,
+    pub total_started: u64,
+    pub total_committed: u64,
+    pub total_aborted: u64,
+    pub retried_commands: u64,
+    pub retried_statements: u64,
+    /// mongod's `transactionsCollectionWriteCount`: retryable-write
+    /// results recorded for retries.
+    pub recorded_writes: u64,
+}
+
+impl TxnCounters {
+    pub fn committed(&self) {
+        self.committed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn retried_command(&self) {
+        self.retried_commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn retried_statement(&self) {
+        self.retried_statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn recorded_write(&self) {
+        self.recorded_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now, given how many open transactions have no
+    /// command running. Each is read on its own, so while transactions
+    /// run the derived ones (aborted, active) may be off by the few in
+    /// flight between two reads; they never go below zero.
+    fn status(&self, inactive: u64) -> TxnStatus {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let open = self.open.load(Ordering::Acquire) as u64;
+        let committed = load(&self.committed);
+        TxnStatus {
+            current_open: open,
+            current_active: open.saturating_sub(inactive),
+            current_inactive: inactive.min(open),
+            total_started: load(&self.started),
+            total_committed: committed,
+            total_aborted: load(&self.ended).saturating_sub(committed),
+            retried_commands: load(&self.retried_commands),
+            retried_statements: load(&self.retried_statements),
+            recorded_writes: load(&self.recorded_writes),
+        }
+    }
 }
 
 /// The identity of a session: its `lsid.id` bytes, followed by the `uid`
@@ -186,14 +257,38 @@ impl Sessions {
     /// A place for one more open transaction; `None` when
     /// [`TRANSACTIONS_OPEN_MAX`] are open.
     pub fn reserve_txn(&self) -> Option<TxnSlot> {
-        self.open_txns
+        self.counters
+            .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
                 (open < TRANSACTIONS_OPEN_MAX).then_some(open + 1)
             })
             .ok()?;
+        self.counters.started.fetch_add(1, Ordering::Relaxed);
         Some(TxnSlot {
-            open: self.open_txns.clone(),
+            counters: self.counters.clone(),
         })
+    }
+
+    pub fn counters(&self) -> &TxnCounters {
+        &self.counters
+    }
+
+    /// `serverStatus.transactions`. An open transaction is inactive when
+    /// its session has no command running: its state lock is free. This
+    /// walks every session (at most `maxSessions`) and never waits on one,
+    /// so the commands themselves pay nothing for the count.
+    pub fn txn_status(&self) -> TxnStatus {
+        let inactive = self
+            .all()
+            .iter()
+            .filter(|session| {
+                session
+                    .state
+                    .try_lock()
+                    .is_some_and(|state| matches!(state.txn, TxnState::Active(_)))
+            })
+            .count();
+        self.counters.status(inactive as u64)
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {

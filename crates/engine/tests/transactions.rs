@@ -340,6 +340,62 @@ fn retryable_writes_run_once() {
 }
 
 #[test]
+fn server_status_counts_transactions_and_retried_writes() {
+    let db = engine();
+    let status = |db: &engine::Engine| {
+        let reply = ok(db, "admin", doc! {"serverStatus": 1});
+        let section = reply
+            .get_document("transactions")
+            .expect("a transactions section")
+            .clone();
+        let count = |name: &str| section.get_i64(name).unwrap_or(-1);
+        [
+            "totalStarted",
+            "totalCommitted",
+            "totalAborted",
+            "currentOpen",
+            "currentActive",
+            "currentInactive",
+            "retriedCommandsCount",
+            "retriedStatementsCount",
+            "transactionsCollectionWriteCount",
+        ]
+        .map(count)
+    };
+    assert_eq!(status(&db), [0; 9]);
+    ok(&db, "t", doc! {"create": "c"});
+    let mut sessions = [Session::new(), Session::new(), Session::new()];
+    for (i, s) in sessions.iter_mut().enumerate() {
+        s.start();
+        ok(
+            &db,
+            "t",
+            s.stmt(doc! {"insert": "c", "documents": [{"_id": i as i32}]}),
+        );
+    }
+    ok(&db, "admin", sessions[0].commit());
+    ok(&db, "admin", sessions[1].abort());
+    // A third stays open and idle.
+    assert_eq!(status(&db), [3, 1, 1, 1, 0, 1, 0, 0, 0]);
+    // A failing statement aborts its transaction: _id 0 exists.
+    let mut failing = Session::new();
+    failing.start();
+    fails(
+        &db,
+        "t",
+        failing.stmt(doc! {"insert": "c", "documents": [{"_id": 0}]}),
+    );
+    assert_eq!(status(&db), [4, 1, 2, 1, 0, 1, 0, 0, 0]);
+    // A retryable write of two statements, then its retry.
+    let retryable = doc! {"insert": "c", "documents": [{"_id": 10}, {"_id": 11}], "lsid": common::lsid(), "txnNumber": 1_i64};
+    ok(&db, "t", retryable.clone());
+    ok(&db, "t", retryable);
+    assert_eq!(status(&db), [4, 1, 2, 1, 0, 1, 1, 2, 2]);
+    ok(&db, "admin", sessions[2].commit());
+    assert_eq!(status(&db), [4, 2, 2, 0, 0, 0, 1, 2, 2]);
+}
+
+#[test]
 fn every_reply_carries_cluster_and_operation_time() {
     let db = engine();
     for body in [

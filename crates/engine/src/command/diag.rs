@@ -211,6 +211,7 @@ fn server_status(engine: &Engine) -> CommandResult {
             "supportsSnapshotReadConcern": true,
             "readOnly": false,
         },
+        "transactions": transactions(engine),
         "metrics": {
             "queryExecutor": {
                 "scanned": clamp(metrics.keys_examined),
@@ -218,6 +219,27 @@ fn server_status(engine: &Engine) -> CommandResult {
             },
         },
     })
+}
+
+/// mongod's `serverStatus.transactions`, for a member that never
+/// prepares (no sharding): the prepared counters stay zero.
+fn transactions(engine: &Engine) -> Document {
+    let status = engine.sessions().txn_status();
+    doc! {
+        "retriedCommandsCount": clamp(status.retried_commands),
+        "retriedStatementsCount": clamp(status.retried_statements),
+        "transactionsCollectionWriteCount": clamp(status.recorded_writes),
+        "currentActive": clamp(status.current_active),
+        "currentInactive": clamp(status.current_inactive),
+        "currentOpen": clamp(status.current_open),
+        "totalAborted": clamp(status.total_aborted),
+        "totalCommitted": clamp(status.total_committed),
+        "totalStarted": clamp(status.total_started),
+        "totalPrepared": 0_i64,
+        "totalPreparedThenCommitted": 0_i64,
+        "totalPreparedThenAborted": 0_i64,
+        "currentPrepared": 0_i64,
+    }
 }
 
 /// No authentication yet: every connection is unauthenticated.

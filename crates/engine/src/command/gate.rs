@@ -244,7 +244,9 @@ fn retryable_write(
     check_snapshot_support(name, envelope)?;
     match state.highest_number {
         Some(highest) if number < highest => return Err(too_old(number, highest)),
-        Some(highest) if number == highest && state.retry.number == number => {}
+        Some(highest) if number == highest && state.retry.number == number => {
+            engine.sessions().counters().retried_command();
+        }
         _ => {
             end_active(engine, state);
             state.highest_number = Some(number);
@@ -516,6 +518,7 @@ fn commit(engine: &Engine, envelope: &Envelope, state: &mut SessionState) -> Com
         },
         None => engine.txns().visible(),
     };
+    engine.sessions().counters().committed();
     state.txn = TxnState::Committed { number, commit_ts };
     Ok(super::reply::with_operation_time(commit_ts))
 }

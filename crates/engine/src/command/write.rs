@@ -243,9 +243,14 @@ pub fn statement_id(body: &Document, index: usize) -> i32 {
 
 /// A saved result for a retried statement, if this is a retry.
 pub fn already_done(ctx: &Ctx<'_>, stmt_id: i32) -> Option<RetryResult> {
-    ctx.retry
+    let done = ctx
+        .retry
         .as_ref()
-        .and_then(|retry| retry.results.get(&stmt_id).cloned())
+        .and_then(|retry| retry.results.get(&stmt_id).cloned());
+    if done.is_some() {
+        ctx.engine.sessions().counters().retried_statement();
+    }
+    done
 }
 
 /// mongod's `onPrimaryTransactionalWrite`, evaluated for each statement of
@@ -278,6 +283,7 @@ pub fn on_transactional_write(ctx: &mut Ctx<'_>) -> Result<(), CommandError> {
 pub fn remember(ctx: &mut Ctx<'_>, stmt_id: i32, result: RetryResult) {
     if let Some(retry) = ctx.retry.as_deref_mut() {
         retry.results.insert(stmt_id, result);
+        ctx.engine.sessions().counters().recorded_write();
     }
 }
 
