@@ -135,9 +135,13 @@ impl<'a, R> Action<'a, R> {
     }
 
     /// Sends `concern` as `field` (`readConcern` or `writeConcern`) when the
-    /// operation runs outside a transaction and sets none of its own.
+    /// operation runs outside a transaction and sets none of its own. An
+    /// empty concern is the server's default and is not sent (the
+    /// read/write concern spec: drivers omit a default concern).
     pub(crate) fn default_concern(mut self, field: &'static str, concern: Document) -> Self {
-        self.default_concerns.push((field, concern));
+        if !concern.is_empty() {
+            self.default_concerns.push((field, concern));
+        }
         self
     }
 

@@ -269,7 +269,7 @@ impl<T> Collection<T> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
             doc! {"update": &self.name, "updates": [statement], "ordered": true},
-            Kind::RetryableWrite,
+            write_kind(multi),
             |f| {
                 let upserted_id = f
                     .reply
@@ -303,7 +303,7 @@ impl<T> Collection<T> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
             doc! {"delete": &self.name, "deletes": [statement], "ordered": true},
-            Kind::RetryableWrite,
+            write_kind(limit == 0),
             |f| {
                 Ok(DeleteResult {
                     acknowledged: !unacknowledged(&f.command),
@@ -406,9 +406,43 @@ impl<T> Collection<T> {
         })
     }
 
+    /// Drops the index `name` (`dropIndexes` with that name); dropping a
+    /// missing index is an error (IndexNotFound, 27).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let coll = client.database("db").collection::<bson::Document>("c");
+    /// let keys = bson::doc! {"sku": 1};
+    /// let name = coll.create_index(rotor::IndexModel { keys, ..Default::default() }).await?;
+    /// coll.drop_index(&name).await?;
+    /// assert_eq!(coll.drop_index(&name).await.unwrap_err().code(), Some(27));
+    /// # Ok(()) }
+    /// ```
+    pub fn drop_index(&self, name: &str) -> Action<'static, ()> {
+        let command = doc! {"dropIndexes": &self.name, "index": name};
+        self.action(command, Kind::Other, |_| Ok(()))
+    }
+
+    /// Drops every index but the one on `_id` (`dropIndexes` with `"*"`).
+    pub fn drop_indexes(&self) -> Action<'static, ()> {
+        let command = doc! {"dropIndexes": &self.name, "index": "*"};
+        self.action(command, Kind::Other, |_| Ok(()))
+    }
+
     /// Drops the collection; dropping a missing one is not an error.
     pub fn drop(&self) -> Action<'static, ()> {
         self.action(doc! {"drop": &self.name}, Kind::Other, |_| Ok(()))
+    }
+}
+
+/// How a write runs: one that may change many documents (`multi: true`,
+/// `limit: 0`) is not retryable (the retryable-writes spec), so it carries
+/// no `txnNumber` and is sent once.
+pub(crate) fn write_kind(multi: bool) -> Kind {
+    match multi {
+        true => Kind::Other,
+        false => Kind::RetryableWrite,
     }
 }
 

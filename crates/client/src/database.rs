@@ -186,15 +186,20 @@ impl Database {
         )
     }
 
-    /// Drops the database and all its collections.
+    /// Drops the database and all its collections, with this database's
+    /// write concern.
     pub fn drop(&self) -> Action<'static, ()> {
-        Action::new(
+        let action = Action::new(
             self.client.clone(),
             &self.name,
             doc! {"dropDatabase": 1},
             Kind::Other,
             |_| Ok(()),
-        )
+        );
+        match self.concerns.write_concern.clone() {
+            Some(concern) => action.default_concern("writeConcern", concern),
+            None => action,
+        }
     }
 }
 

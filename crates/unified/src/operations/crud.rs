@@ -58,6 +58,16 @@ pub(super) async fn execute(
                 databases.into_iter().map(Bson::Document).collect(),
             )))
         }
+        Entity::Client(client) if op.name == "dropDatabase" => {
+            known_arguments(op, &["database", "session"])?;
+            let args = op.arguments.clone();
+            let name = args
+                .get_str("database")
+                .map_err(|_| "dropDatabase without database")?;
+            let action = client.client.database(name).drop();
+            in_session(state, lent, &args, action).await?;
+            Ok(None)
+        }
         Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
         _ => Err(format!("{} is not a client, database or collection", op.object).into()),
     }
@@ -265,6 +275,17 @@ async fn collection_op(
             Bson::Array(found.into_iter().map(Bson::Document).collect())
         }
         "createIndex" => create_index(state, lent, op, &coll).await?,
+        "dropIndex" => {
+            known_arguments(op, &["name", "session"])?;
+            let name = args.get_str("name").map_err(|_| "dropIndex without name")?;
+            in_session(state, lent, args, coll.drop_index(name)).await?;
+            return Ok(None);
+        }
+        "dropIndexes" => {
+            known_arguments(op, &["session"])?;
+            in_session(state, lent, args, coll.drop_indexes()).await?;
+            return Ok(None);
+        }
         "bulkWrite" => bulk_write(state, lent, op, &coll).await?,
         other => return Err(format!("collection operation {other} is not supported").into()),
     };
