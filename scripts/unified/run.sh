@@ -29,6 +29,7 @@ if [[ ${#ARGS[@]} -eq 0 ]]; then
     --suite retryable_writes/unified
     --suite causal_consistency
     --suite read_write_concern/operation
+    --suite retryable_reads/unified
   )
 fi
 

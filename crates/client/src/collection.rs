@@ -13,6 +13,7 @@ use crate::cursor::Cursor;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::exec::Kind;
+use crate::names::ListNames;
 use crate::reply;
 use crate::write_failure::PartialResult;
 
@@ -230,10 +231,10 @@ impl<T> Collection<T> {
         if let (true, Some(preference)) = (reads, self.read_preference.clone()) {
             action = action.default_read_preference(preference);
         }
-        match self.retry_reads {
-            true => action,
-            false => action.without_read_retry(),
-        }
+        // An aggregate that writes (`$out`, `$merge`) is not a retryable
+        // read (the retryable-reads spec), nor a retryable write.
+        let writing_read = reads && writes;
+        action.retry_reads(self.retry_reads && !writing_read)
     }
 
     /// Updates the first document matching `filter` with `update`
@@ -354,6 +355,21 @@ impl<T> Collection<T> {
             Kind::Read,
             Cursor::from_reply,
         )
+    }
+
+    /// The names of the collection's indexes (`listIndexes`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let coll = client.database("db").collection::<bson::Document>("c");
+    /// let keys = bson::doc! {"sku": 1};
+    /// coll.create_index(rotor::IndexModel { keys, ..Default::default() }).await?;
+    /// assert_eq!(coll.list_index_names().await?, ["_id_", "sku_1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn list_index_names(&self) -> ListNames<'static> {
+        ListNames::new(self.list_indexes())
     }
 
     /// The collection's size from its metadata (the `count` command).
