@@ -420,6 +420,18 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
             };
             let (reply, cursor_fields) = match ran {
                 Ok(ran) => ran,
+                // A `w: 0` write asks for no acknowledgement: whatever the
+                // server said of it (a duplicate key, say) is not the
+                // caller's to see, as it would not be had no reply been
+                // sent. `run_command` (no implicit session) is exempt: its
+                // reply is the caller's whatever the command says.
+                Err(error)
+                    if implicit_session
+                        && crate::collection::unacknowledged(&command)
+                        && error.is_from_reply() =>
+                {
+                    (doc! {"ok": 1}, Document::new())
+                }
                 Err(mut error) => {
                     if let Some(complete) = complete_error {
                         complete(&command, &mut error);

@@ -8,8 +8,9 @@
 //! sent; the first error is returned at the end, carrying every command's
 //! write errors and write concern errors and the partial result
 //! ([`crate::Error::write_failure`]). A command or network error also
-//! carries the partial result: what the commands before it wrote. Results and errors are mapped back
-//! to the models' positions (`upserted_ids`, `inserted_ids`, `index`).
+//! carries the partial result: what the commands before it wrote. Results
+//! and errors are mapped back to the models' positions (`upserted_ids`,
+//! `inserted_ids`, `index`).
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;

@@ -85,26 +85,6 @@ impl Client {
             true => kind,
             false => self.apply_defaults(&mut command, kind),
         };
-        let unacknowledged = crate::collection::unacknowledged(&command);
-        let result = self.execute_as(db, command, kind, session).await;
-        match result {
-            // A `w: 0` write asks for no acknowledgement: whatever the
-            // server said of it (a duplicate key, say) is not the caller's
-            // to see, as it would not be had the reply never been sent.
-            Err(error) if unacknowledged && error.is_from_reply() => Ok(bson::doc! {"ok": 1}),
-            other => other,
-        }
-    }
-
-    /// Runs an operation whose concerns are settled: in `session`, in an
-    /// implicit one (a retryable write), or in none.
-    async fn execute_as(
-        &self,
-        db: &str,
-        command: Document,
-        kind: Kind,
-        session: Option<&mut ClientSession>,
-    ) -> Result<Document> {
         match session {
             Some(session) => self.execute_in(db, command, kind, session).await,
             None if kind == Kind::RetryableWrite => {

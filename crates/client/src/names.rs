@@ -18,6 +18,17 @@ use crate::session::ClientSession;
 use crate::transport::BoxFuture;
 
 /// A listing whose result is the `name` of each entry: `.await` it.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> rotor::Result<()> {
+/// let client = rotor::Client::in_memory()?;
+/// let db = client.database("db");
+/// db.create_collection("c", bson::doc! {}).await?;
+/// let mut session = client.start_session(Default::default())?;
+/// let names = db.list_collection_names(bson::doc! {}).session(&mut session).await?;
+/// assert_eq!(names, ["c"]);
+/// # Ok(()) }
+/// ```
 #[must_use = "a listing does nothing until awaited"]
 pub struct ListNames<'a> {
     listing: Action<'a, Cursor<Document>>,
