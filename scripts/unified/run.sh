@@ -26,6 +26,10 @@ if [[ ${#ARGS[@]} -eq 0 ]]; then
     --suite transactions-convenient-api/unified
     --suite sessions
     --suite crud/unified
+    --suite retryable_writes/unified
+    --suite causal_consistency
+    --suite read_write_concern/operation
+    --suite retryable_reads/unified
   )
 fi
 

@@ -63,7 +63,9 @@ pub struct Action<'a, R> {
     /// A command that reads with the transaction's read preference
     /// (`run_command`), which must then be primary.
     transaction_read: bool,
-    /// Whether a read is retried once after a retryable error.
+    /// Whether a read is retried once after a retryable error: the
+    /// client's `retryReads` unless the collection or database says
+    /// otherwise.
     retry_reads: bool,
     /// Adds what the sent command knows to a failed operation's error
     /// (`insert_many`'s partial result).
@@ -81,6 +83,7 @@ impl<'a, R> Action<'a, R> {
         kind: Kind,
         finish: Finish<R>,
     ) -> Self {
+        let retry_reads = client.inner.defaults.retry_reads;
         Action {
             client,
             db: db.to_owned(),
@@ -93,7 +96,7 @@ impl<'a, R> Action<'a, R> {
             read_preference: None,
             implicit_session: true,
             transaction_read: false,
-            retry_reads: true,
+            retry_reads,
             complete_error: None,
         }
     }
@@ -119,9 +122,19 @@ impl<'a, R> Action<'a, R> {
         self
     }
 
-    /// Turns off the one retry of a read (`retryReads=false`).
-    pub(crate) fn without_read_retry(mut self) -> Self {
-        self.retry_reads = false;
+    /// Turns the one retry of a read on or off for this operation
+    /// (`retryReads`), in place of the client's, database's or
+    /// collection's setting. Writes are not affected.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let databases = client.list_databases().retry_reads(false).await?;
+    /// assert!(databases.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn retry_reads(mut self, retry_reads: bool) -> Self {
+        self.retry_reads = retry_reads;
         self
     }
 
@@ -135,9 +148,13 @@ impl<'a, R> Action<'a, R> {
     }
 
     /// Sends `concern` as `field` (`readConcern` or `writeConcern`) when the
-    /// operation runs outside a transaction and sets none of its own.
+    /// operation runs outside a transaction and sets none of its own. An
+    /// empty concern is the server's default and is not sent (the
+    /// read/write concern spec: drivers omit a default concern).
     pub(crate) fn default_concern(mut self, field: &'static str, concern: Document) -> Self {
-        self.default_concerns.push((field, concern));
+        if !concern.is_empty() {
+            self.default_concerns.push((field, concern));
+        }
         self
     }
 
@@ -403,6 +420,18 @@ impl<'a, R: Send + 'a> IntoFuture for Action<'a, R> {
             };
             let (reply, cursor_fields) = match ran {
                 Ok(ran) => ran,
+                // A `w: 0` write asks for no acknowledgement: whatever the
+                // server said of it (a duplicate key, say) is not the
+                // caller's to see, as it would not be had no reply been
+                // sent. `run_command` (no implicit session) is exempt: its
+                // reply is the caller's whatever the command says.
+                Err(error)
+                    if implicit_session
+                        && crate::collection::unacknowledged(&command)
+                        && error.is_from_reply() =>
+                {
+                    (doc! {"ok": 1}, Document::new())
+                }
                 Err(mut error) => {
                     if let Some(complete) = complete_error {
                         complete(&command, &mut error);

@@ -7,8 +7,10 @@
 //! updates, then all deletes, each kind one command, and every command is
 //! sent; the first error is returned at the end, carrying every command's
 //! write errors and write concern errors and the partial result
-//! ([`crate::Error::write_failure`]). Results and errors are mapped back
-//! to the models' positions (`upserted_ids`, `inserted_ids`, `index`).
+//! ([`crate::Error::write_failure`]). A command or network error also
+//! carries the partial result: what the commands before it wrote. Results
+//! and errors are mapped back to the models' positions (`upserted_ids`,
+//! `inserted_ids`, `index`).
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -16,9 +18,8 @@ use std::future::IntoFuture;
 use bson::{Bson, Document, doc};
 
 use crate::action::Finished;
-use crate::collection::{Collection, unacknowledged, with_id};
+use crate::collection::{Collection, unacknowledged, with_id, write_kind};
 use crate::error::{Error, Result};
-use crate::exec::Kind;
 use crate::reply;
 use crate::session::ClientSession;
 use crate::transport::BoxFuture;
@@ -296,8 +297,11 @@ impl<'a> BulkWrite<'a> {
         }
         match first_error {
             Some(mut error) => {
-                if let Some(failure) = error.write_failure_mut() {
-                    failure.partial_result = Some(PartialResult::Bulk(result));
+                // What the commands before the failing one wrote is known
+                // whatever stopped the bulk: a write error, a command
+                // error, or a network error after the one retry.
+                if error.is_from_reply() || error.is_network() {
+                    error.set_partial_result(PartialResult::Bulk(result));
                 }
                 Err(error)
             }
@@ -324,16 +328,12 @@ impl<'a> BulkWrite<'a> {
         };
         command.insert("ordered", self.ordered);
         command.extend(self.options.clone());
-        let kind = match members.iter().any(|&i| {
+        let kind = write_kind(members.iter().any(|&i| {
             matches!(
                 self.models.get(i),
                 Some(WriteModel::UpdateMany { .. } | WriteModel::DeleteMany { .. })
             )
-        }) {
-            // Multi-document writes are not retryable.
-            true => Kind::Other,
-            false => Kind::RetryableWrite,
-        };
+        }));
         let action = self.collection.action(command, kind, |f: Finished| {
             Ok((f.reply, !unacknowledged(&f.command)))
         });

@@ -13,6 +13,7 @@ use crate::cursor::Cursor;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::exec::Kind;
+use crate::names::ListNames;
 use crate::reply;
 use crate::write_failure::PartialResult;
 
@@ -230,10 +231,10 @@ impl<T> Collection<T> {
         if let (true, Some(preference)) = (reads, self.read_preference.clone()) {
             action = action.default_read_preference(preference);
         }
-        match self.retry_reads {
-            true => action,
-            false => action.without_read_retry(),
-        }
+        // An aggregate that writes (`$out`, `$merge`) is not a retryable
+        // read (the retryable-reads spec), nor a retryable write.
+        let writing_read = reads && writes;
+        action.retry_reads(self.retry_reads && !writing_read)
     }
 
     /// Updates the first document matching `filter` with `update`
@@ -269,7 +270,7 @@ impl<T> Collection<T> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
             doc! {"update": &self.name, "updates": [statement], "ordered": true},
-            Kind::RetryableWrite,
+            write_kind(multi),
             |f| {
                 let upserted_id = f
                     .reply
@@ -303,7 +304,7 @@ impl<T> Collection<T> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
             doc! {"delete": &self.name, "deletes": [statement], "ordered": true},
-            Kind::RetryableWrite,
+            write_kind(limit == 0),
             |f| {
                 Ok(DeleteResult {
                     acknowledged: !unacknowledged(&f.command),
@@ -356,6 +357,21 @@ impl<T> Collection<T> {
         )
     }
 
+    /// The names of the collection's indexes (`listIndexes`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let coll = client.database("db").collection::<bson::Document>("c");
+    /// let keys = bson::doc! {"sku": 1};
+    /// coll.create_index(rotor::IndexModel { keys, ..Default::default() }).await?;
+    /// assert_eq!(coll.list_index_names().await?, ["_id_", "sku_1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn list_index_names(&self) -> ListNames<'static> {
+        ListNames::new(self.list_indexes())
+    }
+
     /// The collection's size from its metadata (the `count` command).
     pub fn estimated_document_count(&self) -> Action<'static, u64> {
         self.action(doc! {"count": &self.name}, Kind::Read, |f| {
@@ -406,9 +422,43 @@ impl<T> Collection<T> {
         })
     }
 
+    /// Drops the index `name` (`dropIndexes` with that name); dropping a
+    /// missing index is an error (IndexNotFound, 27).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let coll = client.database("db").collection::<bson::Document>("c");
+    /// let keys = bson::doc! {"sku": 1};
+    /// let name = coll.create_index(rotor::IndexModel { keys, ..Default::default() }).await?;
+    /// coll.drop_index(&name).await?;
+    /// assert_eq!(coll.drop_index(&name).await.unwrap_err().code(), Some(27));
+    /// # Ok(()) }
+    /// ```
+    pub fn drop_index(&self, name: &str) -> Action<'static, ()> {
+        let command = doc! {"dropIndexes": &self.name, "index": name};
+        self.action(command, Kind::Other, |_| Ok(()))
+    }
+
+    /// Drops every index but the one on `_id` (`dropIndexes` with `"*"`).
+    pub fn drop_indexes(&self) -> Action<'static, ()> {
+        let command = doc! {"dropIndexes": &self.name, "index": "*"};
+        self.action(command, Kind::Other, |_| Ok(()))
+    }
+
     /// Drops the collection; dropping a missing one is not an error.
     pub fn drop(&self) -> Action<'static, ()> {
         self.action(doc! {"drop": &self.name}, Kind::Other, |_| Ok(()))
+    }
+}
+
+/// How a write runs: one that may change many documents (`multi: true`,
+/// `limit: 0`) is not retryable (the retryable-writes spec), so it carries
+/// no `txnNumber` and is sent once.
+pub(crate) fn write_kind(multi: bool) -> Kind {
+    match multi {
+        true => Kind::Other,
+        false => Kind::RetryableWrite,
     }
 }
 

@@ -7,6 +7,7 @@ use crate::client::Client;
 use crate::collection::{Collection, Concerns};
 use crate::cursor::Cursor;
 use crate::exec::Kind;
+use crate::names::ListNames;
 
 /// A database. Cheap to clone; nothing is sent until an action runs.
 #[derive(Clone, Debug)]
@@ -85,10 +86,8 @@ impl Database {
         if let Some(preference) = self.read_preference.clone() {
             action = action.default_read_preference(preference);
         }
-        match self.retry_reads {
-            true => action,
-            false => action.without_read_retry(),
-        }
+        // An aggregate that writes is not a retryable read.
+        action.retry_reads(self.retry_reads && !writes)
     }
 
     /// This database with retryable writes on (the default) or off, which
@@ -177,24 +176,52 @@ impl Database {
     /// The collections (and views) matching `filter`, one document each
     /// (`name`, `type`, `options`, `info`).
     pub fn list_collections(&self, filter: Document) -> Action<'static, Cursor<Document>> {
-        Action::new(
-            self.client.clone(),
-            &self.name,
-            doc! {"listCollections": 1, "filter": filter},
-            Kind::Read,
-            Cursor::from_reply,
+        self.listing(doc! {"listCollections": 1, "filter": filter})
+    }
+
+    /// The names of the collections (and views) matching `filter`
+    /// (`listCollections` with `nameOnly`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// let db = client.database("db");
+    /// db.create_collection("c", bson::doc! {}).await?;
+    /// assert_eq!(db.list_collection_names(bson::doc! {}).await?, ["c"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn list_collection_names(&self, filter: Document) -> ListNames<'static> {
+        ListNames::new(
+            self.listing(doc! {"listCollections": 1, "filter": filter, "nameOnly": true}),
         )
     }
 
-    /// Drops the database and all its collections.
-    pub fn drop(&self) -> Action<'static, ()> {
+    /// A `listCollections`, a read retried as this database says.
+    fn listing(&self, command: Document) -> Action<'static, Cursor<Document>> {
         Action::new(
+            self.client.clone(),
+            &self.name,
+            command,
+            Kind::Read,
+            Cursor::from_reply,
+        )
+        .retry_reads(self.retry_reads)
+    }
+
+    /// Drops the database and all its collections, with this database's
+    /// write concern.
+    pub fn drop(&self) -> Action<'static, ()> {
+        let action = Action::new(
             self.client.clone(),
             &self.name,
             doc! {"dropDatabase": 1},
             Kind::Other,
             |_| Ok(()),
-        )
+        );
+        match self.concerns.write_concern.clone() {
+            Some(concern) => action.default_concern("writeConcern", concern),
+            None => action,
+        }
     }
 }
 
@@ -221,16 +248,37 @@ impl Client {
             "admin",
             doc! {"listDatabases": 1},
             Kind::Read,
+            |f: Finished| Ok(databases(&f.reply)?.cloned().collect()),
+        )
+    }
+
+    /// The names of the databases (`listDatabases` with `nameOnly`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> rotor::Result<()> {
+    /// let client = rotor::Client::in_memory()?;
+    /// client.database("shop").collection::<bson::Document>("c").insert_one(bson::doc! {}).await?;
+    /// assert!(client.list_database_names().await?.contains(&"shop".to_owned()));
+    /// # Ok(()) }
+    /// ```
+    pub fn list_database_names(&self) -> Action<'static, Vec<String>> {
+        Action::new(
+            self.clone(),
+            "admin",
+            doc! {"listDatabases": 1, "nameOnly": true},
+            Kind::Read,
             |f: Finished| {
-                let databases = f
-                    .reply
-                    .get_array("databases")
-                    .map_err(|_| crate::reply::malformed(&f.reply))?;
-                Ok(databases
-                    .iter()
-                    .filter_map(|d| d.as_document().cloned())
-                    .collect())
+                let names = databases(&f.reply)?.filter_map(|d| d.get_str("name").ok());
+                Ok(names.map(str::to_owned).collect())
             },
         )
     }
+}
+
+/// The entries of a `listDatabases` reply.
+fn databases(reply: &Document) -> crate::Result<impl Iterator<Item = &Document>> {
+    let databases = reply
+        .get_array("databases")
+        .map_err(|_| crate::reply::malformed(reply))?;
+    Ok(databases.iter().filter_map(|d| d.as_document()))
 }

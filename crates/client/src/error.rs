@@ -7,7 +7,7 @@
 
 use bson::Document;
 
-use crate::write_failure::WriteFailure;
+use crate::write_failure::{PartialResult, WriteFailure};
 
 /// The label on errors after which a whole transaction may be retried.
 pub const TRANSIENT_TRANSACTION_ERROR: &str = "TransientTransactionError";
@@ -200,6 +200,15 @@ impl Error {
         }
     }
 
+    /// Records what a many-document write wrote before this error, in its
+    /// write failure (made empty if the error had none: a command or
+    /// network error that stopped a bulk).
+    pub(crate) fn set_partial_result(&mut self, partial: PartialResult) {
+        self.write_failure
+            .get_or_insert_with(Box::default)
+            .partial_result = Some(partial);
+    }
+
     pub(crate) fn write_failure_mut(&mut self) -> Option<&mut WriteFailure> {
         self.write_failure.as_deref_mut()
     }
@@ -240,9 +249,11 @@ impl Error {
 
     /// For a failed write: every write error and write concern error the
     /// server reported, and, for a bulk write or `insert_many`, what was
-    /// written before or despite them. `None` for errors without a write
-    /// reply (command errors, network errors); for a `with_transaction`
-    /// timeout, the last error's.
+    /// written before or despite them. A [`crate::Collection::bulk_write`]
+    /// stopped by a command or network error has one too, with no write
+    /// errors and the partial result. `None` for other errors without a
+    /// write reply (command errors, network errors); for a
+    /// `with_transaction` timeout, the last error's.
     pub fn write_failure(&self) -> Option<&WriteFailure> {
         match (&self.write_failure, &*self.kind) {
             (Some(failure), _) => Some(failure),
@@ -310,6 +321,15 @@ impl Error {
 
     pub(crate) fn is_network(&self) -> bool {
         matches!(*self.kind, ErrorKind::Network { .. })
+    }
+
+    /// Whether the error is what a server's reply said (a command, write
+    /// or write concern error), not one that arose in the client.
+    pub(crate) fn is_from_reply(&self) -> bool {
+        matches!(
+            *self.kind,
+            ErrorKind::Command { .. } | ErrorKind::Write { .. } | ErrorKind::WriteConcern { .. }
+        )
     }
 
     pub(crate) fn is_server_selection(&self) -> bool {

@@ -19,7 +19,7 @@ pub enum CommandEvent {
         command_name: String,
         /// The database it runs on.
         database: String,
-        /// The command exactly as sent, session fields included.
+        /// The command exactly as sent, session fields and `$db` included.
         command: Document,
         /// Pairs this event with its outcome.
         request_id: u64,

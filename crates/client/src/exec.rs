@@ -3,6 +3,13 @@
 //! sending it, learning the times from the reply, and retrying a
 //! retryable write or read once.
 //!
+//! A write is retried only after a network error or an error the server
+//! labelled `RetryableWriteError` (the retryable-writes spec for MongoDB
+//! 4.4 and later, whose servers label what they know to be retryable);
+//! a network error on such a write gets that label from the client.
+//! Multi-document writes and `w: 0` writes are not retryable: they carry
+//! no `txnNumber` and are sent once.
+//!
 //! Invariants: a retryable write outside a transaction carries a fresh
 //! `txnNumber`, and its retry reuses it (so the server runs it at most
 //! once); statements inside a transaction carry no read or write concern
@@ -36,24 +43,21 @@ pub(crate) enum Kind {
 /// anything, so the first attempt's error is the one to report.
 const NO_WRITES_PERFORMED: &str = "NoWritesPerformed";
 
-/// mongod codes after which a write or commit may be retried, for replies
-/// that lack the `RetryableWriteError` label.
-const RETRYABLE_CODES: [i32; 12] = [
-    11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262,
-];
-/// The Retryable Reads spec's codes: the writes' list plus
+/// The Retryable Reads spec's codes (reads carry no label to go by):
+/// the not-primary, shutting-down and network-ish codes, plus
 /// ReadConcernMajorityNotAvailableYet.
 const RETRYABLE_READ_CODES: [i32; 13] = [
     11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262, 134,
 ];
 
 impl Error {
-    /// Whether the retryable-writes spec allows one retry after this error.
+    /// Whether the retryable-writes spec allows one retry after this error:
+    /// a network error, or one the server labelled `RetryableWriteError`.
+    /// The code alone never decides: from MongoDB 4.4 (wire version 9) the
+    /// server labels what may be retried, and an unlabelled error, whatever
+    /// its code, is final.
     pub(crate) fn is_retryable(&self) -> bool {
-        self.is_network()
-            || self.has_label(RETRYABLE_WRITE_ERROR)
-            || (!self.is_write_concern()
-                && self.code().is_some_and(|c| RETRYABLE_CODES.contains(&c)))
+        self.is_network() || self.has_label(RETRYABLE_WRITE_ERROR)
     }
 
     /// Whether the retryable-reads spec allows one retry after this error.
@@ -123,8 +127,9 @@ impl Client {
         let result = self.send(db, first, Some(session)).await;
         match (result, retry) {
             (Err(error), Some(command)) if self.may_retry(kind, &error) => {
+                let error = label_network_error(error);
                 let retried = self.send(db, command, Some(session)).await;
-                keep_first_if_unsent(error, retried)
+                keep_first_if_unsent(error, retried.map_err(label_network_error))
             }
             (result, _) => after_send(result, kind, in_transaction),
         }
@@ -152,6 +157,7 @@ impl Client {
             Kind::Other => return kind,
         };
         if let Some(concern) = concern
+            && !concern.is_empty()
             && !command.contains_key(field)
         {
             command.insert(field, concern.clone());
@@ -192,10 +198,14 @@ impl Client {
         };
         let request_id = self.request_id();
         if monitored {
+            // The command as it goes on the wire, where OP_MSG names its
+            // database in `$db` (as drivers' started events show it).
+            let mut shown = command.clone();
+            shown.insert("$db", db);
             self.emit(CommandEvent::Started {
                 command_name: command_name.clone(),
                 database: db.to_owned(),
-                command: command.clone(),
+                command: shown,
                 request_id,
             });
         }
@@ -268,6 +278,17 @@ fn after_send(result: Result<Document>, kind: Kind, in_transaction: bool) -> Res
         }
         other => other,
     }
+}
+
+/// A network error on a retryable write outside a transaction gets the
+/// `RetryableWriteError` label the server would have added had it replied
+/// (the retryable-writes spec), so that the caller, seeing the error after
+/// the one retry, still knows the write may be retried.
+fn label_network_error(mut error: Error) -> Error {
+    if error.is_network() {
+        error.add_label(RETRYABLE_WRITE_ERROR);
+    }
+    error
 }
 
 /// The retry's outcome, except that a retry that found no server to go to,

@@ -34,6 +34,7 @@ mod database;
 mod error;
 mod event;
 mod exec;
+mod names;
 mod reply;
 mod session;
 mod shared;
@@ -57,6 +58,7 @@ pub use error::{
     UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
 pub use event::CommandEvent;
+pub use names::ListNames;
 pub use session::{ClientSession, SessionOptions, TransactionOptions, TransactionState};
 pub use transport::{BoxFuture, Transport};
 pub use uri::{

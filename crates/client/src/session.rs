@@ -562,6 +562,16 @@ fn retryable_end(error: &Error) -> bool {
     error.is_network() || error.has_label(RETRYABLE_WRITE_ERROR)
 }
 
+/// Codes after which a commit's outcome is unknown even without the
+/// `RetryableWriteError` label: the not-primary, shutting-down and
+/// network-ish codes the retryable-writes spec once listed. They no longer
+/// make the commit be retried (only the label does), but the transaction
+/// may have committed before the member failed, so the caller is told to
+/// retry the commit, as the reference driver (PyMongo) does.
+const UNKNOWN_COMMIT_CODES: [i32; 12] = [
+    11600, 11602, 10107, 13435, 13436, 189, 91, 7, 6, 89, 9001, 262,
+];
+
 /// Adds `UnknownTransactionCommitResult` where the transactions spec says
 /// the commit's outcome is unknown, and `RetryableWriteError` to network
 /// errors (the label a server would have added, had it replied).
@@ -572,6 +582,10 @@ fn label_commit_error(mut error: Error) -> Error {
     // No server was found to send the commit to, but an earlier attempt
     // may have reached one: the outcome is unknown.
     let unknown = error.is_retryable()
+        || (error.is_from_reply()
+            && error
+                .code()
+                .is_some_and(|c| UNKNOWN_COMMIT_CODES.contains(&c)))
         || error.is_server_selection()
         || error.code() == Some(MAX_TIME_MS_EXPIRED)
         || (error.is_write_concern()

@@ -52,15 +52,59 @@ pub(super) async fn execute(
         }
         Entity::Client(client) if op.name == "listDatabases" => {
             known_arguments(op, &["session"])?;
-            let action = client.client.list_databases();
+            let action = client
+                .client
+                .list_databases()
+                .retry_reads(client.retry_reads);
             let databases = in_session(state, lent, &op.arguments.clone(), action).await?;
             Ok(Some(Bson::Array(
                 databases.into_iter().map(Bson::Document).collect(),
             )))
         }
+        Entity::Client(client) if op.name == "listDatabaseNames" => {
+            known_arguments(op, &["session"])?;
+            let action = client
+                .client
+                .list_database_names()
+                .retry_reads(client.retry_reads);
+            let names = in_session(state, lent, &op.arguments.clone(), action).await?;
+            Ok(Some(strings(names)))
+        }
+        Entity::Client(client) if op.name == "dropDatabase" => {
+            known_arguments(op, &["database", "session"])?;
+            let args = op.arguments.clone();
+            let name = args
+                .get_str("database")
+                .map_err(|_| "dropDatabase without database")?;
+            let action = client.client.database(name).drop();
+            in_session(state, lent, &args, action).await?;
+            Ok(None)
+        }
         Entity::Client(_) => Err(format!("client operation {} is not supported", op.name).into()),
         _ => Err(format!("{} is not a client, database or collection", op.object).into()),
     }
+}
+
+/// Names as the format's result: an array of strings.
+fn strings(names: Vec<String>) -> Bson {
+    Bson::Array(names.into_iter().map(Bson::String).collect())
+}
+
+/// Runs a names listing in the session the arguments name, if any.
+async fn names(
+    state: &mut TestState,
+    lent: &mut Lent<'_>,
+    args: &Document,
+    listing: rotor::ListNames<'static>,
+) -> Result<Bson, OpError> {
+    let names = match args.get_str("session") {
+        Ok(id) => {
+            let session = super::session_for(&mut state.entities, lent, id)?;
+            listing.session(session).await?
+        }
+        Err(_) => listing.await?,
+    };
+    Ok(strings(names))
 }
 
 fn document(args: &Document, key: &str) -> Result<Document, OpError> {
@@ -247,6 +291,10 @@ async fn collection_op(
             let found = cursor.try_collect().await?;
             Bson::Array(found.into_iter().map(Bson::Document).collect())
         }
+        "listIndexNames" => {
+            known_arguments(op, &["session"])?;
+            names(state, lent, args, coll.list_index_names()).await?
+        }
         "estimatedDocumentCount" => {
             let action = coll.estimated_document_count();
             results::number(run(state, lent, op, &[], action).await?)
@@ -265,6 +313,17 @@ async fn collection_op(
             Bson::Array(found.into_iter().map(Bson::Document).collect())
         }
         "createIndex" => create_index(state, lent, op, &coll).await?,
+        "dropIndex" => {
+            known_arguments(op, &["name", "session"])?;
+            let name = args.get_str("name").map_err(|_| "dropIndex without name")?;
+            in_session(state, lent, args, coll.drop_index(name)).await?;
+            return Ok(None);
+        }
+        "dropIndexes" => {
+            known_arguments(op, &["session"])?;
+            in_session(state, lent, args, coll.drop_indexes()).await?;
+            return Ok(None);
+        }
         "bulkWrite" => bulk_write(state, lent, op, &coll).await?,
         other => return Err(format!("collection operation {other} is not supported").into()),
     };
@@ -361,6 +420,12 @@ async fn database_op(
             Ok(Some(Bson::Array(
                 found.into_iter().map(Bson::Document).collect(),
             )))
+        }
+        "listCollectionNames" => {
+            known_arguments(op, &["filter", "session"])?;
+            let filter = args.get_document("filter").cloned().unwrap_or_default();
+            let listing = db.list_collection_names(filter);
+            Ok(Some(names(state, lent, args, listing).await?))
         }
         other => Err(format!("database operation {other} is not supported").into()),
     }
