@@ -396,6 +396,57 @@ fn server_status_counts_transactions_and_retried_writes() {
 }
 
 #[test]
+fn retryable_writes_refuse_statements_that_change_many_documents() {
+    let db = engine();
+    ok(
+        &db,
+        "t",
+        doc! {"insert": "c", "documents": [{"_id": 1, "x": 1}, {"_id": 2, "x": 1}]},
+    );
+    let lsid = common::lsid();
+    // One case per command: the statement, and mongod's message.
+    let cases = [
+        (
+            doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"y": 1}}}, {"q": {}, "u": {"$set": {"z": 1}}, "multi": true}]},
+            "Cannot use (or request) retryable writes with multi=true",
+        ),
+        (
+            doc! {"delete": "c", "deletes": [{"q": {"x": 1}, "limit": 0}]},
+            "Cannot use (or request) retryable writes with limit=0",
+        ),
+        (
+            doc! {"bulkWrite": 1, "ops": [{"update": 0, "filter": {}, "updateMods": {"$set": {"z": 1}}, "multi": true}], "nsInfo": [{"ns": "t.c"}]},
+            "Cannot use retryable writes with multi=true",
+        ),
+    ];
+    for (number, (mut command, message)) in cases.into_iter().enumerate() {
+        command.insert("lsid", lsid.clone());
+        command.insert("txnNumber", number as i64 + 1);
+        let db_name = if command.contains_key("bulkWrite") {
+            "admin"
+        } else {
+            "t"
+        };
+        let reply = run(&db, db_name, command.clone());
+        let text = reply.to_string();
+        assert!(text.contains(message), "{command}: {text}");
+        assert!(text.contains("72"), "InvalidOptions: {text}");
+    }
+    // The first update statement ran; nothing matched many documents.
+    assert_eq!(
+        find(&db, "t", doc! {"find": "c", "sort": {"_id": 1}}),
+        vec![doc! {"_id": 1, "x": 1, "y": 1}, doc! {"_id": 2, "x": 1}]
+    );
+    // Without a txnNumber the same statements run.
+    let reply = ok(
+        &db,
+        "t",
+        doc! {"delete": "c", "deletes": [{"q": {"x": 1}, "limit": 0}]},
+    );
+    assert_eq!(reply.get_i32("n").ok(), Some(2), "{reply}");
+}
+
+#[test]
 fn every_reply_carries_cluster_and_operation_time() {
     let db = engine();
     for body in [

@@ -23,6 +23,11 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let coll = ctx.writable(name);
     let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
         let (filter_doc, filter, multi) = parse_statement(statement)?;
+        write::refuse_multi_in_retryable_write(
+            ctx,
+            multi,
+            "Cannot use (or request) retryable writes with limit=0",
+        )?;
         let n = match &coll {
             Ok(Some(coll)) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
             Ok(None) => 0,

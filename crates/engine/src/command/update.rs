@@ -63,6 +63,11 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let ordered = args.bool("ordered")?.unwrap_or(true);
     let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
         let statement = parse_statement(statement)?;
+        write::refuse_multi_in_retryable_write(
+            ctx,
+            statement.multi,
+            "Cannot use (or request) retryable writes with multi=true",
+        )?;
         let outcome = run_statement(ctx, name, &statement)?;
         Ok(Done {
             n: outcome.matched + i64::from(outcome.upserted.is_some()),

@@ -279,6 +279,21 @@ pub fn on_transactional_write(ctx: &mut Ctx<'_>) -> Result<(), CommandError> {
     }
 }
 
+/// mongod refuses a statement that may change many documents inside a
+/// retryable write (a `txnNumber` outside a transaction): a retry could
+/// not replay it as one saved result. Drivers never send one; `message`
+/// is mongod's for the command.
+pub fn refuse_multi_in_retryable_write(
+    ctx: &Ctx<'_>,
+    multi: bool,
+    message: &'static str,
+) -> Result<(), CommandError> {
+    match multi && ctx.retry.is_some() && ctx.txn.is_none() {
+        true => Err(CommandError::new(Code::INVALID_OPTIONS, message)),
+        false => Ok(()),
+    }
+}
+
 /// Remembers a statement's result for retries.
 pub fn remember(ctx: &mut Ctx<'_>, stmt_id: i32, result: RetryResult) {
     if let Some(retry) = ctx.retry.as_deref_mut() {

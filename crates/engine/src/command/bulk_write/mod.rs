@@ -133,6 +133,9 @@ pub(super) fn bulk_write(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     Ok(reply)
 }
 
+/// mongod's `bulkWrite` message for a multi statement in a retryable write.
+const MULTI_REFUSED: &str = "Cannot use retryable writes with multi=true";
+
 fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
     let namespace = op.ns();
     let mut ctx = ctx.on_db(namespace.db);
@@ -148,6 +151,7 @@ fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
         }
         Op::Update { statement, .. } => {
             let statement = update::parse_statement(statement)?;
+            write::refuse_multi_in_retryable_write(&ctx, statement.multi, MULTI_REFUSED)?;
             let outcome = update::run_statement(&mut ctx, namespace.coll, &statement)?;
             Ok(Done {
                 n: outcome.matched + i64::from(outcome.upserted.is_some()),
@@ -157,6 +161,7 @@ fn run_op(ctx: &mut Ctx<'_>, op: &Op<'_>) -> Result<Done, CommandError> {
         }
         Op::Delete { statement, .. } => {
             let (filter_doc, filter, multi) = delete::parse_statement(statement)?;
+            write::refuse_multi_in_retryable_write(&ctx, multi, MULTI_REFUSED)?;
             let n = match ctx.writable(namespace.coll)? {
                 Some(coll) => {
                     delete::delete_matching(&mut ctx, &coll, &filter_doc, &filter, multi)?
