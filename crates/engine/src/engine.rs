@@ -16,7 +16,7 @@ use crate::options::EngineOptions;
 use crate::options::Storage;
 use crate::params::Parameters;
 use crate::reaper;
-use crate::session::Sessions;
+use crate::session::{Session, Sessions};
 use crate::storage::catalog::Catalog;
 use crate::storage::collection::Visibility;
 use crate::txn::{Txn, TxnManager};
@@ -178,9 +178,19 @@ impl Engine {
         });
         let pin = self.txns().begin_at(ts);
         drop(reader);
-        let written = durable
-            .journal()
-            .checkpoint(lsn, |out| durable::write_checkpoint(&collections, ts, out));
+        let sessions: Vec<Op> = self
+            .sessions()
+            .committed_outcomes()
+            .into_iter()
+            .map(|(session, lsid, txn_number)| Op::Committed {
+                session,
+                lsid,
+                txn_number,
+            })
+            .collect();
+        let written = durable.journal().checkpoint(lsn, |out| {
+            durable::write_checkpoint(&collections, ts, &sessions, out)
+        });
         self.txns().abort(pin);
         written?;
         *self.shared.last_checkpoint.lock() = (Instant::now(), lsn);
@@ -283,15 +293,33 @@ impl Engine {
     /// Commits `txn`, appending its record to the journal under the commit
     /// lock; with [`Wait::Durable`], returns once the record is on stable
     /// storage. The reply may go out once this returns.
-    pub(crate) fn commit_txn(&self, txn: Txn, wait: Wait) -> Result<Ts, CommandError> {
+    ///
+    /// `session` names the session whose multi-document transaction this
+    /// is, so that its commit record says so (`Op::Committed`).
+    pub(crate) fn commit_txn(
+        &self,
+        txn: Txn,
+        wait: Wait,
+        session: Option<(&[u8], &Session, i64)>,
+    ) -> Result<Ts, CommandError> {
         let Some(durable) = &self.shared.durable else {
             return self.txns().commit(txn, |_, _| Ok(()));
         };
         let mut appended = None;
         let ts = self.txns().commit(txn, |txn, ts| {
-            let ops = commit_ops(self, txn);
+            let mut ops = commit_ops(self, txn);
             if ops.is_empty() {
                 return Ok(());
+            }
+            if let Some((key, session, number)) = session {
+                // Under the commit lock, as checkpoints take their
+                // position: one that covers this record sees the number.
+                session.note_committed(number);
+                ops.push(Op::Committed {
+                    session: key.to_vec(),
+                    lsid: session.lsid.clone(),
+                    txn_number: number,
+                });
             }
             appended = Some(durable.append(&durable::encode_ops(ts, &ops))?);
             Ok::<(), CommandError>(())

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bson::Document;
@@ -29,6 +29,9 @@ use parking_lot::{Mutex, RwLock};
 use crate::clock::Ts;
 use crate::limits::TRANSACTIONS_OPEN_MAX;
 use crate::txn::Txn;
+
+/// [`Session::last_committed`] before any transaction committed.
+const NONE_COMMITTED: i64 = i64::MIN;
 
 /// The state of a session's current (or last) transaction.
 pub enum TxnState {
@@ -105,9 +108,19 @@ pub struct Session {
     pub lsid: Document,
     pub state: Mutex<SessionState>,
     last_used: Mutex<Instant>,
+    /// The number of the session's latest committed transaction, kept
+    /// outside `state` so that a checkpoint reads it without waiting for a
+    /// running command (see [`Sessions::committed_outcomes`]).
+    last_committed: AtomicI64,
 }
 
 impl Session {
+    /// Transaction `number` committed (it is the highest yet: numbers
+    /// only grow).
+    pub fn note_committed(&self, number: i64) {
+        self.last_committed.fetch_max(number, Ordering::AcqRel);
+    }
+
     pub fn touch(&self) {
         *self.last_used.lock() = Instant::now();
     }
@@ -249,6 +262,7 @@ impl Sessions {
                 retry: RetryState::default(),
             }),
             last_used: Mutex::new(Instant::now()),
+            last_committed: AtomicI64::new(NONE_COMMITTED),
         });
         map.insert(key.to_vec(), session.clone());
         Some(session)
@@ -289,6 +303,38 @@ impl Sessions {
             })
             .count();
         self.counters.status(inactive as u64)
+    }
+
+    /// Recovery: transaction `number` of the session keyed `key` committed
+    /// at `commit_ts`. Numbers only grow: an outcome replayed after a
+    /// newer one (a checkpoint's, then an older record's) changes nothing.
+    pub fn restore_commit(&self, key: &[u8], lsid: &Document, number: i64, commit_ts: Ts) {
+        // No limit applies to recovery: it restores sessions that were live.
+        let Some(session) = self.get_or_create(key, || lsid.clone(), u64::MAX) else {
+            return;
+        };
+        session.note_committed(number);
+        let mut state = session.state.lock();
+        if state.highest_number.is_some_and(|highest| highest > number) {
+            return;
+        }
+        state.highest_number = Some(number);
+        state.txn = TxnState::Committed { number, commit_ts };
+    }
+
+    /// `(key, lsid, number)` of every session with a committed
+    /// transaction, its latest: what a checkpoint keeps so that a retried
+    /// commit is still answered once the journal before it is gone. Read
+    /// without the sessions' state locks, which a command holds for its
+    /// whole run.
+    pub fn committed_outcomes(&self) -> Vec<(Vec<u8>, Document, i64)> {
+        let map = self.map.read();
+        map.iter()
+            .filter_map(|(key, session)| {
+                let number = session.last_committed.load(Ordering::Acquire);
+                (number != NONE_COMMITTED).then(|| (key.clone(), session.lsid.clone(), number))
+            })
+            .collect()
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {

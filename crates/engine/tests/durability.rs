@@ -103,6 +103,72 @@ fn transactions_recover_whole_and_aborted_ones_not_at_all() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What a session's retried `commitTransaction`, a late `abortTransaction`
+/// and an older statement get from `db`, as codes (0 for ok).
+fn retried_outcomes(db: &Engine, session: &mut Session) -> [i32; 3] {
+    let code = |reply: bson::Document| match reply.get_f64("ok") {
+        Ok(1.0) => 0,
+        _ => reply.get_i32("code").unwrap_or(-1),
+    };
+    let commit = code(common::run(db, "admin", session.commit()));
+    let abort = code(common::run(db, "admin", session.abort()));
+    let mut older = session.stmt(doc! {"find": "c"});
+    older.insert("txnNumber", session.txn_number - 1);
+    older.remove("startTransaction");
+    [commit, abort, code(common::run(db, "app", older))]
+}
+
+#[test]
+fn a_commit_retried_after_a_restart_is_answered_as_committed() {
+    // mongod keeps transaction outcomes in config.transactions; without
+    // them a retried commit gets NoSuchTransaction, whose
+    // TransientTransactionError label makes withTransaction run the whole
+    // transaction again: twice applied. Each case: whether a checkpoint
+    // covers the commit before the restart.
+    for checkpoint in [false, true] {
+        let dir = common::temp_dir(&format!("durability-retried-commit-{checkpoint}"));
+        let mut session = Session::new();
+        let mut reader = Session::new();
+        {
+            let db = common::open_dir(&dir);
+            for id in 1..=2 {
+                session.start();
+                ok(
+                    &db,
+                    "app",
+                    session.stmt(doc! {"insert": "c", "documents": [{"_id": id}]}),
+                );
+                ok(&db, "admin", session.commit());
+            }
+            // A transaction that only read commits with no record.
+            reader.start();
+            ok(&db, "app", reader.stmt(doc! {"find": "c"}));
+            ok(&db, "admin", reader.commit());
+            if checkpoint {
+                db.checkpoint().expect("checkpoint");
+                ok(
+                    &db,
+                    "app",
+                    doc! {"insert": "other", "documents": [{"_id": 1}]},
+                );
+            }
+        }
+        let db = common::open_dir(&dir);
+        // TransactionCommitted 256, TransactionTooOld 225.
+        assert_eq!(
+            retried_outcomes(&db, &mut session),
+            [0, 256, 225],
+            "checkpoint {checkpoint}"
+        );
+        assert_eq!(find(&db, "app", doc! {"find": "c"}).len(), 2);
+        // Nothing was written: nothing to answer for but NoSuchTransaction.
+        let reply = common::run(&db, "admin", reader.commit());
+        assert_eq!(reply.get_i32("code").ok(), Some(251), "{reply}");
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn checkpoints_cover_the_log_and_recovery_continues_after_them() {
     let dir = common::temp_dir("durability-checkpoint");

@@ -206,7 +206,7 @@ impl Ctx<'_> {
             };
             match apply(&mut txn, coll, key, record, &change) {
                 Ok(()) => {
-                    self.engine.commit_txn(txn, self.wait)?;
+                    self.engine.commit_txn(txn, self.wait, None)?;
                     return Ok(change);
                 }
                 Err(WriteError::Conflict { holder: Some(_) }) => {

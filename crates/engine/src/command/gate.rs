@@ -17,7 +17,7 @@ use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
 use crate::clock::Ts;
 use crate::limits;
-use crate::session::{Active, RetryState, SessionState, TxnState};
+use crate::session::{Active, RetryState, Session, SessionState, TxnState};
 use crate::storage::key::Key;
 use crate::txn::Txn;
 use crate::{Engine, Wait};
@@ -186,12 +186,15 @@ pub(super) fn run(
     let mut state = session.state.lock();
     if envelope.in_transaction() {
         if !is_commit_or_abort(name) {
-            return transaction_statement(engine, name, request, envelope, &mut state, key);
+            return transaction_statement(
+                engine, name, request, envelope, &session, &mut state, key,
+            );
         }
         // Commit and abort honour their write concern, as writes do.
         let write_concern_error =
             super::write::write_concern_error(request.body.get("writeConcern"))?;
-        let mut reply = transaction_statement(engine, name, request, envelope, &mut state, key)?;
+        let mut reply =
+            transaction_statement(engine, name, request, envelope, &session, &mut state, key)?;
         if let Some(error) = write_concern_error {
             reply.insert("writeConcernError", error);
         }
@@ -343,6 +346,7 @@ fn transaction_statement(
     name: &str,
     request: &Request<'_>,
     envelope: &Envelope,
+    owner: &Session,
     state: &mut SessionState,
     session: Vec<u8>,
 ) -> CommandResult {
@@ -403,7 +407,7 @@ fn transaction_statement(
         }
     }
     match name {
-        "commitTransaction" => commit(engine, envelope, state),
+        "commitTransaction" => commit(engine, envelope, (&session, owner), state),
         "abortTransaction" => {
             end_active(engine, state);
             Ok(Document::new())
@@ -502,14 +506,22 @@ fn validate_transaction_read_concern(read_concern: &Document) -> Result<(), Comm
     }
 }
 
-fn commit(engine: &Engine, envelope: &Envelope, state: &mut SessionState) -> CommandResult {
+/// Commits the session's open transaction; `(key, owner)` is the session,
+/// named in the commit record so that a retried commit is answered after
+/// a restart too.
+fn commit(
+    engine: &Engine,
+    envelope: &Envelope,
+    (key, owner): (&[u8], &Session),
+    state: &mut SessionState,
+) -> CommandResult {
     let TxnState::Active(active) = std::mem::replace(&mut state.txn, TxnState::Idle) else {
         unreachable!("commit runs only on an active transaction");
     };
     let number = active.number;
+    let wait = Wait::from_write_concern(envelope.write_concern);
     let commit_ts = match active.txn {
-        Some(txn) => match engine.commit_txn(txn, Wait::from_write_concern(envelope.write_concern))
-        {
+        Some(txn) => match engine.commit_txn(txn, wait, Some((key, owner, number))) {
             Ok(ts) => ts,
             Err(error) => {
                 state.txn = TxnState::Aborted { number };

@@ -5,6 +5,11 @@
 //! journal keeps every record after the covered LSN. The list of
 //! collections, with their names, is the caller's, taken at the same
 //! timestamp: a rename after it must replay on the names before it.
+//!
+//! Session outcomes are not versioned: the checkpoint writes what sessions
+//! hold when it reaches them, which may be newer than its timestamp. That
+//! is safe because replay never moves a session's transaction number back,
+//! and every commit after the timestamp is in a record the journal keeps.
 
 use std::io::{self, Write};
 
@@ -17,10 +22,12 @@ use crate::clock::Ts;
 use crate::storage::collection::Collection;
 
 /// Writes the state at `ts` of `collections` (the committed collections
-/// of the catalog at `ts`) to `out`.
+/// of the catalog at `ts`), then `sessions` (the outcomes sessions hold
+/// now, see [`crate::session::Sessions::durable_outcomes`]), to `out`.
 pub fn write_checkpoint(
     collections: &[Arc<Collection>],
     ts: Ts,
+    sessions: &[Op],
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
@@ -40,6 +47,9 @@ pub fn write_checkpoint(
             };
             out.write_all(put_bytes(&coll.db, &coll.name, &doc).as_bytes())?;
         }
+    }
+    for outcome in sessions {
+        out.write_all(&to_bytes(&outcome.to_document()))?;
     }
     out.flush()
 }

@@ -10,8 +10,16 @@
 //!                       | { op: "createIndex", db, coll, spec }
 //!                       | { op: "dropIndex", db, coll, name }
 //!                       | { op: "collMod", db, coll, options }
-//!                       | { op: "rename", db, coll, toDb, toColl, dropTarget } ] }
+//!                       | { op: "rename", db, coll, toDb, toColl, dropTarget }
+//!                       | { op: "txnCommitted", session, lsid, txnNumber } ] }
 //! ```
+//!
+//! `txnCommitted` rides in the commit record of a multi-document
+//! transaction (and in checkpoints, for sessions whose last transaction
+//! committed), so that a `commitTransaction` retried after a restart is
+//! answered as committed, as mongod answers it from `config.transactions`,
+//! instead of NoSuchTransaction, which a driver's `withTransaction` would
+//! take as a reason to run the whole transaction again.
 //!
 //! Checkpoints are a sequence of the same op documents (a header document
 //! `{ ts }` first), so recovery has one replay path for both.
@@ -78,6 +86,14 @@ pub enum Op {
         to_coll: String,
         drop_target: bool,
     },
+    /// Transaction `txn_number` of the session keyed `session` (its
+    /// `lsid` as the engine keeps it) committed in this record, or, in a
+    /// checkpoint, is the session's last transaction and committed.
+    Committed {
+        session: Vec<u8>,
+        lsid: Document,
+        txn_number: i64,
+    },
 }
 
 impl Op {
@@ -116,6 +132,17 @@ impl Op {
                 drop_target,
             } => {
                 doc! {"op": "rename", "db": db, "coll": coll, "toDb": to_db, "toColl": to_coll, "dropTarget": drop_target}
+            }
+            Op::Committed {
+                session,
+                lsid,
+                txn_number,
+            } => {
+                let session = bson::Binary {
+                    subtype: bson::spec::BinarySubtype::Generic,
+                    bytes: session.clone(),
+                };
+                doc! {"op": "txnCommitted", "session": session, "lsid": lsid.clone(), "txnNumber": txn_number}
             }
         }
     }
@@ -172,6 +199,11 @@ impl Op {
                 to_db: op.get_str("toDb").ok()?.to_owned(),
                 to_coll: op.get_str("toColl").ok()?.to_owned(),
                 drop_target: op.get_bool("dropTarget").ok()?,
+            },
+            "txnCommitted" => Op::Committed {
+                session: op.get_binary_generic("session").ok()?.clone(),
+                lsid: op.get_document("lsid").ok()?.clone(),
+                txn_number: op.get_i64("txnNumber").ok()?,
             },
             _ => return None,
         })
@@ -283,6 +315,11 @@ mod tests {
                 to_db: "e".into(),
                 to_coll: "f".into(),
                 drop_target: true,
+            },
+            Op::Committed {
+                session: vec![7; 16],
+                lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
+                txn_number: 3,
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);

@@ -176,6 +176,15 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
                     .map_err(|e| fail(&op, format!("{e:?}")))?;
             }
         }
+        Op::Committed {
+            session,
+            lsid,
+            txn_number,
+        } => {
+            engine
+                .sessions()
+                .restore_commit(session, lsid, *txn_number, ts);
+        }
     }
     Ok(())
 }
