@@ -8,7 +8,10 @@
 //! item appears that was never attempted, no item seen after an earlier
 //! restart has vanished, the counter equals the number of items, and
 //! `validate` finds both collections sound (the items' unique index, which
-//! recovery rebuilds, agrees with the items).
+//! recovery rebuilds, agrees with the items), and each client's last
+//! commit, retried as a driver retries it, is answered as the data says:
+//! ok if the item is there, NoSuchTransaction only if it is not (which a
+//! driver's `withTransaction` takes as a reason to run it again).
 //!
 //! An item whose commit got no reply may or may not be present: recovery may
 //! keep a commit whose acknowledgement died with the server. The kill delays
@@ -68,6 +71,8 @@ const DB: &str = "crash";
 const COUNTER_ID: &str = "counter";
 const TRANSIENT: &str = "TransientTransactionError";
 const UNKNOWN_COMMIT: &str = "UnknownTransactionCommitResult";
+/// mongod's NoSuchTransaction.
+const NO_SUCH_TRANSACTION: i32 = 251;
 
 /// What the clients know, across all cycles.
 #[derive(Default)]
@@ -78,6 +83,18 @@ struct Ledger {
     acknowledged: BTreeSet<i64>,
     /// Failures that are not explained by the kill.
     unexpected: Vec<String>,
+    /// Each client's last transaction that sent `commitTransaction`:
+    /// after the restart a driver would retry that commit, and the answer
+    /// must match the data (see [`check_commit_retries`]).
+    last_commits: Vec<LastCommit>,
+}
+
+/// A transaction whose commit was sent.
+struct LastCommit {
+    lsid: Document,
+    txn_number: i64,
+    id: i64,
+    acknowledged: bool,
 }
 
 /// State the clients of one cycle share with the test.
@@ -182,11 +199,29 @@ fn transaction(
     }
     let mut commit = doc! {"commitTransaction": 1};
     commit.extend(session);
+    let last = LastCommit {
+        lsid: lsid.clone(),
+        txn_number,
+        id,
+        acknowledged: false,
+    };
+    note_commit(shared, last);
     if let Some(end) = judge("commitTransaction", &client.command("admin", commit)?, None)? {
         return Ok(end);
     }
-    shared.ledger.lock().unwrap().acknowledged.insert(id);
+    let mut ledger = shared.ledger.lock().unwrap();
+    ledger.acknowledged.insert(id);
+    if let Some(last) = ledger.last_commits.iter_mut().find(|c| c.lsid == *lsid) {
+        last.acknowledged = true;
+    }
     Ok(Attempt::Committed)
+}
+
+/// Records `last` as its client's last commit sent.
+fn note_commit(shared: &Shared, last: LastCommit) {
+    let mut ledger = shared.ledger.lock().unwrap();
+    ledger.last_commits.retain(|c| c.lsid != last.lsid);
+    ledger.last_commits.push(last);
 }
 
 /// A client: runs transactions until its connection dies.
@@ -317,6 +352,7 @@ fn check_after_restart(
         "{context}: the counter disagrees with the item count, so a transaction is partly visible\n{}",
         log()
     );
+    check_commit_retries(context, &mut client, ledger, &present, &log);
     for collection in ["items", "counters"] {
         let reply = client
             .command(DB, doc! {"validate": collection, "full": true})
@@ -328,6 +364,42 @@ fn check_after_restart(
         );
     }
     present
+}
+
+/// Retries each client's last commit, as a driver does after a network
+/// error: an acknowledged commit must be answered ok, and any other
+/// answer must agree with the data (ok only if the item is there,
+/// NoSuchTransaction only if it is not). An answer of NoSuchTransaction
+/// for a commit that did land would make a driver run it again.
+fn check_commit_retries(
+    context: &str,
+    client: &mut Client,
+    ledger: &Ledger,
+    present: &BTreeSet<i64>,
+    log: &dyn Fn() -> String,
+) {
+    for last in &ledger.last_commits {
+        let commit = doc! {
+            "commitTransaction": 1, "lsid": last.lsid.clone(),
+            "txnNumber": last.txn_number, "autocommit": false,
+        };
+        let reply = client.command("admin", commit).expect("retry a commit");
+        let committed = ok(&reply);
+        let code = reply.get_i32("code").ok();
+        let there = present.contains(&last.id);
+        let consistent = match (committed, code) {
+            (true, _) => there,
+            (false, Some(NO_SUCH_TRANSACTION)) => !there && !last.acknowledged,
+            _ => false,
+        };
+        assert!(
+            consistent,
+            "{context}: a retried commit of item {} (acknowledged: {}, present: {there}) got {reply}\n{}",
+            last.id,
+            last.acknowledged,
+            log()
+        );
+    }
 }
 
 /// Lets the clients run for a random while, then kills the server under them.
