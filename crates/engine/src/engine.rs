@@ -16,7 +16,7 @@ use crate::options::EngineOptions;
 use crate::options::Storage;
 use crate::params::Parameters;
 use crate::reaper;
-use crate::session::{Session, Sessions};
+use crate::session::{RetryResult, Session, Sessions};
 use crate::storage::catalog::Catalog;
 use crate::storage::collection::Visibility;
 use crate::txn::{Txn, TxnManager};
@@ -178,7 +178,7 @@ impl Engine {
         });
         let pin = self.txns().begin_at(ts);
         drop(reader);
-        let sessions: Vec<Op> = self
+        let mut sessions: Vec<Op> = self
             .sessions()
             .committed_outcomes()
             .into_iter()
@@ -188,6 +188,24 @@ impl Engine {
                 txn_number,
             })
             .collect();
+        for (session, lsid, txn_number, stmt_id, result) in self.sessions().retried_outcomes() {
+            if let RetryResult::Write {
+                n,
+                modified,
+                upserted,
+            } = result
+            {
+                sessions.push(Op::Retried {
+                    session,
+                    lsid,
+                    txn_number,
+                    stmt_id,
+                    n,
+                    modified,
+                    upserted,
+                });
+            }
+        }
         let written = durable.journal().checkpoint(lsn, |out| {
             durable::write_checkpoint(&collections, ts, &sessions, out)
         });
@@ -294,13 +312,13 @@ impl Engine {
     /// lock; with [`Wait::Durable`], returns once the record is on stable
     /// storage. The reply may go out once this returns.
     ///
-    /// `session` names the session whose multi-document transaction this
-    /// is, so that its commit record says so (`Op::Committed`).
+    /// `outcome` is what the commit means to a session, journaled in the
+    /// same record, so that a retry after a restart is answered.
     pub(crate) fn commit_txn(
         &self,
         txn: Txn,
         wait: Wait,
-        session: Option<(&[u8], &Session, i64)>,
+        outcome: Option<Outcome<'_>>,
     ) -> Result<Ts, CommandError> {
         let Some(durable) = &self.shared.durable else {
             return self.txns().commit(txn, |_, _| Ok(()));
@@ -311,16 +329,9 @@ impl Engine {
             if ops.is_empty() {
                 return Ok(());
             }
-            if let Some((key, session, number)) = session {
-                // Under the commit lock, as checkpoints take their
-                // position: one that covers this record sees the number.
-                session.note_committed(number);
-                ops.push(Op::Committed {
-                    session: key.to_vec(),
-                    lsid: session.lsid.clone(),
-                    txn_number: number,
-                });
-            }
+            // Under the commit lock, as checkpoints take their position:
+            // one that covers this record sees the outcome.
+            ops.extend(outcome.map(Outcome::into_op));
             appended = Some(durable.append(&durable::encode_ops(ts, &ops))?);
             Ok::<(), CommandError>(())
         })?;
@@ -364,6 +375,73 @@ impl Engine {
             self.catalog().remove_exact(coll);
         }
         self.txns().abort(txn);
+    }
+}
+
+/// What a commit means to the session that made it.
+pub(crate) enum Outcome<'a> {
+    /// Its multi-document transaction `number` commits.
+    Committed {
+        key: &'a [u8],
+        session: &'a Session,
+        number: i64,
+    },
+    /// Statement `stmt_id` of its retryable write `number` commits, and a
+    /// retry must get `n`, `modified` and `upserted` back.
+    Retried {
+        key: &'a [u8],
+        session: &'a Session,
+        number: i64,
+        stmt_id: i32,
+        n: i64,
+        modified: i64,
+        upserted: Option<bson::Bson>,
+    },
+}
+
+impl Outcome<'_> {
+    /// Notes the outcome on the session (for checkpoints) and gives the
+    /// op that journals it.
+    fn into_op(self) -> Op {
+        match self {
+            Outcome::Committed {
+                key,
+                session,
+                number,
+            } => {
+                session.note_committed(number);
+                Op::Committed {
+                    session: key.to_vec(),
+                    lsid: session.lsid.clone(),
+                    txn_number: number,
+                }
+            }
+            Outcome::Retried {
+                key,
+                session,
+                number,
+                stmt_id,
+                n,
+                modified,
+                upserted,
+            } => {
+                let result = RetryResult::Write {
+                    n,
+                    modified,
+                    upserted: upserted.clone(),
+                };
+                session.note_retried(number, stmt_id, result);
+                Op::Retried {
+                    session: key.to_vec(),
+                    lsid: session.lsid.clone(),
+                    txn_number: number,
+                    stmt_id,
+                    n,
+                    modified,
+                    upserted,
+                }
+            }
+        }
     }
 }
 

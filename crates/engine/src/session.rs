@@ -112,6 +112,17 @@ pub struct Session {
     /// outside `state` so that a checkpoint reads it without waiting for a
     /// running command (see [`Sessions::committed_outcomes`]).
     last_committed: AtomicI64,
+    /// The journaled results of the session's latest retryable write, for
+    /// checkpoints, for the same reason (see [`Sessions::retried_outcomes`]).
+    durable_retries: Mutex<DurableRetries>,
+}
+
+/// The results of one retryable write's statements that are in the
+/// journal: `(stmtId, result)` for write `number`.
+#[derive(Default)]
+struct DurableRetries {
+    number: i64,
+    results: Vec<(i32, RetryResult)>,
 }
 
 impl Session {
@@ -119,6 +130,23 @@ impl Session {
     /// only grow).
     pub fn note_committed(&self, number: i64) {
         self.last_committed.fetch_max(number, Ordering::AcqRel);
+    }
+
+    /// Statement `stmt_id` of retryable write `number` is journaled with
+    /// `result`; a higher number replaces the results kept.
+    pub fn note_retried(&self, number: i64, stmt_id: i32, result: RetryResult) {
+        let mut retries = self.durable_retries.lock();
+        if number < retries.number {
+            return;
+        }
+        if number > retries.number {
+            *retries = DurableRetries {
+                number,
+                results: Vec::new(),
+            };
+        }
+        retries.results.retain(|(id, _)| *id != stmt_id);
+        retries.results.push((stmt_id, result));
     }
 
     pub fn touch(&self) {
@@ -263,6 +291,7 @@ impl Sessions {
             }),
             last_used: Mutex::new(Instant::now()),
             last_committed: AtomicI64::new(NONE_COMMITTED),
+            durable_retries: Mutex::default(),
         });
         map.insert(key.to_vec(), session.clone());
         Some(session)
@@ -335,6 +364,55 @@ impl Sessions {
                 (number != NONE_COMMITTED).then(|| (key.clone(), session.lsid.clone(), number))
             })
             .collect()
+    }
+
+    /// Recovery: statement `stmt_id` of retryable write `number` of the
+    /// session keyed `key` ran with `result`. As with commits, numbers
+    /// only grow.
+    pub fn restore_retried(
+        &self,
+        key: &[u8],
+        lsid: &Document,
+        number: i64,
+        stmt_id: i32,
+        result: RetryResult,
+    ) {
+        let Some(session) = self.get_or_create(key, || lsid.clone(), u64::MAX) else {
+            return;
+        };
+        session.note_retried(number, stmt_id, result.clone());
+        let mut state = session.state.lock();
+        if state.highest_number.is_some_and(|highest| highest > number) {
+            return;
+        }
+        state.highest_number = Some(number);
+        if state.retry.number != number {
+            state.retry = RetryState {
+                number,
+                ..RetryState::default()
+            };
+        }
+        state.retry.results.insert(stmt_id, result);
+    }
+
+    /// `(key, lsid, number, stmtId, result)` of every journaled statement
+    /// of every session's latest retryable write, for a checkpoint.
+    pub fn retried_outcomes(&self) -> Vec<(Vec<u8>, Document, i64, i32, RetryResult)> {
+        let map = self.map.read();
+        let mut outcomes = Vec::new();
+        for (key, session) in map.iter() {
+            let retries = session.durable_retries.lock();
+            for (stmt_id, result) in &retries.results {
+                outcomes.push((
+                    key.clone(),
+                    session.lsid.clone(),
+                    retries.number,
+                    *stmt_id,
+                    result.clone(),
+                ));
+            }
+        }
+        outcomes
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Arc<Session>> {

@@ -169,6 +169,109 @@ fn a_commit_retried_after_a_restart_is_answered_as_committed() {
     }
 }
 
+/// The fields of a write reply a retry must repeat.
+fn write_result(reply: &bson::Document) -> bson::Document {
+    let mut result = bson::Document::new();
+    for field in [
+        "ok",
+        "n",
+        "nModified",
+        "upserted",
+        "writeErrors",
+        "nInserted",
+        "nMatched",
+        "nUpserted",
+        "nDeleted",
+    ] {
+        if let Some(value) = reply.get(field) {
+            result.insert(field, value.clone());
+        }
+    }
+    result
+}
+
+#[test]
+fn a_retryable_write_retried_after_a_restart_runs_once() {
+    // mongod keeps each statement's result in config.transactions with its
+    // write; without it a retry after a restart runs again: an $inc twice.
+    // Each case: whether a checkpoint covers the writes before the restart.
+    for checkpoint in [false, true] {
+        let dir = common::temp_dir(&format!("durability-retried-write-{checkpoint}"));
+        // One session per write (a session keeps its latest write's
+        // results), each write its own txnNumber 1.
+        let writes = [
+            (
+                "app",
+                doc! {"insert": "c", "documents": [{"_id": 2}, {"_id": 3}]},
+            ),
+            (
+                "app",
+                doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}]},
+            ),
+            (
+                "app",
+                doc! {"update": "c", "updates": [{"q": {"_id": 9}, "u": {"$inc": {"n": 1}}, "upsert": true}]},
+            ),
+            (
+                "app",
+                doc! {"delete": "c", "deletes": [{"q": {"_id": 3}, "limit": 1}]},
+            ),
+            (
+                "admin",
+                doc! {"bulkWrite": 1, "ops": [
+                    {"insert": 0, "document": {"_id": 20, "n": 0}},
+                    {"update": 0, "filter": {"_id": 20}, "updateMods": {"$inc": {"n": 1}}},
+                ], "nsInfo": [{"ns": "app.c"}]},
+            ),
+        ];
+        let commands: Vec<(&str, bson::Document)> = writes
+            .into_iter()
+            .map(|(db, mut command)| {
+                command.insert("lsid", common::lsid());
+                command.insert("txnNumber", 1_i64);
+                (db, command)
+            })
+            .collect();
+        let mut first = Vec::new();
+        {
+            let db = common::open_dir(&dir);
+            ok(
+                &db,
+                "app",
+                doc! {"insert": "c", "documents": [{"_id": 1, "n": 0}]},
+            );
+            for (name, command) in &commands {
+                first.push(write_result(&ok(&db, name, command.clone())));
+            }
+            if checkpoint {
+                db.checkpoint().expect("checkpoint");
+                ok(
+                    &db,
+                    "app",
+                    doc! {"insert": "other", "documents": [{"_id": 1}]},
+                );
+            }
+        }
+        let db = common::open_dir(&dir);
+        for ((name, command), first) in commands.iter().zip(&first) {
+            let retried = write_result(&ok(&db, name, command.clone()));
+            assert_eq!(&retried, first, "checkpoint {checkpoint}: {command}");
+        }
+        assert_eq!(
+            find(&db, "app", doc! {"find": "c", "sort": {"_id": 1}}),
+            vec![
+                doc! {"_id": 1, "n": 1},
+                doc! {"_id": 2},
+                doc! {"_id": 9, "n": 1},
+                doc! {"_id": 20, "n": 1},
+            ],
+            "checkpoint {checkpoint}: every write applied once"
+        );
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[test]
 fn checkpoints_cover_the_log_and_recovery_continues_after_them() {
     let dir = common::temp_dir("durability-checkpoint");

@@ -17,7 +17,8 @@ use mql::Code;
 use super::CommandError;
 use crate::clock::Ts;
 use crate::durable::Op;
-use crate::session::RetryState;
+use crate::engine::Outcome;
+use crate::session::{RetryState, Session};
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::key::Key;
@@ -53,6 +54,22 @@ pub struct Ctx<'a> {
     /// The command asked to skip document validation
     /// (`bypassDocumentValidation: true`).
     pub bypass_validation: bool,
+    /// The session of a retryable write, whose statements journal their
+    /// results (`Outcome::Retried`).
+    pub owner: Option<&'a Session>,
+    /// The retryable statement running now: its `stmtId` and what kind of
+    /// write it is, set by the batch for the statement's one write.
+    pub retry_stmt: Option<(i32, StmtKind)>,
+}
+
+/// What a retryable statement does, to tell its result from its one
+/// write: an insert counts `n`, an update `n` and `nModified` or the
+/// upserted `_id`, a delete `n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StmtKind {
+    Insert,
+    Update,
+    Delete,
 }
 
 impl Ctx<'_> {
@@ -70,6 +87,8 @@ impl Ctx<'_> {
             read_at: self.read_at,
             wait: self.wait,
             bypass_validation: self.bypass_validation,
+            owner: self.owner,
+            retry_stmt: self.retry_stmt,
         }
     }
 
@@ -206,7 +225,9 @@ impl Ctx<'_> {
             };
             match apply(&mut txn, coll, key, record, &change) {
                 Ok(()) => {
-                    self.engine.commit_txn(txn, self.wait, None)?;
+                    let stmt = self.retry_stmt.take();
+                    let outcome = self.retry_outcome(stmt, key, &change);
+                    self.engine.commit_txn(txn, self.wait, outcome)?;
                     return Ok(change);
                 }
                 Err(WriteError::Conflict { holder: Some(_) }) => {
@@ -224,6 +245,38 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// The result a retry of the running retryable statement `stmt` must
+    /// get, told from its one write, to journal with it; `None` outside a
+    /// retryable statement (the caller takes `stmt` once: a statement
+    /// writes once).
+    fn retry_outcome(
+        &self,
+        stmt: Option<(i32, StmtKind)>,
+        key: &Key,
+        change: &Change,
+    ) -> Option<Outcome<'_>> {
+        let (owner, session, number) = (self.owner?, self.session.as_deref()?, self.txn_number?);
+        self.retry.as_ref()?;
+        let (stmt_id, kind) = stmt?;
+        let (n, modified, upserted) = match (kind, change) {
+            (StmtKind::Update, Change::Replace(_)) => (1, 1, None),
+            (StmtKind::Update, Change::Insert(_)) => (1, 0, Some(key.0.clone())),
+            (StmtKind::Insert, Change::Insert(_)) | (StmtKind::Delete, Change::Delete) => {
+                (1, 0, None)
+            }
+            _ => return None,
+        };
+        Some(Outcome::Retried {
+            key: session,
+            session: owner,
+            number,
+            stmt_id,
+            n,
+            modified,
+            upserted,
+        })
     }
 
     fn wait_for_other_txn(&self, generation: u64) -> Result<(), CommandError> {

@@ -7,7 +7,7 @@ use mql::Code;
 use mql::matcher::Filter;
 
 use super::args::Args;
-use super::ctx::{Change, Ctx};
+use super::ctx::{Change, Ctx, StmtKind};
 use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::exec;
@@ -21,23 +21,29 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let ordered = args.bool("ordered")?.unwrap_or(true);
     // A view fails each statement, as mongod reports it: a write error.
     let coll = ctx.writable(name);
-    let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
-        let (filter_doc, filter, multi) = parse_statement(statement)?;
-        write::refuse_multi_in_retryable_write(
-            ctx,
-            multi,
-            "Cannot use (or request) retryable writes with limit=0",
-        )?;
-        let n = match &coll {
-            Ok(Some(coll)) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
-            Ok(None) => 0,
-            Err(error) => return Err(error.clone()),
-        };
-        Ok(Done {
-            n,
-            ..Done::default()
-        })
-    })?;
+    let batch = write::run_batch(
+        ctx,
+        (body, StmtKind::Delete),
+        &statements,
+        ordered,
+        |ctx, statement| {
+            let (filter_doc, filter, multi) = parse_statement(statement)?;
+            write::refuse_multi_in_retryable_write(
+                ctx,
+                multi,
+                "Cannot use (or request) retryable writes with limit=0",
+            )?;
+            let n = match &coll {
+                Ok(Some(coll)) => delete_matching(ctx, coll, &filter_doc, &filter, multi)?,
+                Ok(None) => 0,
+                Err(error) => return Err(error.clone()),
+            };
+            Ok(Done {
+                n,
+                ..Done::default()
+            })
+        },
+    )?;
     Ok(batch.reply(false))
 }
 

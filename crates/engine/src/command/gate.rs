@@ -16,6 +16,7 @@ use super::ctx::{Change, Ctx};
 use super::envelope::Envelope;
 use super::{CommandError, CommandResult, Request, execute};
 use crate::clock::Ts;
+use crate::engine::Outcome;
 use crate::limits;
 use crate::session::{Active, RetryState, Session, SessionState, TxnState};
 use crate::storage::key::Key;
@@ -202,7 +203,8 @@ pub(super) fn run(
     }
     match envelope.txn_number {
         Some(number) if is_retryable_write(name) => {
-            retryable_write(engine, name, request, envelope, &mut state, key, number)
+            let owner = (&*session, &mut *state);
+            retryable_write(engine, name, request, envelope, owner, key, number)
         }
         Some(_) => Err(invalid_options(format!(
             "txnNumber may only be provided for multi-document transactions and retryable write commands. autocommit:false was not provided, and {name} is not a retryable write command."
@@ -231,16 +233,20 @@ fn plain(
         read_at,
         wait: Wait::from_write_concern(envelope.write_concern),
         bypass_validation: bypasses_validation(&request.body),
+        owner: None,
+        retry_stmt: None,
     };
     execute(&mut ctx, name, &request.body)
 }
 
+/// Runs a retryable write for the session `(owner, state)` keyed
+/// `session`.
 fn retryable_write(
     engine: &Engine,
     name: &str,
     request: &Request<'_>,
     envelope: &Envelope,
-    state: &mut SessionState,
+    (owner, state): (&Session, &mut SessionState),
     session: Vec<u8>,
     number: i64,
 ) -> CommandResult {
@@ -270,6 +276,8 @@ fn retryable_write(
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern),
         bypass_validation: bypasses_validation(&request.body),
+        owner: Some(owner),
+        retry_stmt: None,
     };
     let result = execute(&mut ctx, name, &request.body);
     // `onPrimaryTransactionalWrite` fired on one of the statements that ran
@@ -521,7 +529,15 @@ fn commit(
     let number = active.number;
     let wait = Wait::from_write_concern(envelope.write_concern);
     let commit_ts = match active.txn {
-        Some(txn) => match engine.commit_txn(txn, wait, Some((key, owner, number))) {
+        Some(txn) => match engine.commit_txn(
+            txn,
+            wait,
+            Some(Outcome::Committed {
+                key,
+                session: owner,
+                number,
+            }),
+        ) {
             Ok(ts) => ts,
             Err(error) => {
                 state.txn = TxnState::Aborted { number };
@@ -569,6 +585,8 @@ fn statement(
         read_at: None,
         wait: Wait::from_write_concern(envelope.write_concern),
         bypass_validation: bypasses_validation(&request.body),
+        owner: None,
+        retry_stmt: None,
     };
     let result = execute(&mut ctx, name, &request.body);
     let failed = match &result {

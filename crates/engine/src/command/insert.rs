@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 
 use super::args::Args;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, StmtKind};
 use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::storage::collection::Collection;
@@ -27,14 +27,20 @@ pub(super) fn insert(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
         Ok(None) => Ok(ctx.collection_for_write(name)?),
         Err(view) => Err(view),
     };
-    let batch = write::run_batch(ctx, body, &documents, ordered, |ctx, doc| {
-        let coll = coll.as_ref().map_err(Clone::clone)?;
-        insert_one(ctx, coll, doc)?;
-        Ok(Done {
-            n: 1,
-            ..Done::default()
-        })
-    })?;
+    let batch = write::run_batch(
+        ctx,
+        (body, StmtKind::Insert),
+        &documents,
+        ordered,
+        |ctx, doc| {
+            let coll = coll.as_ref().map_err(Clone::clone)?;
+            insert_one(ctx, coll, doc)?;
+            Ok(Done {
+                n: 1,
+                ..Done::default()
+            })
+        },
+    )?;
     Ok(batch.reply(false))
 }
 

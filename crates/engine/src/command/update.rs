@@ -11,7 +11,7 @@ use mql::update::ApplyContext;
 use super::modification::Modification;
 
 use super::args::Args;
-use super::ctx::{Change, Ctx};
+use super::ctx::{Change, Ctx, StmtKind};
 use super::write::{self, Done};
 use super::{CommandError, CommandResult};
 use crate::exec;
@@ -61,20 +61,26 @@ pub(super) fn update(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let name = args.collection()?;
     let statements = write::batch_statements(&args, "update", "updates")?;
     let ordered = args.bool("ordered")?.unwrap_or(true);
-    let batch = write::run_batch(ctx, body, &statements, ordered, |ctx, statement| {
-        let statement = parse_statement(statement)?;
-        write::refuse_multi_in_retryable_write(
-            ctx,
-            statement.multi,
-            "Cannot use (or request) retryable writes with multi=true",
-        )?;
-        let outcome = run_statement(ctx, name, &statement)?;
-        Ok(Done {
-            n: outcome.matched + i64::from(outcome.upserted.is_some()),
-            modified: outcome.modified,
-            upserted: outcome.upserted,
-        })
-    })?;
+    let batch = write::run_batch(
+        ctx,
+        (body, StmtKind::Update),
+        &statements,
+        ordered,
+        |ctx, statement| {
+            let statement = parse_statement(statement)?;
+            write::refuse_multi_in_retryable_write(
+                ctx,
+                statement.multi,
+                "Cannot use (or request) retryable writes with multi=true",
+            )?;
+            let outcome = run_statement(ctx, name, &statement)?;
+            Ok(Done {
+                n: outcome.matched + i64::from(outcome.upserted.is_some()),
+                modified: outcome.modified,
+                upserted: outcome.upserted,
+            })
+        },
+    )?;
     Ok(batch.reply(true))
 }
 

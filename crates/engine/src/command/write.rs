@@ -8,7 +8,7 @@ use mql::Code;
 
 use super::CommandError;
 use super::args::Args;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, StmtKind};
 use crate::session::RetryResult;
 use crate::storage::size::measure;
 pub use crate::storage::size::{DOC_DEPTH_MAX, encoded_size};
@@ -177,7 +177,7 @@ impl Batch {
 /// or inside a transaction.
 pub fn run_batch<S>(
     ctx: &mut Ctx<'_>,
-    body: &Document,
+    (body, kind): (&Document, StmtKind),
     statements: &[S],
     ordered: bool,
     mut run: impl FnMut(&mut Ctx<'_>, &S) -> Result<Done, CommandError>,
@@ -195,7 +195,7 @@ pub fn run_batch<S>(
                 modified,
                 upserted,
             },
-            _ => match on_transactional_write(ctx).and_then(|()| run(ctx, statement)) {
+            _ => match run_statement(ctx, (stmt_id, kind), |ctx| run(ctx, statement)) {
                 Ok(done) => {
                     let saved = RetryResult::Write {
                         n: done.n,
@@ -223,6 +223,21 @@ pub fn run_batch<S>(
         }
     }
     Ok(batch)
+}
+
+/// Runs one statement of a write that was not run before: under
+/// `onPrimaryTransactionalWrite`, and named (`stmt`) so that a retryable
+/// write journals its result with its one write.
+pub fn run_statement<T>(
+    ctx: &mut Ctx<'_>,
+    stmt: (i32, StmtKind),
+    run: impl FnOnce(&mut Ctx<'_>) -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    on_transactional_write(ctx)?;
+    ctx.retry_stmt = Some(stmt);
+    let done = run(ctx);
+    ctx.retry_stmt = None;
+    done
 }
 
 /// The statement id of the `index`th statement of a batch.

@@ -11,7 +11,9 @@
 //!                       | { op: "dropIndex", db, coll, name }
 //!                       | { op: "collMod", db, coll, options }
 //!                       | { op: "rename", db, coll, toDb, toColl, dropTarget }
-//!                       | { op: "txnCommitted", session, lsid, txnNumber } ] }
+//!                       | { op: "txnCommitted", session, lsid, txnNumber }
+//!                       | { op: "retried", session, lsid, txnNumber, stmtId,
+//!                           n, nModified, upserted? } ] }
 //! ```
 //!
 //! `txnCommitted` rides in the commit record of a multi-document
@@ -19,7 +21,11 @@
 //! committed), so that a `commitTransaction` retried after a restart is
 //! answered as committed, as mongod answers it from `config.transactions`,
 //! instead of NoSuchTransaction, which a driver's `withTransaction` would
-//! take as a reason to run the whole transaction again.
+//! take as a reason to run the whole transaction again. `retried` rides
+//! in the record of a retryable write's statement (one write each: a
+//! statement that may change many documents is refused), with the result
+//! a retry must get back, so that a retry after a restart is answered
+//! instead of run twice.
 //!
 //! Checkpoints are a sequence of the same op documents (a header document
 //! `{ ts }` first), so recovery has one replay path for both.
@@ -94,6 +100,25 @@ pub enum Op {
         lsid: Document,
         txn_number: i64,
     },
+    /// Statement `stmt_id` of retryable write `txn_number` ran with this
+    /// result (`n`, `nModified`, the upserted `_id`).
+    Retried {
+        session: Vec<u8>,
+        lsid: Document,
+        txn_number: i64,
+        stmt_id: i32,
+        n: i64,
+        modified: i64,
+        upserted: Option<Bson>,
+    },
+}
+
+/// A session key as a BSON binary.
+fn session_binary(session: &[u8]) -> bson::Binary {
+    bson::Binary {
+        subtype: bson::spec::BinarySubtype::Generic,
+        bytes: session.to_vec(),
+    }
 }
 
 impl Op {
@@ -138,11 +163,25 @@ impl Op {
                 lsid,
                 txn_number,
             } => {
-                let session = bson::Binary {
-                    subtype: bson::spec::BinarySubtype::Generic,
-                    bytes: session.clone(),
+                doc! {"op": "txnCommitted", "session": session_binary(session), "lsid": lsid.clone(), "txnNumber": txn_number}
+            }
+            Op::Retried {
+                session,
+                lsid,
+                txn_number,
+                stmt_id,
+                n,
+                modified,
+                upserted,
+            } => {
+                let mut op = doc! {
+                    "op": "retried", "session": session_binary(session), "lsid": lsid.clone(),
+                    "txnNumber": txn_number, "stmtId": stmt_id, "n": n, "nModified": modified,
                 };
-                doc! {"op": "txnCommitted", "session": session, "lsid": lsid.clone(), "txnNumber": txn_number}
+                if let Some(id) = upserted {
+                    op.insert("upserted", id.clone());
+                }
+                op
             }
         }
     }
@@ -204,6 +243,15 @@ impl Op {
                 session: op.get_binary_generic("session").ok()?.clone(),
                 lsid: op.get_document("lsid").ok()?.clone(),
                 txn_number: op.get_i64("txnNumber").ok()?,
+            },
+            "retried" => Op::Retried {
+                session: op.get_binary_generic("session").ok()?.clone(),
+                lsid: op.get_document("lsid").ok()?.clone(),
+                txn_number: op.get_i64("txnNumber").ok()?,
+                stmt_id: op.get_i32("stmtId").ok()?,
+                n: op.get_i64("n").ok()?,
+                modified: op.get_i64("nModified").ok()?,
+                upserted: op.get("upserted").cloned(),
             },
             _ => return None,
         })
@@ -320,6 +368,24 @@ mod tests {
                 session: vec![7; 16],
                 lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
                 txn_number: 3,
+            },
+            Op::Retried {
+                session: vec![7; 16],
+                lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
+                txn_number: 4,
+                stmt_id: 1,
+                n: 1,
+                modified: 0,
+                upserted: Some(Bson::Int32(9)),
+            },
+            Op::Retried {
+                session: vec![7; 16],
+                lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
+                txn_number: 4,
+                stmt_id: 2,
+                n: 1,
+                modified: 1,
+                upserted: None,
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);

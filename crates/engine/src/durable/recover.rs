@@ -21,6 +21,7 @@ use bson::Document;
 use super::record::{Op, decode};
 use crate::Engine;
 use crate::clock::Ts;
+use crate::session::RetryResult;
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::index::IndexSpec;
@@ -184,6 +185,24 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
             engine
                 .sessions()
                 .restore_commit(session, lsid, *txn_number, ts);
+        }
+        Op::Retried {
+            session,
+            lsid,
+            txn_number,
+            stmt_id,
+            n,
+            modified,
+            upserted,
+        } => {
+            let result = RetryResult::Write {
+                n: *n,
+                modified: *modified,
+                upserted: upserted.clone(),
+            };
+            engine
+                .sessions()
+                .restore_retried(session, lsid, *txn_number, *stmt_id, result);
         }
     }
     Ok(())

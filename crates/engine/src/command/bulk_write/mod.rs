@@ -89,16 +89,16 @@ pub(super) fn bulk_write(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
                     upserted,
                 })
             }
-            _ => write::on_transactional_write(ctx)
-                .and_then(|()| run_op(ctx, op))
-                .inspect(|done| {
+            _ => write::run_statement(ctx, (stmt_id, op.kind()), |ctx| run_op(ctx, op)).inspect(
+                |done| {
                     let saved = RetryResult::Write {
                         n: done.n,
                         modified: done.modified,
                         upserted: done.upserted.clone(),
                     };
                     write::remember(ctx, stmt_id, saved);
-                }),
+                },
+            ),
         };
         match result {
             Ok(done) => {

@@ -14,6 +14,7 @@ use mql::Code;
 
 use super::super::CommandError;
 use super::super::args::Args;
+use super::super::ctx::StmtKind;
 use super::super::envelope::type_name;
 use super::super::write::WRITE_BATCH_MAX;
 
@@ -87,6 +88,15 @@ impl<'a> Op<'a> {
 
     pub fn is_update(&self) -> bool {
         matches!(self, Op::Update { .. })
+    }
+
+    /// What kind of write the op is, for a retryable write's journal.
+    pub fn kind(&self) -> StmtKind {
+        match self {
+            Op::Insert { .. } => StmtKind::Insert,
+            Op::Update { .. } => StmtKind::Update,
+            Op::Delete { .. } => StmtKind::Delete,
+        }
     }
 }
 
