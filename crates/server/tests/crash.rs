@@ -11,7 +11,10 @@
 //! recovery rebuilds, agrees with the items), and each client's last
 //! commit, retried as a driver retries it, is answered as the data says:
 //! ok if the item is there, NoSuchTransaction only if it is not (which a
-//! driver's `withTransaction` takes as a reason to run it again).
+//! driver's `withTransaction` takes as a reason to run it again). One more
+//! client sends retryable `$inc`s outside transactions; after the restart
+//! its last one is retried, and the counter must then equal the writes
+//! sent: each applied exactly once.
 //!
 //! An item whose commit got no reply may or may not be present: recovery may
 //! keep a commit whose acknowledgement died with the server. The kill delays
@@ -69,6 +72,8 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 const DB: &str = "crash";
 const COUNTER_ID: &str = "counter";
+/// The counter only retryable writes (no transactions) increment.
+const RETRIED_COUNTER_ID: &str = "retried";
 const TRANSIENT: &str = "TransientTransactionError";
 const UNKNOWN_COMMIT: &str = "UnknownTransactionCommitResult";
 /// mongod's NoSuchTransaction.
@@ -87,6 +92,25 @@ struct Ledger {
     /// after the restart a driver would retry that commit, and the answer
     /// must match the data (see [`check_commit_retries`]).
     last_commits: Vec<LastCommit>,
+    /// The retryable `$inc`s sent, all on one session, one `txnNumber`
+    /// each; the last may not have landed (see [`check_retried_writes`]).
+    retried: RetriedWrites,
+}
+
+/// The retryable writes one client sent on its session.
+struct RetriedWrites {
+    lsid: Document,
+    /// `txnNumber`s used so far: every one was sent.
+    sent: i64,
+}
+
+impl Default for RetriedWrites {
+    fn default() -> RetriedWrites {
+        RetriedWrites {
+            lsid: doc! {"id": Binary::from_uuid(Uuid::new())},
+            sent: 0,
+        }
+    }
 }
 
 /// A transaction whose commit was sent.
@@ -224,6 +248,79 @@ fn note_commit(shared: &Shared, last: LastCommit) {
     ledger.last_commits.push(last);
 }
 
+/// The retryable `$inc` with `txn_number` on the retried counter.
+fn retried_inc(lsid: &Document, txn_number: i64) -> Document {
+    doc! {
+        "update": "counters",
+        "updates": [{"q": {"_id": RETRIED_COUNTER_ID}, "u": {"$inc": {"n": 1}}}],
+        "lsid": lsid.clone(), "txnNumber": txn_number,
+    }
+}
+
+/// A client of retryable writes (no transaction): `$inc`s the retried
+/// counter, one `txnNumber` each, until its connection dies.
+fn drive_retryable(shared: &Shared) {
+    let stop = match Client::connect(&shared.address) {
+        Ok(mut client) => loop {
+            let (lsid, number) = {
+                let mut ledger = shared.ledger.lock().unwrap();
+                ledger.retried.sent += 1;
+                (ledger.retried.lsid.clone(), ledger.retried.sent)
+            };
+            match client.command(DB, retried_inc(&lsid, number)) {
+                Ok(reply) if ok(&reply) && reply.get_i32("nModified").ok() == Some(1) => {}
+                Ok(reply) => break Stop::Unexpected(format!("a retryable $inc failed: {reply}")),
+                Err(error) => break Stop::Io(error),
+            }
+        },
+        Err(error) => Stop::Io(error),
+    };
+    let unexpected = match stop {
+        Stop::Io(_) if shared.killed.load(Ordering::SeqCst) => return,
+        Stop::Io(error) => format!("connection failed before the kill: {error}"),
+        Stop::Unexpected(message) => message,
+    };
+    shared.ledger.lock().unwrap().unexpected.push(unexpected);
+}
+
+/// Retries the last retryable `$inc`, as a driver does after a network
+/// error: it runs now if it never landed and answers its saved result if
+/// it did, so afterwards every write sent has applied exactly once.
+fn check_retried_writes(
+    context: &str,
+    client: &mut Client,
+    retried: &RetriedWrites,
+    log: &dyn Fn() -> String,
+) {
+    if retried.sent > 0 {
+        let reply = client
+            .command(DB, retried_inc(&retried.lsid, retried.sent))
+            .expect("retry the last write");
+        assert!(
+            ok(&reply) && reply.get_i32("nModified").ok() == Some(1),
+            "{context}: the retried write failed: {reply}\n{}",
+            log()
+        );
+    }
+    let found = client
+        .command(
+            DB,
+            doc! {"find": "counters", "filter": {"_id": RETRIED_COUNTER_ID}},
+        )
+        .expect("read the retried counter");
+    let n = found
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .ok()
+        .and_then(|batch| batch.first()?.as_document()?.get("n").and_then(as_i64));
+    assert_eq!(
+        n,
+        Some(retried.sent),
+        "{context}: the retryable $inc ran other than once per write sent\n{}",
+        log()
+    );
+}
+
 /// A client: runs transactions until its connection dies.
 fn drive(shared: &Shared) {
     let stop = match Client::connect(&shared.address) {
@@ -297,7 +394,10 @@ fn set_up(address: &str) {
         // Recovery must rebuild it to agree with the items (`validate`).
         doc! {"createIndexes": "items", "indexes": [{"key": {"k": 1}, "name": "k_1", "unique": true}]},
         doc! {"create": "counters"},
-        doc! {"insert": "counters", "documents": [{"_id": COUNTER_ID, "n": 0_i64}]},
+        doc! {"insert": "counters", "documents": [
+            {"_id": COUNTER_ID, "n": 0_i64},
+            {"_id": RETRIED_COUNTER_ID, "n": 0_i64},
+        ]},
     ] {
         let reply = client.command(DB, command.clone()).expect("set up");
         assert!(ok(&reply), "{command} -> {reply}");
@@ -353,6 +453,7 @@ fn check_after_restart(
         log()
     );
     check_commit_retries(context, &mut client, ledger, &present, &log);
+    check_retried_writes(context, &mut client, &ledger.retried, &log);
     for collection in ["items", "counters"] {
         let reply = client
             .command(DB, doc! {"validate": collection, "full": true})
@@ -409,6 +510,7 @@ fn run_and_kill(shared: &Shared, server: &mut Server, kill_after: Duration) {
         for _ in 0..WORKERS {
             scope.spawn(|| drive(shared));
         }
+        scope.spawn(|| drive_retryable(shared));
         thread::sleep(kill_after);
         shared.killed.store(true, Ordering::SeqCst);
         server.kill();
