@@ -188,24 +188,15 @@ impl Engine {
                 txn_number,
             })
             .collect();
-        for (session, lsid, txn_number, stmt_id, result) in self.sessions().retried_outcomes() {
-            if let RetryResult::Write {
-                n,
-                modified,
-                upserted,
-            } = result
-            {
-                sessions.push(Op::Retried {
-                    session,
-                    lsid,
-                    txn_number,
-                    stmt_id,
-                    n,
-                    modified,
-                    upserted,
-                });
-            }
-        }
+        sessions.extend(self.sessions().retried_outcomes().into_iter().map(
+            |(session, lsid, txn_number, stmt_id, result)| Op::Retried {
+                session,
+                lsid,
+                txn_number,
+                stmt_id,
+                result,
+            },
+        ));
         let written = durable.journal().checkpoint(lsn, |out| {
             durable::write_checkpoint(&collections, ts, &sessions, out)
         });
@@ -387,15 +378,13 @@ pub(crate) enum Outcome<'a> {
         number: i64,
     },
     /// Statement `stmt_id` of its retryable write `number` commits, and a
-    /// retry must get `n`, `modified` and `upserted` back.
+    /// retry must get `result` back.
     Retried {
         key: &'a [u8],
         session: &'a Session,
         number: i64,
         stmt_id: i32,
-        n: i64,
-        modified: i64,
-        upserted: Option<bson::Bson>,
+        result: RetryResult,
     },
 }
 
@@ -421,24 +410,15 @@ impl Outcome<'_> {
                 session,
                 number,
                 stmt_id,
-                n,
-                modified,
-                upserted,
+                result,
             } => {
-                let result = RetryResult::Write {
-                    n,
-                    modified,
-                    upserted: upserted.clone(),
-                };
-                session.note_retried(number, stmt_id, result);
+                session.note_retried(number, stmt_id, result.clone());
                 Op::Retried {
                     session: key.to_vec(),
                     lsid: session.lsid.clone(),
                     txn_number: number,
                     stmt_id,
-                    n,
-                    modified,
-                    upserted,
+                    result,
                 }
             }
         }

@@ -84,7 +84,7 @@ pub struct RetryState {
 }
 
 /// The saved outcome of one retryable statement.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum RetryResult {
     /// An insert, delete or update counted towards `n`/`nModified`.
     Write {

@@ -223,6 +223,18 @@ fn a_retryable_write_retried_after_a_restart_runs_once() {
                     {"update": 0, "filter": {"_id": 20}, "updateMods": {"$inc": {"n": 1}}},
                 ], "nsInfo": [{"ns": "app.c"}]},
             ),
+            (
+                "app",
+                doc! {"findAndModify": "c", "query": {"_id": 30}, "update": {"$inc": {"n": 1}}, "new": true, "fields": {"_id": 0}},
+            ),
+            (
+                "app",
+                doc! {"findAndModify": "c", "query": {"_id": 31}, "update": {"$inc": {"n": 1}}, "upsert": true},
+            ),
+            (
+                "app",
+                doc! {"findAndModify": "c", "query": {"_id": 32}, "remove": true},
+            ),
         ];
         let commands: Vec<(&str, bson::Document)> = writes
             .into_iter()
@@ -238,11 +250,12 @@ fn a_retryable_write_retried_after_a_restart_runs_once() {
             ok(
                 &db,
                 "app",
-                doc! {"insert": "c", "documents": [{"_id": 1, "n": 0}]},
+                doc! {"insert": "c", "documents": [{"_id": 1, "n": 0}, {"_id": 30, "n": 0}, {"_id": 32}]},
             );
             for (name, command) in &commands {
                 first.push(write_result(&ok(&db, name, command.clone())));
             }
+
             if checkpoint {
                 db.checkpoint().expect("checkpoint");
                 ok(
@@ -264,6 +277,8 @@ fn a_retryable_write_retried_after_a_restart_runs_once() {
                 doc! {"_id": 2},
                 doc! {"_id": 9, "n": 1},
                 doc! {"_id": 20, "n": 1},
+                doc! {"_id": 30, "n": 1},
+                doc! {"_id": 31, "n": 1},
             ],
             "checkpoint {checkpoint}: every write applied once"
         );

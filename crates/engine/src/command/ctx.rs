@@ -64,12 +64,18 @@ pub struct Ctx<'a> {
 
 /// What a retryable statement does, to tell its result from its one
 /// write: an insert counts `n`, an update `n` and `nModified` or the
-/// upserted `_id`, a delete `n`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// upserted `_id`, a delete `n`; a findAndModify's result is its reply.
+#[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     Insert,
     Update,
     Delete,
+    FindAndModify {
+        /// `new`: the reply shows the document after the write.
+        return_new: bool,
+        /// `fields`: the reply's projection.
+        fields: Option<Arc<Document>>,
+    },
 }
 
 impl Ctx<'_> {
@@ -88,7 +94,7 @@ impl Ctx<'_> {
             wait: self.wait,
             bypass_validation: self.bypass_validation,
             owner: self.owner,
-            retry_stmt: self.retry_stmt,
+            retry_stmt: self.retry_stmt.clone(),
         }
     }
 
@@ -226,7 +232,7 @@ impl Ctx<'_> {
             match apply(&mut txn, coll, key, record, &change) {
                 Ok(()) => {
                     let stmt = self.retry_stmt.take();
-                    let outcome = self.retry_outcome(stmt, key, &change);
+                    let outcome = self.retry_outcome(stmt, key, current.as_ref(), &change);
                     self.engine.commit_txn(txn, self.wait, outcome)?;
                     return Ok(change);
                 }
@@ -248,34 +254,25 @@ impl Ctx<'_> {
     }
 
     /// The result a retry of the running retryable statement `stmt` must
-    /// get, told from its one write, to journal with it; `None` outside a
-    /// retryable statement (the caller takes `stmt` once: a statement
-    /// writes once).
+    /// get, told from its one write (`current` replaced by `change`), to
+    /// journal with it; `None` outside a retryable statement (the caller
+    /// takes `stmt` once: a statement writes once).
     fn retry_outcome(
         &self,
         stmt: Option<(i32, StmtKind)>,
         key: &Key,
+        current: Option<&Doc>,
         change: &Change,
     ) -> Option<Outcome<'_>> {
         let (owner, session, number) = (self.owner?, self.session.as_deref()?, self.txn_number?);
         self.retry.as_ref()?;
         let (stmt_id, kind) = stmt?;
-        let (n, modified, upserted) = match (kind, change) {
-            (StmtKind::Update, Change::Replace(_)) => (1, 1, None),
-            (StmtKind::Update, Change::Insert(_)) => (1, 0, Some(key.0.clone())),
-            (StmtKind::Insert, Change::Insert(_)) | (StmtKind::Delete, Change::Delete) => {
-                (1, 0, None)
-            }
-            _ => return None,
-        };
         Some(Outcome::Retried {
             key: session,
             session: owner,
             number,
             stmt_id,
-            n,
-            modified,
-            upserted,
+            result: super::write::result_of_write(kind, key, current, change)?,
         })
     }
 

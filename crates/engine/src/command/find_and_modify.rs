@@ -1,11 +1,13 @@
 //! `findAndModify`: update or remove one document and return it.
 
+use std::sync::Arc;
+
 use bson::{Bson, Document, doc};
 use mql::Code;
 use mql::matcher::Filter;
 
 use super::args::Args;
-use super::ctx::{Change, Ctx};
+use super::ctx::{Change, Ctx, StmtKind};
 use super::modification::Modification;
 use super::update::{Statement, run_statement};
 use super::write;
@@ -31,7 +33,6 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
     if let Some(RetryResult::Reply(reply)) = write::already_done(ctx, stmt_id) {
         return Ok(reply);
     }
-    write::on_transactional_write(ctx)?;
     let no_filter = Document::new();
     let filter_doc = args.document("query")?.unwrap_or(&no_filter);
     let sort = args.document("sort")?.filter(|s| !s.is_empty());
@@ -51,72 +52,100 @@ pub(super) fn find_and_modify(ctx: &mut Ctx<'_>, body: &Document) -> CommandResu
         .transpose()?;
     let collation = super::collation::of_command(&args)?;
     let filter = Filter::parse(filter_doc)?.with_collation(collation);
-    let (value, last_error) = match (remove, update) {
-        (true, Some(_)) => {
-            return Err(CommandError::new(
-                Code::FAILED_TO_PARSE,
-                "Cannot specify both an update and remove=true",
-            ));
-        }
-        (false, None) => {
-            return Err(CommandError::new(
-                Code::FAILED_TO_PARSE,
-                "Either an update or remove=true must be specified",
-            ));
-        }
-        (true, None) => {
-            if return_new {
-                return Err(CommandError::new(
-                    Code::FAILED_TO_PARSE,
-                    "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
-                ));
-            }
-            if upsert {
-                return Err(CommandError::new(
-                    Code::FAILED_TO_PARSE,
-                    "Cannot specify both upsert=true and remove=true",
-                ));
-            }
-            let removed = remove_one(ctx, name, filter_doc, &filter, sort)?;
-            let n = i32::from(removed.is_some());
-            (removed, doc! {"n": n})
-        }
-        (false, Some(update)) => {
-            let statement = Statement {
-                filter_doc,
-                filter,
-                update,
-                multi: false,
-                upsert,
-                command: "findAndModify",
-                sort,
-            };
-            let outcome = run_statement(ctx, name, &statement)?;
-            let image = if return_new {
-                &outcome.after
-            } else {
-                &outcome.before
-            };
-            let value = image.as_deref().cloned();
-            let mut last_error = doc! {"n": (outcome.matched + i64::from(outcome.upserted.is_some())) as i32, "updatedExisting": outcome.matched > 0};
-            if let Some(id) = outcome.upserted {
-                last_error.insert("upserted", id);
-            }
-            (value, last_error)
-        }
+    let kind = StmtKind::FindAndModify {
+        return_new,
+        fields: fields.cloned().map(Arc::new),
     };
-    let value = match (value, fields.filter(|f| !f.is_empty())) {
+    let reply = write::run_statement(ctx, (stmt_id, kind), |ctx| {
+        let (image, last_error) = match (remove, update) {
+            (true, Some(_)) => {
+                return Err(CommandError::new(
+                    Code::FAILED_TO_PARSE,
+                    "Cannot specify both an update and remove=true",
+                ));
+            }
+            (false, None) => {
+                return Err(CommandError::new(
+                    Code::FAILED_TO_PARSE,
+                    "Either an update or remove=true must be specified",
+                ));
+            }
+            (true, None) => {
+                if return_new {
+                    return Err(CommandError::new(
+                        Code::FAILED_TO_PARSE,
+                        "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
+                    ));
+                }
+                if upsert {
+                    return Err(CommandError::new(
+                        Code::FAILED_TO_PARSE,
+                        "Cannot specify both upsert=true and remove=true",
+                    ));
+                }
+                let removed = remove_one(ctx, name, filter_doc, &filter, sort)?;
+                let last_error = remove_last_error(removed.is_some());
+                (removed, last_error)
+            }
+            (false, Some(update)) => {
+                let statement = Statement {
+                    filter_doc,
+                    filter,
+                    update,
+                    multi: false,
+                    upsert,
+                    command: "findAndModify",
+                    sort,
+                };
+                let outcome = run_statement(ctx, name, &statement)?;
+                let image = if return_new {
+                    &outcome.after
+                } else {
+                    &outcome.before
+                };
+                let last_error = update_last_error(outcome.matched > 0, outcome.upserted);
+                (image.as_deref().cloned(), last_error)
+            }
+        };
+        reply(image, last_error, fields)
+    })?;
+    write::remember(ctx, stmt_id, RetryResult::Reply(reply.clone()));
+    Ok(reply)
+}
+
+/// `lastErrorObject` of a remove that removed a document or none.
+pub(super) fn remove_last_error(removed: bool) -> Document {
+    doc! {"n": i32::from(removed)}
+}
+
+/// `lastErrorObject` of an update: whether it matched a document, and the
+/// `_id` it upserted if it did not.
+pub(super) fn update_last_error(matched: bool, upserted: Option<Bson>) -> Document {
+    let n = i32::from(matched) + i32::from(upserted.is_some());
+    let mut last_error = doc! {"n": n, "updatedExisting": matched};
+    if let Some(id) = upserted {
+        last_error.insert("upserted", id);
+    }
+    last_error
+}
+
+/// The reply showing `image` (the document before or after, as asked),
+/// projected by `fields`.
+pub(super) fn reply(
+    image: Option<Document>,
+    last_error: Document,
+    fields: Option<&Document>,
+) -> CommandResult {
+    let value = match (image, fields.filter(|f| !f.is_empty())) {
         (Some(doc), Some(fields)) => {
             Some(mql::projection::Projection::parse(fields)?.apply(&doc, None)?)
         }
         (value, _) => value,
     };
-    let reply = doc! {
+    Ok(doc! {
         "lastErrorObject": last_error,
         "value": value.map(Bson::Document).unwrap_or(Bson::Null),
-    };
-    write::remember(ctx, stmt_id, RetryResult::Reply(reply.clone()));
-    Ok(reply)
+    })
 }
 
 fn remove_one(

@@ -8,8 +8,11 @@ use mql::Code;
 
 use super::CommandError;
 use super::args::Args;
-use super::ctx::{Ctx, StmtKind};
+use super::ctx::{Change, Ctx, StmtKind};
+use super::find_and_modify;
 use crate::session::RetryResult;
+use crate::storage::key::Key;
+use crate::storage::record::Doc;
 use crate::storage::size::measure;
 pub use crate::storage::size::{DOC_DEPTH_MAX, encoded_size};
 
@@ -195,7 +198,7 @@ pub fn run_batch<S>(
                 modified,
                 upserted,
             },
-            _ => match run_statement(ctx, (stmt_id, kind), |ctx| run(ctx, statement)) {
+            _ => match run_statement(ctx, (stmt_id, kind.clone()), |ctx| run(ctx, statement)) {
                 Ok(done) => {
                     let saved = RetryResult::Write {
                         n: done.n,
@@ -238,6 +241,48 @@ pub fn run_statement<T>(
     let done = run(ctx);
     ctx.retry_stmt = None;
     done
+}
+
+/// The result a retry of a statement of `kind` must get, told from its
+/// one write (`current`, under `key`, replaced by `change`), as the
+/// statement's own code reports it; `None` for a write that tells nothing
+/// (or a findAndModify whose projection fails: its reply is an error).
+pub fn result_of_write(
+    kind: StmtKind,
+    key: &Key,
+    current: Option<&Doc>,
+    change: &Change,
+) -> Option<RetryResult> {
+    let write = |n, modified, upserted| RetryResult::Write {
+        n,
+        modified,
+        upserted,
+    };
+    Some(match (kind, change) {
+        (StmtKind::Update, Change::Replace(_)) => write(1, 1, None),
+        (StmtKind::Update, Change::Insert(_)) => write(1, 0, Some(key.0.clone())),
+        (StmtKind::Insert, Change::Insert(_)) | (StmtKind::Delete, Change::Delete) => {
+            write(1, 0, None)
+        }
+        (StmtKind::FindAndModify { return_new, fields }, change) => {
+            let (image, last_error) = match change {
+                Change::Replace(after) => (
+                    if return_new { Some(after) } else { current },
+                    find_and_modify::update_last_error(true, None),
+                ),
+                Change::Insert(doc) => (
+                    return_new.then_some(doc),
+                    find_and_modify::update_last_error(false, Some(key.0.clone())),
+                ),
+                Change::Delete => (current, find_and_modify::remove_last_error(true)),
+                Change::Keep => return None,
+            };
+            let image = image.map(|doc| (**doc).clone());
+            let reply = find_and_modify::reply(image, last_error, fields.as_deref()).ok()?;
+            RetryResult::Reply(reply)
+        }
+        _ => return None,
+    })
 }
 
 /// The statement id of the `index`th statement of a batch.

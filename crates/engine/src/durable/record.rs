@@ -13,7 +13,7 @@
 //!                       | { op: "rename", db, coll, toDb, toColl, dropTarget }
 //!                       | { op: "txnCommitted", session, lsid, txnNumber }
 //!                       | { op: "retried", session, lsid, txnNumber, stmtId,
-//!                           n, nModified, upserted? } ] }
+//!                           n, nModified, upserted? | reply } ] }
 //! ```
 //!
 //! `txnCommitted` rides in the commit record of a multi-document
@@ -38,6 +38,7 @@ use bson::raw::{RawArrayBuf, RawBson, RawDocumentBuf, cstr};
 use bson::{Bson, Document, doc};
 
 use crate::clock::Ts;
+use crate::session::RetryResult;
 use crate::storage::record::Doc;
 
 /// One durable operation.
@@ -101,15 +102,14 @@ pub enum Op {
         txn_number: i64,
     },
     /// Statement `stmt_id` of retryable write `txn_number` ran with this
-    /// result (`n`, `nModified`, the upserted `_id`).
+    /// result: `n`, `nModified` and the upserted `_id` of a write, or a
+    /// findAndModify's whole `reply`.
     Retried {
         session: Vec<u8>,
         lsid: Document,
         txn_number: i64,
         stmt_id: i32,
-        n: i64,
-        modified: i64,
-        upserted: Option<Bson>,
+        result: RetryResult,
     },
 }
 
@@ -170,16 +170,27 @@ impl Op {
                 lsid,
                 txn_number,
                 stmt_id,
-                n,
-                modified,
-                upserted,
+                result,
             } => {
                 let mut op = doc! {
                     "op": "retried", "session": session_binary(session), "lsid": lsid.clone(),
-                    "txnNumber": txn_number, "stmtId": stmt_id, "n": n, "nModified": modified,
+                    "txnNumber": txn_number, "stmtId": stmt_id,
                 };
-                if let Some(id) = upserted {
-                    op.insert("upserted", id.clone());
+                match result {
+                    RetryResult::Write {
+                        n,
+                        modified,
+                        upserted,
+                    } => {
+                        op.insert("n", n);
+                        op.insert("nModified", modified);
+                        if let Some(id) = upserted {
+                            op.insert("upserted", id.clone());
+                        }
+                    }
+                    RetryResult::Reply(reply) => {
+                        op.insert("reply", reply.clone());
+                    }
                 }
                 op
             }
@@ -249,9 +260,14 @@ impl Op {
                 lsid: op.get_document("lsid").ok()?.clone(),
                 txn_number: op.get_i64("txnNumber").ok()?,
                 stmt_id: op.get_i32("stmtId").ok()?,
-                n: op.get_i64("n").ok()?,
-                modified: op.get_i64("nModified").ok()?,
-                upserted: op.get("upserted").cloned(),
+                result: match op.get_document("reply") {
+                    Ok(reply) => RetryResult::Reply(reply.clone()),
+                    Err(_) => RetryResult::Write {
+                        n: op.get_i64("n").ok()?,
+                        modified: op.get_i64("nModified").ok()?,
+                        upserted: op.get("upserted").cloned(),
+                    },
+                },
             },
             _ => return None,
         })
@@ -374,18 +390,18 @@ mod tests {
                 lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
                 txn_number: 4,
                 stmt_id: 1,
-                n: 1,
-                modified: 0,
-                upserted: Some(Bson::Int32(9)),
+                result: RetryResult::Write {
+                    n: 1,
+                    modified: 0,
+                    upserted: Some(Bson::Int32(9)),
+                },
             },
             Op::Retried {
                 session: vec![7; 16],
                 lsid: doc! {"id": bson::Uuid::from_bytes([7; 16])},
                 txn_number: 4,
                 stmt_id: 2,
-                n: 1,
-                modified: 1,
-                upserted: None,
+                result: RetryResult::Reply(doc! {"lastErrorObject": {"n": 1}, "value": null}),
             },
         ];
         let bytes = encode_ops(Ts(42), &ops);

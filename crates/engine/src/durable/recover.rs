@@ -21,7 +21,6 @@ use bson::Document;
 use super::record::{Op, decode};
 use crate::Engine;
 use crate::clock::Ts;
-use crate::session::RetryResult;
 use crate::storage::catalog::Lookup;
 use crate::storage::collection::Collection;
 use crate::storage::index::IndexSpec;
@@ -191,18 +190,11 @@ fn apply(engine: &Engine, ts: Ts, op: Op) -> Result<(), RecoveryError> {
             lsid,
             txn_number,
             stmt_id,
-            n,
-            modified,
-            upserted,
+            result,
         } => {
-            let result = RetryResult::Write {
-                n: *n,
-                modified: *modified,
-                upserted: upserted.clone(),
-            };
             engine
                 .sessions()
-                .restore_retried(session, lsid, *txn_number, *stmt_id, result);
+                .restore_retried(session, lsid, *txn_number, *stmt_id, result.clone());
         }
     }
     Ok(())
