@@ -252,6 +252,11 @@ impl Engine {
         command::run(self, request)
     }
 
+    /// Whether commits are journaled (an on-disk engine).
+    pub(crate) fn is_durable(&self) -> bool {
+        self.shared.durable.is_some()
+    }
+
     pub(crate) fn options(&self) -> &EngineOptions {
         &self.shared.options
     }

@@ -264,6 +264,10 @@ impl Ctx<'_> {
         current: Option<&Doc>,
         change: &Change,
     ) -> Option<Outcome<'_>> {
+        if !self.engine.is_durable() {
+            // Nothing to journal it in: the session's memory is the record.
+            return None;
+        }
         let (owner, session, number) = (self.owner?, self.session.as_deref()?, self.txn_number?);
         self.retry.as_ref()?;
         let (stmt_id, kind) = stmt?;
