@@ -302,6 +302,25 @@ pub fn op_bytes(op: &Op) -> RawDocumentBuf {
             }
             out
         }
+        // On every durable transaction commit: written in place too.
+        Op::Committed {
+            session,
+            lsid,
+            txn_number,
+        } => {
+            let mut out = RawDocumentBuf::new();
+            out.append(cstr!("op"), "txnCommitted");
+            out.append(
+                cstr!("session"),
+                bson::RawBinaryRef {
+                    subtype: bson::spec::BinarySubtype::Generic,
+                    bytes: session,
+                },
+            );
+            out.append(cstr!("lsid"), raw(lsid));
+            out.append(cstr!("txnNumber"), *txn_number);
+            out
+        }
         other => raw(&other.to_document()),
     }
 }
