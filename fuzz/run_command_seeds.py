@@ -282,6 +282,86 @@ HAND_MADE = {
 }
 
 
+SAMPLE = {"_id": 1, "n": 7, "l": Long(-5), "d": 2.5, "s": "Hello, World", "arr": [3, 1, 2], "objs": [{"k": "a", "v": 1}, {"k": "b", "v": 2}],
+          "date": Raw(0x09, struct.pack("<q", 1700000000000)), "o": {"x": 1, "y": [1, {"z": 2}]}, "nil": None, "ts": timestamp(5, 6)}
+EXPRESSIONS = {
+    "arith": {"$add": ["$n", "$l", "$d"], "$subtract": ["$date", "$n"], "$multiply": ["$n", "$l"], "$divide": ["$n", "$d"], "$mod": ["$n", 3],
+              "$abs": "$l", "$ceil": "$d", "$floor": "$d", "$round": ["$d", 1], "$trunc": ["$d", 0], "$pow": ["$n", 2], "$sqrt": "$n",
+              "$exp": 1, "$ln": "$n", "$log": ["$n", 2], "$log10": 100},
+    "strings": {"$concat": ["$s", "!"], "$substr": ["$s", 1, 3], "$substrBytes": ["$s", 0, 5], "$substrCP": ["$s", 7, 5], "$strLenBytes": "$s",
+                "$strLenCP": "$s", "$toLower": "$s", "$toUpper": "$s", "$trim": {"input": "  x  "}, "$ltrim": {"input": "xxy", "chars": "x"},
+                "$split": ["$s", ", "], "$indexOfBytes": ["$s", "o", 1, 9], "$indexOfCP": ["$s", "W"], "$strcasecmp": ["$s", "hello"],
+                "$regexMatch": {"input": "$s", "regex": "w(or)ld", "options": "i"}, "$regexFind": {"input": "$s", "regex": "l+"},
+                "$regexFindAll": {"input": "$s", "regex": "(o)"}, "$replaceOne": {"input": "$s", "find": "l", "replacement": "L"},
+                "$replaceAll": {"input": "$s", "find": "l", "replacement": "L"}},
+    "arrays": {"$arrayElemAt": ["$arr", -1], "$first": "$arr", "$last": "$arr", "$concatArrays": ["$arr", [4]], "$filter": {"input": "$arr", "as": "x", "cond": {"$gt": ["$$x", 1]}, "limit": 1},
+               "$map": {"input": "$arr", "in": {"$add": ["$$this", 1]}}, "$reduce": {"input": "$arr", "initialValue": 0, "in": {"$max": ["$$value", "$$this"]}},
+               "$range": [0, "$n", 3], "$reverseArray": "$arr", "$size": "$arr", "$slice": ["$arr", 1, 1], "$zip": {"inputs": ["$arr", [1]], "useLongestLength": True, "defaults": [0, 9]},
+               "$in": [2, "$arr"], "$indexOfArray": ["$arr", 2, 0, 3], "$isArray": "$arr", "$sortArray": {"input": "$objs", "sortBy": {"v": -1}},
+               "$arrayToObject": [[["k", 1]]], "$objectToArray": "$o", "$firstN": {"n": 2, "input": "$arr"}, "$maxN": {"n": 2, "input": "$arr"}},
+    "sets_logic": {"$setUnion": ["$arr", [9]], "$setIntersection": ["$arr", [1]], "$setDifference": ["$arr", [1]], "$setEquals": ["$arr", [1, 2, 3]],
+                   "$setIsSubset": [[1], "$arr"], "$anyElementTrue": ["$arr"], "$allElementsTrue": ["$arr"], "$and": ["$n", True], "$or": [False, "$nil"],
+                   "$not": ["$nil"], "$cmp": ["$n", "$d"], "$eq": ["$n", 7], "$ne": ["$s", 1], "$cond": {"if": {"$gte": ["$n", 5]}, "then": "big", "else": "small"},
+                   "$ifNull": ["$nil", "$missing", "dflt"], "$switch": {"branches": [{"case": {"$lt": ["$n", 0]}, "then": -1}], "default": 1},
+                   "$let": {"vars": {"v": "$n"}, "in": {"$multiply": ["$$v", 2]}}, "$literal": {"$x": 1}},
+    "types_objects": {"$type": "$ts", "$isNumber": "$d", "$toString": "$date", "$toInt": "12", "$toLong": "$d", "$toDouble": "$l", "$toDecimal": "$n",
+                      "$toBool": "$s", "$toDate": "$l", "$toObjectId": "0123456789ab0123456789ab", "$convert": {"input": "$s", "to": "int", "onError": -1, "onNull": 0},
+                      "$mergeObjects": ["$o", {"w": 1}], "$getField": {"field": "x", "input": "$o"}, "$setField": {"field": "q", "input": "$o", "value": 1},
+                      "$unsetField": {"field": "x", "input": "$o"}, "$bsonSize": "$o", "$binarySize": "$s", "$tsSecond": "$ts", "$tsIncrement": "$ts", "$rand": {}},
+    "dates": {"$year": "$date", "$month": {"date": "$date", "timezone": "America/New_York"}, "$dayOfMonth": "$date", "$hour": "$date", "$week": "$date", "$isoWeek": "$date",
+              "$dateToString": {"date": "$date", "format": "%Y-%m-%dT%H:%M:%S.%LZ %j %U %G", "timezone": "+05:30"},
+              "$dateFromString": {"dateString": "2020-02-29T10:00:00", "format": "%Y-%m-%dT%H:%M:%S", "onError": None},
+              "$dateToParts": {"date": "$date", "iso8601": True}, "$dateFromParts": {"year": 2024, "month": 14, "day": -3, "hour": 25},
+              "$dateAdd": {"startDate": "$date", "unit": "month", "amount": "$n"}, "$dateSubtract": {"startDate": "$date", "unit": "day", "amount": 400},
+              "$dateDiff": {"startDate": "$date", "endDate": "$$NOW", "unit": "week", "startOfWeek": "mon"},
+              "$dateTrunc": {"date": "$date", "unit": "quarter", "binSize": 2}},
+}
+
+
+def expression_seed(name, exprs):
+    fields = {f"f{i}": {op: arg} for i, (op, arg) in enumerate(exprs.items())}
+    return [
+        {"insert": "c", "documents": [SAMPLE]},
+        {"aggregate": "c", "pipeline": [{"$project": fields}], "cursor": {}},
+        {"update": "c", "updates": [{"q": {}, "u": [{"$set": fields}]}]},
+        {"find": "c", "filter": {"$expr": {"$ne": [fields["f0"], "nope"]}}, "projection": {"f": fields["f1"]}},
+    ]
+
+
+for _name, _exprs in EXPRESSIONS.items():
+    HAND_MADE["expressions_" + _name] = expression_seed(_name, _exprs)
+HAND_MADE["accumulators_windows"] = [
+    {"insert": "c", "documents": [dict(SAMPLE, _id=i, n=i, g=i % 2) for i in range(5)]},
+    {"aggregate": "c", "pipeline": [{"$group": {"_id": "$g", "sum": {"$sum": "$n"}, "avg": {"$avg": "$n"}, "min": {"$min": "$n"}, "max": {"$max": "$s"},
+                                               "first": {"$first": "$n"}, "last": {"$last": "$n"}, "push": {"$push": "$n"}, "set": {"$addToSet": "$g"},
+                                               "sd": {"$stdDevPop": "$n"}, "sds": {"$stdDevSamp": "$d"}, "cnt": {"$count": {}}, "merged": {"$mergeObjects": "$o"},
+                                               "top": {"$top": {"sortBy": {"n": -1}, "output": "$n"}}, "bot": {"$bottomN": {"n": 2, "sortBy": {"n": 1}, "output": ["$n", "$s"]}},
+                                               "fN": {"$firstN": {"n": 2, "input": "$n"}}, "med": {"$median": {"input": "$n", "method": "approximate"}},
+                                               "pct": {"$percentile": {"input": "$n", "p": [0.5, 0.9], "method": "approximate"}}}}], "cursor": {}},
+    {"aggregate": "c", "pipeline": [{"$setWindowFields": {"partitionBy": "$g", "sortBy": {"n": 1}, "output": {
+        "cum": {"$sum": "$n", "window": {"documents": ["unbounded", "current"]}}, "mov": {"$avg": "$n", "window": {"range": [-2, 2]}},
+        "rank": {"$rank": {}}, "dense": {"$denseRank": {}}, "num": {"$documentNumber": {}}, "prev": {"$shift": {"output": "$n", "by": -1, "default": 0}},
+        "der": {"$derivative": {"input": "$n"}, "window": {"documents": [-1, 0]}}, "int": {"$integral": {"input": "$n"}, "window": {"documents": [-1, 1]}},
+        "ema": {"$expMovingAvg": {"input": "$n", "N": 2}}, "cov": {"$covariancePop": ["$n", "$d"], "window": {"documents": [-2, 0]}},
+        "locf": {"$locf": "$nil"}, "lin": {"$linearFill": "$nil"}}}}], "cursor": {}},
+    {"aggregate": "c", "pipeline": [{"$bucketAuto": {"groupBy": "$n", "buckets": 3, "granularity": "R5", "output": {"c": {"$sum": 1}}}},
+                                    {"$densify": {"field": "_id.min", "range": {"step": 1, "bounds": "full"}}}], "cursor": {}},
+]
+HAND_MADE["query_and_update_operators"] = [
+    {"insert": "c", "documents": [SAMPLE, dict(SAMPLE, _id=2, n=Long(2**40), arr=[[1, 2], {"a": 1}], s="x")]},
+    {"find": "c", "filter": {"n": {"$mod": [4, 3]}, "arr": {"$all": [1], "$size": 3, "$elemMatch": {"$gt": 0, "$lt": 5}}, "s": {"$regex": "^h", "$options": "i"},
+                            "o.y.1.z": {"$type": ["int", "double"], "$bitsAnySet": [1], "$bitsAllClear": 4}, "nil": {"$exists": True, "$not": {"$gt": 1}},
+                            "$nor": [{"d": {"$in": [1, None]}}], "$jsonSchema": {"properties": {"n": {"bsonType": "number", "maximum": 10}}},
+                            "$comment": "c", "date": {"$lte": Raw(0x09, struct.pack("<q", 2**53))}}, "sort": {"o.x": 1, "arr": -1},
+     "projection": {"arr": {"$slice": [1, 1]}, "objs": {"$elemMatch": {"v": 2}}, "o.y": 1, "t": {"$toUpper": "$s"}}, "collation": {"locale": "fr", "strength": 1, "numericOrdering": True}},
+    {"update": "c", "updates": [{"q": {"arr": 2}, "u": {"$set": {"arr.$": 20, "objs.$[o].v": 5, "o.y.$[].q": 1}, "$unset": {"nil": ""}, "$pull": {"arr": {"$gte": 3}},
+                                                           "$pullAll": {"objs": [{"k": "a", "v": 1}]}, "$pop": {"arr": -1}, "$max": {"date": "$$NOW"}, "$rename": {"o.x": "o.w"}},
+                                 "arrayFilters": [{"o.k": "b"}], "multi": True},
+                                {"q": {"_id": 3}, "u": {"$setOnInsert": {"a.b.c": 1}, "$push": {"p": {"$each": [{"s": 2}, {"s": 1}], "$sort": {"s": 1}, "$slice": 3}}}, "upsert": True}]},
+    {"distinct": "c", "key": "arr", "query": {"$expr": {"$isArray": "$arr"}}, "collation": {"locale": "en"}},
+]
+
+
 def write_seed(name, commands):
     data = b"".join(document(c) for c in commands[:COMMANDS_MAX])
     while len(data) > SEED_BYTES_MAX and len(commands) > 1:

@@ -14,6 +14,11 @@ use bson::{Binary, Bson, Document, oid::ObjectId, spec::BinarySubtype};
 /// many commands.
 pub const DOCS_MAX: usize = 8;
 
+/// How deep the nesting mutation wraps a value: around the engine's and
+/// mql's depth limits (100 for documents and filters, 150 for expressions,
+/// 200 on the wire) and past them.
+const NESTING_LEVELS: [usize; 6] = [20, 99, 101, 149, 151, 250];
+
 /// A small deterministic generator (xorshift64*): no dependency, and the
 /// same seed replays the same mutation.
 pub struct Rng(u64);
@@ -166,8 +171,19 @@ fn into_document(root: Bson) -> Document {
 }
 
 fn mutate_node(node: &mut Bson, donor: &Bson, rng: &mut Rng, words: &[&str]) {
-    match rng.below(10) {
+    match rng.below(11) {
         0 => *node = value(rng, words, 2),
+        10 => {
+            let word = *rng.pick(words);
+            let levels = *rng.pick(&NESTING_LEVELS);
+            for _ in 0..levels {
+                let inner = std::mem::replace(node, Bson::Null);
+                *node = match rng.below(2) {
+                    0 => Bson::Array(vec![inner]),
+                    _ => Bson::Document(std::iter::once((word.to_string(), inner)).collect()),
+                };
+            }
+        }
         1 => *node = nth(donor, rng.below(count(donor))).clone(),
         2 => {
             let inner = std::mem::replace(node, Bson::Null);

@@ -42,3 +42,20 @@ fn literals_that_repeat_a_variable_are_bounded() {
         assert_eq!(err, Some(crate::Code::BSON_OBJECT_TOO_LARGE), "{shape}");
     }
 }
+
+/// Inputs the `run_command` fuzz target found panicking (fuzz/README.md):
+/// each now fails with mongod's code.
+#[test]
+fn fuzz_found_extremes_fail_with_mongod_codes() {
+    let extremes = doc! {
+        "min": bson::DateTime::from_millis(i64::MIN),
+        "max": bson::DateTime::from_millis(i64::MAX),
+    };
+    let cases = [(
+        bson!({"$dateDiff": {"startDate": "$min", "endDate": "$max", "unit": "millisecond"}}),
+        5166308,
+    )];
+    for (expr, code) in cases {
+        super::check_error(&extremes, expr, code);
+    }
+}
