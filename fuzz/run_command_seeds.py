@@ -362,6 +362,31 @@ HAND_MADE["query_and_update_operators"] = [
 ]
 
 
+
+def nest(levels, wrap, leaf):
+    for _ in range(levels):
+        leaf = wrap(leaf)
+    return leaf
+
+
+# Nesting just under, at and past each depth limit (documents and filters
+# 100, expressions 150, the wire 200), where recursion must stop cleanly.
+for _levels in (99, 101, 151, 250):
+    _deep = [
+        {"insert": "c", "documents": [{"_id": 1, "d": nest(_levels, lambda v: {"a": v}, 1)}, {"_id": 2, "l": nest(_levels, lambda v: [v], 1)}]},
+        {"find": "c", "filter": nest(_levels, lambda v: {"$and": [v]}, {"a": 1}), "projection": {"d": nest(_levels // 2, lambda v: {"a": v}, 1)}},
+        {"find": "c", "filter": {"l": nest(_levels, lambda v: {"$elemMatch": v}, {"$gt": 0})}, "sort": {"d": 1}},
+        {"find": "c", "filter": {"d": nest(_levels, lambda v: {"$not": v}, {"$eq": 1})}},
+        {"aggregate": "c", "pipeline": [{"$project": {"x": nest(_levels, lambda v: {"$add": [v, 1]}, "$_id"), "y": nest(_levels, lambda v: {"$literal": v}, 1)}}], "cursor": {}},
+        {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"d": nest(_levels, lambda v: {"a": v}, 2), "l": nest(_levels, lambda v: [v], 2)}}, "upsert": True},
+                                    {"q": {"_id": 3}, "u": [{"$set": {"e": nest(_levels, lambda v: {"$max": [v]}, 1)}}], "upsert": True}]},
+        {"aggregate": "c", "pipeline": [nest(min(_levels, 30), lambda v: {"$lookup": {"from": "c", "pipeline": [v], "as": "x"}}, {"$match": {}})], "cursor": {}},
+        {"bulkWrite": 1, "ops": [{"update": 0, "filter": nest(_levels, lambda v: {"$or": [v]}, {}), "updateMods": {"$set": {"a": nest(_levels, lambda v: [v], 1)}}}], "nsInfo": [{"ns": "test.c"}], "$db": "admin"},
+    ]
+    for _n, _command in enumerate(_deep):
+        HAND_MADE[f"nesting_{_levels}_{_n}"] = [{"insert": "c", "documents": [{"_id": 1, "a": [1, {"b": 1}]}]}, _command]
+
+
 def write_seed(name, commands):
     data = b"".join(document(c) for c in commands[:COMMANDS_MAX])
     while len(data) > SEED_BYTES_MAX and len(commands) > 1:
@@ -375,6 +400,7 @@ def write_seed(name, commands):
 
 
 def main():
+    sys.setrecursionlimit(20000)  # the nesting seeds go 250 levels deep
     os.makedirs(OUT, exist_ok=True)
     for name in os.listdir(OUT):
         if not name.startswith("regression_"):
