@@ -56,15 +56,31 @@ pub fn commands(input: &[u8]) -> Vec<(String, Document)> {
     out
 }
 
+/// The stack the commands run on: a tokio worker's, where the server runs
+/// them, so recursion that only fits a bigger stack is found.
+pub const STACK_BYTES: usize = 2 << 20;
+
 /// Panics if running `input`'s commands breaks the property above.
 pub fn check(input: &[u8]) {
+    let commands = commands(input);
+    let run = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || run(commands))
+        .expect("a thread for the commands")
+        .join();
+    if let Err(panic) = run {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn run(commands: Vec<(String, Document)>) {
     let engine = Engine::open(EngineOptions {
         enable_test_commands: true,
         ..EngineOptions::default()
     })
     .expect("in-memory engines always open");
     let connection = ConnectionInfo::default();
-    for (db, mut body) in commands(input) {
+    for (db, mut body) in commands {
         bound_time(&mut body);
         let shown = body.to_string();
         let reply = engine
