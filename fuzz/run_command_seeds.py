@@ -377,6 +377,7 @@ for _levels in (99, 101, 151, 250):
         {"find": "c", "filter": nest(_levels, lambda v: {"$and": [v]}, {"a": 1}), "projection": {"d": nest(_levels // 2, lambda v: {"a": v}, 1)}},
         {"find": "c", "filter": {"l": nest(_levels, lambda v: {"$elemMatch": v}, {"$gt": 0})}, "sort": {"d": 1}},
         {"find": "c", "filter": {"d": nest(_levels, lambda v: {"$not": v}, {"$eq": 1})}},
+        {"find": "c", "filter": {"$jsonSchema": nest(_levels, lambda v: {"anyOf": [v]}, {"bsonType": "int"})}},
         {"aggregate": "c", "pipeline": [{"$project": {"x": nest(_levels, lambda v: {"$add": [v, 1]}, "$_id"), "y": nest(_levels, lambda v: {"$literal": v}, 1)}}], "cursor": {}},
         {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"d": nest(_levels, lambda v: {"a": v}, 2), "l": nest(_levels, lambda v: [v], 2)}}, "upsert": True},
                                     {"q": {"_id": 3}, "u": [{"$set": {"e": nest(_levels, lambda v: {"$max": [v]}, 1)}}], "upsert": True}]},
