@@ -35,6 +35,13 @@ pub const COMMANDS_MAX: usize = 8;
 pub const MAX_TIME_MS: i32 = 50;
 
 /// The commands in `input`, each with the database it runs against.
+///
+/// ```
+/// let mut input = bson::doc! {"ping": 1, "$db": "admin"}.to_vec().unwrap();
+/// input.extend(b"not a document");
+/// let commands = engine::fuzzing::commands(&input);
+/// assert_eq!(commands, [("admin".to_owned(), bson::doc! {"ping": 1})]);
+/// ```
 pub fn commands(input: &[u8]) -> Vec<(String, Document)> {
     let mut reader = Cursor::new(input);
     let mut out = Vec::new();
@@ -56,11 +63,16 @@ pub fn commands(input: &[u8]) -> Vec<(String, Document)> {
     out
 }
 
-/// The stack the commands run on: a tokio worker's, where the server runs
-/// them, so recursion that only fits a bigger stack is found.
+/// The stack the commands run on: that of tokio's blocking pool, where the
+/// server runs them, so recursion that only fits a bigger stack is found.
 pub const STACK_BYTES: usize = 2 << 20;
 
 /// Panics if running `input`'s commands breaks the property above.
+///
+/// ```
+/// let insert = bson::doc! {"insert": "c", "documents": [{"a": {"$numberInt": "x"}}]};
+/// engine::fuzzing::check(&insert.to_vec().unwrap());
+/// ```
 pub fn check(input: &[u8]) {
     let commands = commands(input);
     let run = std::thread::Builder::new()

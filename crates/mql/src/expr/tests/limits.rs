@@ -14,8 +14,9 @@ fn deep_nesting_is_refused_at_parse_time() {
     assert_eq!(err, Some(crate::Code::OVERFLOW));
 }
 
-/// Nesting just under the limit evaluates on a 2 MiB stack (a tokio
-/// worker's, and a test thread's), debug builds included: with every
+/// Nesting just under the limit evaluates on a 2 MiB stack (the server's
+/// threads', tokio's blocking pool, and a test thread's), debug builds
+/// included: with every
 /// operator's temporaries in one function, 80 levels of `$max` or `$year`
 /// overflowed it (found by the `run_command` fuzz target's nesting seeds).
 #[test]
@@ -72,10 +73,10 @@ fn literals_that_repeat_a_variable_are_bounded() {
     }
 }
 
-/// Inputs the `run_command` fuzz target found panicking (fuzz/README.md):
-/// each now fails with mongod's code.
+/// Edge values of the `run_command` fuzz target's mutator that panicked
+/// when probed by hand (fuzz/README.md): each now fails with mongod's code.
 #[test]
-fn fuzz_found_extremes_fail_with_mongod_codes() {
+fn extreme_values_fail_with_mongod_codes() {
     let extremes = doc! {
         "min": bson::DateTime::from_millis(i64::MIN),
         "max": bson::DateTime::from_millis(i64::MAX),

@@ -368,9 +368,9 @@ mod properties {
 }
 
 /// Schemas nested just under the depth limit parse and match on a 2 MiB
-/// stack (a tokio worker's), debug builds included: through `anyOf` and
-/// `items` arrays, 99 levels overflowed it (found by the `run_command`
-/// fuzz target).
+/// stack (the server's threads', tokio's blocking pool), debug builds
+/// included: through `anyOf` and `items` arrays, 99 levels overflowed it
+/// (found probing the `run_command` fuzz target's nesting shapes).
 #[test]
 fn schema_nesting_under_the_limit_fits_a_small_stack() {
     let wraps: [fn(Bson) -> Bson; 5] = [
