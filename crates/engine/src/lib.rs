@@ -15,6 +15,7 @@ mod durable;
 mod engine;
 mod exec;
 mod failpoint;
+pub mod fuzzing;
 mod limits;
 mod options;
 mod params;

@@ -241,7 +241,10 @@ pub(super) fn diff(
         }
         _ => {
             let size = unit.millis().unwrap_or(1);
-            b.div_euclid(size) - a.div_euclid(size)
+            // Only milliseconds can overflow: dates span the whole i64.
+            b.div_euclid(size)
+                .checked_sub(a.div_euclid(size))
+                .ok_or_else(|| Error::new(Code(5166308), "dateDiff overflowed"))?
         }
     };
     Ok(Some(Bson::Int64(count)))

@@ -9,7 +9,8 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
-use super::ast::{Expr, Op, Var};
+use super::ast::{DatePart, Expr, Op, Var};
+use super::regex::{Compiled, RegexOp};
 use super::value::{approx_size, check_size, is_nullish, is_truthy, type_name};
 use super::{arith, arrays, convert, date_math, dates, regex, sets, strings};
 use crate::{Error, Result, order};
@@ -89,13 +90,19 @@ impl Expr {
                 Ok(Some(Bson::Array(out)))
             }
             Expr::Op { op, args } => operator(*op, args, scope),
-            Expr::Let { vars, body } => {
-                let mut values = Vec::with_capacity(vars.len());
-                for (name, expr) in vars {
-                    values.push((name.as_str(), expr.evaluate(scope)?.unwrap_or(Bson::Null)));
-                }
-                with_bound(scope, values, |scope| body.evaluate(scope))
-            }
+            _ => self.evaluate_compound(scope),
+        }
+    }
+
+    /// The operators with named arguments, apart from [`Expr::evaluate`] so
+    /// that the frame every level of nesting pays stays small: a debug build
+    /// gives each arm's temporaries their own stack slots, and with them all
+    /// in one function 80 levels of `{$max: [...]}` overflowed a 2 MiB
+    /// thread stack (found by the `run_command` fuzz target's seeds).
+    #[inline(never)]
+    fn evaluate_compound<'a>(&'a self, scope: &mut Scope<'a>) -> Result<Option<Bson>> {
+        match self {
+            Expr::Let { vars, body } => let_in(scope, vars, body),
             Expr::Filter {
                 input,
                 var,
@@ -108,117 +115,215 @@ impl Expr {
                 initial,
                 body,
             } => reduce(scope, input, initial, body),
-            Expr::Switch { branches, default } => {
-                for (case, then) in branches {
-                    if is_truthy(case.evaluate(scope)?.as_ref()) {
-                        return then.evaluate(scope);
-                    }
-                }
-                match default {
-                    Some(default) => default.evaluate(scope),
-                    None => Err(Error::location(
-                        40066,
-                        "$switch could not find a matching branch for an input, and no default was specified.",
-                    )),
-                }
-            }
+            Expr::Switch { branches, default } => switch(scope, branches, default.as_deref()),
             Expr::Trim {
                 input,
                 chars,
                 start,
                 end,
-            } => {
-                let input = input.evaluate(scope)?;
-                let chars = match chars {
-                    Some(chars) => Some(chars.evaluate(scope)?),
-                    None => None,
-                };
-                strings::trim(input, chars, *start, *end)
-            }
+            } => trim(scope, input, chars.as_deref(), (*start, *end)),
             Expr::DatePart {
                 part,
                 date,
                 timezone,
-            } => {
-                let date = date.evaluate(scope)?;
-                let timezone = optional(timezone.as_deref(), scope)?;
-                dates::date_part(*part, date, timezone)
-            }
+            } => date_part(scope, *part, date, timezone.as_deref()),
             Expr::Regex {
                 op,
                 input,
                 regex: pattern,
                 options,
                 compiled,
-            } => {
-                let input = input.evaluate(scope)?;
-                if let Some(compiled) = compiled {
-                    return regex::apply(*op, input.as_ref(), Some(compiled));
-                }
-                let pattern = pattern.evaluate(scope)?.unwrap_or(Bson::Null);
-                let options = optional(options.as_deref(), scope)?.flatten();
-                let compiled = regex::compile(*op, &pattern, options.as_ref())?;
-                regex::apply(*op, input.as_ref(), compiled.as_ref())
-            }
+            } => regex_op(
+                scope,
+                *op,
+                input,
+                pattern,
+                options.as_deref(),
+                compiled.as_ref(),
+            ),
             Expr::DateAdd {
                 subtract,
                 start,
                 unit,
                 amount,
                 timezone,
-            } => {
-                let start = start.evaluate(scope)?;
-                let unit = unit.evaluate(scope)?;
-                let amount = amount.evaluate(scope)?;
-                let timezone = optional(timezone.as_deref(), scope)?;
-                date_math::add(*subtract, start, unit, amount, timezone)
-            }
+            } => date_add(scope, *subtract, [start, unit, amount], timezone.as_deref()),
             Expr::DateDiff {
                 start,
                 end,
                 unit,
                 timezone,
                 start_of_week,
-            } => {
-                let start = start.evaluate(scope)?;
-                let end = end.evaluate(scope)?;
-                let unit = unit.evaluate(scope)?;
-                let timezone = optional(timezone.as_deref(), scope)?;
-                let start_of_week = optional(start_of_week.as_deref(), scope)?;
-                date_math::diff(start, end, unit, timezone, start_of_week)
-            }
+            } => date_diff(
+                scope,
+                [start, end, unit],
+                timezone.as_deref(),
+                start_of_week.as_deref(),
+            ),
             Expr::DateToString {
                 format,
                 date,
                 timezone,
                 on_null,
-            } => {
-                let format = optional(format.as_deref(), scope)?;
-                let date = date.evaluate(scope)?;
-                let timezone = optional(timezone.as_deref(), scope)?;
-                let on_null = optional(on_null.as_deref(), scope)?;
-                dates::date_to_string(format, date, timezone, on_null)
-            }
+            } => date_to_string(
+                scope,
+                date,
+                [format.as_deref(), timezone.as_deref(), on_null.as_deref()],
+            ),
             Expr::Convert {
                 input,
                 to,
                 on_error,
                 on_null,
-            } => {
-                let input = input.evaluate(scope)?;
-                let to = to.evaluate(scope)?;
-                let on_error = match on_error {
-                    Some(e) => Some(e.evaluate(scope)?),
-                    None => None,
-                };
-                let on_null = match on_null {
-                    Some(e) => Some(e.evaluate(scope)?),
-                    None => None,
-                };
-                convert::convert(input, to, on_error, on_null)
-            }
+            } => convert_op(scope, input, to, [on_error.as_deref(), on_null.as_deref()]),
+            // Handled by `evaluate` before it comes here.
+            Expr::Literal(_)
+            | Expr::Rand
+            | Expr::Path { .. }
+            | Expr::Object(_)
+            | Expr::Array(_)
+            | Expr::Op { .. } => self.evaluate(scope),
         }
     }
+}
+
+// One function per compound operator, for the stack's sake (see
+// `Expr::evaluate_compound`).
+
+fn let_in<'a>(
+    scope: &mut Scope<'a>,
+    vars: &'a [(String, Expr)],
+    body: &'a Expr,
+) -> Result<Option<Bson>> {
+    let mut values = Vec::with_capacity(vars.len());
+    for (name, expr) in vars {
+        values.push((name.as_str(), expr.evaluate(scope)?.unwrap_or(Bson::Null)));
+    }
+    with_bound(scope, values, |scope| body.evaluate(scope))
+}
+
+fn switch<'a>(
+    scope: &mut Scope<'a>,
+    branches: &'a [(Expr, Expr)],
+    default: Option<&'a Expr>,
+) -> Result<Option<Bson>> {
+    for (case, then) in branches {
+        if is_truthy(case.evaluate(scope)?.as_ref()) {
+            return then.evaluate(scope);
+        }
+    }
+    match default {
+        Some(default) => default.evaluate(scope),
+        None => Err(Error::location(
+            40066,
+            "$switch could not find a matching branch for an input, and no default was specified.",
+        )),
+    }
+}
+
+fn trim<'a>(
+    scope: &mut Scope<'a>,
+    input: &'a Expr,
+    chars: Option<&'a Expr>,
+    (start, end): (bool, bool),
+) -> Result<Option<Bson>> {
+    let input = input.evaluate(scope)?;
+    let chars = match chars {
+        Some(chars) => Some(chars.evaluate(scope)?),
+        None => None,
+    };
+    strings::trim(input, chars, start, end)
+}
+
+fn date_part<'a>(
+    scope: &mut Scope<'a>,
+    part: DatePart,
+    date: &'a Expr,
+    timezone: Option<&'a Expr>,
+) -> Result<Option<Bson>> {
+    let date = date.evaluate(scope)?;
+    let timezone = optional(timezone, scope)?;
+    dates::date_part(part, date, timezone)
+}
+
+fn regex_op<'a>(
+    scope: &mut Scope<'a>,
+    op: RegexOp,
+    input: &'a Expr,
+    pattern: &'a Expr,
+    options: Option<&'a Expr>,
+    compiled: Option<&'a Compiled>,
+) -> Result<Option<Bson>> {
+    let input = input.evaluate(scope)?;
+    if let Some(compiled) = compiled {
+        return regex::apply(op, input.as_ref(), Some(compiled));
+    }
+    let pattern = pattern.evaluate(scope)?.unwrap_or(Bson::Null);
+    let options = optional(options, scope)?.flatten();
+    let compiled = regex::compile(op, &pattern, options.as_ref())?;
+    regex::apply(op, input.as_ref(), compiled.as_ref())
+}
+
+/// `[start, unit, amount]`.
+fn date_add<'a>(
+    scope: &mut Scope<'a>,
+    subtract: bool,
+    [start, unit, amount]: [&'a Expr; 3],
+    timezone: Option<&'a Expr>,
+) -> Result<Option<Bson>> {
+    let start = start.evaluate(scope)?;
+    let unit = unit.evaluate(scope)?;
+    let amount = amount.evaluate(scope)?;
+    let timezone = optional(timezone, scope)?;
+    date_math::add(subtract, start, unit, amount, timezone)
+}
+
+/// `[start, end, unit]`.
+fn date_diff<'a>(
+    scope: &mut Scope<'a>,
+    [start, end, unit]: [&'a Expr; 3],
+    timezone: Option<&'a Expr>,
+    start_of_week: Option<&'a Expr>,
+) -> Result<Option<Bson>> {
+    let start = start.evaluate(scope)?;
+    let end = end.evaluate(scope)?;
+    let unit = unit.evaluate(scope)?;
+    let timezone = optional(timezone, scope)?;
+    let start_of_week = optional(start_of_week, scope)?;
+    date_math::diff(start, end, unit, timezone, start_of_week)
+}
+
+/// `[format, timezone, onNull]`.
+fn date_to_string<'a>(
+    scope: &mut Scope<'a>,
+    date: &'a Expr,
+    [format, timezone, on_null]: [Option<&'a Expr>; 3],
+) -> Result<Option<Bson>> {
+    let format = optional(format, scope)?;
+    let date = date.evaluate(scope)?;
+    let timezone = optional(timezone, scope)?;
+    let on_null = optional(on_null, scope)?;
+    dates::date_to_string(format, date, timezone, on_null)
+}
+
+/// `[onError, onNull]`.
+fn convert_op<'a>(
+    scope: &mut Scope<'a>,
+    input: &'a Expr,
+    to: &'a Expr,
+    [on_error, on_null]: [Option<&'a Expr>; 2],
+) -> Result<Option<Bson>> {
+    let input = input.evaluate(scope)?;
+    let to = to.evaluate(scope)?;
+    let on_error = match on_error {
+        Some(e) => Some(e.evaluate(scope)?),
+        None => None,
+    };
+    let on_null = match on_null {
+        Some(e) => Some(e.evaluate(scope)?),
+        None => None,
+    };
+    convert::convert(input, to, on_error, on_null)
 }
 
 /// Evaluates an optional argument: `None` when absent, `Some(None)` when missing.

@@ -166,7 +166,7 @@ fn nested_keyword(schema: &mut Schema, key: &str, value: &Bson, depth: usize) ->
         }
         "items" => {
             schema.items = Some(match value {
-                Bson::Array(each) => Items::Each(each.iter().map(sub).collect::<Result<_>>()?),
+                Bson::Array(each) => Items::Each(sub_schemas(key, each, depth)?),
                 _ => Items::All(Box::new(sub(value)?)),
             });
         }
@@ -255,7 +255,19 @@ fn schemas(key: &str, value: &Bson, depth: usize) -> Result<Vec<Schema>> {
             "$jsonSchema keyword '{key}' must be a non-empty array"
         )));
     }
-    items.iter().map(|i| sub_schema(key, i, depth)).collect()
+    sub_schemas(key, items, depth)
+}
+
+/// A plain loop, not `collect`: the iterator adapters `collect` goes
+/// through add frames holding a `Schema` each to the recursive path, and
+/// 99 levels of `anyOf` overflowed a 2 MiB stack in debug builds (found by
+/// the `run_command` fuzz target).
+fn sub_schemas(key: &str, items: &[Bson], depth: usize) -> Result<Vec<Schema>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(sub_schema(key, item, depth)?);
+    }
+    Ok(out)
 }
 
 fn additional(key: &str, value: &Bson, depth: usize) -> Result<Additional> {

@@ -366,3 +366,33 @@ mod properties {
         }
     }
 }
+
+/// Schemas nested just under the depth limit parse and match on a 2 MiB
+/// stack (the server's threads', tokio's blocking pool), debug builds
+/// included: through `anyOf` and `items` arrays, 99 levels overflowed it
+/// (found probing the `run_command` fuzz target's nesting shapes).
+#[test]
+fn schema_nesting_under_the_limit_fits_a_small_stack() {
+    let wraps: [fn(Bson) -> Bson; 5] = [
+        |s| bson::bson!({"anyOf": [s]}),
+        |s| bson::bson!({"allOf": [s, {}]}),
+        |s| bson::bson!({"items": [s]}),
+        |s| bson::bson!({"not": s}),
+        |s| bson::bson!({"properties": {"a": s}}),
+    ];
+    for wrap in wraps {
+        let mut schema = bson::bson!({"bsonType": "int"});
+        for _ in 0..crate::matcher::FILTER_DEPTH_MAX - 2 {
+            schema = wrap(schema);
+        }
+        let run = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let filter = crate::matcher::Filter::parse(&doc! {"$jsonSchema": schema})?;
+                Ok::<bool, crate::Error>(filter.matches(&doc! {"a": [1]}))
+            })
+            .expect("spawn")
+            .join();
+        assert!(matches!(run, Ok(Ok(_))), "{run:?}");
+    }
+}
