@@ -174,6 +174,7 @@ fn unknown_commands_and_fields_get_mongods_errors() {
         2
     );
     assert_eq!(fails(&db, "t", doc! {"find": "c", "filter": 5}).0, 14);
+    assert_eq!(fails(&db, "t", doc! {"drop": ""}).0, 73);
     assert_eq!(
         fails(&db, "t", doc! {"insert": "c", "documents": [{"_id": [1]}]}).0,
         53

@@ -223,6 +223,12 @@ pub(super) fn drop(ctx: &mut Ctx<'_>, body: &Document) -> CommandResult {
     let args = Args::new("drop", body);
     args.check_known(&[])?;
     let name = args.collection()?;
+    if name.is_empty() {
+        return Err(CommandError::new(
+            Code::INVALID_NAMESPACE,
+            format!("Invalid namespace specified '{}.'", ctx.db),
+        ));
+    }
     let mut reply = Document::new();
     ctx.engine.catalog_change(|_| {
         let Some(coll) = ctx.engine.catalog().remove(ctx.db, name) else {
