@@ -86,8 +86,10 @@ impl Unit {
     }
 }
 
-fn overflow(op: &str) -> Error {
-    Error::new(Code::OVERFLOW, format!("{op} overflowed"))
+/// mongod's error for a `$dateAdd` or `$dateSubtract` past the dates a
+/// BSON date holds; it names `dateAdd` for both (a subtraction adds).
+fn overflow() -> Error {
+    Error::location(5166406, "dateAdd overflowed")
 }
 
 fn date(millis: i64) -> Option<Bson> {
@@ -123,34 +125,25 @@ pub(super) fn add(
         return Ok(Some(Bson::Null));
     };
     let amount = if negate {
-        amount.checked_neg().ok_or_else(|| overflow(op))?
+        amount.checked_neg().ok_or_else(overflow)?
     } else {
         amount
     };
     if let Some(unit_millis) = unit.millis() {
-        let delta = amount
-            .checked_mul(unit_millis)
-            .ok_or_else(|| overflow(op))?;
-        return start
-            .checked_add(delta)
-            .map(date)
-            .ok_or_else(|| overflow(op));
+        let delta = amount.checked_mul(unit_millis).ok_or_else(overflow)?;
+        return start.checked_add(delta).map(date).ok_or_else(overflow);
     }
-    let months = amount
-        .checked_mul(unit.months())
-        .ok_or_else(|| overflow(op))?;
-    let local = start
-        .checked_add(offset * 60_000)
-        .ok_or_else(|| overflow(op))?;
+    let months = amount.checked_mul(unit.months()).ok_or_else(overflow)?;
+    let local = start.checked_add(offset * 60_000).ok_or_else(overflow)?;
     let days = local.div_euclid(MILLIS_PER_DAY);
     let time_of_day = local.rem_euclid(MILLIS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
     let total = (year * 12 + month - 1)
         .checked_add(months)
-        .ok_or_else(|| overflow(op))?;
+        .ok_or_else(overflow)?;
     let (new_year, new_month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
     if !(-300_000..=300_000).contains(&new_year) {
-        return Err(overflow(op));
+        return Err(overflow());
     }
     let day = day.min(days_in_month(new_year, new_month));
     let local = days_from_civil(new_year, new_month, day) * MILLIS_PER_DAY + time_of_day;

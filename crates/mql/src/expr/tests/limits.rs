@@ -81,10 +81,25 @@ fn extreme_values_fail_with_mongod_codes() {
         "min": bson::DateTime::from_millis(i64::MIN),
         "max": bson::DateTime::from_millis(i64::MAX),
     };
-    let cases = [(
-        bson!({"$dateDiff": {"startDate": "$min", "endDate": "$max", "unit": "millisecond"}}),
-        5166308,
-    )];
+    let cases = [
+        (
+            bson!({"$dateDiff": {"startDate": "$min", "endDate": "$max", "unit": "millisecond"}}),
+            5166308,
+        ),
+        // mongod says "dateAdd overflowed" for both, as dateSubtract adds.
+        (
+            bson!({"$dateAdd": {"startDate": "$max", "unit": "millisecond", "amount": 1}}),
+            5166406,
+        ),
+        (
+            bson!({"$dateSubtract": {"startDate": "$min", "unit": "day", "amount": 1}}),
+            5166406,
+        ),
+        (
+            bson!({"$dateAdd": {"startDate": "$max", "unit": "year", "amount": 1_000_000}}),
+            5166406,
+        ),
+    ];
     for (expr, code) in cases {
         super::check_error(&extremes, expr, code);
     }
