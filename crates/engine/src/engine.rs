@@ -178,27 +178,8 @@ impl Engine {
         });
         let pin = self.txns().begin_at(ts);
         drop(reader);
-        let mut sessions: Vec<Op> = self
-            .sessions()
-            .committed_outcomes()
-            .into_iter()
-            .map(|(session, lsid, txn_number)| Op::Committed {
-                session,
-                lsid,
-                txn_number,
-            })
-            .collect();
-        sessions.extend(self.sessions().retried_outcomes().into_iter().map(
-            |(session, lsid, txn_number, stmt_id, result)| Op::Retried {
-                session,
-                lsid,
-                txn_number,
-                stmt_id,
-                result,
-            },
-        ));
         let written = durable.journal().checkpoint(lsn, |out| {
-            durable::write_checkpoint(&collections, ts, &sessions, out)
+            durable::write_checkpoint(&collections, ts, self.sessions(), out)
         });
         self.txns().abort(pin);
         written?;

@@ -338,17 +338,31 @@ impl Sessions {
     /// at `commit_ts`. Numbers only grow: an outcome replayed after a
     /// newer one (a checkpoint's, then an older record's) changes nothing.
     pub fn restore_commit(&self, key: &[u8], lsid: &Document, number: i64, commit_ts: Ts) {
-        // No limit applies to recovery: it restores sessions that were live.
+        self.restore(key, lsid, number, |session, state| {
+            session.note_committed(number);
+            state.txn = TxnState::Committed { number, commit_ts };
+        });
+    }
+
+    /// Recovery's one way into a session: the session keyed `key`
+    /// (created, whatever `maxSessions` says: it was live) gets `number`
+    /// as its highest and `apply`, unless it already holds a higher number.
+    fn restore(
+        &self,
+        key: &[u8],
+        lsid: &Document,
+        number: i64,
+        apply: impl FnOnce(&Session, &mut SessionState),
+    ) {
         let Some(session) = self.get_or_create(key, || lsid.clone(), u64::MAX) else {
             return;
         };
-        session.note_committed(number);
         let mut state = session.state.lock();
         if state.highest_number.is_some_and(|highest| highest > number) {
             return;
         }
         state.highest_number = Some(number);
-        state.txn = TxnState::Committed { number, commit_ts };
+        apply(&session, &mut state);
     }
 
     /// `(key, lsid, number)` of every session with a committed
@@ -377,22 +391,16 @@ impl Sessions {
         stmt_id: i32,
         result: RetryResult,
     ) {
-        let Some(session) = self.get_or_create(key, || lsid.clone(), u64::MAX) else {
-            return;
-        };
-        session.note_retried(number, stmt_id, result.clone());
-        let mut state = session.state.lock();
-        if state.highest_number.is_some_and(|highest| highest > number) {
-            return;
-        }
-        state.highest_number = Some(number);
-        if state.retry.number != number {
-            state.retry = RetryState {
-                number,
-                ..RetryState::default()
-            };
-        }
-        state.retry.results.insert(stmt_id, result);
+        self.restore(key, lsid, number, |session, state| {
+            session.note_retried(number, stmt_id, result.clone());
+            if state.retry.number != number {
+                state.retry = RetryState {
+                    number,
+                    ..RetryState::default()
+                };
+            }
+            state.retry.results.insert(stmt_id, result);
+        });
     }
 
     /// `(key, lsid, number, stmtId, result)` of every journaled statement

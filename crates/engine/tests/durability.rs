@@ -103,6 +103,17 @@ fn transactions_recover_whole_and_aborted_ones_not_at_all() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A checkpoint, then one more commit, so that recovery reads both the
+/// checkpoint and a journal record after it.
+fn checkpoint_then_commit_more(db: &Engine) {
+    db.checkpoint().expect("checkpoint");
+    ok(
+        db,
+        "app",
+        doc! {"insert": "other", "documents": [{"_id": 1}]},
+    );
+}
+
 /// What a session's retried `commitTransaction`, a late `abortTransaction`
 /// and an older statement get from `db`, as codes (0 for ok).
 fn retried_outcomes(db: &Engine, session: &mut Session) -> [i32; 3] {
@@ -145,12 +156,7 @@ fn a_commit_retried_after_a_restart_is_answered_as_committed() {
             ok(&db, "app", reader.stmt(doc! {"find": "c"}));
             ok(&db, "admin", reader.commit());
             if checkpoint {
-                db.checkpoint().expect("checkpoint");
-                ok(
-                    &db,
-                    "app",
-                    doc! {"insert": "other", "documents": [{"_id": 1}]},
-                );
+                checkpoint_then_commit_more(&db);
             }
         }
         let db = common::open_dir(&dir);
@@ -257,12 +263,7 @@ fn a_retryable_write_retried_after_a_restart_runs_once() {
             }
 
             if checkpoint {
-                db.checkpoint().expect("checkpoint");
-                ok(
-                    &db,
-                    "app",
-                    doc! {"insert": "other", "documents": [{"_id": 1}]},
-                );
+                checkpoint_then_commit_more(&db);
             }
         }
         let db = common::open_dir(&dir);

@@ -259,28 +259,19 @@ fn retried_inc(lsid: &Document, txn_number: i64) -> Document {
 
 /// A client of retryable writes (no transaction): `$inc`s the retried
 /// counter, one `txnNumber` each, until its connection dies.
-fn drive_retryable(shared: &Shared) {
-    let stop = match Client::connect(&shared.address) {
-        Ok(mut client) => loop {
-            let (lsid, number) = {
-                let mut ledger = shared.ledger.lock().unwrap();
-                ledger.retried.sent += 1;
-                (ledger.retried.lsid.clone(), ledger.retried.sent)
-            };
-            match client.command(DB, retried_inc(&lsid, number)) {
-                Ok(reply) if ok(&reply) && reply.get_i32("nModified").ok() == Some(1) => {}
-                Ok(reply) => break Stop::Unexpected(format!("a retryable $inc failed: {reply}")),
-                Err(error) => break Stop::Io(error),
-            }
-        },
-        Err(error) => Stop::Io(error),
-    };
-    let unexpected = match stop {
-        Stop::Io(_) if shared.killed.load(Ordering::SeqCst) => return,
-        Stop::Io(error) => format!("connection failed before the kill: {error}"),
-        Stop::Unexpected(message) => message,
-    };
-    shared.ledger.lock().unwrap().unexpected.push(unexpected);
+fn run_retryable_writes(client: &mut Client, shared: &Shared) -> Stop {
+    loop {
+        let (lsid, number) = {
+            let mut ledger = shared.ledger.lock().unwrap();
+            ledger.retried.sent += 1;
+            (ledger.retried.lsid.clone(), ledger.retried.sent)
+        };
+        match client.command(DB, retried_inc(&lsid, number)) {
+            Ok(reply) if ok(&reply) && reply.get_i32("nModified").ok() == Some(1) => {}
+            Ok(reply) => return Stop::Unexpected(format!("a retryable $inc failed: {reply}")),
+            Err(error) => return Stop::Io(error),
+        }
+    }
 }
 
 /// Retries the last retryable `$inc`, as a driver does after a network
@@ -321,10 +312,11 @@ fn check_retried_writes(
     );
 }
 
-/// A client: runs transactions until its connection dies.
-fn drive(shared: &Shared) {
+/// A client: connects and runs `work` until its connection dies, and
+/// records why it stopped unless the kill explains it.
+fn drive(shared: &Shared, work: fn(&mut Client, &Shared) -> Stop) {
     let stop = match Client::connect(&shared.address) {
-        Ok(mut client) => run_transactions(&mut client, shared),
+        Ok(mut client) => work(&mut client, shared),
         Err(error) => Stop::Io(error),
     };
     let unexpected = match stop {
@@ -335,6 +327,7 @@ fn drive(shared: &Shared) {
     shared.ledger.lock().unwrap().unexpected.push(unexpected);
 }
 
+/// Runs transactions until the connection dies.
 fn run_transactions(client: &mut Client, shared: &Shared) -> Stop {
     let lsid = doc! {"id": Binary::from_uuid(Uuid::new())};
     let mut rng = rand::thread_rng();
@@ -508,9 +501,9 @@ fn run_and_kill(shared: &Shared, server: &mut Server, kill_after: Duration) {
     shared.killed.store(false, Ordering::SeqCst);
     thread::scope(|scope| {
         for _ in 0..WORKERS {
-            scope.spawn(|| drive(shared));
+            scope.spawn(|| drive(shared, run_transactions));
         }
-        scope.spawn(|| drive_retryable(shared));
+        scope.spawn(|| drive(shared, run_retryable_writes));
         thread::sleep(kill_after);
         shared.killed.store(true, Ordering::SeqCst);
         server.kill();

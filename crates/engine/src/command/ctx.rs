@@ -268,8 +268,8 @@ impl Ctx<'_> {
             // Nothing to journal it in: the session's memory is the record.
             return None;
         }
+        // `owner` is set for retryable writes only.
         let (owner, session, number) = (self.owner?, self.session.as_deref()?, self.txn_number?);
-        self.retry.as_ref()?;
         let (stmt_id, kind) = stmt?;
         Some(Outcome::Retried {
             key: session,

@@ -320,9 +320,7 @@ pub fn already_done(ctx: &Ctx<'_>, stmt_id: i32) -> Option<RetryResult> {
 /// unless `closeConnection: false` closes the connection once the command
 /// ends, applied or failed.
 pub fn on_transactional_write(ctx: &mut Ctx<'_>) -> Result<(), CommandError> {
-    if ctx.txn.is_some() {
-        return Ok(());
-    }
+    // `retry` is set for retryable writes only, never in a transaction.
     let Some(retry) = ctx.retry.as_deref_mut() else {
         return Ok(());
     };
@@ -348,7 +346,7 @@ pub fn refuse_multi_in_retryable_write(
     multi: bool,
     message: &'static str,
 ) -> Result<(), CommandError> {
-    match multi && ctx.retry.is_some() && ctx.txn.is_none() {
+    match multi && ctx.retry.is_some() {
         true => Err(CommandError::new(Code::INVALID_OPTIONS, message)),
         false => Ok(()),
     }

@@ -19,15 +19,16 @@ use bson::doc;
 
 use super::record::{Op, put_bytes, to_bytes};
 use crate::clock::Ts;
+use crate::session::Sessions;
 use crate::storage::collection::Collection;
 
 /// Writes the state at `ts` of `collections` (the committed collections
-/// of the catalog at `ts`), then `sessions` (the outcomes sessions hold
-/// now, see [`crate::session::Sessions::durable_outcomes`]), to `out`.
+/// of the catalog at `ts`), then the outcomes `sessions` hold now, to
+/// `out`.
 pub fn write_checkpoint(
     collections: &[Arc<Collection>],
     ts: Ts,
-    sessions: &[Op],
+    sessions: &Sessions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
@@ -48,8 +49,31 @@ pub fn write_checkpoint(
             out.write_all(put_bytes(&coll.db, &coll.name, &doc).as_bytes())?;
         }
     }
-    for outcome in sessions {
+    for outcome in session_ops(sessions) {
         out.write_all(&to_bytes(&outcome.to_document()))?;
     }
     out.flush()
+}
+
+/// Every session's latest committed transaction and the journaled
+/// results of its latest retryable write, as the ops that replay them.
+fn session_ops(sessions: &Sessions) -> impl Iterator<Item = Op> {
+    let committed = sessions
+        .committed_outcomes()
+        .into_iter()
+        .map(|(session, lsid, txn_number)| Op::Committed {
+            session,
+            lsid,
+            txn_number,
+        });
+    let retried = sessions.retried_outcomes().into_iter().map(
+        |(session, lsid, txn_number, stmt_id, result)| Op::Retried {
+            session,
+            lsid,
+            txn_number,
+            stmt_id,
+            result,
+        },
+    );
+    committed.chain(retried)
 }
