@@ -160,11 +160,8 @@ fn check_value_depth(value: RawBsonRef<'_>, depth: usize, what: &'static str) ->
 
 /// Appends a document's BSON bytes.
 pub(crate) fn write_document(out: &mut Vec<u8>, document: &Document) -> Result<(), Error> {
-    let bytes = document
-        .to_vec()
-        .map_err(|error| malformed("outgoing document", error.to_string()))?;
-    out.extend_from_slice(&bytes);
-    Ok(())
+    bson_bytes::write_document(out, document)
+        .map_err(|error| malformed("outgoing document", error.to_string()))
 }
 
 pub(crate) fn write_cstring(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bson::doc;
 
-use super::record::{Op, put_bytes, to_bytes};
+use super::record::{Op, write_put};
 use crate::clock::Ts;
 use crate::session::Sessions;
 use crate::storage::collection::Collection;
@@ -32,7 +32,14 @@ pub fn write_checkpoint(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut out = io::BufWriter::new(out);
-    out.write_all(&to_bytes(&doc! {"ts": ts.to_bson()}))?;
+    // One buffer for every entry: each is encoded into it, then copied out.
+    let mut entry = Vec::new();
+    let mut write = |encode: &mut dyn FnMut(&mut Vec<u8>) -> Result<(), bson_bytes::Error>| {
+        entry.clear();
+        encode(&mut entry).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        out.write_all(&entry)
+    };
+    write(&mut |e| bson_bytes::write_document(e, &doc! {"ts": ts.to_bson()}))?;
     for coll in collections {
         let indexes = coll.indexes().iter().map(|i| i.spec.info.clone()).collect();
         let create = Op::Create {
@@ -41,16 +48,16 @@ pub fn write_checkpoint(
             options: (*coll.options()).clone(),
             indexes,
         };
-        out.write_all(&to_bytes(&create.to_document()))?;
+        write(&mut |e| bson_bytes::write_document(e, &create.to_document()))?;
         for (_, record) in coll.records_from(None) {
             let Some(doc) = record.lock().visible_at(ts) else {
                 continue;
             };
-            out.write_all(put_bytes(&coll.db, &coll.name, &doc).as_bytes())?;
+            write(&mut |e| write_put(e, &coll.db, &coll.name, &doc))?;
         }
     }
     for outcome in session_ops(sessions) {
-        out.write_all(&to_bytes(&outcome.to_document()))?;
+        write(&mut |e| bson_bytes::write_document(e, &outcome.to_document()))?;
     }
     out.flush()
 }

@@ -30,12 +30,13 @@
 //! Checkpoints are a sequence of the same op documents (a header document
 //! `{ ts }` first), so recovery has one replay path for both.
 //!
-//! Records are written straight to BSON bytes ([`op_bytes`], [`put_bytes`]):
-//! each stored document is serialized once, with no intermediate document,
-//! since a commit's journal record is on every durable commit's path.
+//! Records are written straight to BSON bytes in one buffer
+//! ([`encode_ops`], [`write_put`], by `bson_bytes`): each stored document
+//! is serialized once, with no intermediate document, since a commit's
+//! journal record is on every durable commit's path, under the commit lock.
 
-use bson::raw::{RawArrayBuf, RawBson, RawDocumentBuf, cstr};
 use bson::{Bson, Document, doc};
+use bson_bytes::DocumentWriter;
 
 use crate::clock::Ts;
 use crate::session::RetryResult;
@@ -274,76 +275,83 @@ impl Op {
     }
 }
 
-/// Encodes a commit record.
-pub fn encode_ops(ts: Ts, ops: &[Op]) -> Vec<u8> {
-    let mut array = RawArrayBuf::new();
-    for op in ops {
-        array.push(op_bytes(op));
+/// A commit record's usual size: its buffer starts this big.
+const RECORD_BYTES_GUESS: usize = 512;
+
+/// Encodes a commit record. Fails only for a document no BSON can hold
+/// (a NUL in a field name), which stored documents never are; the commit
+/// then fails rather than journal something else.
+pub fn encode_ops(ts: Ts, ops: &[Op]) -> Result<Vec<u8>, bson_bytes::Error> {
+    let mut out = Vec::with_capacity(RECORD_BYTES_GUESS);
+    let mut record = DocumentWriter::new(&mut out);
+    record.append("ts", &Bson::Timestamp(ts.to_bson()))?;
+    let mut array = record.begin_array("ops")?;
+    let mut digits = [0; bson_bytes::DIGITS_MAX];
+    for (index, op) in ops.iter().enumerate() {
+        write_op(&mut array, bson_bytes::array_index(&mut digits, index), op)?;
     }
-    let mut record = RawDocumentBuf::new();
-    record.append(cstr!("ts"), ts.to_bson());
-    record.append(cstr!("ops"), array);
-    record.into_bytes()
+    array.finish()?;
+    record.finish()?;
+    Ok(out)
 }
 
-/// One op document's bytes: a `put` serializes its document once, in
-/// place; the rare catalog ops go through [`Op::to_document`].
-pub fn op_bytes(op: &Op) -> RawDocumentBuf {
+/// One op document, as field `name` of `parent`: a `put` writes its
+/// document once, in place, and so do the ops of every commit; the rare
+/// catalog ops go through [`Op::to_document`].
+fn write_op(parent: &mut DocumentWriter<'_>, name: &str, op: &Op) -> Result<(), bson_bytes::Error> {
     match op {
-        Op::Put { db, coll, doc } => put_bytes(db, coll, doc),
-        Op::Delete { db, coll, id } => {
-            let mut out = RawDocumentBuf::new();
-            out.append(cstr!("op"), "del");
-            out.append(cstr!("db"), db.as_str());
-            out.append(cstr!("coll"), coll.as_str());
-            // An `_id` is a stored document's field: it always encodes.
-            if let Ok(id) = RawBson::try_from(id.clone()) {
-                out.append(cstr!("id"), id);
-            }
-            out
+        Op::Put { db, coll, doc } => {
+            let mut out = parent.begin_document(name)?;
+            put_fields(&mut out, db, coll, doc)?;
+            out.finish()
         }
-        // On every durable transaction commit: written in place too.
+        Op::Delete { db, coll, id } => {
+            let mut out = parent.begin_document(name)?;
+            out.append_str("op", "del")?;
+            out.append_str("db", db)?;
+            out.append_str("coll", coll)?;
+            out.append("id", id)?;
+            out.finish()
+        }
         Op::Committed {
             session,
             lsid,
             txn_number,
         } => {
-            let mut out = RawDocumentBuf::new();
-            out.append(cstr!("op"), "txnCommitted");
-            out.append(
-                cstr!("session"),
-                bson::RawBinaryRef {
-                    subtype: bson::spec::BinarySubtype::Generic,
-                    bytes: session,
-                },
-            );
-            out.append(cstr!("lsid"), raw(lsid));
-            out.append(cstr!("txnNumber"), *txn_number);
-            out
+            let mut out = parent.begin_document(name)?;
+            out.append_str("op", "txnCommitted")?;
+            out.append_binary("session", session)?;
+            out.append_document("lsid", lsid)?;
+            out.append("txnNumber", &Bson::Int64(*txn_number))?;
+            out.finish()
         }
-        other => raw(&other.to_document()),
+        other => parent.append_document(name, &other.to_document()),
     }
 }
 
-/// A `put` op's bytes for `doc` in `db.coll` (commit records and
-/// checkpoints alike).
-pub fn put_bytes(db: &str, coll: &str, doc: &Document) -> RawDocumentBuf {
-    let mut out = RawDocumentBuf::new();
-    out.append(cstr!("op"), "put");
-    out.append(cstr!("db"), db);
-    out.append(cstr!("coll"), coll);
-    out.append(cstr!("doc"), raw(doc));
-    out
+/// Appends a `put` op for `doc` in `db.coll` to `out` as a document of its
+/// own (a checkpoint's entries).
+pub fn write_put(
+    out: &mut Vec<u8>,
+    db: &str,
+    coll: &str,
+    doc: &Document,
+) -> Result<(), bson_bytes::Error> {
+    let mut put = DocumentWriter::new(out);
+    put_fields(&mut put, db, coll, doc)?;
+    put.finish()
 }
 
-fn raw(doc: &Document) -> RawDocumentBuf {
-    // Encoding an in-memory Document cannot fail except for keys with NUL
-    // bytes, which the wire decoder never produces.
-    RawDocumentBuf::try_from(doc).unwrap_or_default()
-}
-
-pub fn to_bytes(doc: &Document) -> Vec<u8> {
-    raw(doc).into_bytes()
+fn put_fields(
+    out: &mut DocumentWriter<'_>,
+    db: &str,
+    coll: &str,
+    doc: &Document,
+) -> Result<(), bson_bytes::Error> {
+    out.append_str("op", "put")?;
+    out.append_str("db", db)?;
+    out.append_str("coll", coll)?;
+    out.append_document("doc", doc)
 }
 
 /// Decodes a commit record.
@@ -423,10 +431,10 @@ mod tests {
                 result: RetryResult::Reply(doc! {"lastErrorObject": {"n": 1}, "value": null}),
             },
         ];
-        let bytes = encode_ops(Ts(42), &ops);
+        let bytes = encode_ops(Ts(42), &ops).expect("encodes");
         // The direct encoding is byte for byte the documented record.
         let documented = doc! {"ts": Ts(42).to_bson(), "ops": ops.iter().map(Op::to_document).collect::<Vec<_>>()};
-        assert_eq!(bytes, to_bytes(&documented));
+        assert_eq!(bytes, documented.to_vec().expect("encodes"));
         assert_eq!(decode(&bytes), Some((Ts(42), ops)));
         assert_eq!(decode(&bytes[..bytes.len() - 1]), None);
     }
