@@ -94,10 +94,14 @@ impl RotorWorker {
     }
 
     /// Commits one transaction, retrying it whole on transient errors as a
-    /// driver's `withTransaction` does; returns the number of retries.
+    /// driver's `withTransaction` does, backoff included; returns the number
+    /// of retries.
     pub fn transaction(&mut self) -> u64 {
         let mut retries = 0;
         loop {
+            if retries > 0 {
+                std::thread::sleep(backoff(retries));
+            }
             self.session.start();
             match self.attempt() {
                 Ok(()) => return retries,
@@ -127,6 +131,16 @@ impl RotorWorker {
         self.client.run("admin", commit)?;
         Ok(())
     }
+}
+
+/// The Convenient API specification's wait before retry `retry` (from 1)
+/// of a transaction: `jitter * min(5 ms * 1.5^retry, 500 ms)`, jitter
+/// uniform in `[0, 1)`, as drivers' `withTransaction` waits (PyMongo 4.20,
+/// Rotor's client).
+fn backoff(retry: u64) -> std::time::Duration {
+    let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
+    let ceiling_ms = (5.0 * 1.5f64.powi(exponent)).min(500.0);
+    std::time::Duration::from_secs_f64(rand::random::<f64>() * ceiling_ms / 1000.0)
 }
 
 /// The stock left for `sku` on Rotor.
