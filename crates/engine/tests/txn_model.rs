@@ -15,6 +15,9 @@
 //!   unique `_id` index meets it);
 //! - a delete or update of a key the snapshot does not see matches
 //!   nothing and conflicts with nothing, unless it upserts;
+//! - an insert of a key the snapshot sees is a DuplicateKey write error
+//!   (no label, `n: 0`), which ends the transaction too; where the key is
+//!   also contended, either error may come first;
 //! - after that abort, statements, commit and abort get NoSuchTransaction
 //!   (251, TransientTransactionError);
 //! - commit is idempotent, abort after commit is TransactionCommitted
@@ -43,6 +46,7 @@ const KEYS: i32 = 3;
 const WRITE_CONFLICT: i32 = 112;
 const NO_SUCH_TRANSACTION: i32 = 251;
 const TRANSACTION_COMMITTED: i32 = 256;
+const DUPLICATE_KEY: i32 = 11000;
 
 #[derive(Debug, Clone, Copy)]
 enum Action {
@@ -50,6 +54,8 @@ enum Action {
     Begin,
     Read(i32),
     Set(i32),
+    /// An insert of `{_id: key}`: DuplicateKey where the snapshot sees it.
+    Insert(i32),
     Delete(i32),
     Commit,
     Abort,
@@ -69,6 +75,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::Begin),
         3 => key.clone().prop_map(Action::Read),
         4 => key.clone().prop_map(Action::Set),
+        2 => key.clone().prop_map(Action::Insert),
         2 => key.clone().prop_map(Action::Delete),
         3 => Just(Action::Commit),
         1 => Just(Action::Abort),
@@ -86,6 +93,10 @@ enum Expect {
     Ok,
     /// An error code, and whether it carries TransientTransactionError.
     Error(i32, bool),
+    /// A `writeErrors` entry with this code (the reply itself is ok).
+    WriteError(i32),
+    /// Either outcome: the rules leave the order of two checks open.
+    Either(Box<Expect>, Box<Expect>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -166,6 +177,28 @@ impl Model {
         };
         let expect = match action {
             Action::Read(key) => return Expect::Found(sees(self, key)),
+            Action::Insert(key) => {
+                let own = writes.contains_key(&key);
+                let contended =
+                    !own && (self.held_by_other(session, key) || self.newest(key).0 > snapshot);
+                let duplicate = sees(self, key).is_some();
+                // A write error, like a conflict, ends the transaction.
+                let failed = duplicate || contended;
+                let expect = match (duplicate, contended) {
+                    (true, true) => Expect::Either(
+                        Box::new(Expect::WriteError(DUPLICATE_KEY)),
+                        Box::new(Expect::Error(WRITE_CONFLICT, true)),
+                    ),
+                    (true, false) => Expect::WriteError(DUPLICATE_KEY),
+                    (false, true) => Expect::Error(WRITE_CONFLICT, true),
+                    (false, false) => Expect::Wrote(1),
+                };
+                if failed {
+                    self.sessions[session] = TxnState::Failed;
+                    return expect;
+                }
+                (key, Some(value))
+            }
             Action::Set(key) | Action::Delete(key) => {
                 let visible = sees(self, key);
                 let own = writes.contains_key(&key);
@@ -247,10 +280,13 @@ fn observed(reply: &Document, read: bool) -> Expect {
         });
         return Expect::Error(reply.get_i32("code").unwrap_or(0), transient);
     }
-    assert!(
-        !reply.contains_key("writeErrors"),
-        "unexpected write errors: {reply}"
-    );
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        let first = errors.first().and_then(Bson::as_document);
+        let code = first.and_then(|e| e.get_i32("code").ok()).unwrap_or(0);
+        assert_eq!(reply.get_i32("n").ok(), Some(0), "nothing written: {reply}");
+        assert!(!reply.contains_key("errorLabels"), "no labels: {reply}");
+        return Expect::WriteError(code);
+    }
     if read {
         let batch = reply
             .get_document("cursor")
@@ -290,7 +326,9 @@ fn check(steps: &[(usize, Action)]) {
                 continue;
             }
             Action::Commit | Action::Abort if fresh => continue,
-            Action::Read(_) | Action::Set(_) | Action::Delete(_) if model.superseded[s] => {
+            Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_)
+                if model.superseded[s] =>
+            {
                 // The new number's first statement aborts the old transaction.
                 model.superseded[s] = false;
                 model.sessions[s] = TxnState::Fresh;
@@ -303,12 +341,12 @@ fn check(steps: &[(usize, Action)]) {
             }
             Action::Commit => (sessions[s].commit(), false, model.commit(s)),
             Action::Abort => (sessions[s].abort(), false, model.abort(s)),
-            Action::Read(_) | Action::Set(_) | Action::Delete(_)
+            Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_)
                 if matches!(model.sessions[s], TxnState::Committed) =>
             {
                 continue;
             }
-            Action::Read(_) | Action::Set(_) | Action::Delete(_) => {
+            Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_) => {
                 let expect = model.statement(s, action, value);
                 (
                     statement_body(&mut sessions[s], action, value),
@@ -328,6 +366,11 @@ fn check(steps: &[(usize, Action)]) {
         };
         let reply = run(&engine, db, body.clone());
         let got = observed(&reply, read);
+        let expect = match expect {
+            Expect::Either(_, b) if got == *b => *b,
+            Expect::Either(a, _) => *a,
+            other => other,
+        };
         assert_eq!(
             got, expect,
             "step {step}: session {s} {action:?} ({body}) replied {reply}"
@@ -361,6 +404,7 @@ fn statement_body(session: &mut Session, action: Action, value: i64) -> Document
             "update": COLL,
             "updates": [{"q": {"_id": key}, "u": {"$set": {"v": value}}, "upsert": true}],
         },
+        Action::Insert(key) => doc! {"insert": COLL, "documents": [{"_id": key, "v": value}]},
         Action::Delete(key) => doc! {
             "delete": COLL,
             "deletes": [{"q": {"_id": key}, "limit": 1}],
