@@ -78,6 +78,10 @@ async fn run_suites(args: &Args, target: &Target) -> Result<Vec<TestResult>, Str
     let mut deployment = Deployment::discover(&base).await?;
     if let Target::Uri(uri) = target {
         deployment.uri = Some(uri.clone());
+        deployment.auth = rotor::ClientOptions::parse(uri)
+            .map_err(|e| format!("{uri}: {e}"))?
+            .credential
+            .is_some();
     }
     let mut results = Vec::new();
     for suite in &args.suites {

@@ -33,6 +33,10 @@ pub struct Deployment {
     pub topology: &'static str,
     /// Its connection string, when reached over TCP.
     pub uri: Option<String>,
+    /// Whether the runner authenticates (its connection string carries
+    /// credentials): tests that require `auth: true` run only then, and
+    /// tests that require `auth: false` only otherwise.
+    pub auth: bool,
 }
 
 impl Deployment {
@@ -51,6 +55,7 @@ impl Deployment {
             version: parse_version(version),
             topology: "replicaset",
             uri: None,
+            auth: false,
         })
     }
 }
@@ -292,8 +297,10 @@ async fn unmet_one(
     if requirement.serverless.as_deref() == Some("require") {
         return Some("needs serverless".to_owned());
     }
-    if requirement.auth == Some(true) {
-        return Some("needs auth".to_owned());
+    match requirement.auth {
+        Some(true) if !deployment.auth => return Some("needs auth".to_owned()),
+        Some(false) if deployment.auth => return Some("needs no auth".to_owned()),
+        _ => {}
     }
     if let Some(key) = requirement.other.keys().next() {
         return Some(format!("requirement {key} is not supported"));
