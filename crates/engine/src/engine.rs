@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::{Clock, SystemClock, Ts};
 use crate::command::CommandError;
-use crate::command::{self, Request, Response};
+use crate::command::{self, ReplyParts, Request, Response};
 use crate::cursor::Cursors;
 use crate::durable::{self, Durable, Op, RecoveryError};
 use crate::failpoint::FailPoints;
@@ -227,6 +227,14 @@ impl Engine {
     ///
     /// Never panics on any input: every malformed command gets an error reply.
     pub fn run_command(&self, request: Request<'_>) -> Response {
+        self.run_command_parts(request).into_response()
+    }
+
+    /// Runs one command and returns mongod's reply with its cluster time and
+    /// operation time apart, for callers that read them as values (see
+    /// [`ReplyParts`]); [`ReplyParts::into_response`] gives
+    /// [`Engine::run_command`]'s reply.
+    pub fn run_command_parts(&self, request: Request<'_>) -> ReplyParts {
         // Reads outside a transaction pin nothing: this keeps the pruning
         // horizon below every snapshot the command reads.
         let _reader = self.txns().reader();

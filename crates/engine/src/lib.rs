@@ -25,7 +25,7 @@ mod storage;
 mod txn;
 
 pub use auth::{ConnectionAuth, UserName};
-pub use command::{ConnectionInfo, Request, Response};
+pub use command::{ConnectionInfo, ReplyParts, ReplyTimes, Request, Response};
 pub use durable::RecoveryError;
 pub use engine::Engine;
 pub(crate) use engine::Wait;

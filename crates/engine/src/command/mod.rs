@@ -84,6 +84,45 @@ pub struct Response {
     pub close_connection: bool,
 }
 
+/// The reply to one command with the two fields every reply ends with,
+/// `$clusterTime` and `operationTime`, kept apart from the rest (mongod too
+/// appends them to every command's reply as metadata, after the command).
+/// A caller that reads the times as values skips building them as
+/// documents: a copy of the `$clusterTime` document and two inserts into
+/// the reply cost about 2,800 instructions, a sixth of the seed
+/// transaction's engine work (callgrind, `seed_profile`).
+#[derive(Debug, Clone)]
+pub struct ReplyParts {
+    /// The reply without `$clusterTime` and `operationTime`.
+    pub body: Document,
+    pub times: ReplyTimes,
+    /// As [`Response::close_connection`].
+    pub close_connection: bool,
+}
+
+/// The cluster time and operation time a reply carries.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyTimes {
+    pub cluster_time: bson::Timestamp,
+    pub operation_time: bson::Timestamp,
+}
+
+impl ReplyParts {
+    /// The whole reply, as mongod shapes it.
+    pub fn into_response(self) -> Response {
+        let mut reply = self.body;
+        reply.insert(
+            "$clusterTime",
+            cluster_time_doc(Ts::from_bson(self.times.cluster_time)),
+        );
+        reply.insert("operationTime", self.times.operation_time);
+        Response {
+            reply,
+            close_connection: self.close_connection,
+        }
+    }
+}
+
 pub(crate) type CommandResult = Result<Document, CommandError>;
 
 /// A field a command puts in its reply (or its error's extra fields) to
@@ -91,7 +130,7 @@ pub(crate) type CommandResult = Result<Document, CommandError>;
 /// removes it. `$` keeps it apart from every field mongod replies with.
 pub(crate) const CLOSE_CONNECTION_FIELD: &str = "$closeConnection";
 
-pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
+pub(crate) fn run(engine: &Engine, request: Request<'_>) -> ReplyParts {
     let name = request.body.keys().next().map_or("", String::as_str);
     let mut close_connection = false;
     let result = match Envelope::parse(&request.body) {
@@ -137,10 +176,12 @@ pub(crate) fn run(engine: &Engine, request: Request<'_>) -> Response {
         }
     }
     let operation_time = operation_time.unwrap_or_else(|| engine.txns().visible().to_bson());
-    reply.insert("$clusterTime", cluster_time_doc(engine.txns().clock.now()));
-    reply.insert("operationTime", operation_time);
-    Response {
-        reply,
+    ReplyParts {
+        body: reply,
+        times: ReplyTimes {
+            cluster_time: engine.txns().clock.now().to_bson(),
+            operation_time,
+        },
         close_connection,
     }
 }
