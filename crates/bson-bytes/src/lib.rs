@@ -127,6 +127,44 @@ pub fn array_index(buffer: &mut [u8; DIGITS_MAX], index: usize) -> &str {
     index_name(buffer, index)
 }
 
+/// Appends the document's BSON bytes with `tail`, BSON elements encoded
+/// by the caller (as [`elements`] gives them), after its own fields. On
+/// failure `out` is left as it was.
+pub fn write_document_with_tail(
+    out: &mut Vec<u8>,
+    doc: &Document,
+    tail: &[u8],
+) -> Result<(), Error> {
+    let start = out.len();
+    let mut writer = DocumentWriter::new(out);
+    let written = doc
+        .iter()
+        .try_for_each(|(name, value)| writer.append(name, value));
+    let written = written.and_then(|()| {
+        writer.out.extend_from_slice(tail);
+        writer.finish()
+    });
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+/// The elements a [`DocumentWriter`] callback writes, as bytes without a
+/// document's length and terminator: a tail for
+/// [`write_document_with_tail`].
+pub fn elements(
+    write: impl FnOnce(&mut DocumentWriter<'_>) -> Result<(), Error>,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(128);
+    let mut writer = DocumentWriter::new(&mut out);
+    write(&mut writer)?;
+    writer.finish()?;
+    out.pop();
+    out.drain(..4);
+    Ok(out)
+}
+
 fn document(out: &mut Vec<u8>, doc: &Document) -> Result<(), Error> {
     let start = open(out);
     for (name, value) in doc {
@@ -274,6 +312,23 @@ mod tests {
         for index in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
             assert_eq!(index_name(&mut buffer, index), index.to_string());
         }
+    }
+
+    #[test]
+    fn a_tail_of_elements_ends_the_document() {
+        let head = bson::doc! {"a": 1};
+        let tail = elements(|w| {
+            w.append("b", &Bson::String("x".into()))?;
+            let mut c = w.begin_document("c")?;
+            c.append("d", &Bson::Int64(2))?;
+            c.finish()
+        })
+        .expect("fixed names encode");
+        let mut out = vec![9];
+        write_document_with_tail(&mut out, &head, &tail).expect("encodes");
+        let whole = bson::doc! {"a": 1, "b": "x", "c": {"d": 2i64}};
+        assert_eq!(out[1..], whole.to_vec().expect("encodes")[..]);
+        assert_eq!(out[0], 9);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bson::{Document, doc};
-use engine::{Code, ConnectionInfo, Request, Response};
+use engine::{Code, ConnectionInfo, ReplyParts, ReplyTimes, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use wire::{Compressor, Decoded, HEADER_LEN, Message, OpMsg, OpReply};
@@ -158,13 +158,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 let more_to_come = msg.flags.more_to_come();
                 let reply = match msg.into_command() {
                     Ok(command) => self.run_op_msg(command).await,
-                    Err(error) => Some(error_reply(Code::PROTOCOL_ERROR.0, &error.to_string())),
+                    Err(error) => Some(Reply::error(Code::PROTOCOL_ERROR.0, &error.to_string())),
                 };
                 match reply {
                     None => Next::Close,
                     Some(_) if more_to_come => Next::Continue,
                     Some(reply) => {
-                        self.send(request_id, Message::Msg(OpMsg::new(reply)), compressor)
+                        self.send(request_id, Message::Msg(reply.into_op_msg()), compressor)
                             .await
                     }
                 }
@@ -174,7 +174,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 match reply {
                     None => Next::Close,
                     Some(reply) => {
-                        let message = Message::Reply(OpReply::command_reply(reply));
+                        let message = Message::Reply(OpReply::command_reply(reply.into_document()));
                         self.send(request_id, message, compressor).await
                     }
                 }
@@ -191,9 +191,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// `None` when the engine asked for the connection to be closed.
-    async fn run_op_msg(&mut self, command: Document) -> Option<Document> {
+    async fn run_op_msg(&mut self, command: Document) -> Option<Reply> {
         let Ok(db) = command.get_str("$db").map(str::to_owned) else {
-            return Some(error_reply(
+            return Some(Reply::error(
                 MISSING_DB_CODE,
                 "OP_MSG requests require a $db argument",
             ));
@@ -201,11 +201,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.run_command(db, command).await
     }
 
-    async fn run_op_query(&mut self, query: &wire::OpQuery) -> Option<Document> {
+    async fn run_op_query(&mut self, query: &wire::OpQuery) -> Option<Reply> {
         let Some(db) = query.command_db().map(str::to_owned) else {
             let message =
                 "OP_QUERY is no longer supported. The client driver may require an upgrade.";
-            return Some(error_reply(OP_QUERY_FIND_REMOVED_CODE, message));
+            return Some(Reply::error(OP_QUERY_FIND_REMOVED_CODE, message));
         };
         let command = query.command().clone();
         if handshake::kind(&command) != Kind::Hello {
@@ -213,27 +213,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let message = format!(
                 "Unsupported OP_QUERY command: {name}. The client driver may require an upgrade."
             );
-            return Some(error_reply(UNSUPPORTED_OP_QUERY_CODE, &message));
+            return Some(Reply::error(UNSUPPORTED_OP_QUERY_CODE, &message));
         }
         self.run_command(db, command).await
     }
 
-    async fn run_command(&mut self, db: String, command: Document) -> Option<Document> {
+    async fn run_command(&mut self, db: String, command: Document) -> Option<Reply> {
         let kind = handshake::kind(&command);
         let hello =
             (kind == Kind::Hello).then(|| handshake::observe_hello(&command, &mut self.info));
         let engine = self.shared.engine.clone();
         let info = self.info.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            engine.run_command(Request {
+            engine.run_command_parts(Request {
                 db: &db,
                 body: command,
                 connection: &info,
             })
         })
         .await;
-        let Response {
-            mut reply,
+        let ReplyParts {
+            body: mut reply,
+            times,
             close_connection,
         } = match joined {
             Ok(response) => response,
@@ -252,7 +253,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             _ => {}
         }
-        Some(reply)
+        Some(Reply {
+            body: reply,
+            times: Some(times),
+        })
     }
 
     async fn send(
@@ -338,6 +342,49 @@ struct BadFrame {
 fn raw_request_id(frame: &[u8]) -> Option<i32> {
     let bytes: [u8; 4] = frame.get(4..8)?.try_into().ok()?;
     Some(i32::from_le_bytes(bytes))
+}
+
+/// A reply to send: the engine's, with its cluster and operation times
+/// apart so that OP_MSG writes them straight into the frame's bytes, or
+/// the transport's own error, which has none.
+struct Reply {
+    body: Document,
+    times: Option<ReplyTimes>,
+}
+
+impl Reply {
+    fn error(code: i32, message: &str) -> Reply {
+        Reply {
+            body: error_reply(code, message),
+            times: None,
+        }
+    }
+
+    /// The whole reply document (OP_REPLY, which carries one document).
+    fn into_document(self) -> Document {
+        match self.times {
+            Some(times) => {
+                ReplyParts {
+                    body: self.body,
+                    times,
+                    close_connection: false,
+                }
+                .into_response()
+                .reply
+            }
+            None => self.body,
+        }
+    }
+
+    fn into_op_msg(self) -> OpMsg {
+        match self.times.map(|times| times.elements()) {
+            Some(Ok(tail)) => OpMsg::with_tail(self.body, tail),
+            // Fixed field names always encode; should they not, the
+            // document form says the same.
+            Some(Err(_)) => OpMsg::new(self.into_document()),
+            None => OpMsg::new(self.body),
+        }
+    }
 }
 
 fn error_reply(code: i32, message: &str) -> Document {

@@ -141,6 +141,7 @@ async fn limits_pipelined_more_to_come_requests_run_one_at_a_time_in_order() {
         let quiet = OpMsg {
             flags: MsgFlags(MsgFlags::MORE_TO_COME),
             body: doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"last": index}}, "upsert": true}], "$db": "test"},
+            body_tail: Vec::new(),
             sequences: Vec::new(),
         };
         batch.extend(wire::encode(index, 0, &Message::Msg(quiet), None).unwrap());

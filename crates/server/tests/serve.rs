@@ -254,6 +254,7 @@ fn more_to_come_requests_get_no_reply() {
     let quiet = OpMsg {
         flags: MsgFlags(MsgFlags::MORE_TO_COME),
         body: doc! {"ping": 1, "$db": "admin"},
+        body_tail: Vec::new(),
         sequences: Vec::new(),
     };
     send(&mut stream, 1, &Message::Msg(quiet), None);

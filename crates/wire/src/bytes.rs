@@ -164,6 +164,16 @@ pub(crate) fn write_document(out: &mut Vec<u8>, document: &Document) -> Result<(
         .map_err(|error| malformed("outgoing document", error.to_string()))
 }
 
+/// Appends a document's BSON bytes with `tail`'s elements after its fields.
+pub(crate) fn write_document_with_tail(
+    out: &mut Vec<u8>,
+    document: &Document,
+    tail: &[u8],
+) -> Result<(), Error> {
+    bson_bytes::write_document_with_tail(out, document, tail)
+        .map_err(|error| malformed("outgoing document", error.to_string()))
+}
+
 pub(crate) fn write_cstring(
     out: &mut Vec<u8>,
     value: &str,

@@ -7,7 +7,7 @@
 
 use bson::{Bson, Document};
 
-use crate::bytes::{Reader, write_cstring, write_document};
+use crate::bytes::{Reader, write_cstring, write_document, write_document_with_tail};
 use crate::error::Error;
 use crate::limits;
 
@@ -57,15 +57,26 @@ pub struct DocumentSequence {
 pub struct OpMsg {
     pub flags: MsgFlags,
     pub body: Document,
+    /// BSON elements written after the body's own fields when encoding (a
+    /// reply's `$clusterTime` and `operationTime`, which the sender has as
+    /// bytes, see `bson_bytes::elements`); the sender vouches that they are
+    /// well-formed. Always empty when decoded.
+    pub body_tail: Vec<u8>,
     pub sequences: Vec<DocumentSequence>,
 }
 
 impl OpMsg {
     /// A message with just a body and no flags: the shape of every reply.
     pub fn new(body: Document) -> OpMsg {
+        OpMsg::with_tail(body, Vec::new())
+    }
+
+    /// A reply whose body ends with `body_tail`'s elements.
+    pub fn with_tail(body: Document, body_tail: Vec<u8>) -> OpMsg {
         OpMsg {
             flags: MsgFlags::default(),
             body,
+            body_tail,
             sequences: Vec::new(),
         }
     }
@@ -112,6 +123,7 @@ impl OpMsg {
         };
         let (body, sequences) = decode_sections(reader.take(sections_len, "OP_MSG sections")?)?;
         Ok(OpMsg {
+            body_tail: Vec::new(),
             flags,
             body,
             sequences,
@@ -124,7 +136,7 @@ impl OpMsg {
     pub(crate) fn encode_fields(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         out.extend_from_slice(&self.flags.0.to_le_bytes());
         out.push(SECTION_BODY);
-        write_document(out, &self.body)?;
+        write_document_with_tail(out, &self.body, &self.body_tail)?;
         for sequence in &self.sequences {
             out.push(SECTION_SEQUENCE);
             let size_at = out.len();

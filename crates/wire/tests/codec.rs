@@ -64,6 +64,7 @@ fn sample_msg(flags: u32) -> OpMsg {
     OpMsg {
         flags: MsgFlags(flags),
         body: doc! {"insert": "c", "$db": "test", "ordered": true},
+        body_tail: Vec::new(),
         sequences: vec![DocumentSequence {
             identifier: "documents".to_owned(),
             documents: vec![doc! {"_id": 1}, doc! {"_id": 2, "x": [1, {"y": "z"}]}],

@@ -13,6 +13,7 @@ fn seed_frames() -> Vec<Vec<u8>> {
     let checksummed = Message::Msg(OpMsg {
         flags: MsgFlags(MsgFlags::CHECKSUM_PRESENT),
         body: body.clone(),
+        body_tail: Vec::new(),
         sequences: vec![DocumentSequence {
             identifier: "documents".to_owned(),
             documents: vec![doc! {"_id": 1}],
@@ -57,7 +58,7 @@ proptest! {
     #[test]
     fn op_msg_round_trips(key in "[a-z]{1,8}", value in any::<i64>(), checksum in any::<bool>()) {
         let flags = if checksum { MsgFlags::CHECKSUM_PRESENT } else { 0 };
-        let message = Message::Msg(OpMsg { flags: MsgFlags(flags), body: doc! {key: value}, sequences: Vec::new() });
+        let message = Message::Msg(OpMsg { flags: MsgFlags(flags), body: doc! {key: value}, body_tail: Vec::new(), sequences: Vec::new() });
         let frame = encode(3, 4, &message, None).unwrap();
         prop_assert_eq!(decode(&frame).unwrap().message, message);
     }

@@ -107,6 +107,30 @@ pub struct ReplyTimes {
     pub operation_time: bson::Timestamp,
 }
 
+impl ReplyTimes {
+    /// `$clusterTime` and `operationTime` as BSON elements, the same bytes
+    /// as the fields [`ReplyParts::into_response`] inserts: for a
+    /// transport that writes them after the reply's other fields
+    /// (`bson_bytes::write_document_with_tail`) without building them as
+    /// documents.
+    pub fn elements(&self) -> Result<Vec<u8>, bson_bytes::Error> {
+        bson_bytes::elements(|reply| {
+            let mut cluster = reply.begin_document("$clusterTime")?;
+            cluster.append("clusterTime", &Bson::Timestamp(self.cluster_time))?;
+            let mut signature = cluster.begin_document("signature")?;
+            signature.append_binary("hash", &[0; SIGNATURE_HASH_BYTES])?;
+            signature.append("keyId", &Bson::Int64(0))?;
+            signature.finish()?;
+            cluster.finish()?;
+            reply.append("operationTime", &Bson::Timestamp(self.operation_time))
+        })
+    }
+}
+
+/// The length of `$clusterTime.signature.hash` (HMAC-SHA1); Rotor signs
+/// nothing, so it is zeros, as mongod's without keys.
+const SIGNATURE_HASH_BYTES: usize = 20;
+
 impl ReplyParts {
     /// The whole reply, as mongod shapes it.
     pub fn into_response(self) -> Response {
@@ -324,7 +348,7 @@ fn cluster_time_doc(ts: Ts) -> Document {
             doc! {
                 "clusterTime": Ts(0).to_bson(),
                 "signature": {
-                    "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; 20] }),
+                    "hash": Bson::Binary(bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![0; SIGNATURE_HASH_BYTES] }),
                     "keyId": 0i64,
                 },
             }
@@ -445,4 +469,35 @@ dispatch_table! { ctx, name, body;
             Code::INVALID_OPTIONS,
             format!("{name} must be run within a transaction"),
         )),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_time_elements_are_the_fields_the_whole_reply_ends_with() {
+        let times = ReplyTimes {
+            cluster_time: bson::Timestamp {
+                time: 7,
+                increment: 3,
+            },
+            operation_time: bson::Timestamp {
+                time: 7,
+                increment: 2,
+            },
+        };
+        let body = doc! {"n": 1, "ok": 1.0};
+        let whole = ReplyParts {
+            body: body.clone(),
+            times,
+            close_connection: false,
+        }
+        .into_response()
+        .reply;
+        let mut split = Vec::new();
+        let tail = times.elements().expect("fixed names encode");
+        bson_bytes::write_document_with_tail(&mut split, &body, &tail).expect("encodes");
+        assert_eq!(split, whole.to_vec().expect("encodes"));
+    }
 }
