@@ -308,13 +308,16 @@ impl Client {
         }
     }
 
-    /// Records a cluster time seen in a reply, keeping the highest.
-    pub(crate) fn advance_cluster_time(&self, seen: &Arc<Document>) {
-        if let Ok(mut time) = self.inner.cluster_time.lock()
-            && crate::exec::is_later(seen, time.as_deref())
-        {
-            *time = Some(Arc::clone(seen));
+    /// Records a cluster time seen in a reply, keeping the highest; returns
+    /// the copy it kept, if `seen` was later than the client's time.
+    pub(crate) fn advance_cluster_time(&self, seen: &Document) -> Option<Arc<Document>> {
+        let mut time = self.inner.cluster_time.lock().ok()?;
+        if !crate::exec::is_later(seen, time.as_deref()) {
+            return None;
         }
+        let kept = Arc::new(seen.clone());
+        *time = Some(Arc::clone(&kept));
+        Some(kept)
     }
 
     /// Whether any command listener is registered: events (and the copies

@@ -17,7 +17,6 @@
 //! highest the client or the session has seen; an operation is sent at
 //! most twice, and a `getMore` or a statement inside a transaction once.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bson::{Bson, Document, Timestamp};
@@ -232,11 +231,12 @@ impl Client {
             }
         };
         if let Ok(time) = raw.get_document("$clusterTime") {
-            // One copy, shared by the client and the session.
-            let time = Arc::new(time.clone());
-            self.advance_cluster_time(&time);
+            // At most one copy, shared by the client and the session, and
+            // none when both have seen this time already (as they have for
+            // most replies: only writes that commit move the clock).
+            let kept = self.advance_cluster_time(time);
             if let Some(session) = session.as_deref_mut() {
-                session.advance_shared_cluster_time(&time);
+                session.advance_shared_cluster_time(time, kept);
             }
         }
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {

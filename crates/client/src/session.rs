@@ -203,10 +203,16 @@ impl ClientSession {
         }
     }
 
-    /// As [`Self::advance_cluster_time`], sharing the client's copy.
-    pub(crate) fn advance_shared_cluster_time(&mut self, cluster_time: &Arc<Document>) {
+    /// As [`Self::advance_cluster_time`], sharing `kept`, the client's copy
+    /// of `cluster_time`, if it made one.
+    pub(crate) fn advance_shared_cluster_time(
+        &mut self,
+        cluster_time: &Document,
+        kept: Option<Arc<Document>>,
+    ) {
         if exec::is_later(cluster_time, self.cluster_time()) {
-            self.cluster_time = Some(Arc::clone(cluster_time));
+            let copy = kept.unwrap_or_else(|| Arc::new(cluster_time.clone()));
+            self.cluster_time = Some(copy);
         }
     }
 
