@@ -336,24 +336,27 @@ impl ClientSession {
     }
 
     async fn send_commit(&mut self, retry: bool) -> Result<()> {
-        let first = self.end_command("commitTransaction", retry);
-        let result = match self.send_end(first).await {
+        let result = match self.send_end("commitTransaction", retry).await {
             Err(error) if retryable_end(&error) => {
-                let again = self.end_command("commitTransaction", true);
-                keep_first_if_unsent(error, self.send_end(again).await)
+                let again = self.send_end("commitTransaction", true).await;
+                keep_first_if_unsent(error, again)
             }
             other => other,
         };
         result.map(drop).map_err(label_commit_error)
     }
 
-    /// Sends `commitTransaction` or `abortTransaction`, resending it as is
-    /// (with backoff) while the server sheds it under load.
-    async fn send_end(&mut self, command: Document) -> Result<Document> {
+    /// Sends `commitTransaction` or `abortTransaction` (`name`), resending
+    /// it as is (with backoff) while the server sheds it under load. Each
+    /// attempt builds the command afresh rather than copying a kept one:
+    /// what it is built from does not change between attempts, and most
+    /// commands are sent once.
+    async fn send_end(&mut self, name: &str, retry: bool) -> Result<Document> {
         let client = self.client.clone();
         let mut retries = 0;
         loop {
-            match client.send("admin", command.clone(), Some(self)).await {
+            let command = self.end_command(name, retry);
+            match client.send("admin", command, Some(self)).await {
                 Err(error) if is_overload(&error) && retries < OVERLOAD_RETRIES_MAX => {
                     retries += 1;
                     overload_backoff(retries).await;
@@ -389,10 +392,9 @@ impl ClientSession {
             }
             TxnState::InProgress => {
                 self.state = TxnState::Aborted;
-                let command = self.end_command("abortTransaction", false);
-                let first = self.send_end(command.clone()).await;
+                let first = self.send_end("abortTransaction", false).await;
                 if first.is_err_and(|error| retryable_end(&error)) {
-                    let _ignored = self.send_end(command).await;
+                    let _ignored = self.send_end("abortTransaction", false).await;
                 }
                 Ok(())
             }
