@@ -272,10 +272,7 @@ impl<T> Collection<T> {
             doc! {"update": &self.name, "updates": [statement], "ordered": true},
             write_kind(multi),
             |f| {
-                let upserted_id = f
-                    .reply
-                    .get_array("upserted")
-                    .ok()
+                let upserted_id = reply::array(&f.reply, "upserted")
                     .and_then(|u| u.first())
                     .and_then(Bson::as_document)
                     .and_then(|u| u.get("_id").cloned());
@@ -535,9 +532,7 @@ impl<T: Serialize> Collection<T> {
 
 /// Whether the command asks for no acknowledgement (`w: 0`).
 pub(crate) fn unacknowledged(command: &Document) -> bool {
-    command
-        .get_document("writeConcern")
-        .ok()
+    reply::document(command, "writeConcern")
         .and_then(|c| c.get("w"))
         .is_some_and(|w| matches!(w, Bson::Int32(0) | Bson::Int64(0)))
 }

@@ -161,9 +161,7 @@ impl Client {
         {
             command.insert(field, concern.clone());
         }
-        let unacknowledged = command
-            .get_document("writeConcern")
-            .is_ok_and(|c| matches!(c.get("w"), Some(Bson::Int32(0) | Bson::Int64(0))));
+        let unacknowledged = crate::collection::unacknowledged(command);
         match kind {
             Kind::RetryableWrite if !defaults.retry_writes || unacknowledged => Kind::Other,
             kind => kind,

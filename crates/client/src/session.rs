@@ -512,7 +512,7 @@ impl ClientSession {
         if !self.options.snapshot
             && let Some(time) = self.causal_time()
         {
-            let current = command.get_document("readConcern").ok().cloned();
+            let current = crate::reply::document(command, "readConcern").cloned();
             command.insert(
                 "readConcern",
                 exec::with_after_cluster_time(current.as_ref(), time),
