@@ -22,6 +22,7 @@ use std::time::Instant;
 use bson::{Bson, Document, Timestamp};
 
 use crate::client::Client;
+use crate::cluster_time;
 use crate::error::{Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::event::CommandEvent;
 use crate::reply;
@@ -179,11 +180,11 @@ impl Client {
         let client_time = self.shared_cluster_time();
         let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
         let gossip = match (client_time.as_ref(), session_time) {
-            (Some(a), Some(b)) => Some(if is_later(b, Some(a)) { b } else { a }),
+            (Some(a), Some(b)) => Some(if b.is_later_than(a) { b } else { a }),
             (a, b) => a.or(b),
         };
         if let Some(time) = gossip {
-            command.insert("$clusterTime", (**time).clone());
+            command.insert("$clusterTime", time.document().clone());
         }
         // Events, and the copies of the command and the reply they carry,
         // are built only when a listener is registered.
@@ -228,13 +229,14 @@ impl Client {
                 return Err(error);
             }
         };
-        if let Ok(time) = raw.get_document("$clusterTime") {
+        if let Some(time) = crate::reply::document(&raw, "$clusterTime") {
             // At most one copy, shared by the client and the session, and
             // none when both have seen this time already (as they have for
-            // most replies: only writes that commit move the clock).
-            let kept = self.advance_cluster_time(time);
+            // a transaction's later statements).
+            let key = cluster_time::key_of(time);
+            let kept = self.advance_cluster_time(time, key);
             if let Some(session) = session.as_deref_mut() {
-                session.advance_shared_cluster_time(time, kept);
+                session.advance_shared_cluster_time(time, key, kept);
             }
         }
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
@@ -321,15 +323,6 @@ fn retryable_writes_unsupported(error: Error) -> Error {
         message: "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.".to_owned(),
     })
     .with_labels(labels)
-}
-
-/// Whether `$clusterTime` document `a` is later than `b`.
-pub(crate) fn is_later(a: &Document, b: Option<&Document>) -> bool {
-    let time = |d: &Document| d.get_timestamp("clusterTime").ok().map(key);
-    match b {
-        None => true,
-        Some(b) => time(a) > time(b),
-    }
 }
 
 /// A timestamp's order key.

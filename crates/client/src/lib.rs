@@ -27,6 +27,7 @@ mod action;
 mod bulk;
 mod client;
 mod client_bulk;
+mod cluster_time;
 mod collection;
 mod convenient;
 mod cursor;

@@ -8,13 +8,13 @@
 //! `w: "majority"`; a transaction that sent nothing commits or aborts
 //! without a round trip. An ended session refuses everything.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, Timestamp, doc};
 
 use crate::action::{OVERLOAD_RETRIES_MAX, is_overload, overload_backoff};
 use crate::client::Client;
+use crate::cluster_time::{self, ClusterTime};
 use crate::convenient::RetryPolicy;
 use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use crate::exec::{self, Kind, keep_first_if_unsent};
@@ -138,7 +138,7 @@ pub struct ClientSession {
     id: Document,
     server: Option<ServerSession>,
     options: SessionOptions,
-    cluster_time: Option<Arc<Document>>,
+    cluster_time: Option<ClusterTime>,
     operation_time: Option<Timestamp>,
     snapshot_time: Option<Timestamp>,
     pub(crate) state: TxnState,
@@ -183,10 +183,10 @@ impl ClientSession {
 
     /// The latest `$clusterTime` this session has seen.
     pub fn cluster_time(&self) -> Option<&Document> {
-        self.cluster_time.as_deref()
+        self.cluster_time.as_ref().map(ClusterTime::document)
     }
 
-    pub(crate) fn shared_cluster_time(&self) -> Option<&Arc<Document>> {
+    pub(crate) fn shared_cluster_time(&self) -> Option<&ClusterTime> {
         self.cluster_time.as_ref()
     }
 
@@ -198,20 +198,22 @@ impl ClientSession {
     /// Advances the cluster time to `cluster_time` (from another session)
     /// if it is later.
     pub fn advance_cluster_time(&mut self, cluster_time: &Document) {
-        if exec::is_later(cluster_time, self.cluster_time()) {
-            self.cluster_time = Some(Arc::new(cluster_time.clone()));
+        let key = cluster_time::key_of(cluster_time);
+        if cluster_time::is_later(key, self.cluster_time.as_ref()) {
+            self.cluster_time = Some(ClusterTime::new(cluster_time, key));
         }
     }
 
-    /// As [`Self::advance_cluster_time`], sharing `kept`, the client's copy
-    /// of `cluster_time`, if it made one.
+    /// As [`Self::advance_cluster_time`] for a time whose `key` is known,
+    /// sharing `kept`, the client's copy of `cluster_time`, if it made one.
     pub(crate) fn advance_shared_cluster_time(
         &mut self,
         cluster_time: &Document,
-        kept: Option<Arc<Document>>,
+        key: cluster_time::Key,
+        kept: Option<ClusterTime>,
     ) {
-        if exec::is_later(cluster_time, self.cluster_time()) {
-            let copy = kept.unwrap_or_else(|| Arc::new(cluster_time.clone()));
+        if cluster_time::is_later(key, self.cluster_time.as_ref()) {
+            let copy = kept.unwrap_or_else(|| ClusterTime::new(cluster_time, key));
             self.cluster_time = Some(copy);
         }
     }
