@@ -207,9 +207,10 @@ impl Client {
                 request_id,
             });
         }
-        let started = Instant::now();
+        // Only events report the duration: no clock reads without them.
+        let started = monitored.then(Instant::now);
         let sent = self.inner.transport.run_command(db, command).await;
-        let duration = started.elapsed();
+        let duration = started.map(|s| s.elapsed()).unwrap_or_default();
         let raw = match sent {
             Ok(raw) => raw,
             Err(error) => {
