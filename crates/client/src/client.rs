@@ -321,9 +321,7 @@ impl Client {
         if !cluster_time::is_later(key, time.as_ref()) {
             return None;
         }
-        let kept = ClusterTime::new(seen, key);
-        *time = Some(kept.clone());
-        Some(kept)
+        Some(cluster_time::replace(&mut time, seen, key))
     }
 
     /// Whether any command listener is registered: events (and the copies

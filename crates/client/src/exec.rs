@@ -22,7 +22,7 @@ use std::time::Instant;
 use bson::{Bson, Document, Timestamp};
 
 use crate::client::Client;
-use crate::cluster_time;
+use crate::cluster_time::{self, ClusterTime};
 use crate::error::{Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::event::CommandEvent;
 use crate::reply;
@@ -177,14 +177,18 @@ impl Client {
         mut command: Document,
         mut session: Option<&mut ClientSession>,
     ) -> Result<Document> {
-        let client_time = self.shared_cluster_time();
-        let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
-        let gossip = match (client_time.as_ref(), session_time) {
-            (Some(a), Some(b)) => Some(if b.is_later_than(a) { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        if let Some(time) = gossip {
-            command.insert("$clusterTime", time.document().clone());
+        {
+            // Scoped: the client's reference is let go before the reply's
+            // time is learned, so the client may update its copy in place.
+            let client_time = self.shared_cluster_time();
+            let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
+            let gossip = match (client_time.as_ref(), session_time) {
+                (Some(a), Some(b)) => Some(if b.is_later_than(a) { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            if let Some(time) = gossip {
+                command.insert("$clusterTime", time.document().clone());
+            }
         }
         // Events, and the copies of the command and the reply they carry,
         // are built only when a listener is registered.
@@ -233,11 +237,16 @@ impl Client {
         if let Some(time) = crate::reply::document(&raw, "$clusterTime") {
             // At most one copy, shared by the client and the session, and
             // none when both have seen this time already (as they have for
-            // a transaction's later statements).
+            // a transaction's later statements) or when the client can set
+            // the new time in its own copy (cluster_time::replace), which
+            // the session lets go of first.
             let key = cluster_time::key_of(time);
+            let session_advances = session
+                .as_deref_mut()
+                .is_some_and(|s| s.release_cluster_time_before(key));
             let kept = self.advance_cluster_time(time, key);
-            if let Some(session) = session.as_deref_mut() {
-                session.advance_shared_cluster_time(time, key, kept);
+            if session_advances && let Some(session) = session.as_deref_mut() {
+                session.set_cluster_time(kept.unwrap_or_else(|| ClusterTime::new(time, key)));
             }
         }
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {

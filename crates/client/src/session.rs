@@ -204,18 +204,20 @@ impl ClientSession {
         }
     }
 
-    /// As [`Self::advance_cluster_time`] for a time whose `key` is known,
-    /// sharing `kept`, the client's copy of `cluster_time`, if it made one.
-    pub(crate) fn advance_shared_cluster_time(
-        &mut self,
-        cluster_time: &Document,
-        key: cluster_time::Key,
-        kept: Option<ClusterTime>,
-    ) {
-        if cluster_time::is_later(key, self.cluster_time.as_ref()) {
-            let copy = kept.unwrap_or_else(|| ClusterTime::new(cluster_time, key));
-            self.cluster_time = Some(copy);
+    /// Lets go of the session's cluster time if a reply's time `key` is
+    /// later (so that the client, if it then holds the only reference, may
+    /// update its copy in place); returns whether it did. The caller then
+    /// gives the session the new time with [`Self::set_cluster_time`].
+    pub(crate) fn release_cluster_time_before(&mut self, key: cluster_time::Key) -> bool {
+        let later = cluster_time::is_later(key, self.cluster_time.as_ref());
+        if later {
+            self.cluster_time = None;
         }
+        later
+    }
+
+    pub(crate) fn set_cluster_time(&mut self, cluster_time: ClusterTime) {
+        self.cluster_time = Some(cluster_time);
     }
 
     /// Advances the operation time to `operation_time` (from another
