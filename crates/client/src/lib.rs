@@ -29,6 +29,7 @@ mod client;
 mod client_bulk;
 mod cluster_time;
 mod collection;
+mod command;
 mod convenient;
 mod cursor;
 mod database;

@@ -418,7 +418,7 @@ impl ClientSession {
 
     /// `commitTransaction` or `abortTransaction` with the session fields.
     fn end_command(&self, name: &str, retry: bool) -> Document {
-        let mut command = doc! {name: 1};
+        let mut command = crate::command::build([(name, 1.into())]);
         self.add_transaction_fields(&mut command);
         let concern = if retry {
             Some(exec::majority(self.txn_options.write_concern.as_ref()))
