@@ -47,7 +47,8 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) transport: Box<dyn Transport>,
-    /// Shared with sessions that saw the same reply, never copied.
+    /// Shared with sessions that saw the same reply, never copied; set in
+    /// place only while no session holds it (`cluster_time::replace`).
     pub(crate) cluster_time: Mutex<Option<ClusterTime>>,
     pool: Mutex<Vec<ServerSession>>,
     pub(crate) listeners: RwLock<Vec<Listener>>,
