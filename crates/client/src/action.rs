@@ -499,7 +499,14 @@ async fn run_in(
         }
     };
     session.learn_snapshot_time(&reply);
-    Ok((reply, session.cursor_fields()))
+    // Only a reply that opened a cursor needs the fields for its
+    // `getMore`s; building them for every write would copy the `lsid` for
+    // nothing.
+    let cursor_fields = match reply.contains_key("cursor") {
+        true => session.cursor_fields(),
+        false => Document::new(),
+    };
+    Ok((reply, cursor_fields))
 }
 
 /// Retries after an overload error (the client-backpressure spec's

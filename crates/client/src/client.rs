@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, doc};
 
+use crate::cluster_time::{self, ClusterTime};
 use crate::database::Database;
 use crate::error::Result;
 use crate::event::{CommandEvent, Listener};
@@ -46,8 +47,9 @@ pub struct Client {
 
 pub(crate) struct Inner {
     pub(crate) transport: Box<dyn Transport>,
-    /// Shared with sessions that saw the same reply, never copied.
-    pub(crate) cluster_time: Mutex<Option<Arc<Document>>>,
+    /// Shared with sessions that saw the same reply, never copied; set in
+    /// place only while no session holds it (`cluster_time::replace`).
+    pub(crate) cluster_time: Mutex<Option<ClusterTime>>,
     pool: Mutex<Vec<ServerSession>>,
     pub(crate) listeners: RwLock<Vec<Listener>>,
     pub(crate) next_request_id: AtomicU64,
@@ -254,10 +256,10 @@ impl Client {
 
     /// The highest cluster time this client has seen (`$clusterTime`).
     pub fn cluster_time(&self) -> Option<Document> {
-        self.shared_cluster_time().map(|t| (*t).clone())
+        self.shared_cluster_time().map(|t| t.document().clone())
     }
 
-    pub(crate) fn shared_cluster_time(&self) -> Option<Arc<Document>> {
+    pub(crate) fn shared_cluster_time(&self) -> Option<ClusterTime> {
         self.inner.cluster_time.lock().ok().and_then(|t| t.clone())
     }
 
@@ -308,13 +310,19 @@ impl Client {
         }
     }
 
-    /// Records a cluster time seen in a reply, keeping the highest.
-    pub(crate) fn advance_cluster_time(&self, seen: &Arc<Document>) {
-        if let Ok(mut time) = self.inner.cluster_time.lock()
-            && crate::exec::is_later(seen, time.as_deref())
-        {
-            *time = Some(Arc::clone(seen));
+    /// Records a cluster time seen in a reply (whose time is `key`),
+    /// keeping the highest; returns the copy it kept, if `seen` was later
+    /// than the client's time.
+    pub(crate) fn advance_cluster_time(
+        &self,
+        seen: &Document,
+        key: cluster_time::Key,
+    ) -> Option<ClusterTime> {
+        let mut time = self.inner.cluster_time.lock().ok()?;
+        if !cluster_time::is_later(key, time.as_ref()) {
+            return None;
         }
+        Some(cluster_time::replace(&mut time, seen, key))
     }
 
     /// Whether any command listener is registered: events (and the copies

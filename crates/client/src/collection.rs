@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::action::{Action, Finished};
 use crate::bulk::BulkWriteResult;
+use crate::command;
 use crate::cursor::Cursor;
 use crate::database::Database;
 use crate::error::{Error, Result};
@@ -269,13 +270,14 @@ impl<T> Collection<T> {
     ) -> Action<'static, UpdateResult> {
         let statement = doc! {"q": filter, "u": update, "multi": multi};
         self.action(
-            doc! {"update": &self.name, "updates": [statement], "ordered": true},
+            command::build([
+                ("update", (&self.name).into()),
+                ("updates", vec![Bson::Document(statement)].into()),
+                ("ordered", true.into()),
+            ]),
             write_kind(multi),
             |f| {
-                let upserted_id = f
-                    .reply
-                    .get_array("upserted")
-                    .ok()
+                let upserted_id = reply::array(&f.reply, "upserted")
                     .and_then(|u| u.first())
                     .and_then(Bson::as_document)
                     .and_then(|u| u.get("_id").cloned());
@@ -303,7 +305,11 @@ impl<T> Collection<T> {
     fn delete(&self, filter: Document, limit: i32) -> Action<'static, DeleteResult> {
         let statement = doc! {"q": filter, "limit": limit};
         self.action(
-            doc! {"delete": &self.name, "deletes": [statement], "ordered": true},
+            command::build([
+                ("delete", (&self.name).into()),
+                ("deletes", vec![Bson::Document(statement)].into()),
+                ("ordered", true.into()),
+            ]),
             write_kind(limit == 0),
             |f| {
                 Ok(DeleteResult {
@@ -509,7 +515,11 @@ impl<T: Serialize> Collection<T> {
             .collect::<Result<Vec<Document>>>()
         {
             Ok(docs) => (
-                doc! {"insert": &self.name, "documents": docs, "ordered": true},
+                command::build([
+                    ("insert", (&self.name).into()),
+                    ("documents", docs.into()),
+                    ("ordered", true.into()),
+                ]),
                 None,
             ),
             Err(error) => (Document::new(), Some(error)),
@@ -535,9 +545,7 @@ impl<T: Serialize> Collection<T> {
 
 /// Whether the command asks for no acknowledgement (`w: 0`).
 pub(crate) fn unacknowledged(command: &Document) -> bool {
-    command
-        .get_document("writeConcern")
-        .ok()
+    reply::document(command, "writeConcern")
         .and_then(|c| c.get("w"))
         .is_some_and(|w| matches!(w, Bson::Int32(0) | Bson::Int64(0)))
 }

@@ -17,12 +17,12 @@
 //! highest the client or the session has seen; an operation is sent at
 //! most twice, and a `getMore` or a statement inside a transaction once.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bson::{Bson, Document, Timestamp};
 
 use crate::client::Client;
+use crate::cluster_time::{self, ClusterTime};
 use crate::error::{Error, ErrorKind, RETRYABLE_WRITE_ERROR, Result, TRANSIENT_TRANSACTION_ERROR};
 use crate::event::CommandEvent;
 use crate::reply;
@@ -162,9 +162,7 @@ impl Client {
         {
             command.insert(field, concern.clone());
         }
-        let unacknowledged = command
-            .get_document("writeConcern")
-            .is_ok_and(|c| matches!(c.get("w"), Some(Bson::Int32(0) | Bson::Int64(0))));
+        let unacknowledged = crate::collection::unacknowledged(command);
         match kind {
             Kind::RetryableWrite if !defaults.retry_writes || unacknowledged => Kind::Other,
             kind => kind,
@@ -179,14 +177,18 @@ impl Client {
         mut command: Document,
         mut session: Option<&mut ClientSession>,
     ) -> Result<Document> {
-        let client_time = self.shared_cluster_time();
-        let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
-        let gossip = match (client_time.as_ref(), session_time) {
-            (Some(a), Some(b)) => Some(if is_later(b, Some(a)) { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        if let Some(time) = gossip {
-            command.insert("$clusterTime", (**time).clone());
+        {
+            // Scoped: the client's reference is let go before the reply's
+            // time is learned, so the client may update its copy in place.
+            let client_time = self.shared_cluster_time();
+            let session_time = session.as_ref().and_then(|s| s.shared_cluster_time());
+            let gossip = match (client_time.as_ref(), session_time) {
+                (Some(a), Some(b)) => Some(if b.is_later_than(a) { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            if let Some(time) = gossip {
+                command.insert("$clusterTime", time.document().clone());
+            }
         }
         // Events, and the copies of the command and the reply they carry,
         // are built only when a listener is registered.
@@ -209,9 +211,10 @@ impl Client {
                 request_id,
             });
         }
-        let started = Instant::now();
+        // Only events report the duration: no clock reads without them.
+        let started = monitored.then(Instant::now);
         let sent = self.inner.transport.run_command(db, command).await;
-        let duration = started.elapsed();
+        let duration = started.map(|s| s.elapsed()).unwrap_or_default();
         let raw = match sent {
             Ok(raw) => raw,
             Err(error) => {
@@ -231,12 +234,19 @@ impl Client {
                 return Err(error);
             }
         };
-        if let Ok(time) = raw.get_document("$clusterTime") {
-            // One copy, shared by the client and the session.
-            let time = Arc::new(time.clone());
-            self.advance_cluster_time(&time);
-            if let Some(session) = session.as_deref_mut() {
-                session.advance_shared_cluster_time(&time);
+        if let Some(time) = crate::reply::document(&raw, "$clusterTime") {
+            // At most one copy, shared by the client and the session, and
+            // none when both have seen this time already (as they have for
+            // a transaction's later statements) or when the client can set
+            // the new time in its own copy (cluster_time::replace), which
+            // the session lets go of first.
+            let key = cluster_time::key_of(time);
+            let session_advances = session
+                .as_deref_mut()
+                .is_some_and(|s| s.release_cluster_time_before(key));
+            let kept = self.advance_cluster_time(time, key);
+            if session_advances && let Some(session) = session.as_deref_mut() {
+                session.set_cluster_time(kept.unwrap_or_else(|| ClusterTime::new(time, key)));
             }
         }
         if let (Some(session), Ok(time)) = (session, raw.get_timestamp("operationTime")) {
@@ -323,15 +333,6 @@ fn retryable_writes_unsupported(error: Error) -> Error {
         message: "This MongoDB deployment does not support retryable writes. Please add retryWrites=false to your connection string.".to_owned(),
     })
     .with_labels(labels)
-}
-
-/// Whether `$clusterTime` document `a` is later than `b`.
-pub(crate) fn is_later(a: &Document, b: Option<&Document>) -> bool {
-    let time = |d: &Document| d.get_timestamp("clusterTime").ok().map(key);
-    match b {
-        None => true,
-        Some(b) => time(a) > time(b),
-    }
 }
 
 /// A timestamp's order key.

@@ -11,8 +11,18 @@ use crate::write_failure;
 /// which keeps the server's document ([`Error::server_response`]) and, for
 /// write errors, all of them ([`Error::write_failure`]).
 pub(crate) fn check(reply: Document) -> Result<Document> {
+    // Most replies succeed: one scan of their few top-level names shows
+    // there is no failure to read, without a lookup per failure field.
+    let ok = is_ok(&reply);
+    if ok
+        && !reply
+            .keys()
+            .any(|k| k == "writeErrors" || k == "writeConcernError")
+    {
+        return Ok(reply);
+    }
     let labels = labels(&reply);
-    if !is_ok(&reply) {
+    if !ok {
         let kind = ErrorKind::Command {
             code: reply.get_i32("code").unwrap_or(0),
             code_name: string(&reply, "codeName"),
@@ -30,9 +40,7 @@ pub(crate) fn check(reply: Document) -> Result<Document> {
 /// The error for a reply's first write error, else its write concern
 /// error.
 fn first_error(reply: &Document) -> Error {
-    if let Some(first) = reply
-        .get_array("writeErrors")
-        .ok()
+    if let Some(first) = array(reply, "writeErrors")
         .and_then(|errors| errors.first())
         .and_then(Bson::as_document)
     {
@@ -74,8 +82,7 @@ fn string(doc: &Document, key: &str) -> String {
 }
 
 fn labels(reply: &Document) -> Vec<String> {
-    reply
-        .get_array("errorLabels")
+    array(reply, "errorLabels")
         .map(|labels| {
             labels
                 .iter()
@@ -83,6 +90,26 @@ fn labels(reply: &Document) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The array field `key` of `doc`, if it is one. Unlike
+/// `Document::get_array`, a missing field costs nothing: bson builds an
+/// error value, with a copy of the key, for every miss, and replies are
+/// mostly asked for fields they lack (`writeErrors`, `errorLabels`).
+pub(crate) fn array<'a>(doc: &'a Document, key: &str) -> Option<&'a Vec<Bson>> {
+    match doc.get(key) {
+        Some(Bson::Array(array)) => Some(array),
+        _ => None,
+    }
+}
+
+/// The document field `key` of `doc`, if it is one; as [`array`], a miss
+/// costs nothing.
+pub(crate) fn document<'a>(doc: &'a Document, key: &str) -> Option<&'a Document> {
+    match doc.get(key) {
+        Some(Bson::Document(document)) => Some(document),
+        _ => None,
+    }
 }
 
 /// A reply that lacks a field the command promises.

@@ -8,13 +8,13 @@
 //! `w: "majority"`; a transaction that sent nothing commits or aborts
 //! without a round trip. An ended session refuses everything.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, Timestamp, doc};
 
 use crate::action::{OVERLOAD_RETRIES_MAX, is_overload, overload_backoff};
 use crate::client::Client;
+use crate::cluster_time::{self, ClusterTime};
 use crate::convenient::RetryPolicy;
 use crate::error::{Error, RETRYABLE_WRITE_ERROR, Result, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use crate::exec::{self, Kind, keep_first_if_unsent};
@@ -138,7 +138,7 @@ pub struct ClientSession {
     id: Document,
     server: Option<ServerSession>,
     options: SessionOptions,
-    cluster_time: Option<Arc<Document>>,
+    cluster_time: Option<ClusterTime>,
     operation_time: Option<Timestamp>,
     snapshot_time: Option<Timestamp>,
     pub(crate) state: TxnState,
@@ -183,10 +183,10 @@ impl ClientSession {
 
     /// The latest `$clusterTime` this session has seen.
     pub fn cluster_time(&self) -> Option<&Document> {
-        self.cluster_time.as_deref()
+        self.cluster_time.as_ref().map(ClusterTime::document)
     }
 
-    pub(crate) fn shared_cluster_time(&self) -> Option<&Arc<Document>> {
+    pub(crate) fn shared_cluster_time(&self) -> Option<&ClusterTime> {
         self.cluster_time.as_ref()
     }
 
@@ -198,16 +198,26 @@ impl ClientSession {
     /// Advances the cluster time to `cluster_time` (from another session)
     /// if it is later.
     pub fn advance_cluster_time(&mut self, cluster_time: &Document) {
-        if exec::is_later(cluster_time, self.cluster_time()) {
-            self.cluster_time = Some(Arc::new(cluster_time.clone()));
+        let key = cluster_time::key_of(cluster_time);
+        if cluster_time::is_later(key, self.cluster_time.as_ref()) {
+            self.cluster_time = Some(ClusterTime::new(cluster_time, key));
         }
     }
 
-    /// As [`Self::advance_cluster_time`], sharing the client's copy.
-    pub(crate) fn advance_shared_cluster_time(&mut self, cluster_time: &Arc<Document>) {
-        if exec::is_later(cluster_time, self.cluster_time()) {
-            self.cluster_time = Some(Arc::clone(cluster_time));
+    /// Lets go of the session's cluster time if a reply's time `key` is
+    /// later (so that the client, if it then holds the only reference, may
+    /// update its copy in place); returns whether it did. The caller then
+    /// gives the session the new time with [`Self::set_cluster_time`].
+    pub(crate) fn release_cluster_time_before(&mut self, key: cluster_time::Key) -> bool {
+        let later = cluster_time::is_later(key, self.cluster_time.as_ref());
+        if later {
+            self.cluster_time = None;
         }
+        later
+    }
+
+    pub(crate) fn set_cluster_time(&mut self, cluster_time: ClusterTime) {
+        self.cluster_time = Some(cluster_time);
     }
 
     /// Advances the operation time to `operation_time` (from another
@@ -330,24 +340,27 @@ impl ClientSession {
     }
 
     async fn send_commit(&mut self, retry: bool) -> Result<()> {
-        let first = self.end_command("commitTransaction", retry);
-        let result = match self.send_end(first).await {
+        let result = match self.send_end("commitTransaction", retry).await {
             Err(error) if retryable_end(&error) => {
-                let again = self.end_command("commitTransaction", true);
-                keep_first_if_unsent(error, self.send_end(again).await)
+                let again = self.send_end("commitTransaction", true).await;
+                keep_first_if_unsent(error, again)
             }
             other => other,
         };
         result.map(drop).map_err(label_commit_error)
     }
 
-    /// Sends `commitTransaction` or `abortTransaction`, resending it as is
-    /// (with backoff) while the server sheds it under load.
-    async fn send_end(&mut self, command: Document) -> Result<Document> {
+    /// Sends `commitTransaction` or `abortTransaction` (`name`), resending
+    /// it as is (with backoff) while the server sheds it under load. Each
+    /// attempt builds the command afresh rather than copying a kept one:
+    /// what it is built from does not change between attempts, and most
+    /// commands are sent once.
+    async fn send_end(&mut self, name: &str, retry: bool) -> Result<Document> {
         let client = self.client.clone();
         let mut retries = 0;
         loop {
-            match client.send("admin", command.clone(), Some(self)).await {
+            let command = self.end_command(name, retry);
+            match client.send("admin", command, Some(self)).await {
                 Err(error) if is_overload(&error) && retries < OVERLOAD_RETRIES_MAX => {
                     retries += 1;
                     overload_backoff(retries).await;
@@ -383,10 +396,9 @@ impl ClientSession {
             }
             TxnState::InProgress => {
                 self.state = TxnState::Aborted;
-                let command = self.end_command("abortTransaction", false);
-                let first = self.send_end(command.clone()).await;
+                let first = self.send_end("abortTransaction", false).await;
                 if first.is_err_and(|error| retryable_end(&error)) {
-                    let _ignored = self.send_end(command).await;
+                    let _ignored = self.send_end("abortTransaction", false).await;
                 }
                 Ok(())
             }
@@ -406,7 +418,7 @@ impl ClientSession {
 
     /// `commitTransaction` or `abortTransaction` with the session fields.
     fn end_command(&self, name: &str, retry: bool) -> Document {
-        let mut command = doc! {name: 1};
+        let mut command = crate::command::build([(name, 1.into())]);
         self.add_transaction_fields(&mut command);
         let concern = if retry {
             Some(exec::majority(self.txn_options.write_concern.as_ref()))
@@ -504,7 +516,7 @@ impl ClientSession {
         if !self.options.snapshot
             && let Some(time) = self.causal_time()
         {
-            let current = command.get_document("readConcern").ok().cloned();
+            let current = crate::reply::document(command, "readConcern").cloned();
             command.insert(
                 "readConcern",
                 exec::with_after_cluster_time(current.as_ref(), time),

@@ -60,6 +60,22 @@ impl InProcess {
 
 impl Transport for InProcess {
     fn run_command(&self, db: &str, command: Document) -> BoxFuture<'_, Result<Document>> {
+        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+        if let Ok(tokio::runtime::RuntimeFlavor::MultiThread) = flavor {
+            // The command runs now, in place, borrowing what it needs: the
+            // caller awaits the future at once, so running it here rather
+            // than at the first poll changes nothing but the copies of the
+            // engine handle, connection and database name a future that
+            // outlives this call would need.
+            let response = tokio::task::block_in_place(|| {
+                self.engine.run_command(engine::Request {
+                    db,
+                    body: command,
+                    connection: &self.connection,
+                })
+            });
+            return Box::pin(std::future::ready(reply_of(response)));
+        }
         let engine = self.engine.clone();
         let connection = self.connection.clone();
         let db = db.to_owned();
@@ -71,18 +87,7 @@ impl Transport for InProcess {
                     connection: &connection,
                 })
             };
-            let response = match tokio::runtime::Handle::current().runtime_flavor() {
-                tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
-                _ => tokio::task::spawn_blocking(run).await?,
-            };
-            // A failpoint's `closeConnection` is how the engine simulates a
-            // dropped socket: the reply never reaches the driver.
-            if response.close_connection {
-                return Err(Error::new(ErrorKind::Network {
-                    message: "connection closed by the server".to_owned(),
-                }));
-            }
-            Ok(response.reply)
+            reply_of(tokio::task::spawn_blocking(run).await?)
         })
     }
 
@@ -99,4 +104,15 @@ impl Transport for InProcess {
             })
         })
     }
+}
+
+/// The reply, unless the engine simulated a dropped connection: a
+/// failpoint's `closeConnection` means the reply never reaches the driver.
+fn reply_of(response: engine::Response) -> Result<Document> {
+    if response.close_connection {
+        return Err(Error::new(ErrorKind::Network {
+            message: "connection closed by the server".to_owned(),
+        }));
+    }
+    Ok(response.reply)
 }

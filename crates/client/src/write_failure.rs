@@ -126,8 +126,7 @@ fn position(index: Option<&Bson>) -> usize {
 /// The failure a write reply reports, if it has `writeErrors` or a
 /// `writeConcernError`; indices are the command's statement positions.
 pub(crate) fn from_reply(reply: &Document) -> Option<WriteFailure> {
-    let write_errors: Vec<WriteError> = reply
-        .get_array("writeErrors")
+    let write_errors: Vec<WriteError> = crate::reply::array(reply, "writeErrors")
         .map(|errors| {
             errors
                 .iter()
@@ -136,11 +135,11 @@ pub(crate) fn from_reply(reply: &Document) -> Option<WriteFailure> {
                 .collect()
         })
         .unwrap_or_default();
-    let write_concern_errors: Vec<WriteConcernError> = reply
-        .get_document("writeConcernError")
-        .map(WriteConcernError::from_document)
-        .into_iter()
-        .collect();
+    let write_concern_errors: Vec<WriteConcernError> =
+        crate::reply::document(reply, "writeConcernError")
+            .map(WriteConcernError::from_document)
+            .into_iter()
+            .collect();
     if write_errors.is_empty() && write_concern_errors.is_empty() {
         return None;
     }
