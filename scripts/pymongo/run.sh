@@ -112,28 +112,40 @@ AUTH_TLS_PORT="${ROTOR_ADDRESS##*:}"
 ROTOR_HOST=127.0.0.1 ROTOR_PORT="$AUTH_TLS_PORT" ROTOR_TLS_CA="$TLS_DIR/ca.pem" \
   "$VENV/bin/python" "$HERE/auth_test.py"
 
+# Runs PyMongo's unified runner on the suites against the server on port
+# $1, recording outcomes in report $2 and pytest's output in log $3, as user
+# $4 (password the same; empty for none); further arguments go to pytest.
+# Stops the script if pytest itself could not run.
+spec_pass() {
+  local port="$1" report="$2" log="$3" user="$4"
+  shift 4
+  local credentials=()
+  if [[ -n "$user" ]]; then
+    credentials=(DB_USER="$user" DB_PASSWORD="$user")
+  fi
+  rm -f "$report"
+  local status=0
+  (
+    cd "$SRC"
+    # addopts is cleared: PyMongo's adds a junit file and marker filters we do not need.
+    env "${credentials[@]}" DB_IP=127.0.0.1 DB_PORT="$port" ROTOR_REPORT="$report" PYTHONPATH="$HERE" \
+      "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p rotor_report -o addopts="" \
+      --timeout "$TEST_TIMEOUT_SECS" --tb=short -rN "$@" \
+      test/test_rotor_*.py >"$log" 2>&1
+  ) || status=$?
+  tail -n 3 "$log"
+  # pytest: 0 all passed, 1 some failed; anything else means the run itself broke.
+  if [[ $status -gt 1 || ! -s "$report" ]]; then
+    tail -n 60 "$log"
+    echo "pytest could not run the suites (exit $status)" >&2
+    exit 1
+  fi
+}
+
 echo "== pymongo: unified spec suites"
 cp "$HERE"/suites/test_rotor_*.py "$SRC/test/"
 REPORT="$CACHE/pymongo-results.json"
-rm -f "$REPORT"
-set +e
-(
-  cd "$SRC"
-  # addopts is cleared: PyMongo's adds a junit file and marker filters we do not need.
-  DB_IP=127.0.0.1 DB_PORT="$PORT" ROTOR_REPORT="$REPORT" PYTHONPATH="$HERE" \
-    "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p rotor_report -o addopts="" \
-    --timeout "$TEST_TIMEOUT_SECS" --tb=short -rN \
-    test/test_rotor_*.py >"$CACHE/pymongo-pytest.log" 2>&1
-)
-STATUS=$?
-set -e
-tail -n 3 "$CACHE/pymongo-pytest.log"
-# pytest: 0 all passed, 1 some failed; anything else means the run itself broke.
-if [[ $STATUS -gt 1 || ! -s "$REPORT" ]]; then
-  tail -n 60 "$CACHE/pymongo-pytest.log"
-  echo "pytest could not run the suites (exit $STATUS)" >&2
-  exit 1
-fi
+spec_pass "$PORT" "$REPORT" "$CACHE/pymongo-pytest.log" ""
 
 # Tests whose runOnRequirements ask for `auth: true` (retryable reads,
 # writes and commits after a failed handshake: failCommand on saslContinue
@@ -150,23 +162,7 @@ client = MongoClient(f"mongodb://127.0.0.1:{sys.argv[1]}/?directConnection=true"
 client.admin.command("createUser", "spec", pwd="spec", roles=["root"])
 PY
 AUTH_REPORT="$CACHE/pymongo-results-auth.json"
-rm -f "$AUTH_REPORT"
-set +e
-(
-  cd "$SRC"
-  DB_IP=127.0.0.1 DB_PORT="$SPEC_AUTH_PORT" DB_USER=spec DB_PASSWORD=spec ROTOR_REPORT="$AUTH_REPORT" \
-    PYTHONPATH="$HERE" "$VENV/bin/python" -m pytest -q -p no:cacheprovider -p rotor_report -o addopts="" \
-    --timeout "$TEST_TIMEOUT_SECS" --tb=short -rN -k Handshake \
-    test/test_rotor_*.py >"$CACHE/pymongo-pytest-auth.log" 2>&1
-)
-STATUS=$?
-set -e
-tail -n 1 "$CACHE/pymongo-pytest-auth.log"
-if [[ $STATUS -gt 1 || ! -s "$AUTH_REPORT" ]]; then
-  tail -n 60 "$CACHE/pymongo-pytest-auth.log"
-  echo "pytest could not run the authenticated pass (exit $STATUS)" >&2
-  exit 1
-fi
+spec_pass "$SPEC_AUTH_PORT" "$AUTH_REPORT" "$CACHE/pymongo-pytest-auth.log" spec -k Handshake
 
 COMPARE=("$VENV/bin/python" "$HERE/compare.py" --results "$REPORT" "$AUTH_REPORT" --expected "$HERE/expected-failures.txt")
 if [[ $UPDATE_EXPECTED == 1 ]]; then
