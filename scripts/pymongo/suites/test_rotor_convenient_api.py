@@ -1,18 +1,7 @@
-"""Rotor conformance: the convenient transactions API (with_transaction) spec tests, run by PyMongo's own unified-format runner.
-
-Copied into PyMongo's test/ package by scripts/pymongo/run.sh. The class-name
-prefix keeps these classes distinct from the other suites' (two spec
-directories are both named 'unified'), so no generated class is lost.
-"""
+"""Rotor conformance: the convenient transactions API spec tests (see rotor_suite.py)."""
 
 from __future__ import annotations
 
-from test.unified_format import generate_test_classes, get_test_path
+import rotor_suite
 
-_IS_SYNC = True
-
-globals().update(
-    generate_test_classes(
-        get_test_path('transactions-convenient-api', 'unified'), module=__name__, class_name_prefix="RotorConvenientApi"
-    )
-)
+globals().update(rotor_suite.classes(__name__, "RotorConvenientApi", "transactions-convenient-api", "unified"))

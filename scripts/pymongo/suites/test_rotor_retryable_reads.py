@@ -1,22 +1,15 @@
-"""Rotor conformance: the retryable reads spec tests, run by PyMongo's own unified-format runner.
-
-Copied into PyMongo's test/ package by scripts/pymongo/run.sh. The class-name
-prefix keeps these classes distinct from the other suites' (several spec
-directories are named 'unified'), so no generated class is lost.
-"""
+"""Rotor conformance: the retryable reads spec tests (see rotor_suite.py)."""
 
 from __future__ import annotations
 
-from test.unified_format import generate_test_classes, get_test_path
+import rotor_suite
 
-_IS_SYNC = True
-
-# PyMongo has no mapReduce, listDatabaseObjects or listCollectionObjects API;
-# its own module for these tests marks them the same way.
-
+# PyMongo has no mapReduce, listDatabaseObjects or listCollectionObjects API.
 globals().update(
-    generate_test_classes(
-        get_test_path('retryable_reads', 'unified'), module=__name__, class_name_prefix="RotorRetryableReads",
-        expected_failures=["ListDatabaseObjects .*", "ListCollectionObjects .*", "MapReduce .*"]
+    rotor_suite.classes(
+        __name__,
+        "RotorRetryableReads",
+        "retryable_reads", "unified",
+        expected_failures=("ListDatabaseObjects .*", "ListCollectionObjects .*", "MapReduce .*"),
     )
 )
