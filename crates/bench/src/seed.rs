@@ -82,6 +82,9 @@ pub struct RotorWorker {
     client: Client,
     session: Session,
     sku: String,
+    /// The Convenient API's backoff between retries, as the Rust client's
+    /// `with_transaction` (and PyMongo's) waits.
+    retry: rotor::RetryPolicy,
 }
 
 impl RotorWorker {
@@ -90,6 +93,7 @@ impl RotorWorker {
             client,
             session: Session::new(),
             sku,
+            retry: rotor::RetryPolicy::default(),
         }
     }
 
@@ -100,7 +104,8 @@ impl RotorWorker {
         let mut retries = 0;
         loop {
             if retries > 0 {
-                std::thread::sleep(backoff(retries));
+                let attempt = u32::try_from(retries).unwrap_or(u32::MAX);
+                std::thread::sleep(self.retry.backoff(attempt));
             }
             self.session.start();
             match self.attempt() {
@@ -131,16 +136,6 @@ impl RotorWorker {
         self.client.run("admin", commit)?;
         Ok(())
     }
-}
-
-/// The Convenient API specification's wait before retry `retry` (from 1)
-/// of a transaction: `jitter * min(5 ms * 1.5^retry, 500 ms)`, jitter
-/// uniform in `[0, 1)`, as drivers' `withTransaction` waits (PyMongo 4.20,
-/// Rotor's client).
-fn backoff(retry: u64) -> std::time::Duration {
-    let exponent = i32::try_from(retry).unwrap_or(i32::MAX);
-    let ceiling_ms = (5.0 * 1.5f64.powi(exponent)).min(500.0);
-    std::time::Duration::from_secs_f64(rand::random::<f64>() * ceiling_ms / 1000.0)
 }
 
 /// The stock left for `sku` on Rotor.

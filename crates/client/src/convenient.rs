@@ -75,8 +75,10 @@ impl std::fmt::Debug for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The backoff before retry number `attempt` (1 for the first retry).
-    fn backoff(&self, attempt: u32) -> Duration {
+    /// The backoff before retry number `attempt` (1 for the first retry),
+    /// as `with_transaction` waits: public so that code retrying
+    /// transactions by hand (the benchmarks) waits the same.
+    pub fn backoff(&self, attempt: u32) -> Duration {
         let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
         let grown = BACKOFF_INITIAL.as_secs_f64() * BACKOFF_GROWTH.powi(exponent);
         let capped = grown.min(BACKOFF_MAX.as_secs_f64());
