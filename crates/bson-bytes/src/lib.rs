@@ -15,7 +15,7 @@
 //! The one type written through `bson` is DBPointer (deprecated since BSON
 //! 1.0; its fields are private to `bson`).
 
-use bson::spec::BinarySubtype;
+use bson::spec::{BinarySubtype, ElementType};
 use bson::{Bson, Document};
 
 /// Why a document has no BSON encoding.
@@ -42,12 +42,7 @@ pub fn to_vec(doc: &Document) -> Result<Vec<u8>, Error> {
 /// Appends the document's BSON bytes to `out`. On failure `out` is left as
 /// it was.
 pub fn write_document(out: &mut Vec<u8>, doc: &Document) -> Result<(), Error> {
-    let start = out.len();
-    let written = document(out, doc);
-    if written.is_err() {
-        out.truncate(start);
-    }
-    written
+    write_document_with_tail(out, doc, &[])
 }
 
 /// Writes one document field by field, for callers that build BSON bytes
@@ -74,19 +69,19 @@ impl<'a> DocumentWriter<'a> {
 
     /// Appends a string field.
     pub fn append_str(&mut self, name: &str, value: &str) -> Result<(), Error> {
-        self.header(name, bson::spec::ElementType::String)?;
+        self.header(name, ElementType::String)?;
         string(self.out, value)
     }
 
     /// Appends an embedded document field.
     pub fn append_document(&mut self, name: &str, value: &Document) -> Result<(), Error> {
-        self.header(name, bson::spec::ElementType::EmbeddedDocument)?;
+        self.header(name, ElementType::EmbeddedDocument)?;
         document(self.out, value)
     }
 
     /// Appends a generic binary field.
     pub fn append_binary(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
-        self.header(name, bson::spec::ElementType::Binary)?;
+        self.header(name, ElementType::Binary)?;
         self.out
             .extend_from_slice(&length(bytes.len())?.to_le_bytes());
         self.out.push(u8::from(BinarySubtype::Generic));
@@ -98,13 +93,13 @@ impl<'a> DocumentWriter<'a> {
     /// by the caller's [`DocumentWriter::append`] calls on the returned
     /// writer (see [`array_index`]).
     pub fn begin_array(&mut self, name: &str) -> Result<DocumentWriter<'_>, Error> {
-        self.header(name, bson::spec::ElementType::Array)?;
+        self.header(name, ElementType::Array)?;
         Ok(DocumentWriter::new(self.out))
     }
 
     /// Begins an embedded document field.
     pub fn begin_document(&mut self, name: &str) -> Result<DocumentWriter<'_>, Error> {
-        self.header(name, bson::spec::ElementType::EmbeddedDocument)?;
+        self.header(name, ElementType::EmbeddedDocument)?;
         Ok(DocumentWriter::new(self.out))
     }
 
@@ -113,18 +108,9 @@ impl<'a> DocumentWriter<'a> {
         close(self.out, self.start)
     }
 
-    fn header(&mut self, name: &str, kind: bson::spec::ElementType) -> Result<(), Error> {
-        check_name(name)?;
-        self.out.push(kind as u8);
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
-        Ok(())
+    fn header(&mut self, name: &str, kind: ElementType) -> Result<(), Error> {
+        header(self.out, name, kind)
     }
-}
-
-/// An array item's field name: its index in decimal, in `buffer`.
-pub fn array_index(buffer: &mut [u8; DIGITS_MAX], index: usize) -> &str {
-    index_name(buffer, index)
 }
 
 /// Appends the document's BSON bytes with `tail`, BSON elements encoded
@@ -136,14 +122,7 @@ pub fn write_document_with_tail(
     tail: &[u8],
 ) -> Result<(), Error> {
     let start = out.len();
-    let mut writer = DocumentWriter::new(out);
-    let written = doc
-        .iter()
-        .try_for_each(|(name, value)| writer.append(name, value));
-    let written = written.and_then(|()| {
-        writer.out.extend_from_slice(tail);
-        writer.finish()
-    });
+    let written = document_with_tail(out, doc, tail);
     if written.is_err() {
         out.truncate(start);
     }
@@ -166,10 +145,15 @@ pub fn elements(
 }
 
 fn document(out: &mut Vec<u8>, doc: &Document) -> Result<(), Error> {
+    document_with_tail(out, doc, &[])
+}
+
+fn document_with_tail(out: &mut Vec<u8>, doc: &Document, tail: &[u8]) -> Result<(), Error> {
     let start = open(out);
     for (name, value) in doc {
         element(out, name, value)?;
     }
+    out.extend_from_slice(tail);
     close(out, start)
 }
 
@@ -177,7 +161,7 @@ fn array(out: &mut Vec<u8>, items: &[Bson]) -> Result<(), Error> {
     let start = open(out);
     let mut digits = [0; DIGITS_MAX];
     for (index, value) in items.iter().enumerate() {
-        element(out, index_name(&mut digits, index), value)?;
+        element(out, array_index(&mut digits, index), value)?;
     }
     close(out, start)
 }
@@ -198,14 +182,21 @@ fn close(out: &mut Vec<u8>, start: usize) -> Result<(), Error> {
     Ok(())
 }
 
-fn element(out: &mut Vec<u8>, name: &str, value: &Bson) -> Result<(), Error> {
+/// An element's type byte and name.
+fn header(out: &mut Vec<u8>, name: &str, kind: ElementType) -> Result<(), Error> {
     check_name(name)?;
-    if let Bson::DbPointer(_) = value {
-        return db_pointer(out, name, value);
-    }
-    out.push(value.element_type() as u8);
+    out.push(kind as u8);
     out.extend_from_slice(name.as_bytes());
     out.push(0);
+    Ok(())
+}
+
+fn element(out: &mut Vec<u8>, name: &str, value: &Bson) -> Result<(), Error> {
+    if let Bson::DbPointer(_) = value {
+        check_name(name)?;
+        return db_pointer(out, name, value);
+    }
+    header(out, name, value.element_type())?;
     match value {
         Bson::Double(v) => out.extend_from_slice(&v.to_le_bytes()),
         Bson::String(s) | Bson::JavaScriptCode(s) | Bson::Symbol(s) => string(out, s)?,
@@ -287,8 +278,9 @@ fn db_pointer(out: &mut Vec<u8>, name: &str, value: &Bson) -> Result<(), Error> 
 /// The decimal digits of the largest `usize`.
 pub const DIGITS_MAX: usize = 20;
 
-/// An array index as a field name, formatted without allocating.
-fn index_name(buffer: &mut [u8; DIGITS_MAX], mut index: usize) -> &str {
+/// An array item's field name: its index in decimal, formatted in
+/// `buffer` without allocating.
+pub fn array_index(buffer: &mut [u8; DIGITS_MAX], mut index: usize) -> &str {
     let mut at = buffer.len();
     loop {
         at -= 1;
@@ -310,7 +302,7 @@ mod tests {
     fn index_names_are_decimal() {
         let mut buffer = [0; DIGITS_MAX];
         for index in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
-            assert_eq!(index_name(&mut buffer, index), index.to_string());
+            assert_eq!(array_index(&mut buffer, index), index.to_string());
         }
     }
 

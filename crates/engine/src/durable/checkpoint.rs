@@ -31,15 +31,13 @@ pub fn write_checkpoint(
     sessions: &Sessions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let mut out = io::BufWriter::new(out);
-    // One buffer for every entry: each is encoded into it, then copied out.
-    let mut entry = Vec::new();
-    let mut write = |encode: &mut dyn FnMut(&mut Vec<u8>) -> Result<(), bson_bytes::Error>| {
-        entry.clear();
-        encode(&mut entry).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-        out.write_all(&entry)
-    };
-    write(&mut |e| bson_bytes::write_document(e, &doc! {"ts": ts.to_bson()}))?;
+    // Entries are encoded straight into one buffer, written out whenever
+    // it holds `WRITE_BYTES`.
+    let mut buffer = Vec::with_capacity(WRITE_BYTES);
+    encoded(bson_bytes::write_document(
+        &mut buffer,
+        &doc! {"ts": ts.to_bson()},
+    ))?;
     for coll in collections {
         let indexes = coll.indexes().iter().map(|i| i.spec.info.clone()).collect();
         let create = Op::Create {
@@ -48,18 +46,39 @@ pub fn write_checkpoint(
             options: (*coll.options()).clone(),
             indexes,
         };
-        write(&mut |e| bson_bytes::write_document(e, &create.to_document()))?;
+        encoded(bson_bytes::write_document(
+            &mut buffer,
+            &create.to_document(),
+        ))?;
         for (_, record) in coll.records_from(None) {
             let Some(doc) = record.lock().visible_at(ts) else {
                 continue;
             };
-            write(&mut |e| write_put(e, &coll.db, &coll.name, &doc))?;
+            encoded(write_put(&mut buffer, &coll.db, &coll.name, &doc))?;
+            if buffer.len() >= WRITE_BYTES {
+                out.write_all(&buffer)?;
+                buffer.clear();
+            }
         }
     }
     for outcome in session_ops(sessions) {
-        write(&mut |e| bson_bytes::write_document(e, &outcome.to_document()))?;
+        encoded(bson_bytes::write_document(
+            &mut buffer,
+            &outcome.to_document(),
+        ))?;
     }
+    out.write_all(&buffer)?;
     out.flush()
+}
+
+/// How many encoded bytes a checkpoint gathers before each write: enough
+/// that syscalls cost nothing next to the disk.
+const WRITE_BYTES: usize = 1 << 20;
+
+/// An entry that did not encode fails the checkpoint (stored documents
+/// always encode).
+fn encoded(result: Result<(), bson_bytes::Error>) -> io::Result<()> {
+    result.map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
 }
 
 /// Every session's latest committed transaction and the journaled
