@@ -317,7 +317,7 @@ impl Engine {
             // Under the commit lock, as checkpoints take their position:
             // one that covers this record sees the outcome.
             ops.extend(outcome.map(Outcome::into_op));
-            appended = Some(durable.append(&durable::encode_ops(ts, &ops).map_err(unencodable)?)?);
+            appended = Some(durable.append(ts, &ops)?);
             Ok::<(), CommandError>(())
         })?;
         if let (Some(lsn), Wait::Durable) = (appended, wait) {
@@ -338,9 +338,7 @@ impl Engine {
             .with_commit_lock(|ts| -> Result<_, CommandError> {
                 let ops = change(ts)?;
                 match &self.shared.durable {
-                    Some(durable) if !ops.is_empty() => Ok(Some(
-                        durable.append(&durable::encode_ops(ts, &ops).map_err(unencodable)?)?,
-                    )),
+                    Some(durable) if !ops.is_empty() => Ok(Some(durable.append(ts, &ops)?)),
                     _ => Ok(None),
                 }
             })?;
@@ -417,15 +415,6 @@ impl Outcome<'_> {
             }
         }
     }
-}
-
-/// A commit whose record cannot be encoded fails, unacknowledged: never a
-/// different record. Stored documents always encode, so this is a bug.
-fn unencodable(error: bson_bytes::Error) -> CommandError {
-    CommandError::new(
-        mql::Code::INTERNAL_ERROR,
-        format!("the write's journal record could not be encoded: {error}"),
-    )
 }
 
 /// The journal operations of a committing transaction: collections it

@@ -21,10 +21,12 @@ use std::path::Path;
 use journal::{Journal, Lsn, Options};
 use mql::Code;
 
+use crate::clock::Ts;
 use crate::command::CommandError;
 
 pub use checkpoint::write_checkpoint;
-pub use record::{Op, encode_ops};
+pub use record::Op;
+use record::encode_ops;
 pub use recover::{RecoveryError, recover};
 
 /// The durable half of an on-disk engine.
@@ -46,9 +48,18 @@ impl Durable {
         Ok((Durable { journal }, recovery))
     }
 
-    /// Appends a record; call under the commit lock.
-    pub fn append(&self, payload: &[u8]) -> Result<Lsn, CommandError> {
-        self.journal.append(payload).map_err(journal_error)
+    /// Appends the commit record of `ops` at `ts`; call under the commit
+    /// lock. A record that cannot be encoded fails the commit, which is
+    /// then not acknowledged: never a different record. Stored documents
+    /// always encode, so that is a bug.
+    pub fn append(&self, ts: Ts, ops: &[Op]) -> Result<Lsn, CommandError> {
+        let record = encode_ops(ts, ops).map_err(|error| {
+            CommandError::new(
+                Code::INTERNAL_ERROR,
+                format!("the write's journal record could not be encoded: {error}"),
+            )
+        })?;
+        self.journal.append(&record).map_err(journal_error)
     }
 
     /// Waits until `lsn` is on stable storage (group commit).
