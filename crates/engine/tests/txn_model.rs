@@ -326,27 +326,16 @@ fn check(steps: &[(usize, Action)]) {
                 continue;
             }
             Action::Commit | Action::Abort if fresh => continue,
-            Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_)
-                if model.superseded[s] =>
-            {
-                // The new number's first statement aborts the old transaction.
-                model.superseded[s] = false;
-                model.sessions[s] = TxnState::Fresh;
-                let expect = model.statement(s, action, value);
-                (
-                    statement_body(&mut sessions[s], action, value),
-                    action.is_read(),
-                    expect,
-                )
-            }
             Action::Commit => (sessions[s].commit(), false, model.commit(s)),
             Action::Abort => (sessions[s].abort(), false, model.abort(s)),
-            Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_)
-                if matches!(model.sessions[s], TxnState::Committed) =>
-            {
-                continue;
-            }
             Action::Read(_) | Action::Set(_) | Action::Insert(_) | Action::Delete(_) => {
+                if model.superseded[s] {
+                    // The new number's first statement aborts the old one.
+                    model.superseded[s] = false;
+                    model.sessions[s] = TxnState::Fresh;
+                } else if matches!(model.sessions[s], TxnState::Committed) {
+                    continue;
+                }
                 let expect = model.statement(s, action, value);
                 (
                     statement_body(&mut sessions[s], action, value),
